@@ -1,0 +1,61 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+#   make            modules (W=1), user-space tools, selftests
+#   make check      install what is missing, build, lint, boot a cluster, test
+#   make demo       install what is missing, build, boot 3 nodes and show them
+#   make bench      benchmarks (ratios against peers measured in the same run)
+KVER ?= $(shell scripts/kver.sh 2>/dev/null)
+KDIR ?= /lib/modules/$(KVER)/build
+BUILD := $(CURDIR)/build
+USER_CFLAGS := -Wall -Wextra -Werror -O2 -g
+NODES ?= 3
+
+all: modules userspace selftests
+
+deps:
+	@scripts/install-deps.sh
+
+modules:
+	@test -n "$(KVER)" || { echo "no cloud kernel headers: make deps"; exit 1; }
+	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 modules
+
+# Sparse over every kernel source; any warning fails.
+sparse:
+	@test -n "$(KVER)" || { echo "no cloud kernel headers: make deps"; exit 1; }
+	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 C=2 modules 2>&1 | tee $(BUILD)/sparse.log
+	@! grep -E '(warning|error):' $(BUILD)/sparse.log
+
+$(BUILD)/bin/kddm-agent: userspace/agent/kddm-agent.c
+	@mkdir -p $(dir $@)
+	$(CC) $(USER_CFLAGS) -o $@ $<
+
+userspace: $(BUILD)/bin/kddm-agent
+
+selftests:
+	$(MAKE) -C selftests OUTPUT=$(BUILD)/selftests
+
+# Kernel code (module directories, public headers) and the selftests.
+CHECKPATCH_FILES = $(shell find kddm kdfs kipc migrate include selftests \
+	-name '*.[ch]' -not -name '*.mod.c' 2>/dev/null | sort)
+
+checkpatch:
+	@ksft=$$(scripts/ksft.sh) && \
+	perl $$ksft/scripts/checkpatch.pl --no-tree --quiet \
+		-f $(CHECKPATCH_FILES) && \
+	echo "checkpatch: $(words $(CHECKPATCH_FILES)) files clean"
+
+check: deps
+	$(MAKE) all
+	$(MAKE) sparse
+	$(MAKE) checkpatch
+	selftests/run.sh -n $(NODES)
+
+demo: deps
+	$(MAKE) all
+	scripts/demo.sh
+
+clean:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null || true
+	rm -rf $(BUILD)
+
+.PHONY: all deps modules sparse userspace selftests checkpatch check demo clean

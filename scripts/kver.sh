@@ -1,0 +1,13 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Prints the newest Debian cloud kernel that has both its image in /boot and
+# its headers installed: the kernel the guests boot and modules build against.
+for img in $(ls /boot/vmlinuz-*-cloud-amd64 2>/dev/null | sort -rV); do
+	k=${img#/boot/vmlinuz-}
+	if [ -d "/lib/modules/$k/build" ]; then
+		echo "$k"
+		exit 0
+	fi
+done
+echo "kver: no cloud kernel with headers (linux-image-cloud-amd64, linux-headers-cloud-amd64)" >&2
+exit 1

@@ -1,0 +1,155 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The test driver: host-side tests, then boot the cluster once and run every
+# selftest of selftests/cluster.list on the nodes it names, then scan every
+# console.  Ends with "N passed, N failed, N skipped"; non-zero on failure.
+#
+#   selftests/run.sh [-n NODES] [-k] [TEST...]
+#     -k      keep the cluster up afterwards (kddm-vm down to stop it)
+#     TEST    run only these entries of cluster.list (e.g. kddm/tipc_peers)
+set -u -o pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${KDDM_BUILD:-$ROOT/build}
+export KDDM_VM_DIR=${KDDM_VM_DIR:-$BUILD/check-cluster}
+VM=$ROOT/userspace/kddm-vm
+LOGS=$BUILD/test-logs
+NODES=3
+KEEP=0
+passed=0 failed=0 skipped=0
+
+while getopts "n:k" o; do
+	case $o in
+	n) NODES=$OPTARG ;;
+	k) KEEP=1 ;;
+	*) exit 2 ;;
+	esac
+done
+shift $((OPTIND - 1))
+ONLY=("$@")
+
+rm -rf "$LOGS"
+mkdir -p "$LOGS"
+
+say() { printf '%s\n' "$*"; }
+
+# Adds the kselftest totals of log $1 (exit status $2) to the counters.
+account() {
+	local log=$1 rc=$2 name=$3 t p f s
+	t=$(grep -a '^# Totals:' "$log" | tail -1)
+	p=$(sed -n 's/.* pass:\([0-9]*\).*/\1/p' <<<"$t")
+	f=$(sed -n 's/.* fail:\([0-9]*\).*/\1/p' <<<"$t")
+	s=$(sed -n 's/.*skip:\([0-9]*\).*/\1/p' <<<"$t")
+	e=$(sed -n 's/.*error:\([0-9]*\).*/\1/p' <<<"$t")
+	p=${p:-0} f=$(( ${f:-0} + ${e:-0} )) s=${s:-0}
+	# A crash, a timeout or a lost node fails even if totals looked fine.
+	if [ "$rc" -ne 0 ] && [ "$rc" -ne 4 ] && [ "$f" -eq 0 ]; then
+		f=1
+	fi
+	[ -z "$t" ] && [ "$rc" -eq 4 ] && s=1
+	passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
+	if [ "$f" -gt 0 ]; then
+		say "FAIL $name (exit $rc): pass $p fail $f skip $s, log $log"
+		grep -a -E '^(not ok|#.*(FAIL|Expected|ASSERT|timed out|lost))' "$log" | head -20 | sed 's/^/    /'
+		tail -3 "$log" | sed 's/^/    | /'
+	else
+		say "ok   $name: pass $p skip $s"
+	fi
+}
+
+nodes_alive() {
+	local st dead=0
+	st=$("$VM" status 2>&1)
+	if grep -q ': dead' <<<"$st"; then
+		grep ': dead' <<<"$st" | while read -r l; do
+			say "FAIL a guest died: $l (qemu exited; see its console)"
+		done
+		dead=1
+	fi
+	return $dead
+}
+
+wanted() {
+	local t
+	[ ${#ONLY[@]} -eq 0 ] && return 0
+	for t in "${ONLY[@]}"; do [ "$t" = "$1" ] && return 0; done
+	return 1
+}
+
+run_entry() {
+	local test=$1 where=$2 timeout=$3 n log rc targets
+	if [ "$where" = host ]; then
+		log=$LOGS/${test//\//_}.host.log
+		timeout "$timeout" "$ROOT/selftests/$test" >"$log" 2>&1
+		rc=$?
+		[ $rc -eq 124 ] && echo "# timed out after ${timeout}s" >>"$log"
+		account "$log" $rc "$test"
+		return
+	fi
+	case $where in
+	all) targets=$(seq 1 "$NODES") ;;
+	*) targets=${where//,/ } ;;
+	esac
+	for n in $targets; do
+		log=$LOGS/${test//\//_}.node$n.log
+		"$VM" exec "$n" -n -t "$timeout" -- env KDDM_NODES="$NODES" \
+			KDDM_NODE="$n" "/selftests/$test" >"$log" 2>&1
+		rc=$?
+		account "$log" $rc "$test@node$n"
+	done
+}
+
+host_tests() {
+	local t log rc
+	for t in "$ROOT"/selftests/host/*.sh; do
+		[ -x "$t" ] || continue
+		wanted "host/$(basename "$t")" || continue
+		log=$LOGS/host_$(basename "$t").log
+		"$t" >"$log" 2>&1
+		rc=$?
+		account "$log" $rc "host/$(basename "$t")"
+	done
+}
+
+cluster_tests() {
+	local test where timeout n
+	say "booting $NODES nodes (consoles in $KDDM_VM_DIR)"
+	"$VM" down >/dev/null 2>&1
+	if ! "$VM" up -n "$NODES" --owner $$ >"$LOGS/up.log" 2>&1; then
+		cat "$LOGS/up.log"
+		say "FAIL cluster did not come up"
+		failed=$((failed + 1))
+		return
+	fi
+	while read -r test where timeout; do
+		case $test in ''|'#'*) continue ;; esac
+		wanted "$test" || continue
+		run_entry "$test" "$where" "${timeout:-120}"
+		if ! nodes_alive; then
+			failed=$((failed + 1))
+			say "stopping: the cluster lost a node"
+			break
+		fi
+	done <"$ROOT/selftests/cluster.list"
+	for n in $(seq 1 "$NODES"); do
+		"$VM" exec "$n" -n -t 30 -- dmesg >"$LOGS/dmesg.node$n" 2>&1
+	done
+	if "$VM" check; then
+		passed=$((passed + 1))
+		say "ok   consoles: no kernel BUG/WARNING/Oops/lockdep/hung task on $NODES nodes"
+	else
+		failed=$((failed + 1))
+		say "FAIL consoles: kernel trouble reported above"
+	fi
+	[ "$KEEP" -eq 1 ] || "$VM" down >/dev/null
+}
+
+cleanup() { [ "$KEEP" -eq 1 ] || "$VM" down >/dev/null 2>&1; }
+trap cleanup EXIT
+trap 'say "interrupted"; exit 130' INT TERM
+
+host_tests
+cluster_tests
+say "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]
