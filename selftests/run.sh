@@ -15,6 +15,7 @@ BUILD=${KDDM_BUILD:-$ROOT/build}
 export KDDM_VM_DIR=${KDDM_VM_DIR:-$BUILD/check-cluster}
 VM=$ROOT/userspace/kddm-vm
 LOGS=$BUILD/test-logs
+LIST=${KDDM_TEST_LIST:-$ROOT/selftests/cluster.list}
 NODES=3
 KEEP=0
 passed=0 failed=0 skipped=0
@@ -80,8 +81,9 @@ wanted() {
 run_entry() {
 	local test=$1 where=$2 timeout=$3 n log rc targets
 	if [ "$where" = host ]; then
-		log=$LOGS/${test//\//_}.host.log
-		timeout "$timeout" "$ROOT/selftests/$test" >"$log" 2>&1
+		log=$LOGS/$(basename "$test").host.log
+		case $test in /*) ;; *) test=$ROOT/selftests/$test ;; esac
+		timeout "$timeout" "$test" </dev/null >"$log" 2>&1
 		rc=$?
 		[ $rc -eq 124 ] && echo "# timed out after ${timeout}s" >>"$log"
 		account "$log" $rc "$test"
@@ -122,7 +124,7 @@ cluster_tests() {
 		failed=$((failed + 1))
 		return
 	fi
-	while read -r test where timeout; do
+	while read -r test where timeout <&3; do
 		case $test in ''|'#'*) continue ;; esac
 		wanted "$test" || continue
 		run_entry "$test" "$where" "${timeout:-120}"
@@ -131,7 +133,7 @@ cluster_tests() {
 			say "stopping: the cluster lost a node"
 			break
 		fi
-	done <"$ROOT/selftests/cluster.list"
+	done 3<"$LIST"
 	for n in $(seq 1 "$NODES"); do
 		"$VM" exec "$n" -n -t 30 -- dmesg >"$LOGS/dmesg.node$n" 2>&1
 	done
