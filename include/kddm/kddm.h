@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * kDDM public API: coherent cluster-wide objects.
+ *
+ * A set is a cluster-wide collection of objects that share an io-linker (the
+ * ops table that knows how to create, ship, store and drop one kind of
+ * object). A set is named by a 64-bit id whose high 32 bits are the node
+ * that created it (its manager). An object is named by (set, 64-bit id).
+ *
+ * kddm_get_object() returns a read copy and kddm_grab_object() the only
+ * writable copy in the cluster; both leave the object frozen on this node
+ * until kddm_put_object(). Remote requests that hit a frozen object wait
+ * until the put. kdfs, kipc and migrate use kDDM only through this header.
+ */
+#ifndef _KDDM_KDDM_H
+#define _KDDM_KDDM_H
+
+#include <linux/types.h>
+#include <linux/err.h>
+
+struct module;
+struct kddm_set;
+
+/* Node ids are 1..KDDM_MAX_NODE; 0 means "none". */
+#define KDDM_MAX_NODE		65535U
+#define KDDM_NODE_NONE		0U
+
+/* Largest object an io-linker may export (one TIPC message with headers). */
+#define KDDM_MAX_OBJ_SIZE	(60U * 1024)
+
+/**
+ * struct kddm_io_linker_ops - how one kind of object lives in kDDM
+ * @name: registered name; sets refer to their linker by name on every node
+ * @owner: the module providing the linker (pinned while sets use it)
+ * @alloc_object: allocate local storage for an object's data; the returned
+ *	pointer is what get/grab return. Called when a copy arrives or on
+ *	first touch. May sleep.
+ * @free_object: release what @alloc_object returned.
+ * @first_touch: initialise a new object on its home node (it existed
+ *	nowhere). Optional: without it the data is zeroed.
+ * @export_object: copy the object's data into @buf (at most @len bytes);
+ *	return the number of bytes or -errno. Called with the object locked.
+ * @import_object: install @len bytes received from a peer into @data.
+ *	@len is checked against the set's object size before the call.
+ * @insert_object: a valid copy is now present here (e.g. map a page).
+ *	Optional.
+ * @invalidate_object: the local copy is about to be dropped (e.g. unmap).
+ *	Optional.
+ * @remove_object: the object is removed cluster-wide. Optional.
+ * @sync_object: write the object back to its backing store. Optional.
+ * @reload_object: re-read an object whose only copy was lost with a node
+ *	from the backing store. Optional: without it the object fails -EIO.
+ * @default_owner: custom default-owner (home) policy. Optional.
+ */
+struct kddm_io_linker_ops {
+	const char *name;
+	struct module *owner;
+	void *(*alloc_object)(struct kddm_set *set, u64 objid);
+	void (*free_object)(struct kddm_set *set, u64 objid, void *data);
+	int (*first_touch)(struct kddm_set *set, u64 objid, void *data);
+	int (*export_object)(struct kddm_set *set, u64 objid, void *data,
+			     void *buf, size_t len);
+	int (*import_object)(struct kddm_set *set, u64 objid, void *data,
+			     const void *buf, size_t len);
+	void (*insert_object)(struct kddm_set *set, u64 objid, void *data);
+	void (*invalidate_object)(struct kddm_set *set, u64 objid, void *data);
+	void (*remove_object)(struct kddm_set *set, u64 objid, void *data);
+	int (*sync_object)(struct kddm_set *set, u64 objid, void *data);
+	int (*reload_object)(struct kddm_set *set, u64 objid, void *data);
+	u32 (*default_owner)(struct kddm_set *set, u64 objid,
+			     const unsigned long *nodes_up);
+};
+
+int kddm_register_io_linker(const struct kddm_io_linker_ops *ops);
+void kddm_unregister_io_linker(const struct kddm_io_linker_ops *ops);
+
+/* Default-owner (home) policies of a set. */
+enum kddm_owner_policy {
+	KDDM_OWNER_FIXED,	/* one node, kddm_set_attr.fixed_node */
+	KDDM_OWNER_ROUND_ROBIN,	/* objid modulo the nodes up, in id order */
+	KDDM_OWNER_OBJID_BITS,	/* node id in objid bits 48..63 */
+	KDDM_OWNER_CUSTOM,	/* the io-linker's default_owner() */
+};
+
+/**
+ * struct kddm_set_attr - what a set is made of, fixed at creation
+ * @linker: io-linker name, registered on every node that uses the set
+ * @obj_size: largest object size in bytes (<= KDDM_MAX_OBJ_SIZE)
+ * @policy: default-owner policy
+ * @fixed_node: home of every object with KDDM_OWNER_FIXED (0: creator)
+ */
+struct kddm_set_attr {
+	const char *linker;
+	u32 obj_size;
+	enum kddm_owner_policy policy;
+	u32 fixed_node;
+};
+
+struct kddm_set *kddm_create_set(const struct kddm_set_attr *attr);
+struct kddm_set *kddm_find_set(u64 set_id);
+void kddm_put_set(struct kddm_set *set);
+int kddm_destroy_set(struct kddm_set *set);
+u64 kddm_set_id(const struct kddm_set *set);
+void *kddm_set_private(const struct kddm_set *set);
+void kddm_set_set_private(struct kddm_set *set, void *priv);
+u32 kddm_node_id(void);
+
+/* Flags of kddm_object_op(); the named helpers below are what clients use. */
+#define KDDM_NO_FT	0x1	/* no first touch: -ENOENT if nowhere */
+#define KDDM_TRY	0x2	/* fail with -EBUSY instead of waiting */
+#define KDDM_ASYNC	0x4	/* prefetch: start the fetch, do not freeze */
+
+void *kddm_get_object_flags(struct kddm_set *set, u64 objid, int flags);
+void *kddm_grab_object_flags(struct kddm_set *set, u64 objid, int flags);
+
+/* Read copy, frozen until kddm_put_object(); ERR_PTR(-errno) on failure. */
+static inline void *kddm_get_object(struct kddm_set *set, u64 objid)
+{
+	return kddm_get_object_flags(set, objid, 0);
+}
+
+/* The cluster's only writable copy, frozen until kddm_put_object(). */
+static inline void *kddm_grab_object(struct kddm_set *set, u64 objid)
+{
+	return kddm_grab_object_flags(set, objid, 0);
+}
+
+static inline void *kddm_get_object_no_ft(struct kddm_set *set, u64 objid)
+{
+	return kddm_get_object_flags(set, objid, KDDM_NO_FT);
+}
+
+static inline void *kddm_grab_object_no_ft(struct kddm_set *set, u64 objid)
+{
+	return kddm_grab_object_flags(set, objid, KDDM_NO_FT);
+}
+
+/* -EBUSY instead of waiting for another holder. */
+static inline void *kddm_try_grab_object(struct kddm_set *set, u64 objid)
+{
+	return kddm_grab_object_flags(set, objid, KDDM_TRY);
+}
+
+/* Start fetching a read copy and return at once (NULL or ERR_PTR). */
+static inline int kddm_async_get_object(struct kddm_set *set, u64 objid)
+{
+	return PTR_ERR_OR_ZERO(kddm_get_object_flags(set, objid, KDDM_ASYNC));
+}
+
+/* Local copy (frozen for read) if this node has a valid one, else NULL. */
+void *kddm_find_object(struct kddm_set *set, u64 objid);
+void kddm_put_object(struct kddm_set *set, u64 objid);
+int kddm_remove_object(struct kddm_set *set, u64 objid);
+int kddm_flush_object(struct kddm_set *set, u64 objid);
+int kddm_sync_object(struct kddm_set *set, u64 objid);
+
+/* Membership callbacks for client modules (o2hb style). */
+struct kddm_node_callback {
+	void (*node_up)(u32 node, void *arg);
+	void (*node_down)(u32 node, void *arg);
+	void *arg;
+	struct list_head list;
+};
+
+void kddm_register_node_callback(struct kddm_node_callback *cb);
+void kddm_unregister_node_callback(struct kddm_node_callback *cb);
+
+#endif /* _KDDM_KDDM_H */

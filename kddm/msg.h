@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Messaging: the versioned wire header, per-type handlers with a maximum
+ * payload length the layer enforces, request/reply with timeouts.
+ */
+#ifndef _KDDM_MSG_H
+#define _KDDM_MSG_H
+
+#include <linux/types.h>
+
+#define KDDM_WIRE_MAGIC		0x4b44	/* "KD" */
+#define KDDM_WIRE_VERSION	1
+
+enum kddm_msg_type {
+	KDDM_MSG_RPC_REPLY = 1,	/* reply to any rpc: __le32 status + data */
+	KDDM_MSG_SET_LOOKUP,	/* rpc: set attributes by id */
+	KDDM_MSG_SET_DESTROY,	/* the set is gone cluster-wide */
+	KDDM_MSG_COH,		/* coherence protocol (struct kddm_wire_coh) */
+	KDDM_MSG_PING,		/* rpc: echo, for tests and benchmarks */
+	KDDM_MSG_SET_QUERY,	/* one-way: send me SET_INFO for this set */
+	KDDM_MSG_SET_INFO,	/* one-way: set attributes (or none: gone) */
+	KDDM_MSG_NR,
+};
+
+/* Every message starts with this header; all fields little endian. */
+struct kddm_wire_hdr {
+	__le16 magic;
+	u8 version;
+	u8 type;
+	__le32 len;		/* payload bytes after the header */
+	__le32 src;		/* sender's kDDM node id */
+	__le32 rpc_id;		/* non-zero: rpc request or its reply */
+	__le64 set_id;
+	__le64 obj_id;
+};
+
+/* A received message, decoded and checked against its header. */
+struct kddm_msg {
+	u8 type;
+	u32 src;
+	u32 rpc_id;
+	u64 set_id;
+	u64 obj_id;
+	u32 len;
+	void *data;
+};
+
+typedef void (*kddm_msg_handler_t)(struct kddm_msg *msg);
+
+void kddm_msg_register(u8 type, u32 max_len, kddm_msg_handler_t fn);
+int kddm_msg_send(u32 dst, u8 type, u64 set_id, u64 obj_id,
+		  const void *p1, u32 l1, const void *p2, u32 l2);
+int kddm_rpc_call(u32 dst, u8 type, u64 set_id, u64 obj_id,
+		  const void *req, u32 len, void *reply, u32 reply_max,
+		  unsigned long timeout);
+int kddm_rpc_reply(const struct kddm_msg *req, int status,
+		   const void *data, u32 len);
+void kddm_msg_recv(u32 tipc_node, void *buf, size_t len);
+void kddm_msg_node_down(u32 node);
+void kddm_msg_stats(u64 *sent, u64 *rcvd, u64 *bsent, u64 *brcvd,
+		    u64 *dropped, u64 *timeouts);
+
+int kddm_msg_init(void);
+void kddm_msg_exit(void);
+
+#endif /* _KDDM_MSG_H */

@@ -1,0 +1,547 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kDDM objects: the kernel side of the coherence engine.
+ *
+ * Each object has a mutex held around every engine call and a wait queue
+ * on which callers sleep when the engine answers COH_WAIT. Engine
+ * callbacks run under that mutex: they export and import data through the
+ * set's io-linker and send coherence messages directly (a send may sleep
+ * while a TIPC link is congested; the engine itself never sleeps).
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/ktime.h>
+#include <linux/log2.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+
+#include "msg.h"
+#include "set.h"
+
+struct coh_node kddm_coh;
+static DEFINE_SPINLOCK(obj_init_lock);	/* coh_obj_init() is per node */
+
+/* Payload handle passed through coh_rx() to install(). */
+struct kddm_payload {
+	const void *buf;
+	u32 len;
+};
+
+static struct kddm_obj *to_kobj(struct coh_obj *o)
+{
+	return container_of(o, struct kddm_obj, coh);
+}
+
+static void *k_alloc(struct coh_node *n, u32 size)
+{
+	return kzalloc(size, GFP_KERNEL);
+}
+
+static void k_free(struct coh_node *n, void *p)
+{
+	kfree(p);
+}
+
+static int ensure_data(struct kddm_obj *obj)
+{
+	struct kddm_set *set = obj->set;
+
+	if (obj->data)
+		return 0;
+	if (set->linker->alloc_object)
+		obj->data = set->linker->alloc_object(set, obj->coh.obj_id);
+	else
+		obj->data = kzalloc(set->obj_size, GFP_KERNEL);
+	return obj->data ? 0 : -ENOMEM;
+}
+
+static void free_data(struct kddm_obj *obj)
+{
+	struct kddm_set *set = obj->set;
+
+	if (!obj->data)
+		return;
+	if (set->linker->free_object)
+		set->linker->free_object(set, obj->coh.obj_id, obj->data);
+	else
+		kfree(obj->data);
+	obj->data = NULL;
+}
+
+static void k_send(struct coh_node *n, struct coh_obj *o, u32 dst,
+		   const struct coh_msg *msg, bool with_data)
+{
+	struct kddm_obj *obj = to_kobj(o);
+	struct kddm_set *set = obj->set;
+	struct kddm_wire_coh w = {
+		.type = cpu_to_le16(msg->type),
+		.flags = cpu_to_le16(msg->flags),
+		.requester = cpu_to_le32(msg->requester),
+		.req = cpu_to_le32(msg->req),
+		.owner_req = cpu_to_le32(msg->owner_req),
+		.count = cpu_to_le32(msg->count),
+		.err = cpu_to_le32(msg->err),
+		.node = cpu_to_le32(msg->node),
+	};
+	void *buf = NULL;
+	int len = 0, ret;
+
+	if (with_data) {
+		buf = kmalloc(set->obj_size, GFP_KERNEL);
+		len = -ENOMEM;
+		if (buf && obj->data)
+			len = set->linker->export_object(set, o->obj_id,
+							 obj->data, buf,
+							 set->obj_size);
+		if (len < 0 || len > set->obj_size) {
+			pr_err("set %llx object %llx: export failed (%d)\n",
+			       set->id, o->obj_id, len);
+			len = 0;
+		}
+	}
+	ret = kddm_msg_send(dst, KDDM_MSG_COH, set->id, o->obj_id, &w,
+			    sizeof(w), buf, len);
+	kfree(buf);
+	if (ret) {
+		/* Reported to the engine as a node failure once it returns. */
+		pr_warn_ratelimited("send to node %u failed: %d\n", dst, ret);
+		obj->send_err_node = dst;
+		return;
+	}
+	atomic64_inc(&set->msgs_sent);
+	atomic64_add(sizeof(struct kddm_wire_hdr) + sizeof(w) + len,
+		     &set->bytes_sent);
+}
+
+static void k_install(struct coh_node *n, struct coh_obj *o, void *data)
+{
+	struct kddm_obj *obj = to_kobj(o);
+	struct kddm_set *set = obj->set;
+	struct kddm_payload *p = data;
+
+	if (ensure_data(obj)) {
+		pr_err("set %llx object %llx: no memory for a copy\n",
+		       set->id, o->obj_id);
+		return;
+	}
+	if (set->linker->import_object)
+		set->linker->import_object(set, o->obj_id, obj->data, p->buf,
+					   p->len);
+	else
+		memcpy(obj->data, p->buf, min(p->len, set->obj_size));
+	if (set->linker->insert_object)
+		set->linker->insert_object(set, o->obj_id, obj->data);
+}
+
+static int k_first_touch(struct coh_node *n, struct coh_obj *o)
+{
+	struct kddm_obj *obj = to_kobj(o);
+	struct kddm_set *set = obj->set;
+	int ret;
+
+	ret = ensure_data(obj);
+	if (ret)
+		return ret;
+	if (set->linker->first_touch)
+		return set->linker->first_touch(set, o->obj_id, obj->data);
+	return 0;
+}
+
+static int k_reload(struct coh_node *n, struct coh_obj *o)
+{
+	struct kddm_obj *obj = to_kobj(o);
+	struct kddm_set *set = obj->set;
+
+	if (!set->linker->reload_object)
+		return -EIO;
+	if (ensure_data(obj))
+		return -ENOMEM;
+	return set->linker->reload_object(set, o->obj_id, obj->data);
+}
+
+static void k_drop(struct coh_node *n, struct coh_obj *o)
+{
+	struct kddm_obj *obj = to_kobj(o);
+	struct kddm_set *set = obj->set;
+
+	atomic64_inc(&set->invalidations);
+	if (obj->data && set->linker->invalidate_object)
+		set->linker->invalidate_object(set, o->obj_id, obj->data);
+}
+
+static void k_wake(struct coh_node *n, struct coh_obj *o)
+{
+	wake_up_all(&to_kobj(o)->wq);
+}
+
+static const struct coh_ops kddm_coh_ops = {
+	.alloc = k_alloc,
+	.free = k_free,
+	.send = k_send,
+	.install = k_install,
+	.first_touch = k_first_touch,
+	.reload = k_reload,
+	.drop = k_drop,
+	.wake = k_wake,
+};
+
+static u32 home_of(struct kddm_set *set, u64 objid)
+{
+	u32 node;
+
+	switch (set->policy) {
+	case KDDM_OWNER_ROUND_ROBIN:
+		node = set->rr_max ? (u32)(objid % set->rr_max) + 1 : 0;
+		break;
+	case KDDM_OWNER_OBJID_BITS:
+		node = (u32)(objid >> 48);
+		break;
+	case KDDM_OWNER_CUSTOM:
+		node = set->linker->default_owner ?
+		       set->linker->default_owner(set, objid,
+						  kddm_nodes_up()) : 0;
+		break;
+	default:
+		node = set->fixed_node;
+		break;
+	}
+	if (!node || node > KDDM_MAX_NODE)
+		node = (u32)(set->id >> 32);
+	return node;
+}
+
+/* The object named @objid, created (invalid) if needed. */
+static struct kddm_obj *obj_get(struct kddm_set *set, u64 objid)
+{
+	struct kddm_obj *obj, *old;
+
+	obj = xa_load(&set->objs, objid);
+	if (obj)
+		return obj;
+	obj = kzalloc(sizeof(*obj), GFP_KERNEL);
+	if (!obj)
+		return ERR_PTR(-ENOMEM);
+	mutex_init(&obj->lock);
+	init_waitqueue_head(&obj->wq);
+	obj->set = set;
+	spin_lock(&obj_init_lock);
+	coh_obj_init(&kddm_coh, &obj->coh, (u32)set->id, objid,
+		     home_of(set, objid));
+	spin_unlock(&obj_init_lock);
+	old = xa_cmpxchg(&set->objs, objid, NULL, obj, GFP_KERNEL);
+	if (!old)
+		return obj;
+	coh_obj_destroy(&kddm_coh, &obj->coh);
+	kfree(obj);
+	return xa_is_err(old) ? ERR_PTR(xa_err(old)) : old;
+}
+
+/*
+ * A send failed inside the last engine call: if the destination is gone
+ * for good, tell the engine now (it cannot be told from inside the call).
+ */
+static void obj_check_send(struct kddm_obj *obj)
+{
+	int dst = obj->send_err_node;
+
+	obj->send_err_node = 0;
+	if (dst && !kddm_node_is_up(dst))
+		coh_node_down(&kddm_coh, &obj->coh, dst);
+}
+
+static void account_latency(struct kddm_set *set, ktime_t start)
+{
+	u64 us = ktime_us_delta(ktime_get(), start);
+	unsigned int b = us ? ilog2(us) : 0;
+
+	atomic64_inc(&set->lat[min_t(unsigned int, b, KDDM_LAT_BUCKETS - 1)]);
+}
+
+enum obj_op { OP_GET, OP_GRAB, OP_REMOVE };
+
+static int engine_call(struct kddm_obj *obj, enum obj_op op, u32 flags,
+		       struct coh_wait *w)
+{
+	int ret;
+
+	if (op == OP_GET)
+		ret = coh_get(&kddm_coh, &obj->coh, flags, w);
+	else if (op == OP_GRAB)
+		ret = coh_grab(&kddm_coh, &obj->coh, flags, w);
+	else
+		ret = coh_remove(&kddm_coh, &obj->coh, flags, w);
+	obj_check_send(obj);
+	return ret;
+}
+
+/* Runs @op until it completes, sleeping (killable) between tries. */
+static int obj_wait_op(struct kddm_obj *obj, enum obj_op op, u32 flags)
+{
+	struct coh_wait w;
+	DEFINE_WAIT(wait);
+	ktime_t start = 0;
+	int ret;
+
+	coh_wait_init(&w);
+	mutex_lock(&obj->lock);
+	for (;;) {
+		ret = engine_call(obj, op, flags, &w);
+		if (ret != COH_WAIT)
+			break;
+		if (!start)
+			start = ktime_get();
+		prepare_to_wait(&obj->wq, &wait, TASK_KILLABLE);
+		mutex_unlock(&obj->lock);
+		schedule();
+		finish_wait(&obj->wq, &wait);
+		mutex_lock(&obj->lock);
+		if (fatal_signal_pending(current) || !obj->set->hashed) {
+			coh_wait_cancel(&kddm_coh, &obj->coh, &w);
+			ret = obj->set->hashed ? -EINTR : -EIDRM;
+			break;
+		}
+	}
+	mutex_unlock(&obj->lock);
+	if (start && !ret)
+		account_latency(obj->set, start);
+	return ret;
+}
+
+static void *obj_op(struct kddm_set *set, u64 objid, int flags,
+		    enum obj_op op)
+{
+	u32 cflags = 0;
+	struct kddm_obj *obj;
+	int ret;
+
+	if (!set || !set->hashed)
+		return ERR_PTR(-EIDRM);
+	if (!kddm_joined())
+		return ERR_PTR(-ENOTCONN);
+	cflags |= flags & KDDM_NO_FT ? COH_NO_FT : 0;
+	cflags |= flags & KDDM_TRY ? COH_TRY : 0;
+	cflags |= flags & KDDM_ASYNC ? COH_ASYNC : 0;
+	obj = obj_get(set, objid);
+	if (IS_ERR(obj))
+		return obj;
+	ret = obj_wait_op(obj, op, cflags);
+	if (ret)
+		return ERR_PTR(ret);
+	if (flags & KDDM_ASYNC)
+		return NULL;
+	atomic64_inc(op == OP_GET ? &set->gets : &set->grabs);
+	return obj->data;
+}
+
+void *kddm_get_object_flags(struct kddm_set *set, u64 objid, int flags)
+{
+	return obj_op(set, objid, flags, OP_GET);
+}
+EXPORT_SYMBOL_GPL(kddm_get_object_flags);
+
+void *kddm_grab_object_flags(struct kddm_set *set, u64 objid, int flags)
+{
+	if (flags & KDDM_ASYNC)
+		return ERR_PTR(-EINVAL);
+	return obj_op(set, objid, flags, OP_GRAB);
+}
+EXPORT_SYMBOL_GPL(kddm_grab_object_flags);
+
+/*
+ * kddm_find_object - the local copy, frozen for read, without any message
+ *
+ * Return: the data of a valid local copy (put it with kddm_put_object()),
+ * or NULL when this node has none or cannot freeze it without waiting.
+ */
+void *kddm_find_object(struct kddm_set *set, u64 objid)
+{
+	struct kddm_obj *obj;
+	void *data = NULL;
+
+	if (!set)
+		return NULL;
+	obj = xa_load(&set->objs, objid);
+	if (!obj)
+		return NULL;
+	mutex_lock(&obj->lock);
+	if ((obj->coh.state == COH_READ || obj->coh.state == COH_WRITE) &&
+	    !coh_get(&kddm_coh, &obj->coh, COH_TRY | COH_NO_FT, NULL))
+		data = obj->data;
+	obj_check_send(obj);
+	mutex_unlock(&obj->lock);
+	return data;
+}
+EXPORT_SYMBOL_GPL(kddm_find_object);
+
+void kddm_put_object(struct kddm_set *set, u64 objid)
+{
+	struct kddm_obj *obj = set ? xa_load(&set->objs, objid) : NULL;
+
+	if (!obj) {
+		WARN_ONCE(1, "kddm: put of an unknown object %llx\n", objid);
+		return;
+	}
+	mutex_lock(&obj->lock);
+	WARN_ONCE(coh_put(&kddm_coh, &obj->coh),
+		  "kddm: put of an object not frozen %llx\n", objid);
+	obj_check_send(obj);
+	mutex_unlock(&obj->lock);
+}
+EXPORT_SYMBOL_GPL(kddm_put_object);
+
+int kddm_remove_object(struct kddm_set *set, u64 objid)
+{
+	struct kddm_obj *obj;
+	int ret;
+
+	if (!set || !set->hashed)
+		return -EIDRM;
+	obj = obj_get(set, objid);
+	if (IS_ERR(obj))
+		return PTR_ERR(obj);
+	ret = obj_wait_op(obj, OP_REMOVE, 0);
+	if (ret)
+		return ret;
+	mutex_lock(&obj->lock);
+	if (set->linker->remove_object && obj->data)
+		set->linker->remove_object(set, objid, obj->data);
+	mutex_unlock(&obj->lock);
+	return 0;
+}
+EXPORT_SYMBOL_GPL(kddm_remove_object);
+
+int kddm_flush_object(struct kddm_set *set, u64 objid)
+{
+	struct kddm_obj *obj = set ? xa_load(&set->objs, objid) : NULL;
+	int ret;
+
+	if (!obj)
+		return -ENOENT;
+	mutex_lock(&obj->lock);
+	ret = coh_flush(&kddm_coh, &obj->coh);
+	obj_check_send(obj);
+	mutex_unlock(&obj->lock);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(kddm_flush_object);
+
+/* Writes the local copy back through the io-linker (no message). */
+int kddm_sync_object(struct kddm_set *set, u64 objid)
+{
+	void *data;
+	int ret = 0;
+
+	if (!set->linker->sync_object)
+		return -EOPNOTSUPP;
+	data = kddm_get_object_no_ft(set, objid);
+	if (IS_ERR(data))
+		return PTR_ERR(data);
+	ret = set->linker->sync_object(set, objid, data);
+	kddm_put_object(set, objid);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(kddm_sync_object);
+
+/* Handler of KDDM_MSG_COH for a set known here; on the ordered wq. */
+void kddm_coh_recv(struct kddm_set *set, struct kddm_msg *m)
+{
+	const struct kddm_wire_coh *w = m->data;
+	struct kddm_payload p;
+	struct coh_msg msg;
+	struct kddm_obj *obj;
+	int ret;
+
+	if (m->len < sizeof(*w) || m->len - sizeof(*w) > set->obj_size)
+		goto bad;
+	msg = (struct coh_msg) {
+		.type = le16_to_cpu(w->type),
+		.flags = le16_to_cpu(w->flags),
+		.set_id = (u32)set->id,
+		.obj_id = m->obj_id,
+		.src = m->src,
+		.requester = le32_to_cpu(w->requester),
+		.req = le32_to_cpu(w->req),
+		.owner_req = le32_to_cpu(w->owner_req),
+		.count = le32_to_cpu(w->count),
+		.err = le32_to_cpu(w->err),
+		.node = le32_to_cpu(w->node),
+	};
+	p.buf = m->data + sizeof(*w);
+	p.len = m->len - sizeof(*w);
+	obj = obj_get(set, m->obj_id);
+	if (IS_ERR(obj))
+		return;
+	atomic64_inc(&set->msgs_rcvd);
+	atomic64_add(m->len + sizeof(struct kddm_wire_hdr), &set->bytes_rcvd);
+	mutex_lock(&obj->lock);
+	ret = coh_rx(&kddm_coh, &obj->coh, &msg, p.len ? &p : NULL);
+	obj_check_send(obj);
+	mutex_unlock(&obj->lock);
+	if (ret)
+		pr_warn_ratelimited("set %llx object %llx: dropped message %u from node %u\n",
+				    set->id, m->obj_id, msg.type, m->src);
+	return;
+bad:
+	pr_warn_ratelimited("set %llx: malformed coherence message from node %u\n",
+			    set->id, m->src);
+}
+
+void kddm_obj_node_down(struct kddm_set *set, u32 node)
+{
+	struct kddm_obj *obj;
+	unsigned long id;
+
+	xa_for_each(&set->objs, id, obj) {
+		mutex_lock(&obj->lock);
+		coh_node_down(&kddm_coh, &obj->coh, node);
+		obj_check_send(obj);
+		mutex_unlock(&obj->lock);
+		cond_resched();
+	}
+}
+
+/* The set was destroyed: waiters find out and fail with -EIDRM. */
+void kddm_objs_wake(struct kddm_set *set)
+{
+	struct kddm_obj *obj;
+	unsigned long id;
+
+	xa_for_each(&set->objs, id, obj)
+		wake_up_all(&obj->wq);
+}
+
+/* The set is unreachable: free every object. */
+void kddm_objs_free(struct kddm_set *set)
+{
+	struct kddm_obj *obj;
+	unsigned long id;
+
+	xa_for_each(&set->objs, id, obj) {
+		coh_obj_destroy(&kddm_coh, &obj->coh);
+		free_data(obj);
+		mutex_destroy(&obj->lock);
+		kfree(obj);
+	}
+	xa_destroy(&set->objs);
+}
+
+unsigned long kddm_set_nr_objects(struct kddm_set *set)
+{
+	struct kddm_obj *obj;
+	unsigned long id, n = 0;
+
+	xa_for_each(&set->objs, id, obj)
+		n++;
+	return n;
+}
+
+int kddm_object_init(void)
+{
+	return coh_node_init(&kddm_coh, &kddm_coh_ops, 0, KDDM_MAX_NODE + 1);
+}
+
+/* The node id is fixed while joined; no object exists before the join. */
+void kddm_object_set_self(u32 self)
+{
+	kddm_coh.self = self;
+}

@@ -1,0 +1,641 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kDDM sets and io-linkers.
+ *
+ * A set's id carries its creator (manager) node in the high 32 bits. A node
+ * instantiates a set it does not know either on kddm_find_set() (a
+ * SET_LOOKUP rpc to the manager) or when a coherence message for it
+ * arrives: the message is parked, a SET_QUERY goes to its sender (who
+ * knows the set, it just used it), and the parked messages are replayed in
+ * arrival order when SET_INFO comes back. Receive handlers never block.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/list.h>
+#include <linux/module.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+
+#include "set.h"
+
+#define SET_HASH_BITS	8
+#define MAX_PARKED	1024	/* messages waiting for their set, in all */
+
+static DEFINE_HASHTABLE(sets, SET_HASH_BITS);
+static DEFINE_SPINLOCK(sets_lock);
+static unsigned int nr_sets;
+static atomic_t set_counter = ATOMIC_INIT(0);
+
+static DEFINE_MUTEX(linkers_mutex);
+struct linker_entry {
+	const struct kddm_io_linker_ops *ops;
+	struct list_head list;
+};
+static LIST_HEAD(linkers);
+
+struct parked {
+	struct list_head list;
+	struct kddm_msg m;
+	u8 buf[];
+};
+static LIST_HEAD(parked_msgs);		/* on the ordered wq only */
+static unsigned int nr_parked;
+
+/* ---- io-linkers ---- */
+
+static struct linker_entry *linker_find(const char *name)
+{
+	struct linker_entry *e;
+
+	list_for_each_entry(e, &linkers, list)
+		if (!strcmp(e->ops->name, name))
+			return e;
+	return NULL;
+}
+
+int kddm_register_io_linker(const struct kddm_io_linker_ops *ops)
+{
+	struct linker_entry *e;
+	int ret = -EEXIST;
+
+	if (!ops->name || strlen(ops->name) >= 32 || !ops->export_object)
+		return -EINVAL;
+	e = kzalloc(sizeof(*e), GFP_KERNEL);
+	if (!e)
+		return -ENOMEM;
+	e->ops = ops;
+	mutex_lock(&linkers_mutex);
+	if (!linker_find(ops->name)) {
+		list_add_tail(&e->list, &linkers);
+		ret = 0;
+	}
+	mutex_unlock(&linkers_mutex);
+	if (ret)
+		kfree(e);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(kddm_register_io_linker);
+
+/* Every local set using @ops is torn down first (as if destroyed here). */
+void kddm_unregister_io_linker(const struct kddm_io_linker_ops *ops)
+{
+	struct linker_entry *e;
+
+	kddm_sets_destroy_linker(ops);
+	mutex_lock(&linkers_mutex);
+	e = linker_find(ops->name);
+	if (e && e->ops == ops) {
+		list_del(&e->list);
+		kfree(e);
+	}
+	mutex_unlock(&linkers_mutex);
+}
+EXPORT_SYMBOL_GPL(kddm_unregister_io_linker);
+
+const struct kddm_io_linker_ops *kddm_linker_get(const char *name)
+{
+	const struct kddm_io_linker_ops *ops = NULL;
+	struct linker_entry *e;
+
+	mutex_lock(&linkers_mutex);
+	e = linker_find(name);
+	if (e && try_module_get(e->ops->owner))
+		ops = e->ops;
+	mutex_unlock(&linkers_mutex);
+	return ops;
+}
+
+void kddm_linker_put(const struct kddm_io_linker_ops *ops)
+{
+	module_put(ops->owner);
+}
+
+/* ---- the set table ---- */
+
+static struct kddm_set *set_find_locked(u64 id)
+{
+	struct kddm_set *set;
+
+	hash_for_each_possible(sets, set, hnode, id)
+		if (set->id == id)
+			return set;
+	return NULL;
+}
+
+struct kddm_set *kddm_set_lookup(u64 id)
+{
+	struct kddm_set *set;
+
+	spin_lock(&sets_lock);
+	set = set_find_locked(id);
+	if (set)
+		kref_get(&set->ref);
+	spin_unlock(&sets_lock);
+	return set;
+}
+
+static void set_release(struct kref *ref)
+{
+	struct kddm_set *set = container_of(ref, struct kddm_set, ref);
+
+	kddm_objs_free(set);
+	kddm_linker_put(set->linker);
+	kfree(set);
+}
+
+void kddm_put_set(struct kddm_set *set)
+{
+	if (set)
+		kref_put(&set->ref, set_release);
+}
+EXPORT_SYMBOL_GPL(kddm_put_set);
+
+static struct kddm_set *set_alloc(u64 id, const struct kddm_wire_set *ws)
+{
+	char name[sizeof(ws->linker) + 1] = {};
+	struct kddm_set *set;
+	int i;
+
+	memcpy(name, ws->linker, sizeof(ws->linker));
+	if (!le32_to_cpu(ws->obj_size) ||
+	    le32_to_cpu(ws->obj_size) > KDDM_MAX_OBJ_SIZE ||
+	    le32_to_cpu(ws->policy) > KDDM_OWNER_CUSTOM ||
+	    le32_to_cpu(ws->fixed_node) > KDDM_MAX_NODE ||
+	    le32_to_cpu(ws->rr_max) > KDDM_MAX_NODE)
+		return ERR_PTR(-EINVAL);
+	set = kzalloc(sizeof(*set), GFP_KERNEL);
+	if (!set)
+		return ERR_PTR(-ENOMEM);
+	set->linker = kddm_linker_get(name);
+	if (!set->linker) {
+		kfree(set);
+		return ERR_PTR(-ENOPROTOOPT);
+	}
+	set->id = id;
+	kref_init(&set->ref);
+	set->obj_size = le32_to_cpu(ws->obj_size);
+	set->policy = le32_to_cpu(ws->policy);
+	set->fixed_node = le32_to_cpu(ws->fixed_node);
+	set->rr_max = le32_to_cpu(ws->rr_max);
+	xa_init(&set->objs);
+	for (i = 0; i < KDDM_LAT_BUCKETS; i++)
+		atomic64_set(&set->lat[i], 0);
+	return set;
+}
+
+/* Hashes @set (table reference) unless a twin won; returns the one in. */
+static struct kddm_set *set_insert(struct kddm_set *set)
+{
+	struct kddm_set *old;
+
+	spin_lock(&sets_lock);
+	old = set_find_locked(set->id);
+	if (old) {
+		kref_get(&old->ref);
+	} else {
+		hash_add(sets, &set->hnode, set->id);
+		set->hashed = true;
+		nr_sets++;
+		kref_get(&set->ref);
+	}
+	spin_unlock(&sets_lock);
+	if (old)
+		kddm_put_set(set);
+	return old ?: set;
+}
+
+static void set_describe(const struct kddm_set *set, struct kddm_wire_set *ws)
+{
+	memset(ws, 0, sizeof(*ws));
+	strscpy(ws->linker, set->linker->name, sizeof(ws->linker));
+	ws->obj_size = cpu_to_le32(set->obj_size);
+	ws->policy = cpu_to_le32(set->policy);
+	ws->fixed_node = cpu_to_le32(set->fixed_node);
+	ws->rr_max = cpu_to_le32(set->rr_max);
+}
+
+static u32 highest_node_up(void)
+{
+	return find_last_bit(kddm_nodes_up(), KDDM_MAX_NODE + 1);
+}
+
+/*
+ * kddm_create_set - create a set managed by this node
+ *
+ * Return: the set (one reference, drop with kddm_put_set()) or ERR_PTR:
+ * -ENOTCONN when not joined, -ENOPROTOOPT for an unknown linker, -EINVAL.
+ */
+struct kddm_set *kddm_create_set(const struct kddm_set_attr *attr)
+{
+	struct kddm_wire_set ws = {};
+	struct kddm_set *set;
+	u64 id;
+
+	if (!kddm_joined())
+		return ERR_PTR(-ENOTCONN);
+	if (!attr->linker || strlen(attr->linker) >= sizeof(ws.linker))
+		return ERR_PTR(-EINVAL);
+	strscpy(ws.linker, attr->linker, sizeof(ws.linker));
+	ws.obj_size = cpu_to_le32(attr->obj_size);
+	ws.policy = cpu_to_le32(attr->policy);
+	ws.fixed_node = cpu_to_le32(attr->fixed_node ?: kddm_self());
+	ws.rr_max = cpu_to_le32(highest_node_up());
+	id = (u64)kddm_self() << 32 | (u32)atomic_inc_return(&set_counter);
+	set = set_alloc(id, &ws);
+	if (IS_ERR(set))
+		return set;
+	return set_insert(set);
+}
+EXPORT_SYMBOL_GPL(kddm_create_set);
+
+/*
+ * kddm_find_set - the set @set_id, asking its manager if needed
+ *
+ * Return: the set (one reference) or ERR_PTR: -ENOENT (no such set),
+ * -EHOSTDOWN (manager gone), -ENOPROTOOPT (linker not loaded here).
+ */
+struct kddm_set *kddm_find_set(u64 set_id)
+{
+	u32 manager = set_id >> 32;
+	struct kddm_wire_set ws;
+	struct kddm_set *set;
+	int ret;
+
+	set = kddm_set_lookup(set_id);
+	if (set)
+		return set;
+	if (!kddm_joined())
+		return ERR_PTR(-ENOTCONN);
+	if (manager == kddm_self())
+		return ERR_PTR(-ENOENT);
+	ret = kddm_rpc_call(manager, KDDM_MSG_SET_LOOKUP, set_id, 0, NULL, 0,
+			    &ws, sizeof(ws), 5 * HZ);
+	if (ret < 0)
+		return ERR_PTR(ret);
+	if (ret != sizeof(ws))
+		return ERR_PTR(-EPROTO);
+	set = set_alloc(set_id, &ws);
+	if (IS_ERR(set))
+		return set;
+	return set_insert(set);
+}
+EXPORT_SYMBOL_GPL(kddm_find_set);
+
+u64 kddm_set_id(const struct kddm_set *set)
+{
+	return set->id;
+}
+EXPORT_SYMBOL_GPL(kddm_set_id);
+
+void *kddm_set_private(const struct kddm_set *set)
+{
+	return set->private;
+}
+EXPORT_SYMBOL_GPL(kddm_set_private);
+
+void kddm_set_set_private(struct kddm_set *set, void *priv)
+{
+	set->private = priv;
+}
+EXPORT_SYMBOL_GPL(kddm_set_set_private);
+
+/* Takes @set out of the table (drops the table's reference). */
+static bool set_unhash(struct kddm_set *set)
+{
+	bool was;
+
+	spin_lock(&sets_lock);
+	was = set->hashed;
+	if (was) {
+		hash_del(&set->hnode);
+		set->hashed = false;
+		nr_sets--;
+	}
+	spin_unlock(&sets_lock);
+	if (was) {
+		kddm_objs_wake(set);
+		kddm_put_set(set);
+	}
+	return was;
+}
+
+/*
+ * kddm_destroy_set - destroy a set on every node
+ *
+ * The set is gone locally at once; every node up is told. Callers still
+ * holding references get -EIDRM from every object call.
+ */
+int kddm_destroy_set(struct kddm_set *set)
+{
+	unsigned long n;
+
+	if (!set_unhash(set))
+		return -EIDRM;
+	for_each_set_bit(n, kddm_nodes_up(), KDDM_MAX_NODE + 1)
+		if (n != kddm_self())
+			kddm_msg_send(n, KDDM_MSG_SET_DESTROY, set->id, 0,
+				      NULL, 0, NULL, 0);
+	return 0;
+}
+EXPORT_SYMBOL_GPL(kddm_destroy_set);
+
+unsigned int kddm_sets_count(void)
+{
+	return READ_ONCE(nr_sets);
+}
+
+/* Collects the sets matching @match into an array of references. */
+static struct kddm_set **sets_collect(bool (*match)(struct kddm_set *, const void *),
+				      const void *arg, unsigned int *nr)
+{
+	struct kddm_set **v, *set;
+	unsigned int i = 0, max;
+	int b;
+
+	spin_lock(&sets_lock);
+	max = nr_sets;
+	v = kcalloc(max + 1, sizeof(*v), GFP_ATOMIC);
+	if (v) {
+		hash_for_each(sets, b, set, hnode) {
+			if (i < max && match(set, arg)) {
+				kref_get(&set->ref);
+				v[i++] = set;
+			}
+		}
+	}
+	spin_unlock(&sets_lock);
+	*nr = i;
+	return v;
+}
+
+static bool match_all(struct kddm_set *set, const void *arg)
+{
+	return true;
+}
+
+static bool match_linker(struct kddm_set *set, const void *arg)
+{
+	return set->linker == arg;
+}
+
+void kddm_sets_node_down(u32 node)
+{
+	struct kddm_set **v;
+	unsigned int i, nr;
+
+	v = sets_collect(match_all, NULL, &nr);
+	for (i = 0; v && i < nr; i++) {
+		kddm_obj_node_down(v[i], node);
+		kddm_put_set(v[i]);
+	}
+	kfree(v);
+}
+
+static void sets_unhash_matching(bool (*match)(struct kddm_set *,
+					       const void *),
+				 const void *arg)
+{
+	struct kddm_set **v;
+	unsigned int i, nr;
+
+	v = sets_collect(match, arg, &nr);
+	for (i = 0; v && i < nr; i++) {
+		set_unhash(v[i]);
+		kddm_put_set(v[i]);
+	}
+	kfree(v);
+}
+
+void kddm_sets_destroy_linker(const struct kddm_io_linker_ops *ops)
+{
+	sets_unhash_matching(match_linker, ops);
+}
+
+/* Module unload: every set goes, whoever still uses it. */
+void kddm_sets_shutdown(void)
+{
+	sets_unhash_matching(match_all, NULL);
+}
+
+/* ---- messages ---- */
+
+static void set_lookup(struct kddm_msg *m)
+{
+	struct kddm_set *set = kddm_set_lookup(m->set_id);
+	struct kddm_wire_set ws;
+
+	if (!set) {
+		kddm_rpc_reply(m, -ENOENT, NULL, 0);
+		return;
+	}
+	set_describe(set, &ws);
+	kddm_put_set(set);
+	kddm_rpc_reply(m, 0, &ws, sizeof(ws));
+}
+
+static void set_query(struct kddm_msg *m)
+{
+	struct kddm_set *set = kddm_set_lookup(m->set_id);
+	struct kddm_wire_set ws;
+
+	if (!set) {
+		kddm_msg_send(m->src, KDDM_MSG_SET_INFO, m->set_id, 0, NULL, 0,
+			      NULL, 0);
+		return;
+	}
+	set_describe(set, &ws);
+	kddm_put_set(set);
+	kddm_msg_send(m->src, KDDM_MSG_SET_INFO, m->set_id, 0, &ws,
+		      sizeof(ws), NULL, 0);
+}
+
+static bool parked_for(u64 set_id)
+{
+	struct parked *p;
+
+	list_for_each_entry(p, &parked_msgs, list)
+		if (p->m.set_id == set_id)
+			return true;
+	return false;
+}
+
+static void park(struct kddm_msg *m)
+{
+	bool asked = parked_for(m->set_id);
+	struct parked *p;
+
+	if (nr_parked >= MAX_PARKED) {
+		pr_warn_ratelimited("too many messages for unknown sets\n");
+		return;
+	}
+	p = kmalloc(struct_size(p, buf, m->len), GFP_KERNEL);
+	if (!p)
+		return;
+	p->m = *m;
+	memcpy(p->buf, m->data, m->len);
+	p->m.data = p->buf;
+	list_add_tail(&p->list, &parked_msgs);
+	nr_parked++;
+	if (!asked)
+		kddm_msg_send(m->src, KDDM_MSG_SET_QUERY, m->set_id, 0, NULL, 0,
+			      NULL, 0);
+}
+
+/* Replays (set known) or drops (set gone) what waited for @set_id. */
+static void unpark(u64 set_id, struct kddm_set *set)
+{
+	struct parked *p, *tmp;
+
+	list_for_each_entry_safe(p, tmp, &parked_msgs, list) {
+		if (p->m.set_id != set_id)
+			continue;
+		list_del(&p->list);
+		nr_parked--;
+		if (set)
+			kddm_coh_recv(set, &p->m);
+		kfree(p);
+	}
+}
+
+static void set_info(struct kddm_msg *m)
+{
+	struct kddm_set *set;
+
+	if (!parked_for(m->set_id))
+		return;
+	if (m->len != sizeof(struct kddm_wire_set)) {
+		unpark(m->set_id, NULL);
+		return;
+	}
+	set = kddm_set_lookup(m->set_id);
+	if (!set) {
+		set = set_alloc(m->set_id, m->data);
+		if (IS_ERR(set)) {
+			pr_warn("cannot instantiate set %llx: %ld\n",
+				m->set_id, PTR_ERR(set));
+			unpark(m->set_id, NULL);
+			return;
+		}
+		set = set_insert(set);
+	}
+	unpark(m->set_id, set);
+	kddm_put_set(set);
+}
+
+static void set_destroy_msg(struct kddm_msg *m)
+{
+	struct kddm_set *set = kddm_set_lookup(m->set_id);
+
+	if (m->set_id >> 32 != m->src && set) {
+		/* Only the manager destroys, or the creator's node. */
+		pr_warn_ratelimited("node %u may not destroy set %llx\n",
+				    m->src, m->set_id);
+	} else if (set) {
+		set_unhash(set);
+	}
+	kddm_put_set(set);
+}
+
+static void coh_msg(struct kddm_msg *m)
+{
+	struct kddm_set *set = kddm_set_lookup(m->set_id);
+
+	if (!set) {
+		park(m);
+		return;
+	}
+	/* Keep the order of a sender's messages behind parked ones. */
+	if (parked_for(m->set_id))
+		park(m);
+	else
+		kddm_coh_recv(set, m);
+	kddm_put_set(set);
+}
+
+/* ---- netlink views ---- */
+
+static void set_info_fill(struct kddm_set *set, struct kddm_set_info *info)
+{
+	struct kddm_set_stats *st = &info->stats;
+	int i;
+
+	memset(info, 0, sizeof(*info));
+	info->id = set->id;
+	strscpy(info->linker, set->linker->name, sizeof(info->linker));
+	info->obj_size = set->obj_size;
+	info->policy = set->policy;
+	info->manager = set->id >> 32;
+	info->nr_objects = kddm_set_nr_objects(set);
+	st->gets = atomic64_read(&set->gets);
+	st->grabs = atomic64_read(&set->grabs);
+	st->invalidations = atomic64_read(&set->invalidations);
+	st->msgs_sent = atomic64_read(&set->msgs_sent);
+	st->msgs_rcvd = atomic64_read(&set->msgs_rcvd);
+	st->bytes_sent = atomic64_read(&set->bytes_sent);
+	st->bytes_rcvd = atomic64_read(&set->bytes_rcvd);
+	for (i = 0; i < KDDM_LAT_BUCKETS; i++)
+		st->lat[i] = atomic64_read(&set->lat[i]);
+}
+
+int kddm_set_info_get(u64 id, struct kddm_set_info *info)
+{
+	struct kddm_set *set = kddm_set_lookup(id);
+
+	if (!set)
+		return -ENOENT;
+	set_info_fill(set, info);
+	kddm_put_set(set);
+	return 0;
+}
+
+int kddm_set_info_next(u64 *cursor, struct kddm_set_info *info)
+{
+	struct kddm_set *set, *best = NULL;
+	int b;
+
+	spin_lock(&sets_lock);
+	hash_for_each(sets, b, set, hnode)
+		if (set->id > *cursor && (!best || set->id < best->id))
+			best = set;
+	if (best)
+		kref_get(&best->ref);
+	spin_unlock(&sets_lock);
+	if (!best)
+		return -ENOENT;
+	*cursor = best->id;
+	set_info_fill(best, info);
+	kddm_put_set(best);
+	return 0;
+}
+
+void kddm_global_stats(struct kddm_global_stats *st)
+{
+	kddm_msg_stats(&st->msgs_sent, &st->msgs_rcvd, &st->bytes_sent,
+		       &st->bytes_rcvd, &st->msgs_dropped, &st->rpc_timeouts);
+	st->msgs_dropped += kddm_coh.stats.dropped;
+}
+
+int kddm_set_init(void)
+{
+	kddm_msg_register(KDDM_MSG_SET_LOOKUP, 0, set_lookup);
+	kddm_msg_register(KDDM_MSG_SET_QUERY, 0, set_query);
+	kddm_msg_register(KDDM_MSG_SET_INFO, sizeof(struct kddm_wire_set),
+			  set_info);
+	kddm_msg_register(KDDM_MSG_SET_DESTROY, 0, set_destroy_msg);
+	kddm_msg_register(KDDM_MSG_COH, sizeof(struct kddm_wire_coh) +
+			  KDDM_MAX_OBJ_SIZE, coh_msg);
+	return 0;
+}
+
+void kddm_set_exit(void)
+{
+	unpark(0, NULL);
+	while (!list_empty(&parked_msgs)) {
+		struct parked *p = list_first_entry(&parked_msgs,
+						    struct parked, list);
+
+		list_del(&p->list);
+		kfree(p);
+	}
+	nr_parked = 0;
+}

@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Sets and objects: the local instances of cluster-wide sets, their objects
+ * and the glue between the coherence engine (coh/) and the kernel: object
+ * locks, wait queues, io-linker calls and the wire format of coherence
+ * messages.
+ */
+#ifndef _KDDM_SET_H
+#define _KDDM_SET_H
+
+#include <linux/atomic.h>
+#include <linux/hashtable.h>
+#include <linux/kref.h>
+#include <linux/mutex.h>
+#include <linux/wait.h>
+#include <linux/xarray.h>
+
+#include "coh/coh.h"
+#include "internal.h"
+#include "msg.h"
+
+struct kddm_set {
+	u64 id;
+	struct kref ref;
+	const struct kddm_io_linker_ops *linker;
+	u32 obj_size;
+	u32 policy;
+	u32 fixed_node;
+	u32 rr_max;		/* ROUND_ROBIN: highest node id at creation */
+	bool hashed;		/* in the set table (not destroyed) */
+	struct xarray objs;	/* object id -> struct kddm_obj */
+	struct hlist_node hnode;
+	void *private;
+	atomic64_t gets, grabs, invalidations;
+	atomic64_t msgs_sent, msgs_rcvd, bytes_sent, bytes_rcvd;
+	atomic64_t lat[KDDM_LAT_BUCKETS];
+};
+
+struct kddm_obj {
+	struct coh_obj coh;	/* engine state, under @lock */
+	struct mutex lock;
+	wait_queue_head_t wq;
+	struct kddm_set *set;
+	void *data;		/* io-linker storage, NULL until needed */
+	int send_err_node;	/* a send to this node failed (see object.c) */
+};
+
+/* Coherence message on the wire, after struct kddm_wire_hdr. */
+struct kddm_wire_coh {
+	__le16 type;
+	__le16 flags;
+	__le32 requester;
+	__le32 req;
+	__le32 owner_req;
+	__le32 count;
+	__le32 err;
+	__le32 node;
+	__le32 pad;
+};
+
+/* Set attributes, reply to SET_LOOKUP / SET_QUERY. */
+struct kddm_wire_set {
+	char linker[32];
+	__le32 obj_size;
+	__le32 policy;
+	__le32 fixed_node;
+	__le32 rr_max;
+};
+
+/* set.c */
+struct kddm_set *kddm_set_lookup(u64 id);	/* local only, +ref */
+void kddm_sets_node_down(u32 node);
+unsigned int kddm_sets_count(void);
+void kddm_sets_shutdown(void);
+void kddm_sets_destroy_linker(const struct kddm_io_linker_ops *ops);
+int kddm_set_init(void);
+void kddm_set_exit(void);
+const struct kddm_io_linker_ops *kddm_linker_get(const char *name);
+void kddm_linker_put(const struct kddm_io_linker_ops *ops);
+
+/* object.c */
+extern struct coh_node kddm_coh;
+void kddm_obj_node_down(struct kddm_set *set, u32 node);
+void kddm_objs_free(struct kddm_set *set);
+void kddm_objs_wake(struct kddm_set *set);
+void kddm_coh_recv(struct kddm_set *set, struct kddm_msg *m);
+int kddm_object_init(void);
+void kddm_object_set_self(u32 self);
+unsigned long kddm_set_nr_objects(struct kddm_set *set);
+
+#endif /* _KDDM_SET_H */

@@ -1,0 +1,324 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kDDM transport: kernel TIPC sockets.
+ *
+ * Socket callbacks run in softirq context and only queue work; datagrams
+ * and topology events are read and handled by one ordered workqueue, so a
+ * handler may sleep and sees the messages of one peer in the order sent.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/net.h>
+#include <linux/rwsem.h>
+#include <linux/slab.h>
+#include <linux/tipc.h>
+#include <linux/workqueue.h>
+#include <net/sock.h>
+
+#include "transport.h"
+
+static struct workqueue_struct *kddm_wq;
+static DECLARE_RWSEM(t_sem);		/* protects the sockets below */
+static struct socket *data_sock;
+static struct socket *top_sock;
+static const struct kddm_transport_ops *t_ops;
+static void *rx_buf;
+static struct work_struct rx_work;
+static struct work_struct top_work;
+
+static void kddm_sk_ready(struct sock *sk)
+{
+	struct work_struct *w = sk->sk_user_data;
+
+	if (w)
+		queue_work(kddm_wq, w);
+}
+
+static void hook_socket(struct socket *sock, struct work_struct *w)
+{
+	struct sock *sk = sock->sk;
+
+	write_lock_bh(&sk->sk_callback_lock);
+	sk->sk_user_data = w;
+	sk->sk_data_ready = kddm_sk_ready;
+	write_unlock_bh(&sk->sk_callback_lock);
+}
+
+static void unhook_socket(struct socket *sock)
+{
+	struct sock *sk = sock->sk;
+
+	write_lock_bh(&sk->sk_callback_lock);
+	sk->sk_user_data = NULL;
+	write_unlock_bh(&sk->sk_callback_lock);
+}
+
+/* Returns a datagram's length, 0 for one to skip, -EAGAIN when empty. */
+static int recv_one(u32 *from)
+{
+	struct sockaddr_tipc addr = {};
+	char cbuf[CMSG_SPACE(8) + CMSG_SPACE(1024)];
+	struct kvec iov = { .iov_base = rx_buf, .iov_len = KDDM_TIPC_MAX };
+	struct msghdr msg = {
+		.msg_name = &addr,
+		.msg_namelen = sizeof(addr),
+		.msg_control = cbuf,
+		.msg_controllen = sizeof(cbuf),
+	};
+	struct cmsghdr *cm;
+	int n;
+
+	n = kernel_recvmsg(data_sock, &msg, &iov, 1, KDDM_TIPC_MAX,
+			   MSG_DONTWAIT);
+	if (n < 0)
+		return n;
+	/* A datagram TIPC could not deliver comes back with TIPC_ERRINFO. */
+	for (cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
+		if (cm->cmsg_level == SOL_TIPC &&
+		    cm->cmsg_type == TIPC_ERRINFO) {
+			pr_warn_ratelimited("a message came back undelivered\n");
+			return 0;
+		}
+	}
+	*from = addr.addr.id.node;
+	return n;
+}
+
+static void rx_work_fn(struct work_struct *w)
+{
+	u32 from;
+	int n;
+
+	/* Handlers send: the lock is not held while they run. */
+	for (;;) {
+		down_read(&t_sem);
+		n = data_sock ? recv_one(&from) : -EAGAIN;
+		up_read(&t_sem);
+		if (n == -EAGAIN)
+			break;
+		if (n > 0)
+			t_ops->recv(from, rx_buf, n);
+		else if (n < 0)
+			pr_warn_ratelimited("receive error %d\n", n);
+		cond_resched();
+	}
+}
+
+static void top_work_fn(struct work_struct *w)
+{
+	struct tipc_event ev;
+	struct kvec iov = { .iov_base = &ev, .iov_len = sizeof(ev) };
+	struct msghdr msg = {};
+	int n;
+
+	for (;;) {
+		down_read(&t_sem);
+		n = top_sock ? kernel_recvmsg(top_sock, &msg, &iov, 1,
+					      sizeof(ev), MSG_DONTWAIT) : 0;
+		up_read(&t_sem);
+		if (n == -EAGAIN || !n)
+			break;
+		if (n != sizeof(ev)) {
+			pr_warn_ratelimited("topology server said %d\n", n);
+			break;
+		}
+		if (ev.s.seq.type != KDDM_TIPC_TYPE ||
+		    ev.found_lower != ev.found_upper)
+			continue;
+		if (ev.event == TIPC_PUBLISHED || ev.event == TIPC_WITHDRAWN)
+			t_ops->node_event(ev.found_lower, ev.port.node,
+					  ev.event == TIPC_PUBLISHED);
+	}
+}
+
+void kddm_transport_sync_topology(void)
+{
+	top_work_fn(NULL);
+}
+
+static int set_importance(struct socket *sock)
+{
+	int v = TIPC_CRITICAL_IMPORTANCE;
+
+	return sock->ops->setsockopt(sock, SOL_TIPC, TIPC_IMPORTANCE,
+				     KERNEL_SOCKPTR(&v), sizeof(v));
+}
+
+static int open_data_sock(u32 self)
+{
+	struct sockaddr_tipc addr = {
+		.family = AF_TIPC,
+		.addrtype = TIPC_SERVICE_RANGE,
+		.scope = TIPC_CLUSTER_SCOPE,
+		.addr.nameseq = {
+			.type = KDDM_TIPC_TYPE, .lower = self, .upper = self,
+		},
+	};
+	int ret;
+
+	ret = sock_create_kern(&init_net, AF_TIPC, SOCK_RDM, 0, &data_sock);
+	if (ret)
+		return ret;
+	data_sock->sk->sk_sndtimeo = 10 * HZ;
+	ret = set_importance(data_sock);
+	if (ret)
+		goto err;
+	hook_socket(data_sock, &rx_work);
+	ret = kernel_bind(data_sock, (struct sockaddr *)&addr, sizeof(addr));
+	if (ret)
+		goto err;
+	return 0;
+err:
+	sock_release(data_sock);
+	data_sock = NULL;
+	return ret;
+}
+
+static int open_top_sock(void)
+{
+	struct sockaddr_tipc top = {
+		.family = AF_TIPC,
+		.addrtype = TIPC_SERVICE_ADDR,
+		.addr.name.name = { .type = TIPC_TOP_SRV,
+				    .instance = TIPC_TOP_SRV },
+	};
+	struct tipc_subscr sub = {
+		.seq = { .type = KDDM_TIPC_TYPE, .lower = 0, .upper = ~0U },
+		.timeout = TIPC_WAIT_FOREVER,
+		.filter = TIPC_SUB_PORTS,
+	};
+	struct kvec iov = { .iov_base = &sub, .iov_len = sizeof(sub) };
+	struct msghdr msg = {};
+	int ret;
+
+	ret = sock_create_kern(&init_net, AF_TIPC, SOCK_SEQPACKET, 0,
+			       &top_sock);
+	if (ret)
+		return ret;
+	hook_socket(top_sock, &top_work);
+	ret = kernel_connect(top_sock, (struct sockaddr *)&top, sizeof(top),
+			     0);
+	if (ret)
+		goto err;
+	ret = kernel_sendmsg(top_sock, &msg, &iov, 1, sizeof(sub));
+	if (ret == sizeof(sub))
+		return 0;
+	if (ret >= 0)
+		ret = -EIO;
+err:
+	sock_release(top_sock);
+	top_sock = NULL;
+	return ret;
+}
+
+static void close_sock(struct socket **sock)
+{
+	if (!*sock)
+		return;
+	unhook_socket(*sock);
+	sock_release(*sock);
+	*sock = NULL;
+}
+
+/*
+ * kddm_transport_start - publish node @self and watch the others
+ * @self: this node's kDDM id, the instance of the published TIPC service
+ * @ops: receive and membership handlers, called on the ordered workqueue
+ */
+int kddm_transport_start(u32 self, const struct kddm_transport_ops *ops)
+{
+	int ret;
+
+	down_write(&t_sem);
+	t_ops = ops;
+	ret = open_top_sock();
+	if (!ret)
+		ret = open_data_sock(self);
+	if (ret)
+		close_sock(&top_sock);
+	up_write(&t_sem);
+	return ret;
+}
+
+void kddm_transport_stop(void)
+{
+	down_write(&t_sem);
+	close_sock(&data_sock);
+	close_sock(&top_sock);
+	up_write(&t_sem);
+	flush_workqueue(kddm_wq);
+}
+
+/* Our own TIPC node address, 0 when not started. */
+u32 kddm_transport_tipc_addr(void)
+{
+	struct sockaddr_tipc addr = {};
+	u32 node = 0;
+
+	down_read(&t_sem);
+	if (data_sock &&
+	    kernel_getsockname(data_sock, (struct sockaddr *)&addr) >= 0)
+		node = addr.addr.id.node;
+	up_read(&t_sem);
+	return node;
+}
+
+/*
+ * kddm_transport_send - send one datagram to node @dst
+ *
+ * Return: 0 or -errno (-ENOTCONN when not joined, -EHOSTUNREACH when @dst
+ * has no socket published). May sleep while the link is congested.
+ */
+int kddm_transport_send(u32 dst, struct kvec *vec, size_t nvec, size_t len)
+{
+	struct sockaddr_tipc addr = {
+		.family = AF_TIPC,
+		.addrtype = TIPC_SERVICE_ADDR,
+		.addr.name.name = { .type = KDDM_TIPC_TYPE, .instance = dst },
+	};
+	struct msghdr msg = {
+		.msg_name = &addr,
+		.msg_namelen = sizeof(addr),
+	};
+	int ret = -ENOTCONN;
+
+	if (len > KDDM_TIPC_MAX)
+		return -EMSGSIZE;
+	down_read(&t_sem);
+	if (data_sock)
+		ret = kernel_sendmsg(data_sock, &msg, vec, nvec, len);
+	up_read(&t_sem);
+	return ret < 0 ? ret : 0;
+}
+
+void kddm_transport_queue(struct work_struct *work)
+{
+	queue_work(kddm_wq, work);
+}
+
+void kddm_transport_flush(void)
+{
+	flush_workqueue(kddm_wq);
+}
+
+int kddm_transport_init(void)
+{
+	INIT_WORK(&rx_work, rx_work_fn);
+	INIT_WORK(&top_work, top_work_fn);
+	rx_buf = kvmalloc(KDDM_TIPC_MAX, GFP_KERNEL);
+	if (!rx_buf)
+		return -ENOMEM;
+	kddm_wq = alloc_ordered_workqueue("kddm", WQ_MEM_RECLAIM);
+	if (!kddm_wq) {
+		kvfree(rx_buf);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void kddm_transport_exit(void)
+{
+	kddm_transport_stop();
+	destroy_workqueue(kddm_wq);
+	kvfree(rx_buf);
+}

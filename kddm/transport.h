@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Transport: kernel TIPC sockets. One reliable-datagram socket per node,
+ * bound to the TIPC service {KDDM_TIPC_TYPE, node id}, carries every kDDM
+ * message; one topology-server subscription to that service type tells who
+ * joins and leaves. Socket callbacks only queue work on one ordered
+ * workqueue: messages and membership events are handled there, in order.
+ */
+#ifndef _KDDM_TRANSPORT_H
+#define _KDDM_TRANSPORT_H
+
+#include <linux/types.h>
+#include <linux/uio.h>
+
+#define KDDM_TIPC_TYPE	0x4b44444dU	/* "KDDM", above TIPC's reserved types */
+#define KDDM_TIPC_MAX	66000U		/* TIPC_MAX_USER_MSG_SIZE */
+
+struct kddm_transport_ops {
+	/* a datagram from TIPC node address @tipc_node, in worker context */
+	void (*recv)(u32 tipc_node, void *buf, size_t len);
+	/* node @id (TIPC address @tipc_node) published / withdrew its socket */
+	void (*node_event)(u32 id, u32 tipc_node, bool up);
+};
+
+int kddm_transport_start(u32 self, const struct kddm_transport_ops *ops);
+void kddm_transport_stop(void);
+int kddm_transport_send(u32 dst, struct kvec *vec, size_t nvec, size_t len);
+u32 kddm_transport_tipc_addr(void);
+
+/* Handles the topology events already received, from the workqueue. */
+void kddm_transport_sync_topology(void);
+
+/* Runs @work on the ordered receive workqueue (after what is queued). */
+void kddm_transport_queue(struct work_struct *work);
+void kddm_transport_flush(void);
+
+int kddm_transport_init(void);
+void kddm_transport_exit(void);
+
+#endif /* _KDDM_TRANSPORT_H */
