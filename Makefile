@@ -29,7 +29,13 @@ $(BUILD)/bin/kddm-agent: userspace/agent/kddm-agent.c
 	@mkdir -p $(dir $@)
 	$(CC) $(USER_CFLAGS) -o $@ $<
 
-userspace: $(BUILD)/bin/kddm-agent
+$(BUILD)/bin/kddm-test: userspace/tools/kddm-test.c include/uapi/kddm/kddm_test.h
+	@mkdir -p $(dir $@)
+	$(CC) $(USER_CFLAGS) -Iinclude/uapi -o $@ $<
+
+userspace: $(BUILD)/bin/kddm-agent $(BUILD)/bin/kddm-test
+	$(MAKE) -C userspace/kddm BUILD=$(BUILD)
+	$(MAKE) -C userspace/kddm-sim
 
 selftests:
 	$(MAKE) -C selftests OUTPUT=$(BUILD)/selftests

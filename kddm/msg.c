@@ -119,12 +119,13 @@ int kddm_rpc_call(u32 dst, u8 type, u64 set_id, u64 obj_id,
 		xa_erase(&rpcs, id);
 		return ret;
 	}
-	if (!wait_for_completion_timeout(&rpc.done, timeout) &&
-	    xa_erase(&rpcs, id)) {
+	if (wait_for_completion_timeout(&rpc.done, timeout))
+		return rpc.status;
+	if (xa_erase(&rpcs, id)) {
 		atomic64_inc(&n_timeouts);
 		return -ETIMEDOUT;
 	}
-	/* Completed, or a completer owns it now and is about to finish. */
+	/* A completer took it just now and is about to finish. */
 	wait_for_completion(&rpc.done);
 	return rpc.status;
 }

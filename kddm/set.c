@@ -287,6 +287,12 @@ u64 kddm_set_id(const struct kddm_set *set)
 }
 EXPORT_SYMBOL_GPL(kddm_set_id);
 
+u32 kddm_set_obj_size(const struct kddm_set *set)
+{
+	return set->obj_size;
+}
+EXPORT_SYMBOL_GPL(kddm_set_obj_size);
+
 void *kddm_set_private(const struct kddm_set *set)
 {
 	return set->private;

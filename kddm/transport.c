@@ -53,6 +53,25 @@ static void unhook_socket(struct socket *sock)
 	write_unlock_bh(&sk->sk_callback_lock);
 }
 
+/* TIPC hands back a datagram it could not deliver with TIPC_ERRINFO. */
+static bool returned_msg(const void *cbuf, size_t used)
+{
+	const struct cmsghdr *cm = cbuf;
+	size_t step;
+
+	while (used >= sizeof(*cm) && cm->cmsg_len >= sizeof(*cm) &&
+	       cm->cmsg_len <= used) {
+		if (cm->cmsg_level == SOL_TIPC && cm->cmsg_type == TIPC_ERRINFO)
+			return true;
+		step = CMSG_ALIGN(cm->cmsg_len);
+		if (step >= used)
+			break;
+		used -= step;
+		cm = (const void *)cm + step;
+	}
+	return false;
+}
+
 /* Returns a datagram's length, 0 for one to skip, -EAGAIN when empty. */
 static int recv_one(u32 *from)
 {
@@ -65,20 +84,16 @@ static int recv_one(u32 *from)
 		.msg_control = cbuf,
 		.msg_controllen = sizeof(cbuf),
 	};
-	struct cmsghdr *cm;
 	int n;
 
 	n = kernel_recvmsg(data_sock, &msg, &iov, 1, KDDM_TIPC_MAX,
 			   MSG_DONTWAIT);
 	if (n < 0)
 		return n;
-	/* A datagram TIPC could not deliver comes back with TIPC_ERRINFO. */
-	for (cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
-		if (cm->cmsg_level == SOL_TIPC &&
-		    cm->cmsg_type == TIPC_ERRINFO) {
-			pr_warn_ratelimited("a message came back undelivered\n");
-			return 0;
-		}
+	/* put_cmsg() advanced msg_control: what is left is unused. */
+	if (returned_msg(cbuf, sizeof(cbuf) - msg.msg_controllen)) {
+		pr_warn_ratelimited("a message came back undelivered\n");
+		return 0;
 	}
 	*from = addr.addr.id.node;
 	return n;

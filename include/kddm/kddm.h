@@ -101,6 +101,7 @@ struct kddm_set *kddm_find_set(u64 set_id);
 void kddm_put_set(struct kddm_set *set);
 int kddm_destroy_set(struct kddm_set *set);
 u64 kddm_set_id(const struct kddm_set *set);
+u32 kddm_set_obj_size(const struct kddm_set *set);
 void *kddm_set_private(const struct kddm_set *set);
 void kddm_set_set_private(struct kddm_set *set, void *priv);
 u32 kddm_node_id(void);
