@@ -144,6 +144,8 @@ static int k_first_touch(struct coh_node *n, struct coh_obj *o)
 		return ret;
 	if (set->linker->first_touch)
 		return set->linker->first_touch(set, o->obj_id, obj->data);
+	/* A new object is zeroed, even where an old incarnation was. */
+	memset(obj->data, 0, set->obj_size);
 	return 0;
 }
 

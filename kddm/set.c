@@ -17,6 +17,7 @@
 #include <linux/string.h>
 
 #include "set.h"
+#include "transport.h"
 
 #define SET_HASH_BITS	8
 #define MAX_PARKED	1024	/* messages waiting for their set, in all */
@@ -76,12 +77,15 @@ int kddm_register_io_linker(const struct kddm_io_linker_ops *ops)
 }
 EXPORT_SYMBOL_GPL(kddm_register_io_linker);
 
-/* Every local set using @ops is torn down first (as if destroyed here). */
+/*
+ * Every local set using @ops is torn down (as if destroyed here) and freed
+ * before this returns: the linker's module may go right after. Sets do not
+ * pin the linker's module, so that it can be unloaded with live sets.
+ */
 void kddm_unregister_io_linker(const struct kddm_io_linker_ops *ops)
 {
 	struct linker_entry *e;
 
-	kddm_sets_destroy_linker(ops);
 	mutex_lock(&linkers_mutex);
 	e = linker_find(ops->name);
 	if (e && e->ops == ops) {
@@ -89,6 +93,9 @@ void kddm_unregister_io_linker(const struct kddm_io_linker_ops *ops)
 		kfree(e);
 	}
 	mutex_unlock(&linkers_mutex);
+	/* No new set can use it now; receive handlers using one finish. */
+	kddm_transport_flush();
+	kddm_sets_destroy_linker(ops);
 }
 EXPORT_SYMBOL_GPL(kddm_unregister_io_linker);
 
@@ -99,15 +106,10 @@ const struct kddm_io_linker_ops *kddm_linker_get(const char *name)
 
 	mutex_lock(&linkers_mutex);
 	e = linker_find(name);
-	if (e && try_module_get(e->ops->owner))
+	if (e)
 		ops = e->ops;
 	mutex_unlock(&linkers_mutex);
 	return ops;
-}
-
-void kddm_linker_put(const struct kddm_io_linker_ops *ops)
-{
-	module_put(ops->owner);
 }
 
 /* ---- the set table ---- */
@@ -139,7 +141,6 @@ static void set_release(struct kref *ref)
 	struct kddm_set *set = container_of(ref, struct kddm_set, ref);
 
 	kddm_objs_free(set);
-	kddm_linker_put(set->linker);
 	kfree(set);
 }
 
@@ -405,8 +406,14 @@ static void sets_unhash_matching(bool (*match)(struct kddm_set *,
 	unsigned int i, nr;
 
 	v = sets_collect(match, arg, &nr);
-	for (i = 0; v && i < nr; i++) {
+	for (i = 0; v && i < nr; i++)
 		set_unhash(v[i]);
+	/* Handlers that looked a set up before the unhash are done after. */
+	kddm_transport_flush();
+	for (i = 0; v && i < nr; i++) {
+		if (kref_read(&v[i]->ref) > 1)
+			pr_warn("set %llx torn down while still referenced\n",
+				v[i]->id);
 		kddm_put_set(v[i]);
 	}
 	kfree(v);

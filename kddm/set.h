@@ -76,7 +76,6 @@ void kddm_sets_destroy_linker(const struct kddm_io_linker_ops *ops);
 int kddm_set_init(void);
 void kddm_set_exit(void);
 const struct kddm_io_linker_ops *kddm_linker_get(const char *name);
-void kddm_linker_put(const struct kddm_io_linker_ops *ops);
 
 /* object.c */
 extern struct coh_node kddm_coh;

@@ -12,13 +12,16 @@
  *   kddm-test remove|flush SET OBJ
  *   kddm-test hold-get|hold-grab SET OBJ        freeze, say "held", wait
  *                                               for stdin to close, put
- *   kddm-test bench-get|bench-grab SET OBJ N    N operations, prints ns/op
+ *   kddm-test bench-get|bench-grab SET FIRST N  get (grab) + put of objects
+ *                                   FIRST..FIRST+N-1 once each, prints ns/op
+ *   kddm-test touch SET FIRST N     get + put of those objects (read copies)
  * Errors print "kddm-test: OP: ERRNAME (message)" and exit 1.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,17 +96,21 @@ static double now_ns(void)
 	return t.tv_sec * 1e9 + t.tv_nsec;
 }
 
-/* N get (or grab) + put of one object: the average in ns. */
-static int bench(struct kddm_test_obj *to, unsigned long cmd, uint64_t n)
+/* get (or grab) + put of N consecutive objects: the average in ns. */
+static int bench(struct kddm_test_obj *to, unsigned long cmd, uint64_t n,
+		 bool quiet)
 {
+	uint64_t first = to->obj_id, i;
 	double t0 = now_ns();
-	uint64_t i;
 
 	to->buf = 0;
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
+		to->obj_id = first + i;
 		if (ioctl(dev, cmd, to))
 			return fail();
-	printf("%.0f\n", (now_ns() - t0) / (double)n);
+	}
+	if (!quiet)
+		printf("%.0f\n", (now_ns() - t0) / (double)n);
 	return 0;
 }
 
@@ -178,8 +185,10 @@ static int obj_cmd(int argc, char **argv)
 	} else if (!strcmp(op, "hold-get") || !strcmp(op, "hold-grab")) {
 		return hold(&to, op[6] == 'e' ? KDDM_TEST_GET : KDDM_TEST_GRAB);
 	} else if (!strncmp(op, "bench-", 6) && argc - optind == 3) {
-		return bench(&to, op[8] == 'e' ? KDDM_TEST_GET : KDDM_TEST_GRAB,
-			     num(argv[optind + 2]));
+		return bench(&to, op[7] == 'e' ? KDDM_TEST_GET : KDDM_TEST_GRAB,
+			     num(argv[optind + 2]), false);
+	} else if (!strcmp(op, "touch") && argc - optind == 3) {
+		return bench(&to, KDDM_TEST_GET, num(argv[optind + 2]), true);
 	} else {
 		return usage();
 	}

@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Helpers for selftests that run on the host and drive the nodes of the
+ * test cluster through `kddm-vm exec` (KDDM_VM names the launcher, and
+ * KDDM_VM_DIR the cluster; the test driver sets both).
+ */
+#ifndef _KDDM_SELFTEST_CLUSTER_H
+#define _KDDM_SELFTEST_CLUSTER_H
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#define OUT_MAX 4096
+
+/*
+ * Runs the shell command @fmt on node @node; stdout (trailing newline cut)
+ * goes to @out if not NULL, stderr is appended to it after a '|'.
+ * Returns the command's exit status, 255 if the node is lost.
+ */
+static int __attribute__((format(printf, 3, 4)))
+node_run(int node, char *out, const char *fmt, ...)
+{
+	const char *vm = getenv("KDDM_VM") ?: "userspace/kddm-vm";
+	char cmd[OUT_MAX], line[2 * OUT_MAX + 64], buf[OUT_MAX] = "";
+	size_t len = 0, n;
+	va_list ap;
+	FILE *p;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	snprintf(line, sizeof(line), "%s exec %d -n -t 120 -- sh -c '%s' 2>&1",
+		 vm, node, cmd);
+	p = popen(line, "r");
+	if (!p)
+		return -1;
+	while (len < sizeof(buf) - 1 &&
+	       (n = fread(buf + len, 1, sizeof(buf) - 1 - len, p)) > 0)
+		len += n;
+	buf[len] = '\0';
+	while (len && buf[len - 1] == '\n')
+		buf[--len] = '\0';
+	st = pclose(p);
+	if (out)
+		strcpy(out, buf);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 255;
+}
+
+static inline int nodes(void)
+{
+	const char *v = getenv("KDDM_NODES");
+
+	return v ? atoi(v) : 3;
+}
+
+static inline double now_s(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec + t.tv_nsec / 1e9;
+}
+
+#endif /* _KDDM_SELFTEST_CLUSTER_H */

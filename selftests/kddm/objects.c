@@ -1,0 +1,176 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kDDM objects across three nodes, driven from the host: read replication,
+ * invalidation on grab, an exact cluster-wide counter, remove, flush,
+ * no-first-touch and try-grab. Every node runs kddm.ko and kddm_test.ko
+ * (kddm-vm up --load).
+ */
+#include "kselftest_harness.h"
+#include "cluster.h"
+
+FIXTURE(set) {
+	char id[64];
+};
+
+/* A set of 64-byte objects homed on node 1. */
+FIXTURE_SETUP(set)
+{
+	ASSERT_EQ(0, node_run(1, self->id, "kddm-test create -s 64 -p fixed"))
+		TH_LOG("create: %s", self->id);
+}
+
+FIXTURE_TEARDOWN(set)
+{
+	char out[OUT_MAX];
+
+	EXPECT_EQ(0, node_run(1, out, "kddm-test destroy %s", self->id))
+		TH_LOG("destroy: %s", out);
+}
+
+TEST_F(set, read_replication)
+{
+	char out[OUT_MAX];
+	int n;
+
+	ASSERT_EQ(0, node_run(1, out, "kddm-test write %s 7 hello", self->id))
+		TH_LOG("%s", out);
+	for (n = 2; n <= nodes(); n++) {
+		ASSERT_EQ(0, node_run(n, out, "kddm-test get %s 7", self->id))
+			TH_LOG("node %d: %s", n, out);
+		EXPECT_STREQ("hello", out);
+	}
+	/* every reader now holds a copy: find needs no message */
+	for (n = 1; n <= nodes(); n++) {
+		ASSERT_EQ(0, node_run(n, out, "kddm-test find %s 7", self->id))
+			TH_LOG("node %d: %s", n, out);
+		EXPECT_STREQ("hello", out);
+	}
+}
+
+TEST_F(set, invalidation_on_grab)
+{
+	char out[OUT_MAX];
+	int n;
+
+	ASSERT_EQ(0, node_run(1, out, "kddm-test write %s 3 one", self->id));
+	for (n = 2; n <= nodes(); n++)
+		ASSERT_EQ(0, node_run(n, out, "kddm-test get %s 3", self->id));
+	ASSERT_EQ(0, node_run(2, out, "kddm-test write %s 3 two", self->id))
+		TH_LOG("%s", out);
+	/* the writer's copy is the only one left */
+	for (n = 1; n <= nodes(); n++) {
+		if (n == 2)
+			continue;
+		EXPECT_NE(0, node_run(n, out, "kddm-test find %s 3", self->id))
+			TH_LOG("node %d still has a copy: %s", n, out);
+		EXPECT_NE(NULL, strstr(out, "ENOENT"));
+	}
+	for (n = 1; n <= nodes(); n++) {
+		ASSERT_EQ(0, node_run(n, out, "kddm-test get %s 3", self->id));
+		EXPECT_STREQ("two", out) TH_LOG("node %d", n);
+	}
+}
+
+/* P processes on every node each add K to one counter: exactly N*P*K. */
+TEST_F(set, cluster_counter)
+{
+	const int procs = 3, k = 40;
+	char out[OUT_MAX], cmd[512];
+	FILE *bg[64];
+	int n;
+
+	snprintf(cmd, sizeof(cmd),
+		 "for p in $(seq %d); do kddm-test incr %s 0 %d >/dev/null & done; wait",
+		 procs, self->id, k);
+	/* all nodes at once, each with its own exec */
+	for (n = 1; n <= nodes() && n < 64; n++) {
+		char line[1024];
+
+		snprintf(line, sizeof(line), "%s exec %d -n -t 300 -- sh -c '%s' 2>&1",
+			 getenv("KDDM_VM") ?: "userspace/kddm-vm", n, cmd);
+		bg[n] = popen(line, "r");
+		ASSERT_NE(NULL, bg[n]);
+	}
+	for (n = 1; n <= nodes() && n < 64; n++) {
+		while (fgets(out, sizeof(out), bg[n]))
+			TH_LOG("node %d: %s", n, out);
+		EXPECT_EQ(0, pclose(bg[n]));
+	}
+	for (n = 1; n <= nodes(); n++) {
+		ASSERT_EQ(0, node_run(n, out, "kddm-test get64 %s 0", self->id));
+		EXPECT_EQ(nodes() * procs * k, atoi(out)) TH_LOG("node %d", n);
+	}
+}
+
+TEST_F(set, remove_everywhere)
+{
+	char out[OUT_MAX];
+	int n;
+
+	ASSERT_EQ(0, node_run(1, out, "kddm-test write %s 9 doomed", self->id));
+	for (n = 2; n <= nodes(); n++)
+		ASSERT_EQ(0, node_run(n, out, "kddm-test get %s 9", self->id));
+	ASSERT_EQ(0, node_run(nodes(), out, "kddm-test remove %s 9", self->id))
+		TH_LOG("%s", out);
+	for (n = 1; n <= nodes(); n++) {
+		EXPECT_EQ(1, node_run(n, out, "kddm-test get -N %s 9", self->id))
+			TH_LOG("node %d: %s", n, out);
+		EXPECT_NE(NULL, strstr(out, "ENOENT")) TH_LOG("%s", out);
+	}
+	/* a first touch after the removal makes a new, empty object */
+	ASSERT_EQ(0, node_run(2, out, "kddm-test get %s 9", self->id));
+	EXPECT_STREQ("", out);
+	EXPECT_EQ(1, node_run(1, out, "kddm-test remove %s 12345", self->id));
+	EXPECT_NE(NULL, strstr(out, "ENOENT")) TH_LOG("%s", out);
+}
+
+TEST_F(set, flush_keeps_data)
+{
+	char out[OUT_MAX];
+
+	ASSERT_EQ(0, node_run(2, out, "kddm-test write %s 4 kept", self->id));
+	ASSERT_EQ(0, node_run(2, out, "kddm-test flush %s 4", self->id))
+		TH_LOG("%s", out);
+	EXPECT_NE(0, node_run(2, out, "kddm-test find %s 4", self->id))
+		TH_LOG("flushed copy still there: %s", out);
+	ASSERT_EQ(0, node_run(3, out, "kddm-test get %s 4", self->id));
+	EXPECT_STREQ("kept", out);
+	ASSERT_EQ(0, node_run(1, out, "kddm-test get %s 4", self->id));
+	EXPECT_STREQ("kept", out);
+}
+
+TEST_F(set, no_first_touch)
+{
+	char out[OUT_MAX];
+
+	EXPECT_EQ(1, node_run(2, out, "kddm-test get -N %s 77", self->id));
+	EXPECT_NE(NULL, strstr(out, "ENOENT")) TH_LOG("%s", out);
+	EXPECT_EQ(1, node_run(1, out, "kddm-test grab -N %s 78", self->id));
+	EXPECT_NE(NULL, strstr(out, "ENOENT")) TH_LOG("%s", out);
+}
+
+TEST_F(set, try_grab)
+{
+	char out[OUT_MAX];
+
+	ASSERT_EQ(0, node_run(3, out, "kddm-test write %s 5 mine", self->id));
+	/* the writable copy is on node 3: a try-grab there needs no wait */
+	EXPECT_EQ(0, node_run(3, out, "kddm-test grab -t %s 5", self->id))
+		TH_LOG("%s", out);
+	EXPECT_EQ(1, node_run(2, out, "kddm-test grab -t %s 5", self->id));
+	EXPECT_NE(NULL, strstr(out, "EBUSY")) TH_LOG("%s", out);
+	ASSERT_EQ(0, node_run(2, out, "kddm-test grab %s 5", self->id));
+	EXPECT_STREQ("mine", out);
+}
+
+TEST(unknown_set)
+{
+	char out[OUT_MAX];
+
+	EXPECT_EQ(1, node_run(2, out, "kddm-test get 0x1ffffffff 1"));
+	EXPECT_NE(NULL, strstr(out, "ENOENT")) TH_LOG("%s", out);
+	EXPECT_EQ(1, node_run(2, out, "kddm-test get 0x6300000001 1"));
+	EXPECT_NE(NULL, strstr(out, "EHOSTDOWN")) TH_LOG("%s", out);
+}
+
+TEST_HARNESS_MAIN
