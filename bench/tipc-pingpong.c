@@ -10,6 +10,15 @@
  *	sends SIZE-byte messages to service {0x5049, NODE}, waits for each
  *	echo; after COUNT/10 (at least 10) warm-up round trips, times COUNT
  *	of them and prints the average round trip in ns.
+ *   tipc-pingpong grab HOME SIZE COUNT [COPY...]
+ *	the message pattern of a kDDM grab, with the servers doing the work
+ *	of the home and of the copies: a 64-byte request to HOME's server,
+ *	which sends a 64-byte "invalidate" to the server of every COPY node
+ *	and then SIZE bytes of "data" back; each COPY server sends a 64-byte
+ *	"ack" to the client, which waits for the data and every ack, then
+ *	sends a 64-byte "done" to HOME (off the critical path).  Prints the
+ *	average ns per operation like client.  Servers must run on HOME and
+ *	on every COPY.
  *
  * Same message path as kDDM's requests (an in-kernel TIPC socket), so
  * latency / this round trip is the number of "round trips" an operation
@@ -29,6 +38,22 @@
 
 #define PP_TYPE 0x5049
 #define PP_MAX 66000
+
+#define PP_SMALL 64
+#define PP_MAX_COPIES 8
+
+/* Every message starts with this header; ECHO is echoed whole. */
+enum { PP_ECHO, PP_REQ, PP_INV, PP_ACK, PP_DATA, PP_DONE };
+struct pp_hdr {
+	uint32_t op;
+	uint32_t seq;
+	uint32_t ncopies;
+	uint32_t size;			/* REQ: bytes of DATA wanted */
+	struct tipc_socket_addr requester;	/* INV: where to ACK */
+	uint32_t copies[PP_MAX_COPIES];
+};
+
+_Static_assert(sizeof(struct pp_hdr) <= PP_SMALL, "header too big");
 
 static unsigned char buf[PP_MAX];
 
@@ -74,9 +99,15 @@ static int server(unsigned long inst)
 		.addr.nameseq = { .type = PP_TYPE, .lower = inst,
 				  .upper = inst },
 	};
-	struct sockaddr_tipc from;
+	struct sockaddr_tipc from, to = {
+		.family = AF_TIPC,
+		.addrtype = TIPC_SERVICE_ADDR,
+		.addr.name.name.type = PP_TYPE,
+	};
+	struct pp_hdr *h = (struct pp_hdr *)buf;
 	socklen_t flen;
 	ssize_t n;
+	uint32_t i, size;
 	int sd = socket(AF_TIPC, SOCK_RDM, 0);
 
 	if (sd < 0)
@@ -94,8 +125,35 @@ static int server(unsigned long inst)
 				continue;
 			return die("recvfrom");
 		}
-		if (sendto(sd, buf, n, 0, (struct sockaddr *)&from, flen) < 0)
-			return die("sendto");
+		if (n < (ssize_t)sizeof(*h) || h->op == PP_ECHO) {
+			if (sendto(sd, buf, n, 0, (struct sockaddr *)&from,
+				   flen) < 0)
+				return die("sendto");
+		} else if (h->op == PP_REQ) {	/* home: INVs, then DATA */
+			h->op = PP_INV;
+			h->requester = from.addr.id;
+			for (i = 0; i < h->ncopies && i < PP_MAX_COPIES; i++) {
+				to.addr.name.name.instance = h->copies[i];
+				if (sendto(sd, buf, PP_SMALL, 0,
+					   (struct sockaddr *)&to,
+					   sizeof(to)) < 0)
+					return die("sendto INV");
+			}
+			h->op = PP_DATA;
+			size = h->size < PP_SMALL ? PP_SMALL :
+			       h->size > PP_MAX ? PP_MAX : h->size;
+			if (sendto(sd, buf, size, 0, (struct sockaddr *)&from,
+				   flen) < 0)
+				return die("sendto DATA");
+		} else if (h->op == PP_INV) {	/* copy: ACK the requester */
+			h->op = PP_ACK;
+			to.addrtype = TIPC_SOCKET_ADDR;
+			to.addr.id = h->requester;
+			if (sendto(sd, buf, PP_SMALL, 0, (struct sockaddr *)&to,
+				   sizeof(to)) < 0)
+				return die("sendto ACK");
+			to.addrtype = TIPC_SERVICE_ADDR;
+		}			/* DONE: nothing to do */
 	}
 }
 
@@ -125,11 +183,19 @@ static int client(unsigned long node, size_t size, unsigned long count)
 		return die("socket");
 	if (setsockopt(sd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)))
 		return die("setsockopt");
+	struct pp_hdr *h = (struct pp_hdr *)buf;
+
+	if (size < sizeof(*h)) {
+		fprintf(stderr, "tipc-pingpong: SIZE >= %zu\n", sizeof(*h));
+		return 2;
+	}
 	memset(buf, 0x5a, size);
+	memset(h, 0, sizeof(*h));
+	h->op = PP_ECHO;
 	for (i = 0; i < warm + count; i++) {
 		if (i == warm)
 			t0 = now_ns();
-		buf[0] = (unsigned char)i;
+		h->seq = (uint32_t)i;
 		/* The server may not have published its name yet: retry. */
 		for (tries = 0;; tries++) {
 			if (sendto(sd, buf, size, 0, (struct sockaddr *)&to,
@@ -143,10 +209,73 @@ static int client(unsigned long node, size_t size, unsigned long count)
 		n = recv(sd, buf, sizeof(buf), 0);
 		if (n < 0)
 			return die("recv");
-		if ((size_t)n != size || buf[0] != (unsigned char)i) {
+		if ((size_t)n != size || h->seq != (uint32_t)i) {
 			fprintf(stderr, "tipc-pingpong: bad echo\n");
 			return 1;
 		}
+	}
+	printf("%.0f\n", (now_ns() - t0) / (double)count);
+	return 0;
+}
+
+/* Like client, in the message pattern of a grab (see the top comment). */
+static int grab(unsigned long home, size_t size, unsigned long count,
+		int ncopies, char **copies)
+{
+	struct sockaddr_tipc to = {
+		.family = AF_TIPC,
+		.addrtype = TIPC_SERVICE_ADDR,
+		.addr.name.name = { .type = PP_TYPE, .instance = home },
+	};
+	struct timeval tv = { .tv_sec = 5 };
+	unsigned long warm = count / 10 < 10 ? 10 : count / 10, i;
+	struct pp_hdr req = { .op = PP_REQ, .size = size,
+			      .ncopies = ncopies };
+	struct pp_hdr *h = (struct pp_hdr *)buf;
+	double t0 = 0;
+	ssize_t n;
+	int sd = socket(AF_TIPC, SOCK_RDM, 0), tries, c, data, acks;
+
+	if (sd < 0)
+		return die("socket");
+	if (setsockopt(sd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)))
+		return die("setsockopt");
+	for (c = 0; c < ncopies; c++)
+		req.copies[c] = num(copies[c]);
+	for (i = 0; i < warm + count; i++) {
+		if (i == warm)
+			t0 = now_ns();
+		req.op = PP_REQ;
+		req.seq = (uint32_t)i;
+		memset(buf, 0, PP_SMALL);
+		memcpy(buf, &req, sizeof(req));
+		for (tries = 0;; tries++) {
+			if (sendto(sd, buf, PP_SMALL, 0, (struct sockaddr *)&to,
+				   sizeof(to)) == PP_SMALL)
+				break;
+			if (i || tries >= 50 || (errno != EHOSTUNREACH &&
+						 errno != ENOENT))
+				return die("sendto");
+			usleep(100000);
+		}
+		for (data = 0, acks = 0; !data || acks < ncopies;) {
+			n = recv(sd, buf, sizeof(buf), 0);
+			if (n < 0)
+				return die("recv");
+			if (n < (ssize_t)sizeof(*h) || h->seq != (uint32_t)i) {
+				fprintf(stderr, "tipc-pingpong: bad reply\n");
+				return 1;
+			}
+			if (h->op == PP_DATA && (size_t)n == size)
+				data++;
+			else if (h->op == PP_ACK)
+				acks++;
+		}
+		req.op = PP_DONE;
+		memcpy(buf, &req, sizeof(req));
+		if (sendto(sd, buf, PP_SMALL, 0, (struct sockaddr *)&to,
+			   sizeof(to)) != PP_SMALL)
+			return die("sendto DONE");
 	}
 	printf("%.0f\n", (now_ns() - t0) / (double)count);
 	return 0;
@@ -167,7 +296,19 @@ int main(int argc, char **argv)
 		}
 		return client(num(argv[2]), size, num(argv[4]));
 	}
+	if (argc >= 5 && argc <= 5 + PP_MAX_COPIES &&
+	    !strcmp(argv[1], "grab")) {
+		size = num(argv[3]);
+		if (size < PP_SMALL || size > PP_MAX || !num(argv[4])) {
+			fprintf(stderr, "tipc-pingpong: SIZE %d..%d, COUNT > 0\n",
+				PP_SMALL, PP_MAX);
+			return 2;
+		}
+		return grab(num(argv[2]), size, num(argv[4]), argc - 5,
+			    argv + 5);
+	}
 	fprintf(stderr, "usage: tipc-pingpong server [INSTANCE]\n"
-			"       tipc-pingpong client NODE SIZE COUNT\n");
+			"       tipc-pingpong client NODE SIZE COUNT\n"
+			"       tipc-pingpong grab HOME SIZE COUNT [COPY...]\n");
 	return 2;
 }

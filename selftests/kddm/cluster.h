@@ -21,11 +21,7 @@
  * goes to @out if not NULL, stderr is appended to it after a '|'.
  * Returns the command's exit status, 255 if the node is lost.
  */
-#ifndef __printf
-#define __printf(a, b) __attribute__((format(printf, a, b)))
-#endif
-
-static int __printf(3, 4) node_run(int node, char *out, const char *fmt, ...)
+static int node_run(int node, char *out, const char *fmt, ...)
 {
 	const char *vm = getenv("KDDM_VM") ?: "userspace/kddm-vm";
 	char cmd[OUT_MAX], line[2 * OUT_MAX + 64], buf[OUT_MAX] = "";
