@@ -58,9 +58,10 @@ for f in kddm-test kddm-agent tipc-pingpong; do
 	[ -x "$ROOT/build/bin/$f" ] || die "build/bin/$f missing: run 'make' first"
 done
 
-SERVER_PID=""
+SERVER_PID=()
 cleanup() {
-	[ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null
+	local p
+	for p in "${SERVER_PID[@]}"; do kill "$p" 2>/dev/null; done
 	"$VM" down >/dev/null 2>&1
 }
 trap cleanup EXIT
@@ -70,19 +71,37 @@ T0=$(date +%s)
 "$VM" up -n $NODES --load --owner $$ >/dev/null || die "cluster did not come up"
 log "cluster of $NODES up in $(( $(date +%s) - T0 ))s (state in $KDDM_VM_DIR)"
 
-# ---------------------------------------------------------------- rtt
-# The echo server runs on node 1 through a background exec; it prints its
-# pid so that it can be stopped by pid, then the exec returns.
-SRV_OUT=$KDDM_VM_DIR/pingpong-server.out
-"$VM" exec 1 -t 600 -- sh -c 'echo pid $$; exec tipc-pingpong server 1' \
-	</dev/null >"$SRV_OUT" 2>&1 &
-SERVER_PID=$!
-for _ in $(seq 50); do
-	grep -q '^serving' "$SRV_OUT" 2>/dev/null && break
-	sleep 0.2
+# ---------------------------------------------------------------- servers
+# tipc-pingpong servers on the home (1) and on the copies (3..5), each run
+# by a background exec; each prints its pid so that it is stopped by pid.
+SERVERS=(1 3 4 5)
+SERVER_PID=()
+GPID=()
+for n in "${SERVERS[@]}"; do
+	"$VM" exec "$n" -t 900 -- sh -c 'echo pid $$; exec tipc-pingpong server' \
+		</dev/null >"$KDDM_VM_DIR/pingpong-server$n.out" 2>&1 &
+	SERVER_PID+=($!)
 done
-grep -q '^serving' "$SRV_OUT" || die "tipc-pingpong server: $(cat "$SRV_OUT")"
-GPID=$(awk '$1 == "pid" { print $2 }' "$SRV_OUT")
+for n in "${SERVERS[@]}"; do
+	out=$KDDM_VM_DIR/pingpong-server$n.out
+	for _ in $(seq 50); do
+		grep -q '^serving' "$out" 2>/dev/null && break
+		sleep 0.2
+	done
+	grep -q '^serving' "$out" || die "tipc-pingpong server on node $n: $(cat "$out")"
+	GPID+=("$(awk '$1 == "pid" { print $2 }' "$out")")
+done
+stop_servers() {
+	local i n
+	for i in "${!SERVERS[@]}"; do
+		n=${SERVERS[i]}
+		x "$n" kill "${GPID[i]}" >/dev/null
+		wait "${SERVER_PID[i]}"
+		"$VM" exec "$n" -- sh -c "! kill -0 ${GPID[i]} 2>/dev/null" ||
+			die "tipc-pingpong server (pid ${GPID[i]} on node $n) still running"
+	done
+	SERVER_PID=()
+}
 
 SET=$(x 1 kddm-test create -s $SIZE -p fixed -n 1) || exit 1
 [[ $SET =~ ^0x[0-9a-f]+$ ]] || die "kddm-test create printed '$SET'"
@@ -92,12 +111,19 @@ fresh() { f=$NEXT; NEXT=$(( NEXT + $1 )); }
 
 # Each round measures everything once, so that drift of the host's load
 # hits the round trip and the kDDM latencies alike.
-# shellcheck disable=SC2034 # g0..g3 are filled through m and declare -n
-rtts=() gets=() g0=() g1=() g2=() g3=()
+# shellcheck disable=SC2034 # g0..g3, p0..p3 are filled through m and declare -n
+rtts=() gets=() g0=() g1=() g2=() g3=() p0=() p1=() p2=() p3=()
 for round in $(seq "$REPS"); do
 	log "round $round of $REPS"
 	# rtt: 4 KiB echo by node 1's server.
 	m rtts 2 tipc-pingpong client 1 $SIZE "$OPS"
+
+	# the message pattern of grab k in user space (tipc-pingpong grab):
+	# what TIPC itself costs for it on this host, for comparison only.
+	for k in 0 1 2 3; do
+		# shellcheck disable=SC2046 # the copies as arguments
+		m "p$k" 2 tipc-pingpong grab 1 $SIZE "$OPS" $(seq 3 $(( 2 + k )))
+	done
 
 	# get: objects created (first touch) on their home, node 1, then read
 	# once each from node 2, which never had them: REQ_READ -> DATA.
@@ -118,37 +144,42 @@ for round in $(seq "$REPS"); do
 	done
 done
 
-x 1 kill "$GPID" >/dev/null
-wait "$SERVER_PID"
-SERVER_PID=""
-"$VM" exec 1 -- sh -c "! kill -0 $GPID 2>/dev/null" ||
-	die "tipc-pingpong server (pid $GPID on node 1) still running"
+stop_servers
 
 RTT=$(printf '%s\n' "${rtts[@]}" | median)
 GET=$(printf '%s\n' "${gets[@]}" | median)
-GRAB=() SAMPLES=() R=()
+GRAB=() SAMPLES=() R=() PAT=() PSAMPLES=()
 for k in 0 1 2 3; do
-	declare -n gk=g$k
+	declare -n gk=g$k pk=p$k
 	GRAB[k]=$(printf '%s\n' "${gk[@]}" | median)
 	SAMPLES[k]="${gk[*]}"
-	unset -n gk
+	PAT[k]=$(printf '%s\n' "${pk[@]}" | median)
+	PSAMPLES[k]="${pk[*]}"
+	unset -n gk pk
 done
 
 "$VM" check >/dev/null 2>&1 || { "$VM" check >&2; die "kernel trouble on a console"; }
 
 # ---------------------------------------------------------------- report
+row() { printf '%-30s %10s %7s %6s %5s  %s\n' "$@"; }
 printf '\nkDDM latencies, %d nodes (qemu TCG), %d-byte objects, %d ops/sample, median of %d\n' \
 	$NODES $SIZE "$OPS" "$REPS"
-printf '%-28s %10s %7s %6s %5s  %s\n' measurement ns/op "/rtt" goal meets samples
-printf '%-28s %10s %7s %6s %5s  %s\n' "rtt (tipc-pingpong 2->1)" "$RTT" 1.00 - - "${rtts[*]}"
+row measurement ns/op /rtt goal meets samples
+row "rtt (tipc-pingpong 2<->1)" "$RTT" 1.00 - - "${rtts[*]}"
 R_GET=$(ratio "$GET" "$RTT")
-printf '%-28s %10s %7s %6s %5s  %s\n' "get (2, home 1)" "$GET" "$R_GET" \
-	"$GOAL_GET" "$(meets "$R_GET" $GOAL_GET)" "${gets[*]}"
+row "get (2, home 1)" "$GET" "$R_GET" "$GOAL_GET" "$(meets "$R_GET" $GOAL_GET)" "${gets[*]}"
 for k in 0 1 2 3; do
-	R[k]=$(ratio "${GRAB[$k]}" "$RTT")
-	if [ "$k" = 0 ]; then g=- m=-; else g=$GOAL_GRAB m=$(meets "${R[$k]}" $GOAL_GRAB); fi
-	printf '%-28s %10s %7s %6s %5s  %s\n' "grab k=$k (2, home 1)" \
-		"${GRAB[$k]}" "${R[$k]}" "$g" "$m" "${SAMPLES[$k]}"
+	R[k]=$(ratio "${GRAB[k]}" "$RTT")
+	if [ "$k" = 0 ]; then g=- ok=-; else g=$GOAL_GRAB ok=$(meets "${R[k]}" $GOAL_GRAB); fi
+	row "grab k=$k (2, home 1)" "${GRAB[k]}" "${R[k]}" "$g" "$ok" "${SAMPLES[k]}"
+done
+echo
+echo "for comparison: a grab's message pattern between user-space TIPC sockets"
+prow() { printf '%-30s %10s %7s %12s  %s\n' "$@"; }
+prow pattern ns/op /rtt grab/pattern samples
+for k in 0 1 2 3; do
+	prow "tipc grab pattern k=$k" "${PAT[k]}" "$(ratio "${PAT[k]}" "$RTT")" \
+		"$(ratio "${GRAB[k]}" "${PAT[k]}")" "${PSAMPLES[k]}"
 done
 log "done in $(( $(date +%s) - T0 ))s"
 echo

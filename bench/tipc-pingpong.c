@@ -175,6 +175,7 @@ static int client(unsigned long node, size_t size, unsigned long count)
 	};
 	struct timeval tv = { .tv_sec = 5 };
 	unsigned long warm = count / 10 < 10 ? 10 : count / 10, i;
+	struct pp_hdr *h = (struct pp_hdr *)buf;
 	double t0 = 0;
 	ssize_t n;
 	int sd = socket(AF_TIPC, SOCK_RDM, 0), tries;
@@ -183,12 +184,6 @@ static int client(unsigned long node, size_t size, unsigned long count)
 		return die("socket");
 	if (setsockopt(sd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)))
 		return die("setsockopt");
-	struct pp_hdr *h = (struct pp_hdr *)buf;
-
-	if (size < sizeof(*h)) {
-		fprintf(stderr, "tipc-pingpong: SIZE >= %zu\n", sizeof(*h));
-		return 2;
-	}
 	memset(buf, 0x5a, size);
 	memset(h, 0, sizeof(*h));
 	h->op = PP_ECHO;
@@ -289,9 +284,9 @@ int main(int argc, char **argv)
 		return server(argc == 3 ? num(argv[2]) : own_node());
 	if (argc == 5 && !strcmp(argv[1], "client")) {
 		size = num(argv[3]);
-		if (size < 1 || size > PP_MAX || !num(argv[4])) {
-			fprintf(stderr, "tipc-pingpong: SIZE 1..%d, COUNT > 0\n",
-				PP_MAX);
+		if (size < PP_SMALL || size > PP_MAX || !num(argv[4])) {
+			fprintf(stderr, "tipc-pingpong: SIZE %d..%d, COUNT > 0\n",
+				PP_SMALL, PP_MAX);
 			return 2;
 		}
 		return client(num(argv[2]), size, num(argv[4]));

@@ -50,6 +50,7 @@ static int __init kddm_init(void)
 	ret = kddm_netlink_init();
 	if (ret)
 		goto err_leave;
+	kddm_debugfs_init();
 	pr_info("version %s loaded\n", KDDM_VERSION);
 	return 0;
 err_leave:
@@ -64,6 +65,7 @@ err_membership:
 
 static void __exit kddm_exit(void)
 {
+	kddm_debugfs_exit();
 	kddm_netlink_exit();
 	kddm_sets_shutdown();
 	if (kddm_joined())

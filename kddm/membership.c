@@ -22,6 +22,7 @@
 #include "msg.h"
 #include "set.h"
 #include "transport.h"
+#include "trace.h"
 
 static DEFINE_MUTEX(join_mutex);	/* self, joined; join and leave */
 static DEFINE_SPINLOCK(map_lock);	/* the maps below */
@@ -117,6 +118,7 @@ static void node_down(u32 node)
 	clear_bit(node, up_map);
 	spin_unlock(&map_lock);
 	pr_info("node %u left\n", node);
+	trace_kddm_node(node, false);
 	kddm_msg_node_down(node);
 	kddm_sets_node_down(node);
 	run_callbacks(node, false);
@@ -130,6 +132,7 @@ static void node_up(u32 node, u32 tipc)
 	set_bit(node, up_map);
 	spin_unlock(&map_lock);
 	pr_info("node %u joined (TIPC %x)\n", node, tipc);
+	trace_kddm_node(node, true);
 	run_callbacks(node, true);
 }
 

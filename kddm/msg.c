@@ -18,6 +18,7 @@
 #include "msg.h"
 #include "membership.h"
 #include "transport.h"
+#include "trace.h"
 
 struct kddm_handler {
 	kddm_msg_handler_t fn;
@@ -69,6 +70,7 @@ static int send_frame(u32 dst, u8 type, u32 rpc_id, u64 set_id, u64 obj_id,
 	int ret;
 
 	ret = kddm_transport_send(dst, vec, l2 ? 3 : (l1 ? 2 : 1), len);
+	trace_kddm_msg_send(dst, type, set_id, obj_id, len, ret);
 	if (ret)
 		return ret;
 	atomic64_inc(&n_sent);
@@ -171,6 +173,12 @@ bad:
 	atomic64_inc(&n_dropped);
 }
 
+/* A handler refused a message it was given (counted as dropped). */
+void kddm_msg_count_drop(void)
+{
+	atomic64_inc(&n_dropped);
+}
+
 /* Every rpc waiting on @node fails now. */
 void kddm_msg_node_down(u32 node)
 {
@@ -236,6 +244,7 @@ void kddm_msg_recv(u32 tipc_node, void *buf, size_t len)
 	}
 	atomic64_inc(&n_rcvd);
 	atomic64_add(len, &b_rcvd);
+	trace_kddm_msg_recv(m.src, m.type, m.set_id, m.obj_id, m.len);
 	handlers[m.type].fn(&m);
 }
 

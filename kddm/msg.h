@@ -57,6 +57,7 @@ int kddm_rpc_reply(const struct kddm_msg *req, int status,
 		   const void *data, u32 len);
 void kddm_msg_recv(u32 tipc_node, void *buf, size_t len);
 void kddm_msg_node_down(u32 node);
+void kddm_msg_count_drop(void);
 void kddm_msg_stats(u64 *sent, u64 *rcvd, u64 *bsent, u64 *brcvd,
 		    u64 *dropped, u64 *timeouts);
 

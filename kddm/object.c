@@ -17,6 +17,7 @@
 
 #include "msg.h"
 #include "set.h"
+#include "trace.h"
 
 struct coh_node kddm_coh;
 static DEFINE_SPINLOCK(obj_init_lock);	/* coh_obj_init() is per node */
@@ -216,6 +217,7 @@ static u32 home_of(struct kddm_set *set, u64 objid)
 static struct kddm_obj *obj_get(struct kddm_set *set, u64 objid)
 {
 	struct kddm_obj *obj, *old;
+	u32 home;
 
 	obj = xa_load(&set->objs, objid);
 	if (obj)
@@ -226,9 +228,9 @@ static struct kddm_obj *obj_get(struct kddm_set *set, u64 objid)
 	mutex_init(&obj->lock);
 	init_waitqueue_head(&obj->wq);
 	obj->set = set;
+	home = home_of(set, objid);	/* may call the linker: may sleep */
 	spin_lock(&obj_init_lock);
-	coh_obj_init(&kddm_coh, &obj->coh, (u32)set->id, objid,
-		     home_of(set, objid));
+	coh_obj_init(&kddm_coh, &obj->coh, (u32)set->id, objid, home);
 	spin_unlock(&obj_init_lock);
 	old = xa_cmpxchg(&set->objs, objid, NULL, obj, GFP_KERNEL);
 	if (!old)
@@ -327,6 +329,7 @@ static void *obj_op(struct kddm_set *set, u64 objid, int flags,
 	if (IS_ERR(obj))
 		return obj;
 	ret = obj_wait_op(obj, op, cflags);
+	trace_kddm_obj_op(op == OP_GET ? "get" : "grab", set->id, objid, ret);
 	if (ret)
 		return ERR_PTR(ret);
 	if (flags & KDDM_ASYNC)
@@ -427,7 +430,10 @@ int kddm_flush_object(struct kddm_set *set, u64 objid)
 }
 EXPORT_SYMBOL_GPL(kddm_flush_object);
 
-/* Writes the local copy back through the io-linker (no message). */
+/*
+ * Writes the object back through the io-linker's sync_object(), from a
+ * read copy (fetched first if this node has none).
+ */
 int kddm_sync_object(struct kddm_set *set, u64 objid)
 {
 	void *data;
@@ -477,6 +483,8 @@ void kddm_coh_recv(struct kddm_set *set, struct kddm_msg *m)
 	atomic64_add(m->len + sizeof(struct kddm_wire_hdr), &set->bytes_rcvd);
 	mutex_lock(&obj->lock);
 	ret = coh_rx(&kddm_coh, &obj->coh, &msg, p.len ? &p : NULL);
+	trace_kddm_coh_rx(set->id, m->obj_id, m->src, msg.type, msg.req,
+			  obj->coh.state, ret);
 	obj_check_send(obj);
 	mutex_unlock(&obj->lock);
 	if (ret)
@@ -484,6 +492,7 @@ void kddm_coh_recv(struct kddm_set *set, struct kddm_msg *m)
 				    set->id, m->obj_id, msg.type, m->src);
 	return;
 bad:
+	kddm_msg_count_drop();
 	pr_warn_ratelimited("set %llx: malformed coherence message from node %u\n",
 			    set->id, m->src);
 }

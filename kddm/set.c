@@ -462,14 +462,20 @@ static void set_query(struct kddm_msg *m)
 		      sizeof(ws), NULL, 0);
 }
 
-static bool parked_for(u64 set_id)
+/* The first message parked for @set_id: its sender was asked. */
+static struct parked *parked_first(u64 set_id)
 {
 	struct parked *p;
 
 	list_for_each_entry(p, &parked_msgs, list)
 		if (p->m.set_id == set_id)
-			return true;
-	return false;
+			return p;
+	return NULL;
+}
+
+static bool parked_for(u64 set_id)
+{
+	return parked_first(set_id);
 }
 
 static void park(struct kddm_msg *m)
@@ -478,6 +484,7 @@ static void park(struct kddm_msg *m)
 	struct parked *p;
 
 	if (nr_parked >= MAX_PARKED) {
+		kddm_msg_count_drop();
 		pr_warn_ratelimited("too many messages for unknown sets\n");
 		return;
 	}
@@ -512,10 +519,14 @@ static void unpark(u64 set_id, struct kddm_set *set)
 
 static void set_info(struct kddm_msg *m)
 {
+	struct parked *first = parked_first(m->set_id);
 	struct kddm_set *set;
 
-	if (!parked_for(m->set_id))
+	/* Only the node we asked answers. */
+	if (!first || first->m.src != m->src) {
+		kddm_msg_count_drop();
 		return;
+	}
 	if (m->len != sizeof(struct kddm_wire_set)) {
 		unpark(m->set_id, NULL);
 		return;
@@ -601,7 +612,7 @@ int kddm_set_info_get(u64 id, struct kddm_set_info *info)
 	return 0;
 }
 
-int kddm_set_info_next(u64 *cursor, struct kddm_set_info *info)
+struct kddm_set *kddm_set_next(u64 *cursor)
 {
 	struct kddm_set *set, *best = NULL;
 	int b;
@@ -610,14 +621,22 @@ int kddm_set_info_next(u64 *cursor, struct kddm_set_info *info)
 	hash_for_each(sets, b, set, hnode)
 		if (set->id > *cursor && (!best || set->id < best->id))
 			best = set;
-	if (best)
+	if (best) {
 		kref_get(&best->ref);
+		*cursor = best->id;
+	}
 	spin_unlock(&sets_lock);
-	if (!best)
+	return best;
+}
+
+int kddm_set_info_next(u64 *cursor, struct kddm_set_info *info)
+{
+	struct kddm_set *set = kddm_set_next(cursor);
+
+	if (!set)
 		return -ENOENT;
-	*cursor = best->id;
-	set_info_fill(best, info);
-	kddm_put_set(best);
+	set_info_fill(set, info);
+	kddm_put_set(set);
 	return 0;
 }
 

@@ -70,6 +70,9 @@ struct kddm_wire_set {
 /* set.c */
 struct kddm_set *kddm_set_lookup(u64 id);	/* local only, +ref */
 void kddm_sets_node_down(u32 node);
+struct kddm_set *kddm_set_next(u64 *cursor);	/* id > *cursor, +ref */
+void kddm_debugfs_init(void);
+void kddm_debugfs_exit(void);
 unsigned int kddm_sets_count(void);
 void kddm_sets_shutdown(void);
 void kddm_sets_destroy_linker(const struct kddm_io_linker_ops *ops);

@@ -31,7 +31,8 @@ struct kddm_set;
 /**
  * struct kddm_io_linker_ops - how one kind of object lives in kDDM
  * @name: registered name; sets refer to their linker by name on every node
- * @owner: the module providing the linker (pinned while sets use it)
+ * @owner: the module providing the linker (informational: sets do not
+ *	pin it; kddm_unregister_io_linker() tears down the sets using it)
  * @alloc_object: allocate local storage for an object's data; the returned
  *	pointer is what get/grab return. Called when a copy arrives or on
  *	first touch. May sleep.
@@ -46,11 +47,14 @@ struct kddm_set;
  *	Optional.
  * @invalidate_object: the local copy is about to be dropped (e.g. unmap).
  *	Optional.
- * @remove_object: the object is removed cluster-wide. Optional.
+ * @remove_object: kddm_remove_object() on this node removed the object
+ *	cluster-wide (called on the removing node only; the other copies
+ *	get @invalidate_object). Optional.
  * @sync_object: write the object back to its backing store. Optional.
  * @reload_object: re-read an object whose only copy was lost with a node
  *	from the backing store. Optional: without it the object fails -EIO.
- * @default_owner: custom default-owner (home) policy. Optional.
+ * @default_owner: custom default-owner (home) policy, called once per
+ *	object when this node first sees it. Optional.
  */
 struct kddm_io_linker_ops {
 	const char *name;
@@ -77,7 +81,9 @@ void kddm_unregister_io_linker(const struct kddm_io_linker_ops *ops);
 /* Default-owner (home) policies of a set. */
 enum kddm_owner_policy {
 	KDDM_OWNER_FIXED,	/* one node, kddm_set_attr.fixed_node */
-	KDDM_OWNER_ROUND_ROBIN,	/* objid modulo the nodes up, in id order */
+	KDDM_OWNER_ROUND_ROBIN,	/* objid % H + 1, H: highest node id up at
+				 * set creation (node ids 1..H expected)
+				 */
 	KDDM_OWNER_OBJID_BITS,	/* node id in objid bits 48..63 */
 	KDDM_OWNER_CUSTOM,	/* the io-linker's default_owner() */
 };

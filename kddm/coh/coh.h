@@ -11,10 +11,11 @@
  *
  * - One struct coh_node per node, one struct coh_obj per (node, object),
  *   both allocated by the caller.  Every entry point taking a coh_obj must
- *   be called with that object's lock held (a spinlock in the kernel); the
+ *   be called with that object's lock held (kddm.ko: a per-object mutex); the
  *   engine never sleeps, never blocks and takes no lock.  All callbacks are
  *   invoked synchronously from within an entry point, with the object lock
- *   held, and must neither sleep nor re-enter the engine for that object.
+ *   held, and must not re-enter the engine for that object (they may
+ *   sleep only if the caller's lock allows it: kddm.ko's mutex does).
  * - Node-wide state (struct coh_node) is only written by coh_node_init(),
  *   coh_obj_init() (which must be serialised on a node, e.g. under the
  *   object table lock) and by statistics counters (racy increments).
@@ -191,7 +192,7 @@ struct coh_obj;
 
 /**
  * struct coh_ops - callbacks, all called with the object lock held
- * @alloc: allocate @size bytes, may fail (kernel: GFP_ATOMIC).  Called from
+ * @alloc: allocate @size bytes, may fail (kddm.ko: GFP_KERNEL).  Called from
  *	coh_get(), coh_grab(), coh_remove() and coh_rx().
  * @free: free memory from @alloc.  Called from any entry point.
  * @send: send @msg to node @dst.  If @with_data, the transport appends the

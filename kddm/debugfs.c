@@ -1,0 +1,96 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * /sys/kernel/debug/kddm: deep internals for developers.
+ *   nodes    every node known, with its TIPC address
+ *   engine   coherence engine counters, messages sent per type
+ *   objects  every local object: state, freezes, and on its home the
+ *            directory (owner, copies, transaction in progress)
+ */
+#include <linux/debugfs.h>
+#include <linux/seq_file.h>
+
+#include "membership.h"
+#include "set.h"
+
+static struct dentry *kddm_dir;
+
+static int node_line(u32 node, enum kddm_node_state st, void *arg)
+{
+	static const char * const names[] = { "down", "up", "self" };
+
+	seq_printf(arg, "%u\t%s\t%x\n", node, names[st], kddm_node_tipc(node));
+	return 0;
+}
+
+static int nodes_show(struct seq_file *m, void *v)
+{
+	seq_printf(m, "self %u joined %d\n", kddm_self(), kddm_joined());
+	seq_puts(m, "node\tstate\ttipc\n");
+	return kddm_nodes_walk(1, node_line, m);
+}
+DEFINE_SHOW_ATTRIBUTE(nodes);
+
+static int engine_show(struct seq_file *m, void *v)
+{
+	const struct coh_stats *st = &kddm_coh.stats;
+	int i;
+
+	seq_printf(m, "gets %llu\ngrabs %llu\nget_misses %llu\n"
+		   "grab_misses %llu\ninvalidations %llu\nflushes %llu\n"
+		   "removes %llu\nerrors %llu\ndropped %llu\nstale %llu\n",
+		   st->gets, st->grabs, st->get_misses, st->grab_misses,
+		   st->invalidations, st->flushes, st->removes, st->errors,
+		   st->dropped, st->stale);
+	for (i = 1; i < COH_MSG_NR; i++)
+		seq_printf(m, "sent[%d] %llu\n", i, st->sent[i]);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(engine);
+
+static void obj_line(struct seq_file *m, struct kddm_set *set,
+		     struct kddm_obj *obj)
+{
+	const struct coh_obj *o = &obj->coh;
+	const struct coh_dir *d = &o->dir;
+
+	mutex_lock(&obj->lock);
+	seq_printf(m, "%llx\t%llx\t%u\t%u\t%u\t%d\t%d", set->id, o->obj_id,
+		   o->home, o->state, o->readers, o->writer, o->dead);
+	if (o->home == kddm_self())
+		seq_printf(m, "\towner=%d copies=%u txn=%u valid=%d lost=%d exists=%d",
+			   d->owner == COH_NODE_NONE ? -1 : (int)d->owner,
+			   d->copyset.count, d->txn, d->valid, d->lost,
+			   d->exists);
+	seq_putc(m, '\n');
+	mutex_unlock(&obj->lock);
+}
+
+static int objects_show(struct seq_file *m, void *v)
+{
+	struct kddm_obj *obj;
+	struct kddm_set *set;
+	unsigned long id;
+	u64 cursor = 0;
+
+	seq_puts(m, "set\tobject\thome\tstate\treaders\twriter\tdead\tdirectory\n");
+	while ((set = kddm_set_next(&cursor))) {
+		xa_for_each(&set->objs, id, obj)
+			obj_line(m, set, obj);
+		kddm_put_set(set);
+	}
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(objects);
+
+void kddm_debugfs_init(void)
+{
+	kddm_dir = debugfs_create_dir("kddm", NULL);
+	debugfs_create_file("nodes", 0400, kddm_dir, NULL, &nodes_fops);
+	debugfs_create_file("engine", 0400, kddm_dir, NULL, &engine_fops);
+	debugfs_create_file("objects", 0400, kddm_dir, NULL, &objects_fops);
+}
+
+void kddm_debugfs_exit(void)
+{
+	debugfs_remove_recursive(kddm_dir);
+}
