@@ -36,6 +36,7 @@ $(BUILD)/bin/kddm-test: userspace/tools/kddm-test.c include/uapi/kddm/kddm_test.
 userspace: $(BUILD)/bin/kddm-agent $(BUILD)/bin/kddm-test
 	$(MAKE) -C userspace/kddm BUILD=$(BUILD)
 	$(MAKE) -C userspace/kddm-sim
+	$(MAKE) -C bench BUILD=$(BUILD)
 
 selftests:
 	$(MAKE) -C selftests OUTPUT=$(BUILD)/selftests
@@ -60,8 +61,13 @@ demo: deps
 	$(MAKE) all
 	scripts/demo.sh
 
+bench: deps
+	$(MAKE) all
+	$(MAKE) -C bench BUILD=$(BUILD)
+	bench/kddm-bench.sh
+
 clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null || true
 	rm -rf $(BUILD)
 
-.PHONY: all deps modules sparse userspace selftests checkpatch check demo clean
+.PHONY: all deps modules sparse userspace selftests checkpatch check demo bench clean
