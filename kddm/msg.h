@@ -8,31 +8,7 @@
 
 #include <linux/types.h>
 
-#define KDDM_WIRE_MAGIC		0x4b44	/* "KD" */
-#define KDDM_WIRE_VERSION	1
-
-enum kddm_msg_type {
-	KDDM_MSG_RPC_REPLY = 1,	/* reply to any rpc: __le32 status + data */
-	KDDM_MSG_SET_LOOKUP,	/* rpc: set attributes by id */
-	KDDM_MSG_SET_DESTROY,	/* the set is gone cluster-wide */
-	KDDM_MSG_COH,		/* coherence protocol (struct kddm_wire_coh) */
-	KDDM_MSG_PING,		/* rpc: echo, for tests and benchmarks */
-	KDDM_MSG_SET_QUERY,	/* one-way: send me SET_INFO for this set */
-	KDDM_MSG_SET_INFO,	/* one-way: set attributes (or none: gone) */
-	KDDM_MSG_NR,
-};
-
-/* Every message starts with this header; all fields little endian. */
-struct kddm_wire_hdr {
-	__le16 magic;
-	u8 version;
-	u8 type;
-	__le32 len;		/* payload bytes after the header */
-	__le32 src;		/* sender's kDDM node id */
-	__le32 rpc_id;		/* non-zero: rpc request or its reply */
-	__le64 set_id;
-	__le64 obj_id;
-};
+#include <kddm/kddm_wire.h>
 
 /* A received message, decoded and checked against its header. */
 struct kddm_msg {

@@ -45,28 +45,6 @@ struct kddm_obj {
 	int send_err_node;	/* a send to this node failed (see object.c) */
 };
 
-/* Coherence message on the wire, after struct kddm_wire_hdr. */
-struct kddm_wire_coh {
-	__le16 type;
-	__le16 flags;
-	__le32 requester;
-	__le32 req;
-	__le32 owner_req;
-	__le32 count;
-	__le32 err;
-	__le32 node;
-	__le32 pad;
-};
-
-/* Set attributes, reply to SET_LOOKUP / SET_QUERY. */
-struct kddm_wire_set {
-	char linker[32];
-	__le32 obj_size;
-	__le32 policy;
-	__le32 fixed_node;
-	__le32 rr_max;
-};
-
 /* set.c */
 struct kddm_set *kddm_set_lookup(u64 id);	/* local only, +ref */
 void kddm_sets_node_down(u32 node);

@@ -323,7 +323,7 @@ int kddm_transport_init(void)
 	rx_buf = kvmalloc(KDDM_TIPC_MAX, GFP_KERNEL);
 	if (!rx_buf)
 		return -ENOMEM;
-	kddm_wq = alloc_ordered_workqueue("kddm", WQ_MEM_RECLAIM);
+	kddm_wq = alloc_ordered_workqueue("kddm", WQ_MEM_RECLAIM | WQ_HIGHPRI);
 	if (!kddm_wq) {
 		kvfree(rx_buf);
 		return -ENOMEM;

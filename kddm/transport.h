@@ -11,8 +11,8 @@
 
 #include <linux/types.h>
 #include <linux/uio.h>
+#include <kddm/kddm_wire.h>
 
-#define KDDM_TIPC_TYPE	0x4b44444dU	/* "KDDM", above TIPC's reserved types */
 #define KDDM_TIPC_MAX	66000U		/* TIPC_MAX_USER_MSG_SIZE */
 
 struct kddm_transport_ops {

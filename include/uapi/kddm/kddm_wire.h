@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * kDDM wire format: what nodes send each other over TIPC. All fields are
+ * little endian. Shared by kddm.ko and the tests that play a hostile peer.
+ */
+#ifndef _UAPI_KDDM_WIRE_H
+#define _UAPI_KDDM_WIRE_H
+
+#include <linux/types.h>
+
+#define KDDM_TIPC_TYPE		0x4b44444dU	/* TIPC service type "KDDM" */
+#define KDDM_WIRE_MAGIC		0x4b44		/* "KD" */
+#define KDDM_WIRE_VERSION	1
+
+enum kddm_msg_type {
+	KDDM_MSG_RPC_REPLY = 1,	/* reply to any rpc: __le32 status + data */
+	KDDM_MSG_SET_LOOKUP,	/* rpc: set attributes by id */
+	KDDM_MSG_SET_DESTROY,	/* the set is gone cluster-wide */
+	KDDM_MSG_COH,		/* coherence protocol (struct kddm_wire_coh) */
+	KDDM_MSG_PING,		/* rpc: echo, for tests and benchmarks */
+	KDDM_MSG_SET_QUERY,	/* one-way: send me SET_INFO for this set */
+	KDDM_MSG_SET_INFO,	/* one-way: set attributes (or none: gone) */
+	KDDM_MSG_NR,
+};
+
+/* Every message starts with this header. */
+struct kddm_wire_hdr {
+	__le16 magic;
+	__u8 version;
+	__u8 type;
+	__le32 len;		/* payload bytes after the header */
+	__le32 src;		/* sender's kDDM node id */
+	__le32 rpc_id;		/* non-zero: rpc request or its reply */
+	__le64 set_id;
+	__le64 obj_id;
+};
+
+/* KDDM_MSG_COH payload, followed by the object's data if any. */
+struct kddm_wire_coh {
+	__le16 type;		/* enum coh_msg_type (kddm/coh/coh.h) */
+	__le16 flags;
+	__le32 requester;
+	__le32 req;
+	__le32 owner_req;
+	__le32 count;
+	__le32 err;
+	__le32 node;
+	__le32 pad;
+};
+
+/* Set attributes: reply to SET_LOOKUP, payload of SET_INFO. */
+struct kddm_wire_set {
+	char linker[32];
+	__le32 obj_size;
+	__le32 policy;
+	__le32 fixed_node;
+	__le32 rr_max;
+};
+
+#endif /* _UAPI_KDDM_WIRE_H */

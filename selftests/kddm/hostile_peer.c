@@ -1,0 +1,185 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * A hostile peer: a user-space program on this node sends malformed and
+ * forged kDDM messages to node KDDM_TARGET (default 1). The target must
+ * drop them all, count them, and go on serving objects. Any kernel warning
+ * on its console fails the run (the driver scans consoles).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <endian.h>
+#include <linux/tipc.h>
+#include <kddm/kddm_wire.h>
+
+#include "kselftest_harness.h"
+
+#define COH_MSG_DATA		4
+#define COH_MSG_INV		6
+#define COH_MSG_NR		22
+
+static int env_int(const char *name, int def)
+{
+	const char *v = getenv(name);
+
+	return v ? atoi(v) : def;
+}
+
+static int run(const char *cmd, char *out, size_t len)
+{
+	FILE *p = popen(cmd, "r");
+	size_t n = 0;
+	char sink[256];
+
+	if (!p)
+		return -1;
+	if (out) {
+		n = fread(out, 1, len - 1, p);
+		out[n] = '\0';
+		out[strcspn(out, "\n")] = '\0';
+	}
+	while (fread(sink, 1, sizeof(sink), p) > 0)
+		;
+	return pclose(p);
+}
+
+FIXTURE(peer) {
+	int fd;
+	int self;
+	int target;
+	char set[64];
+	struct sockaddr_tipc to;
+};
+
+FIXTURE_SETUP(peer)
+{
+	char cmd[128];
+
+	self->self = env_int("KDDM_NODE", 2);
+	self->target = env_int("KDDM_TARGET", 1);
+	ASSERT_NE(self->self, self->target);
+	self->fd = socket(AF_TIPC, SOCK_RDM, 0);
+	ASSERT_GE(self->fd, 0);
+	self->to = (struct sockaddr_tipc) {
+		.family = AF_TIPC,
+		.addrtype = TIPC_SERVICE_ADDR,
+		.addr.name.name.type = KDDM_TIPC_TYPE,
+		.addr.name.name.instance = self->target,
+	};
+	/* a set homed on the target, with an object it serves */
+	snprintf(cmd, sizeof(cmd), "kddm-test create -p fixed -n %d",
+		 self->target);
+	ASSERT_EQ(0, run(cmd, self->set, sizeof(self->set)));
+	snprintf(cmd, sizeof(cmd), "kddm-test write %s 1 intact", self->set);
+	ASSERT_EQ(0, run(cmd, NULL, 0));
+}
+
+FIXTURE_TEARDOWN(peer)
+{
+	close(self->fd);
+}
+
+static void hdr(struct kddm_wire_hdr *h, int src, int type, __u32 len,
+		__u64 set, __u64 obj)
+{
+	h->magic = htole16(KDDM_WIRE_MAGIC);
+	h->version = KDDM_WIRE_VERSION;
+	h->type = type;
+	h->len = htole32(len);
+	h->src = htole32(src);
+	h->rpc_id = 0;
+	h->set_id = htole64(set);
+	h->obj_id = htole64(obj);
+}
+
+static int send_to(int fd, const struct sockaddr_tipc *to, const void *buf,
+		   size_t len)
+{
+	return sendto(fd, buf, len, 0, (const struct sockaddr *)to,
+		      sizeof(*to)) == (ssize_t)len ? 0 : -errno;
+}
+
+#define send_raw(self, buf, len) send_to((self)->fd, &(self)->to, buf, len)
+
+/* The target still serves the object homed on it. */
+static int target_ok(const char *set)
+{
+	char cmd[128], out[128];
+
+	snprintf(cmd, sizeof(cmd), "kddm-test get %s 1", set);
+	if (run(cmd, out, sizeof(out)) || strcmp(out, "intact"))
+		return -1;
+	snprintf(cmd, sizeof(cmd), "kddm-test incr %s 2", set);
+	return run(cmd, NULL, 0);
+}
+
+TEST_F(peer, broken_headers)
+{
+	unsigned char buf[256];
+	struct kddm_wire_hdr *h = (void *)buf;
+	__u64 set = strtoull(self->set, NULL, 0);
+	int i;
+
+	memset(buf, 0xa5, sizeof(buf));
+	ASSERT_EQ(0, send_raw(self, buf, 3));		/* truncated */
+	ASSERT_EQ(0, send_raw(self, buf, sizeof(buf)));	/* garbage */
+	hdr(h, self->self, KDDM_MSG_PING, 0, 0, 0);
+	h->version = 99;				/* future version */
+	ASSERT_EQ(0, send_raw(self, buf, sizeof(*h)));
+	hdr(h, self->self, KDDM_MSG_COH, 1000, set, 1);	/* len lies */
+	ASSERT_EQ(0, send_raw(self, buf, sizeof(*h) + 10));
+	hdr(h, self->self, 200, 0, set, 1);		/* unknown type */
+	ASSERT_EQ(0, send_raw(self, buf, sizeof(*h)));
+	hdr(h, self->self, KDDM_MSG_SET_INFO, 100, set, 1); /* > max len */
+	ASSERT_EQ(0, send_raw(self, buf, sizeof(*h) + 100));
+	hdr(h, self->target, KDDM_MSG_PING, 0, 0, 0);	/* forged sender */
+	ASSERT_EQ(0, send_raw(self, buf, sizeof(*h)));
+	for (i = 0; i < 100; i++) {			/* random bytes */
+		int n = rand() % sizeof(buf), k;
+
+		for (k = 0; k < n; k++)
+			buf[k] = rand();
+		ASSERT_EQ(0, send_raw(self, buf, n));
+	}
+	EXPECT_EQ(0, target_ok(self->set));
+}
+
+/*
+ * Well-framed coherence messages that make no sense in any state, about
+ * objects 1000..1002: what a member forges about objects it takes part in
+ * may wedge those objects, but never the target or its other objects.
+ */
+TEST_F(peer, nonsense_protocol)
+{
+	unsigned char buf[sizeof(struct kddm_wire_hdr) +
+			  sizeof(struct kddm_wire_coh) + 64];
+	struct kddm_wire_hdr *h = (void *)buf;
+	struct kddm_wire_coh *c = (void *)(h + 1);
+	__u64 set = strtoull(self->set, NULL, 0);
+	int i, type;
+
+	for (i = 0; i < 2000; i++) {
+		type = 1 + rand() % COH_MSG_NR;
+		memset(c, 0, sizeof(*c) + 64);
+		c->type = htole16(type);
+		c->flags = htole16(rand() & 0xf);
+		c->requester = htole32(rand() % 4);
+		c->req = htole32(rand() % 8);
+		c->owner_req = htole32(rand() % 8);
+		c->count = htole32(rand() % 3);
+		c->node = htole32(rand() % 4);
+		hdr(h, self->self, KDDM_MSG_COH, sizeof(*c) +
+		    (type == COH_MSG_DATA ? 64 : 0), set, 1000 + rand() % 3);
+		ASSERT_EQ(0, send_raw(self, buf, sizeof(*h) + le32toh(h->len)));
+	}
+	/* invalidations for a set the target never heard of */
+	hdr(h, self->self, KDDM_MSG_COH, sizeof(*c), 0x7700000042ULL, 1);
+	c->type = htole16(COH_MSG_INV);
+	ASSERT_EQ(0, send_raw(self, buf, sizeof(*h) + sizeof(*c)));
+	EXPECT_EQ(0, target_ok(self->set));
+}
+
+TEST_HARNESS_MAIN
