@@ -14,7 +14,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${KDDM_BUILD:-$ROOT/build}
 export KDDM_VM_DIR=${KDDM_VM_DIR:-$BUILD/check-cluster}
 VM=$ROOT/userspace/kddm-vm
-LOGS=$BUILD/test-logs
+LOGS=${KDDM_TEST_LOGS:-$BUILD/test-logs}
 LIST=${KDDM_TEST_LIST:-$ROOT/selftests/cluster.list}
 NODES=3
 KEEP=0
@@ -114,6 +114,7 @@ run_entry() {
 
 host_tests() {
 	local t log rc
+	[ -n "${KDDM_SKIP_HOST_TESTS:-}" ] && return
 	for t in "$ROOT"/selftests/host/*.sh; do
 		[ -x "$t" ] || continue
 		wanted "host/$(basename "$t")" || continue
