@@ -33,7 +33,16 @@ $(BUILD)/bin/kddm-test: userspace/tools/kddm-test.c include/uapi/kddm/kddm_test.
 	@mkdir -p $(dir $@)
 	$(CC) $(USER_CFLAGS) -Iinclude/uapi -o $@ $<
 
-userspace: $(BUILD)/bin/kddm-agent $(BUILD)/bin/kddm-test
+$(BUILD)/bin/ipc-tool: userspace/tools/ipc-tool.c
+	@mkdir -p $(dir $@)
+	$(CC) $(USER_CFLAGS) -o $@ $<
+
+$(BUILD)/bin/ipc-smoke: kipc/tests/ipc-smoke.c
+	@mkdir -p $(dir $@)
+	$(CC) $(USER_CFLAGS) -o $@ $<
+
+userspace: $(BUILD)/bin/kddm-agent $(BUILD)/bin/kddm-test $(BUILD)/bin/ipc-tool \
+	   $(BUILD)/bin/ipc-smoke
 	$(MAKE) -C userspace/kddm BUILD=$(BUILD)
 	$(MAKE) -C userspace/kddm-sim
 	$(MAKE) -C bench BUILD=$(BUILD)

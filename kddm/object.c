@@ -208,8 +208,9 @@ static u32 home_of(struct kddm_set *set, u64 objid)
 		node = set->fixed_node;
 		break;
 	}
+	/* No valid home: the manager, or none for a well-known set. */
 	if (!node || node > KDDM_MAX_NODE)
-		node = (u32)(set->id >> 32);
+		node = (u32)(set->id >> 32) ?: KDDM_MAX_NODE;
 	return node;
 }
 

@@ -250,6 +250,42 @@ struct kddm_set *kddm_create_set(const struct kddm_set_attr *attr)
 EXPORT_SYMBOL_GPL(kddm_create_set);
 
 /*
+ * kddm_open_set - a well-known set, the same on every node
+ * @name: its id (1..U32_MAX; the manager part of the id is 0)
+ * @attr: its attributes, identical on every node that opens it
+ *
+ * For services whose sets every node must agree on without asking anyone
+ * (kipc's registries). A node that has not opened it yet learns it from
+ * the first message about it. ROUND_ROBIN is refused (no creator).
+ * Return: the set (one reference) or ERR_PTR: -EINVAL, -ENOPROTOOPT,
+ * -EEXIST if it exists here with other attributes.
+ */
+struct kddm_set *kddm_open_set(u32 name, const struct kddm_set_attr *attr)
+{
+	struct kddm_wire_set ws = {};
+	struct kddm_set *set;
+
+	if (!name || !attr->linker || attr->policy == KDDM_OWNER_ROUND_ROBIN ||
+	    strlen(attr->linker) >= sizeof(ws.linker))
+		return ERR_PTR(-EINVAL);
+	strscpy(ws.linker, attr->linker, sizeof(ws.linker));
+	ws.obj_size = cpu_to_le32(attr->obj_size);
+	ws.policy = cpu_to_le32(attr->policy);
+	ws.fixed_node = cpu_to_le32(attr->fixed_node);
+	set = set_alloc(name, &ws);
+	if (IS_ERR(set))
+		return set;
+	set = set_insert(set);
+	if (set->obj_size != attr->obj_size || set->policy != attr->policy ||
+	    strcmp(set->linker->name, attr->linker)) {
+		kddm_put_set(set);
+		return ERR_PTR(-EEXIST);
+	}
+	return set;
+}
+EXPORT_SYMBOL_GPL(kddm_open_set);
+
+/*
  * kddm_find_set - the set @set_id, asking its manager if needed
  *
  * Return: the set (one reference) or ERR_PTR: -ENOENT (no such set),

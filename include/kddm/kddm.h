@@ -103,6 +103,7 @@ struct kddm_set_attr {
 };
 
 struct kddm_set *kddm_create_set(const struct kddm_set_attr *attr);
+struct kddm_set *kddm_open_set(u32 name, const struct kddm_set_attr *attr);
 struct kddm_set *kddm_find_set(u64 set_id);
 void kddm_put_set(struct kddm_set *set);
 int kddm_destroy_set(struct kddm_set *set);

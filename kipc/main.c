@@ -1,0 +1,201 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kipc.ko: cluster-wide System V IPC. Every SysV IPC system call of a
+ * task of an enabled IPC namespace is redirected here (hook.c). Shared
+ * memory is cluster-wide (shm.c, shm_map.c); message queues and
+ * semaphores still pass through to the kernel's own, node-local,
+ * implementation.
+ *
+ *   /sys/kernel/debug/kipc/counts  calls redirected, per system call
+ *   /sys/kernel/debug/kipc/ns      inode numbers of the enabled namespaces;
+ *                                  write "enable" or "disable" to act on
+ *                                  the writer's own IPC namespace
+ *
+ * Only the x86_64 entry points are hooked: the 32-bit compat ones
+ * (__ia32_sys_*, __ia32_compat_sys_*) and the ipc(2) multiplexer are not.
+ */
+#include <linux/atomic.h>
+#include <linux/debugfs.h>
+#include <linux/ipc_namespace.h>
+#include <linux/kernel.h>
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+#include <linux/nsproxy.h>
+#include <linux/sched.h>
+#include <linux/seq_file.h>
+#include <linux/string.h>
+#include <linux/uaccess.h>
+
+#include "hook.h"
+#include "kipc.h"
+
+static bool enable_init_ns;
+module_param(enable_init_ns, bool, 0444);
+MODULE_PARM_DESC(enable_init_ns,
+		 "Redirect the SysV IPC calls of the initial IPC namespace");
+
+enum kipc_call {
+	KIPC_SHMGET, KIPC_SHMAT, KIPC_SHMDT, KIPC_SHMCTL,
+	KIPC_MSGGET, KIPC_MSGSND, KIPC_MSGRCV, KIPC_MSGCTL,
+	KIPC_SEMGET, KIPC_SEMOP, KIPC_SEMTIMEDOP, KIPC_SEMCTL,
+	KIPC_NR_CALLS
+};
+
+static atomic64_t kipc_counts[KIPC_NR_CALLS];
+static struct kipc_hook kipc_hooks[KIPC_NR_CALLS];
+
+/*
+ * Pass-through replacements: count, then run the original. They are the
+ * place of the cluster-wide implementations.
+ */
+#define KIPC_PASS(call, name)						\
+static long kipc_##name(const struct pt_regs *regs)			\
+{									\
+	atomic64_inc(&kipc_counts[KIPC_##call]);			\
+	return kipc_hooks[KIPC_##call].orig(regs);			\
+}									\
+KIPC_HOOK_ENTRY(kipc_##name)
+
+/* Cluster-wide implementations (shm.c). */
+#define KIPC_CLUSTER(call, name)					\
+static long kipc_##name(const struct pt_regs *regs)			\
+{									\
+	atomic64_inc(&kipc_counts[KIPC_##call]);			\
+	return kipc_sys_##name(regs);					\
+}									\
+KIPC_HOOK_ENTRY(kipc_##name)
+
+KIPC_CLUSTER(SHMGET, shmget)
+KIPC_CLUSTER(SHMAT, shmat)
+KIPC_CLUSTER(SHMDT, shmdt)
+KIPC_CLUSTER(SHMCTL, shmctl)
+KIPC_PASS(MSGGET, msgget)
+KIPC_PASS(MSGSND, msgsnd)
+KIPC_PASS(MSGRCV, msgrcv)
+KIPC_PASS(MSGCTL, msgctl)
+KIPC_PASS(SEMGET, semget)
+KIPC_PASS(SEMOP, semop)
+KIPC_PASS(SEMTIMEDOP, semtimedop)
+KIPC_PASS(SEMCTL, semctl)
+
+static struct kipc_hook kipc_hooks[KIPC_NR_CALLS] = {
+	[KIPC_SHMGET] = KIPC_HOOK("__x64_sys_shmget", kipc_shmget),
+	[KIPC_SHMAT] = KIPC_HOOK("__x64_sys_shmat", kipc_shmat),
+	[KIPC_SHMDT] = KIPC_HOOK("__x64_sys_shmdt", kipc_shmdt),
+	[KIPC_SHMCTL] = KIPC_HOOK("__x64_sys_shmctl", kipc_shmctl),
+	[KIPC_MSGGET] = KIPC_HOOK("__x64_sys_msgget", kipc_msgget),
+	[KIPC_MSGSND] = KIPC_HOOK("__x64_sys_msgsnd", kipc_msgsnd),
+	[KIPC_MSGRCV] = KIPC_HOOK("__x64_sys_msgrcv", kipc_msgrcv),
+	[KIPC_MSGCTL] = KIPC_HOOK("__x64_sys_msgctl", kipc_msgctl),
+	[KIPC_SEMGET] = KIPC_HOOK("__x64_sys_semget", kipc_semget),
+	[KIPC_SEMOP] = KIPC_HOOK("__x64_sys_semop", kipc_semop),
+	[KIPC_SEMTIMEDOP] = KIPC_HOOK("__x64_sys_semtimedop",
+				      kipc_semtimedop),
+	[KIPC_SEMCTL] = KIPC_HOOK("__x64_sys_semctl", kipc_semctl),
+};
+
+static struct dentry *kipc_dir;
+
+static int counts_show(struct seq_file *m, void *v)
+{
+	unsigned int i;
+
+	for (i = 0; i < KIPC_NR_CALLS; i++)
+		seq_printf(m, "%s %lld\n", kipc_hooks[i].name + strlen("__x64_sys_"),
+			   (long long)atomic64_read(&kipc_counts[i]));
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(counts);
+
+static void ns_line(unsigned int inum, void *arg)
+{
+	seq_printf(arg, "%u\n", inum);
+}
+
+static int ns_show(struct seq_file *m, void *v)
+{
+	kipc_ns_walk(ns_line, m);
+	return 0;
+}
+
+static int ns_open(struct inode *inode, struct file *file)
+{
+	return single_open(file, ns_show, NULL);
+}
+
+static ssize_t ns_write(struct file *file, const char __user *ubuf,
+			size_t len, loff_t *ppos)
+{
+	struct ipc_namespace *ns = current->nsproxy->ipc_ns;
+	char buf[16];
+	int err = 0;
+
+	if (len >= sizeof(buf))
+		return -EINVAL;
+	if (copy_from_user(buf, ubuf, len))
+		return -EFAULT;
+	buf[len] = '\0';
+	if (sysfs_streq(buf, "enable"))
+		err = kipc_ns_enable(ns);
+	else if (sysfs_streq(buf, "disable"))
+		kipc_ns_disable(ns);
+	else
+		err = -EINVAL;
+	return err ? err : len;
+}
+
+static const struct file_operations ns_fops = {
+	.owner = THIS_MODULE,
+	.open = ns_open,
+	.read = seq_read,
+	.llseek = seq_lseek,
+	.release = single_release,
+	.write = ns_write,
+};
+
+static int __init kipc_init(void)
+{
+	int err;
+
+	err = kipc_ns_registry_init();
+	if (err)
+		return err;
+	if (enable_init_ns) {
+		err = kipc_ns_enable(current->nsproxy->ipc_ns);
+		if (err)
+			goto out_registry;
+	}
+	err = kipc_shm_init();
+	if (err)
+		goto out_registry;
+	kipc_dir = debugfs_create_dir("kipc", NULL);
+	debugfs_create_file("counts", 0444, kipc_dir, NULL, &counts_fops);
+	debugfs_create_file("ns", 0600, kipc_dir, NULL, &ns_fops);
+	/* Last: once a call may be redirected, init must not fail. */
+	err = kipc_hooks_install(kipc_hooks, KIPC_NR_CALLS);
+	if (err)
+		goto out_debugfs;
+	pr_info("kipc: %u system calls hooked%s\n", KIPC_NR_CALLS,
+		enable_init_ns ? ", initial IPC namespace enabled" : "");
+	return 0;
+
+out_debugfs:
+	debugfs_remove_recursive(kipc_dir);
+	kipc_shm_exit();
+out_registry:
+	kipc_ns_registry_exit();
+	return err;
+}
+
+static void __exit kipc_exit(void)
+{
+	debugfs_remove_recursive(kipc_dir);
+	kipc_hooks_remove(kipc_hooks, KIPC_NR_CALLS);
+	kipc_shm_exit();
+	kipc_ns_registry_exit();
+}
+
+module_init(kipc_init);
+module_exit(kipc_exit);
+MODULE_DESCRIPTION("kDDM cluster-wide System V IPC (interception layer)");
+MODULE_LICENSE("GPL");

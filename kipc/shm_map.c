@@ -1,0 +1,391 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kipc shared memory pages: a segment attached on a node is a mapping of a
+ * module-owned file (one inode per segment and node, on a private pseudo
+ * file system); its pages are kDDM objects (set KIPC_SET_SHM_PAGES, object
+ * id = shmid << 32 | page index, home = the segment's creator).
+ *
+ * A read fault gets the page (read copy) and maps it read-only; a write
+ * faults grabs it (so every other copy in the cluster is invalidated) and
+ * makes it writable. When kDDM drops, ships or replaces a local copy, the
+ * page is first unmapped from every local mapping, so that the next access
+ * faults and asks kDDM again. A generation count in page->private, bumped
+ * under the page lock at each unmap, closes the race between a fault that
+ * got the page and an invalidation that came before its PTE was installed.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/fs.h>
+#include <linux/highmem.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/mount.h>
+#include <linux/pagemap.h>
+#include <linux/pseudo_fs.h>
+#include <linux/slab.h>
+#include <linux/xarray.h>
+
+#include "kipc.h"
+
+#define KIPC_SHM_MAGIC	0x4b495053
+
+static struct vfsmount *kipc_mnt;
+static struct kddm_set *pages_set;
+static DEFINE_XARRAY(seg_inodes);	/* shmid -> this node's inode */
+static DEFINE_MUTEX(seg_mutex);
+
+struct kipc_page {
+	struct page *page;
+};
+
+static const struct vm_operations_struct kipc_vm_ops;
+
+static u64 page_objid(int shmid, pgoff_t pgoff)
+{
+	return (u64)(u32)shmid << 32 | (u32)pgoff;
+}
+
+/* Unmaps the page from every local mapping; faults in flight retry. */
+static void shoot(u64 objid, struct page *page)
+{
+	struct inode *inode = xa_load(&seg_inodes, (unsigned long)(objid >> 32));
+
+	set_page_private(page, page_private(page) + 1);
+	if (inode)
+		unmap_mapping_range(inode->i_mapping,
+				    (loff_t)(u32)objid << PAGE_SHIFT,
+				    PAGE_SIZE, 1);
+}
+
+static void *page_alloc_object(struct kddm_set *set, u64 objid)
+{
+	struct kipc_page *kp = kmalloc(sizeof(*kp), GFP_KERNEL);
+
+	if (!kp)
+		return NULL;
+	kp->page = alloc_page(GFP_KERNEL | __GFP_ZERO);
+	if (!kp->page) {
+		kfree(kp);
+		return NULL;
+	}
+	set_page_private(kp->page, 0);
+	return kp;
+}
+
+static void page_free_object(struct kddm_set *set, u64 objid, void *data)
+{
+	struct kipc_page *kp = data;
+
+	set_page_private(kp->page, 0);
+	put_page(kp->page);
+	kfree(kp);
+}
+
+static int page_first_touch(struct kddm_set *set, u64 objid, void *data)
+{
+	struct kipc_page *kp = data;
+
+	lock_page(kp->page);
+	shoot(objid, kp->page);
+	clear_highpage(kp->page);
+	unlock_page(kp->page);
+	return 0;
+}
+
+static int page_export(struct kddm_set *set, u64 objid, void *data,
+		       void *buf, size_t len)
+{
+	struct kipc_page *kp = data;
+
+	if (len < PAGE_SIZE)
+		return -ENOSPC;
+	/* No store may land after the copy: unmap first. */
+	lock_page(kp->page);
+	shoot(objid, kp->page);
+	memcpy_from_page(buf, kp->page, 0, PAGE_SIZE);
+	unlock_page(kp->page);
+	return PAGE_SIZE;
+}
+
+static int page_import(struct kddm_set *set, u64 objid, void *data,
+		       const void *buf, size_t len)
+{
+	struct kipc_page *kp = data;
+
+	if (len != PAGE_SIZE)
+		return -EINVAL;
+	lock_page(kp->page);
+	shoot(objid, kp->page);
+	memcpy_to_page(kp->page, 0, buf, PAGE_SIZE);
+	unlock_page(kp->page);
+	return 0;
+}
+
+static void page_invalidate(struct kddm_set *set, u64 objid, void *data)
+{
+	struct kipc_page *kp = data;
+
+	lock_page(kp->page);
+	shoot(objid, kp->page);
+	unlock_page(kp->page);
+}
+
+static u32 page_home(struct kddm_set *set, u64 objid,
+		     const unsigned long *nodes_up)
+{
+	return kipc_id_node((int)(objid >> 32));
+}
+
+static const struct kddm_io_linker_ops page_linker = {
+	.name = "kipc_shm_page",
+	.owner = THIS_MODULE,
+	.alloc_object = page_alloc_object,
+	.free_object = page_free_object,
+	.first_touch = page_first_touch,
+	.export_object = page_export,
+	.import_object = page_import,
+	.invalidate_object = page_invalidate,
+	.default_owner = page_home,
+};
+
+/* ---- the mapping ---- */
+
+static int seg_shmid(struct vm_area_struct *vma)
+{
+	return (int)(long)file_inode(vma->vm_file)->i_private;
+}
+
+/*
+ * Gets (or grabs) the page of @vmf, then returns it referenced and locked
+ * with the generation it had while frozen, or NULL if an invalidation came
+ * in between (the caller retries).
+ */
+static struct page *fault_page(struct vm_fault *vmf, bool write, int *err)
+{
+	int shmid = seg_shmid(vmf->vma);
+	u64 objid = page_objid(shmid, vmf->pgoff);
+	struct kipc_page *kp;
+	struct page *page;
+	unsigned long gen;
+
+	kp = write ? kddm_grab_object(pages_set, objid) :
+		     kddm_get_object(pages_set, objid);
+	if (IS_ERR(kp)) {
+		*err = PTR_ERR(kp);
+		return NULL;
+	}
+	page = kp->page;
+	get_page(page);
+	gen = page_private(page);
+	kddm_put_object(pages_set, objid);
+	lock_page(page);
+	if (page_private(page) == gen)
+		return page;
+	unlock_page(page);
+	put_page(page);
+	return NULL;
+}
+
+static vm_fault_t kipc_fault(struct vm_fault *vmf)
+{
+	struct inode *inode = file_inode(vmf->vma->vm_file);
+	bool write = vmf->flags & FAULT_FLAG_WRITE;
+	struct page *page;
+	int err = 0, ret;
+
+	if (vmf->pgoff >= DIV_ROUND_UP(i_size_read(inode), PAGE_SIZE))
+		return VM_FAULT_SIGBUS;
+	do {
+		page = fault_page(vmf, write, &err);
+		if (err)
+			return err == -ENOMEM ? VM_FAULT_OOM : VM_FAULT_SIGBUS;
+	} while (!page);
+	/* Read-only PTE: a store faults again into page_mkwrite. */
+	ret = vm_insert_page(vmf->vma, vmf->address, page);
+	unlock_page(page);
+	put_page(page);
+	if (ret == -ENOMEM)
+		return VM_FAULT_OOM;
+	return VM_FAULT_NOPAGE;
+}
+
+static vm_fault_t kipc_page_mkwrite(struct vm_fault *vmf)
+{
+	struct page *page;
+	int err = 0;
+
+	page = fault_page(vmf, true, &err);
+	if (err)
+		return err == -ENOMEM ? VM_FAULT_OOM : VM_FAULT_SIGBUS;
+	if (!page)
+		return VM_FAULT_NOPAGE;
+	if (page != vmf->page) {
+		/* The PTE maps an older copy: refault from scratch. */
+		unlock_page(page);
+		put_page(page);
+		return VM_FAULT_NOPAGE;
+	}
+	put_page(page);
+	return VM_FAULT_LOCKED;
+}
+
+bool kipc_is_shm_vma(struct vm_area_struct *vma)
+{
+	return vma->vm_ops == &kipc_vm_ops;
+}
+
+static void kipc_vm_open(struct vm_area_struct *vma)
+{
+	kipc_shm_attached(seg_shmid(vma));
+}
+
+static void kipc_vm_close(struct vm_area_struct *vma)
+{
+	kipc_shm_detached(seg_shmid(vma));
+}
+
+static const struct vm_operations_struct kipc_vm_ops = {
+	.open = kipc_vm_open,
+	.close = kipc_vm_close,
+	.fault = kipc_fault,
+	.page_mkwrite = kipc_page_mkwrite,
+};
+
+static int kipc_shm_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct inode *inode = file_inode(file);
+	u64 pages = DIV_ROUND_UP(i_size_read(inode), PAGE_SIZE);
+
+	if (vma->vm_pgoff + vma_pages(vma) > pages)
+		return -EINVAL;
+	vma->vm_flags |= VM_MIXEDMAP | VM_DONTEXPAND;
+	vma->vm_ops = &kipc_vm_ops;
+	kipc_shm_attached((int)(long)inode->i_private);
+	return 0;
+}
+
+static const struct file_operations kipc_shm_fops = {
+	.owner = THIS_MODULE,
+	.mmap = kipc_shm_mmap,
+	.llseek = noop_llseek,
+};
+
+static struct inode *seg_inode(int shmid, u64 size)
+{
+	struct inode *inode;
+	void *old;
+
+	mutex_lock(&seg_mutex);
+	inode = xa_load(&seg_inodes, (unsigned long)(u32)shmid);
+	if (inode)
+		goto out;
+	inode = alloc_anon_inode(kipc_mnt->mnt_sb);
+	if (IS_ERR(inode))
+		goto out;
+	inode->i_private = (void *)(long)shmid;
+	i_size_write(inode, size);
+	old = xa_store(&seg_inodes, (unsigned long)(u32)shmid, inode,
+		       GFP_KERNEL);
+	if (xa_is_err(old)) {
+		iput(inode);
+		inode = ERR_PTR(xa_err(old));
+	}
+out:
+	if (!IS_ERR(inode))
+		ihold(inode);
+	mutex_unlock(&seg_mutex);
+	return inode;
+}
+
+/* A new open file of segment @shmid (what shmat maps). */
+struct file *kipc_shm_file(int shmid, u64 size, bool rdonly)
+{
+	struct inode *inode = seg_inode(shmid, size);
+	struct file *file;
+	char name[32];
+
+	if (IS_ERR(inode))
+		return ERR_CAST(inode);
+	/* The file's last fput drops a reference on its f_op's owner. */
+	if (!try_module_get(THIS_MODULE)) {
+		iput(inode);
+		return ERR_PTR(-ENOENT);
+	}
+	snprintf(name, sizeof(name), "SYSV-kipc-%d", shmid);
+	file = alloc_file_pseudo(inode, kipc_mnt, name,
+				 rdonly ? O_RDONLY : O_RDWR, &kipc_shm_fops);
+	if (IS_ERR(file)) {
+		module_put(THIS_MODULE);
+		iput(inode);
+	}
+	return file;
+}
+
+/* The segment is gone: its pages everywhere, and our inode. */
+void kipc_shm_pages_remove(int shmid, u64 size)
+{
+	pgoff_t i, n = DIV_ROUND_UP(size, PAGE_SIZE);
+	struct inode *inode;
+
+	for (i = 0; i < n; i++) {
+		kddm_remove_object(pages_set, page_objid(shmid, i));
+		cond_resched();
+	}
+	mutex_lock(&seg_mutex);
+	inode = xa_erase(&seg_inodes, (unsigned long)(u32)shmid);
+	mutex_unlock(&seg_mutex);
+	if (inode)
+		iput(inode);
+}
+
+static int kipc_fs_init(struct fs_context *fc)
+{
+	return init_pseudo(fc, KIPC_SHM_MAGIC) ? 0 : -ENOMEM;
+}
+
+static struct file_system_type kipc_fs = {
+	.name = "kipc_shm",
+	.init_fs_context = kipc_fs_init,
+	.kill_sb = kill_anon_super,
+};
+
+int kipc_shm_map_init(void)
+{
+	struct kddm_set_attr attr = {
+		.linker = "kipc_shm_page",
+		.obj_size = PAGE_SIZE,
+		.policy = KDDM_OWNER_CUSTOM,
+	};
+	int ret;
+
+	kipc_mnt = kern_mount(&kipc_fs);
+	if (IS_ERR(kipc_mnt))
+		return PTR_ERR(kipc_mnt);
+	ret = kddm_register_io_linker(&page_linker);
+	if (ret)
+		goto err_mnt;
+	pages_set = kddm_open_set(KIPC_SET_SHM_PAGES, &attr);
+	if (IS_ERR(pages_set)) {
+		ret = PTR_ERR(pages_set);
+		goto err_linker;
+	}
+	return 0;
+err_linker:
+	kddm_unregister_io_linker(&page_linker);
+err_mnt:
+	kern_unmount(kipc_mnt);
+	return ret;
+}
+
+void kipc_shm_map_exit(void)
+{
+	struct inode *inode;
+	unsigned long id;
+
+	kddm_put_set(pages_set);
+	kddm_unregister_io_linker(&page_linker);
+	xa_for_each(&seg_inodes, id, inode)
+		iput(inode);
+	xa_destroy(&seg_inodes);
+	kern_unmount(kipc_mnt);
+}

@@ -1,0 +1,130 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * System V shared memory across the nodes of the test cluster, used by an
+ * ordinary SysV program (ipc-tool): one key, one id everywhere, a segment
+ * created on one node is written and read on the others, IPC_EXCL, the
+ * cluster-wide attach count, IPC_RMID while attached, permissions.
+ * Drives the nodes from the host (kddm-vm exec); loads kipc.ko on them.
+ */
+#include "kselftest_harness.h"
+#include "cluster.h"
+
+static int key_seq;
+
+/* A key no earlier test used. */
+static int new_key(void)
+{
+	return 0x4b000000 + (getpid() & 0xffff) * 16 + ++key_seq;
+}
+
+FIXTURE(shm) {
+	int key;
+	char id[32];
+};
+
+FIXTURE_SETUP(shm)
+{
+	char out[OUT_MAX];
+	int n;
+
+	for (n = 1; n <= nodes(); n++)
+		ASSERT_EQ(0, node_run(n, out, "kddm-load kipc"))
+			TH_LOG("node %d: %s", n, out);
+	self->key = new_key();
+	ASSERT_EQ(0, node_run(1, self->id, "ipc-tool shm-get %d 8192 c,666",
+			      self->key)) TH_LOG("%s", self->id);
+}
+
+FIXTURE_TEARDOWN(shm)
+{
+	node_run(1, NULL, "ipc-tool shm-rm %s", self->id);
+}
+
+TEST_F(shm, one_key_one_id)
+{
+	char out[OUT_MAX];
+	int n;
+
+	for (n = 1; n <= nodes(); n++) {
+		ASSERT_EQ(0, node_run(n, out, "ipc-tool shm-get %d 100",
+				      self->key)) TH_LOG("node %d: %s", n, out);
+		EXPECT_STREQ(self->id, out) TH_LOG("node %d", n);
+	}
+	EXPECT_EQ(1, node_run(2, out, "ipc-tool shm-get %d 100 cx",
+			      self->key));
+	EXPECT_NE(NULL, strstr(out, "EEXIST")) TH_LOG("%s", out);
+	EXPECT_EQ(1, node_run(3, out, "ipc-tool shm-get %d 100000",
+			      self->key));
+	EXPECT_NE(NULL, strstr(out, "EINVAL")) TH_LOG("%s", out);
+	EXPECT_EQ(1, node_run(3, out, "ipc-tool shm-get %d 100",
+			      self->key + 1000));
+	EXPECT_NE(NULL, strstr(out, "ENOENT")) TH_LOG("%s", out);
+}
+
+TEST_F(shm, written_on_one_read_on_others)
+{
+	char out[OUT_MAX];
+	int n;
+
+	ASSERT_EQ(0, node_run(1, out, "ipc-tool shm-write %s 0 hello", self->id))
+		TH_LOG("%s", out);
+	for (n = 2; n <= nodes(); n++) {
+		ASSERT_EQ(0, node_run(n, out, "ipc-tool shm-read %s 0 5",
+				      self->id)) TH_LOG("node %d: %s", n, out);
+		EXPECT_STREQ("hello", out) TH_LOG("node %d", n);
+	}
+	/* changed on node 3, page 2, and seen on node 1 */
+	ASSERT_EQ(0, node_run(3, out, "ipc-tool shm-write %s 0 world",
+			      self->id)) TH_LOG("%s", out);
+	ASSERT_EQ(0, node_run(3, out, "ipc-tool shm-write %s 5000 page2",
+			      self->id)) TH_LOG("%s", out);
+	ASSERT_EQ(0, node_run(1, out, "ipc-tool shm-read %s 0 5", self->id));
+	EXPECT_STREQ("world", out);
+	ASSERT_EQ(0, node_run(2, out, "ipc-tool shm-read %s 5000 5", self->id));
+	EXPECT_STREQ("page2", out);
+}
+
+TEST_F(shm, attach_count_and_rmid)
+{
+	char out[OUT_MAX], cmd[256];
+	FILE *holder;
+
+	snprintf(cmd, sizeof(cmd),
+		 "%s exec 2 -t 120 -- sh -c 'ipc-tool shm-hold %s >/tmp/shmheld'",
+		 getenv("KDDM_VM") ?: "userspace/kddm-vm", self->id);
+	holder = popen(cmd, "w");
+	ASSERT_NE(NULL, holder);
+	while (node_run(2, out, "cat /tmp/shmheld 2>/dev/null") ||
+	       strcmp(out, "held"))
+		node_run(2, NULL, "sleep 0.1");
+	ASSERT_EQ(0, node_run(1, out, "ipc-tool shm-stat %s", self->id));
+	EXPECT_NE(NULL, strstr(out, "nattch 1 ")) TH_LOG("%s", out);
+	/* removed on node 3 while attached on node 2: the key goes now */
+	ASSERT_EQ(0, node_run(3, out, "ipc-tool shm-rm %s", self->id));
+	ASSERT_EQ(0, node_run(1, out, "ipc-tool shm-stat %s", self->id));
+	EXPECT_NE(NULL, strstr(out, "mode 1666")) TH_LOG("%s", out);
+	EXPECT_EQ(1, node_run(1, out, "ipc-tool shm-get %d 100", self->key));
+	EXPECT_NE(NULL, strstr(out, "ENOENT")) TH_LOG("%s", out);
+	/* the last detach anywhere destroys it */
+	EXPECT_EQ(0, pclose(holder));
+	node_run(2, NULL, "rm -f /tmp/shmheld");
+	EXPECT_EQ(1, node_run(1, out, "ipc-tool shm-stat %s", self->id));
+	EXPECT_NE(NULL, strstr(out, "EINVAL")) TH_LOG("%s", out);
+}
+
+TEST_F(shm, permissions)
+{
+	char out[OUT_MAX], id[32];
+	int key = new_key();
+
+	ASSERT_EQ(0, node_run(1, id, "ipc-tool shm-get %d 4096 c,600", key));
+	EXPECT_EQ(1, node_run(2, out, "ipc-tool -u 1000 shm-get %d 4096 ,400", key));
+	EXPECT_NE(NULL, strstr(out, "EACCES")) TH_LOG("%s", out);
+	EXPECT_EQ(1, node_run(3, out, "ipc-tool -u 1000 shm-read %s 0 1", id));
+	EXPECT_NE(NULL, strstr(out, "EACCES")) TH_LOG("%s", out);
+	EXPECT_EQ(1, node_run(3, out, "ipc-tool -u 1000 shm-rm %s", id));
+	EXPECT_NE(NULL, strstr(out, "EPERM")) TH_LOG("%s", out);
+	EXPECT_EQ(0, node_run(2, out, "ipc-tool shm-rm %s", id));
+}
+
+TEST_HARNESS_MAIN

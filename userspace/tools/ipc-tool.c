@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ipc-tool: an ordinary System V IPC program (no kDDM in it) for tests:
+ * run on several nodes, it shows whether they share one IPC space.
+ *
+ *   ipc-tool [-u UID] shm-get KEY SIZE [FLAGS]   prints the id
+ *                                  FLAGS: c (IPC_CREAT) x (IPC_EXCL), mode
+ *                                  in octal after a comma, e.g. cx,600
+ *   ipc-tool [-u UID] shm-write ID OFFSET TEXT
+ *   ipc-tool [-u UID] shm-read ID OFFSET LEN     prints the bytes as text
+ *   ipc-tool [-u UID] shm-stat ID                "size N nattch N mode O
+ *                                                 key K cpid N"
+ *   ipc-tool [-u UID] shm-rm ID
+ *   ipc-tool [-u UID] shm-hold ID                attach, say "held", wait
+ *                                                for stdin to close, detach
+ *   ipc-tool shm-info                            "used N pages N maxidx N"
+ * Errors print "ipc-tool: OP: ERRNAME" and exit 1.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ipc.h>
+#include <sys/shm.h>
+#include <unistd.h>
+
+static const char *op;
+
+static int fail(void)
+{
+	const char *name = strerrorname_np(errno);
+
+	fprintf(stderr, "ipc-tool: %s: %s\n", op, name ? name : "?");
+	return 1;
+}
+
+static long num(const char *s)
+{
+	char *end;
+	long v = strtol(s, &end, 0);
+
+	if (*end || end == s) {
+		fprintf(stderr, "ipc-tool: not a number: %s\n", s);
+		exit(2);
+	}
+	return v;
+}
+
+static int flags(const char *s)
+{
+	int f = 0;
+
+	for (; *s && *s != ','; s++)
+		f |= *s == 'c' ? IPC_CREAT : *s == 'x' ? IPC_EXCL : 0;
+	return f | (*s == ',' ? (int)strtol(s + 1, NULL, 8) : 0600);
+}
+
+static int shm_cmd(int argc, char **argv)
+{
+	struct shmid_ds ds;
+	char *p, c;
+	int id;
+
+	if (!strcmp(op, "shm-get") && argc >= 3) {
+		id = shmget((key_t)num(argv[1]), num(argv[2]),
+			    argc > 3 ? flags(argv[3]) : 0);
+		if (id < 0)
+			return fail();
+		printf("%d\n", id);
+		return 0;
+	}
+	if (!strcmp(op, "shm-info")) {
+		struct shm_info info;
+		int max = shmctl(0, SHM_INFO, (struct shmid_ds *)&info);
+
+		if (max < 0)
+			return fail();
+		printf("used %d pages %lu maxidx %d\n", info.used_ids,
+		       info.shm_tot, max);
+		return 0;
+	}
+	if (argc < 2)
+		return 2;
+	id = (int)num(argv[1]);
+	if (!strcmp(op, "shm-stat")) {
+		if (shmctl(id, IPC_STAT, &ds))
+			return fail();
+		printf("size %zu nattch %lu mode %o key %d cpid %d\n",
+		       ds.shm_segsz, ds.shm_nattch, ds.shm_perm.mode,
+		       ds.shm_perm.__key, ds.shm_cpid);
+		return 0;
+	}
+	if (!strcmp(op, "shm-rm"))
+		return shmctl(id, IPC_RMID, NULL) ? fail() : 0;
+	p = shmat(id, NULL, !strcmp(op, "shm-read") ? SHM_RDONLY : 0);
+	if (p == (void *)-1)
+		return fail();
+	if (!strcmp(op, "shm-write") && argc == 4) {
+		strcpy(p + num(argv[2]), argv[3]);
+	} else if (!strcmp(op, "shm-read") && argc == 4) {
+		fwrite(p + num(argv[2]), 1, strnlen(p + num(argv[2]),
+						    num(argv[3])), stdout);
+		putchar('\n');
+	} else if (!strcmp(op, "shm-hold")) {
+		printf("held\n");
+		fflush(stdout);
+		while (read(0, &c, 1) > 0)
+			;
+	} else {
+		return 2;
+	}
+	return shmdt(p) ? fail() : 0;
+}
+
+int main(int argc, char **argv)
+{
+	int i = 1;
+
+	if (argc > 3 && !strcmp(argv[1], "-u")) {
+		uid_t uid = (uid_t)num(argv[2]);
+
+		if (setresgid(uid, uid, uid) || setresuid(uid, uid, uid)) {
+			op = "setresuid";
+			return fail();
+		}
+		i = 3;
+	}
+	if (argc <= i) {
+		fprintf(stderr, "usage: see the comment at the top of ipc-tool.c\n");
+		return 2;
+	}
+	op = argv[i];
+	if (!strncmp(op, "shm-", 4))
+		return shm_cmd(argc - i, argv + i);
+	fprintf(stderr, "ipc-tool: unknown command %s\n", op);
+	return 2;
+}
