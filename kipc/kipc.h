@@ -46,6 +46,64 @@ struct kipc_shm_meta {
 	u32 nattch;
 };
 
+#define KIPC_MAX_ENTRIES	2048
+
+struct kipc_key_entry {
+	s32 key;
+	s32 id;
+};
+
+/*
+ * The key table of one IPC type, object KIPC_SET_KEYS/type: every object
+ * of the type in the cluster, in the index order *_STAT and ipcs use, and
+ * a total the limits apply to (shm: pages of all segments).
+ */
+struct kipc_key_table {
+	u32 n;
+	u32 pad;
+	u64 total;
+	struct kipc_key_entry e[KIPC_MAX_ENTRIES];
+};
+
+/* Owner and mode of an IPC object, as in struct kern_ipc_perm. */
+struct kipc_perm {
+	u32 uid, gid, cuid, cgid, mode;
+};
+
+#define KIPC_PERM(m) \
+	((struct kipc_perm) { (m)->uid, (m)->gid, (m)->cuid, (m)->cgid, \
+			      (m)->mode })
+
+struct ipc_namespace;
+
+/* util.c */
+extern struct kddm_set *kipc_keys_set;
+struct ipc_namespace *kipc_ns(void);
+int kipc_err(long err);
+struct kipc_key_table *kipc_keys_grab(enum kipc_type type);
+void kipc_keys_put(enum kipc_type type);
+int kipc_keys_find(struct kipc_key_table *t, s32 key, s32 id);
+void kipc_keys_del(struct kipc_key_table *t, u32 i);
+int kipc_keys_add(struct kipc_key_table *t, s32 key, s32 id);
+void kipc_keys_forget(enum kipc_type type, int id, u64 amount);
+void kipc_unkey(enum kipc_type type, int id);
+int kipc_index_to_id(enum kipc_type type, int idx);
+int kipc_perms(const struct kipc_perm *p, short flag);
+bool kipc_owner(const struct kipc_perm *p);
+void kipc_perm_init(struct kipc_perm *p, int flg);
+int kipc_new_id(struct kddm_set *set, void **obj);
+struct kddm_set *kipc_open_obj_set(u32 name, u32 obj_size);
+int kipc_util_init(void);
+void kipc_util_exit(void);
+
+/* watch.c: waiting for an object to change, cluster-wide. */
+struct kipc_watch;
+struct kipc_watch *kipc_watch_get(u64 key);
+void kipc_watch_put(u64 key, struct kipc_watch *w);
+int kipc_watch_gen(struct kipc_watch *w);
+void kipc_watch_changed(u64 key);
+long kipc_watch_wait(struct kipc_watch *w, int gen, long timeout);
+
 /* shm_map.c: segment files, page objects. */
 int kipc_shm_map_init(void);
 void kipc_shm_map_exit(void);
@@ -63,6 +121,5 @@ long kipc_sys_shmdt(const struct pt_regs *regs);
 long kipc_sys_shmctl(const struct pt_regs *regs);
 int kipc_shm_init(void);
 void kipc_shm_exit(void);
-extern struct kddm_set *kipc_keys_set;
 
 #endif /* _KIPC_H */

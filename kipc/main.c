@@ -165,9 +165,12 @@ static int __init kipc_init(void)
 		if (err)
 			goto out_registry;
 	}
-	err = kipc_shm_init();
+	err = kipc_util_init();
 	if (err)
 		goto out_registry;
+	err = kipc_shm_init();
+	if (err)
+		goto out_util;
 	kipc_dir = debugfs_create_dir("kipc", NULL);
 	debugfs_create_file("counts", 0444, kipc_dir, NULL, &counts_fops);
 	debugfs_create_file("ns", 0600, kipc_dir, NULL, &ns_fops);
@@ -182,6 +185,8 @@ static int __init kipc_init(void)
 out_debugfs:
 	debugfs_remove_recursive(kipc_dir);
 	kipc_shm_exit();
+out_util:
+	kipc_util_exit();
 out_registry:
 	kipc_ns_registry_exit();
 	return err;
@@ -192,6 +197,7 @@ static void __exit kipc_exit(void)
 	debugfs_remove_recursive(kipc_dir);
 	kipc_hooks_remove(kipc_hooks, KIPC_NR_CALLS);
 	kipc_shm_exit();
+	kipc_util_exit();
 	kipc_ns_registry_exit();
 }
 
