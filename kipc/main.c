@@ -28,6 +28,8 @@
 
 #include "hook.h"
 #include "kipc.h"
+#include "msg.h"
+#include "sem.h"
 
 static bool enable_init_ns;
 module_param(enable_init_ns, bool, 0444);
@@ -69,14 +71,23 @@ KIPC_CLUSTER(SHMGET, shmget)
 KIPC_CLUSTER(SHMAT, shmat)
 KIPC_CLUSTER(SHMDT, shmdt)
 KIPC_CLUSTER(SHMCTL, shmctl)
-KIPC_PASS(MSGGET, msgget)
-KIPC_PASS(MSGSND, msgsnd)
-KIPC_PASS(MSGRCV, msgrcv)
-KIPC_PASS(MSGCTL, msgctl)
-KIPC_PASS(SEMGET, semget)
-KIPC_PASS(SEMOP, semop)
-KIPC_PASS(SEMTIMEDOP, semtimedop)
-KIPC_PASS(SEMCTL, semctl)
+/* msg.c and sem.c get the kernel's own implementation too (orig). */
+#define KIPC_CLUSTER_ORIG(call, name)					\
+static long kipc_##name(const struct pt_regs *regs)			\
+{									\
+	atomic64_inc(&kipc_counts[KIPC_##call]);			\
+	return kipc_sys_##name(regs, kipc_hooks[KIPC_##call].orig);	\
+}									\
+KIPC_HOOK_ENTRY(kipc_##name)
+
+KIPC_CLUSTER_ORIG(MSGGET, msgget)
+KIPC_CLUSTER_ORIG(MSGSND, msgsnd)
+KIPC_CLUSTER_ORIG(MSGRCV, msgrcv)
+KIPC_CLUSTER_ORIG(MSGCTL, msgctl)
+KIPC_CLUSTER_ORIG(SEMGET, semget)
+KIPC_CLUSTER_ORIG(SEMOP, semop)
+KIPC_CLUSTER_ORIG(SEMTIMEDOP, semtimedop)
+KIPC_CLUSTER_ORIG(SEMCTL, semctl)
 
 static struct kipc_hook kipc_hooks[KIPC_NR_CALLS] = {
 	[KIPC_SHMGET] = KIPC_HOOK("__x64_sys_shmget", kipc_shmget),
@@ -171,6 +182,12 @@ static int __init kipc_init(void)
 	err = kipc_shm_init();
 	if (err)
 		goto out_util;
+	err = kipc_msg_init();
+	if (err)
+		goto out_shm;
+	err = kipc_sem_init();
+	if (err)
+		goto out_msg;
 	kipc_dir = debugfs_create_dir("kipc", NULL);
 	debugfs_create_file("counts", 0444, kipc_dir, NULL, &counts_fops);
 	debugfs_create_file("ns", 0600, kipc_dir, NULL, &ns_fops);
@@ -184,6 +201,10 @@ static int __init kipc_init(void)
 
 out_debugfs:
 	debugfs_remove_recursive(kipc_dir);
+	kipc_sem_exit();
+out_msg:
+	kipc_msg_exit();
+out_shm:
 	kipc_shm_exit();
 out_util:
 	kipc_util_exit();
@@ -196,6 +217,8 @@ static void __exit kipc_exit(void)
 {
 	debugfs_remove_recursive(kipc_dir);
 	kipc_hooks_remove(kipc_hooks, KIPC_NR_CALLS);
+	kipc_sem_exit();
+	kipc_msg_exit();
 	kipc_shm_exit();
 	kipc_util_exit();
 	kipc_ns_registry_exit();
