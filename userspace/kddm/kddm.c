@@ -22,6 +22,8 @@
 
 #include <kddm/kddm_netlink.h>
 
+#include "ipc.h"
+
 #ifndef SOL_NETLINK
 #define SOL_NETLINK 270
 #endif
@@ -42,6 +44,9 @@ static const char usage_text[] =
 "  node set-id N          set this node's id (1..65535; before joining)\n"
 "  join                   join the cluster\n"
 "  leave                  leave the cluster (no sets may exist)\n"
+"  ipcs                   System V IPC objects of the cluster (kipc.ko)\n"
+"  ipc enable|disable|status\n"
+"                         make this IPC namespace cluster-wide, or local\n"
 "\n"
 "  --json, -j             print JSON instead of tables\n"
 "  --help, -h             print this help\n"
@@ -780,12 +785,13 @@ static int cmd_stats(struct kddm *k, const uint64_t *id)
 /* ---- main ---- */
 
 enum op { OP_STATUS, OP_NODES, OP_SETS, OP_STATS, OP_SET_ID, OP_JOIN,
-	  OP_LEAVE };
+	  OP_LEAVE, OP_IPCS, OP_IPC };
 
 struct cmdline {
 	enum op op;
 	bool json, has_id;
 	uint64_t id;		/* node id or set id */
+	const char *word;	/* ipc enable|disable|status */
 };
 
 static const struct {
@@ -817,6 +823,18 @@ static int parse_words(int n, char **w, struct cmdline *c)
 		c->has_id = n == 2;
 		if (c->has_id && parse_u64(w[1], &c->id))
 			return usage_error("stats: '%s' is not a set id", w[1]);
+		return 0;
+	}
+	if (!strcmp(w[0], "ipcs")) {
+		c->op = OP_IPCS;
+		return n == 1 ? 0 : usage_error("%s: too many arguments", w[0]);
+	}
+	if (!strcmp(w[0], "ipc")) {
+		if (n != 2 || (strcmp(w[1], "enable") && strcmp(w[1], "disable") &&
+			       strcmp(w[1], "status")))
+			return usage_error("%s", "usage: kddm ipc enable|disable|status");
+		c->op = OP_IPC;
+		c->word = w[1];
 		return 0;
 	}
 	if (!strcmp(w[0], "node")) {
@@ -878,6 +896,9 @@ static int run(struct kddm *k, const struct cmdline *c)
 	case OP_LEAVE:
 		return request(k, "leave", KDDM_CMD_LEAVE, false, NULL, NULL,
 			       NULL, NULL);
+	case OP_IPCS:
+	case OP_IPC:
+		break;
 	}
 	return 2;
 }
@@ -891,6 +912,10 @@ int main(int argc, char **argv)
 	ret = parse_cmdline(argc, argv, &c);
 	if (ret)
 		return ret == 1 ? 0 : ret;
+	if (c.op == OP_IPCS)
+		return kddm_ipcs(c.json);
+	if (c.op == OP_IPC)
+		return kddm_ipc_ctl(c.word);
 	k.json = c.json;
 	ret = kddm_open(&k);
 	if (!ret)
