@@ -41,8 +41,12 @@ $(BUILD)/bin/ipc-smoke: kipc/tests/ipc-smoke.c
 	@mkdir -p $(dir $@)
 	$(CC) $(USER_CFLAGS) -o $@ $<
 
+$(BUILD)/bin/ipc-diff: kipc/tests/ipc-diff.c
+	@mkdir -p $(dir $@)
+	$(CC) $(USER_CFLAGS) -o $@ $<
+
 userspace: $(BUILD)/bin/kddm-agent $(BUILD)/bin/kddm-test $(BUILD)/bin/ipc-tool \
-	   $(BUILD)/bin/ipc-smoke
+	   $(BUILD)/bin/ipc-smoke $(BUILD)/bin/ipc-diff
 	$(MAKE) -C userspace/kddm BUILD=$(BUILD)
 	$(MAKE) -C userspace/kddm-sim
 	$(MAKE) -C bench BUILD=$(BUILD)

@@ -60,6 +60,12 @@ const unsigned long *kddm_nodes_up(void)
 	return up_map;
 }
 
+bool kddm_node_known(u32 node)
+{
+	return node && node <= KDDM_MAX_NODE && test_bit(node, known_map);
+}
+EXPORT_SYMBOL_GPL(kddm_node_known);
+
 u32 kddm_node_tipc(u32 node)
 {
 	if (!node || node > KDDM_MAX_NODE)

@@ -287,6 +287,9 @@ static int obj_wait_op(struct kddm_obj *obj, enum obj_op op, u32 flags)
 	ktime_t start = 0;
 	int ret;
 
+	/* A home that is not (yet, or any more) a member cannot answer. */
+	if (obj->coh.home != kddm_self() && !kddm_node_is_up(obj->coh.home))
+		return -EHOSTDOWN;
 	coh_wait_init(&w);
 	mutex_lock(&obj->lock);
 	for (;;) {

@@ -80,6 +80,7 @@ struct ipc_namespace;
 extern struct kddm_set *kipc_keys_set;
 struct ipc_namespace *kipc_ns(void);
 int kipc_err(long err);
+int kipc_id_err(int id, long err);
 struct kipc_key_table *kipc_keys_grab(enum kipc_type type);
 void kipc_keys_put(enum kipc_type type);
 int kipc_keys_find(struct kipc_key_table *t, s32 key, s32 id);

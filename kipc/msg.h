@@ -1,12 +1,60 @@
 /* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * kipc message queues: one kDDM object per queue, homed on its creator
+ * (set KIPC_SET_MSG, object id = msqid).
+ */
 #ifndef _KIPC_MSG_H
 #define _KIPC_MSG_H
+
+#include <linux/types.h>
 
 struct pt_regs;
 #ifndef KIPC_ORIG_FN
 #define KIPC_ORIG_FN
 typedef long (*kipc_orig_fn)(const struct pt_regs *regs);
 #endif
+
+#define KIPC_SET_MSG		0x4b495004U	/* objid = msqid */
+
+/* Size of a queue's kDDM object: header, then the messages. */
+#define KIPC_MSG_OBJ_SIZE	(32U * 1024)
+
+/*
+ * A queue. The messages are packed in @area in arrival order, each one a
+ * struct kipc_msg_rec followed by its text, padded to 8 bytes; @used
+ * bytes of @area are in use. Only the header and those bytes travel.
+ */
+struct kipc_msg_queue {
+	u32 exists;		/* first: kipc_new_id() relies on it */
+	s32 key;
+	u32 uid, gid, cuid, cgid;
+	u32 mode;
+	u32 qbytes;		/* msg_qbytes */
+	u32 cbytes;		/* bytes of text queued */
+	u32 qnum;		/* messages queued */
+	s32 lspid, lrpid;
+	u32 used;		/* bytes of @area in use */
+	u32 pad;
+	s64 stime, rtime, ctime;
+	u8 area[];
+};
+
+struct kipc_msg_rec {
+	s64 mtype;
+	u32 len;
+	u32 pad;
+};
+
+#define KIPC_MSG_AREA \
+	(KIPC_MSG_OBJ_SIZE - sizeof(struct kipc_msg_queue))
+
+/*
+ * Largest msg_qbytes: one message of that size still fits in an empty
+ * queue. Larger values are refused by IPC_SET with EINVAL; the default
+ * (msgmnb) is cut to it.
+ */
+#define KIPC_MSG_MAX_QBYTES \
+	(KIPC_MSG_AREA - sizeof(struct kipc_msg_rec) - 8)
 
 long kipc_sys_msgget(const struct pt_regs *regs, kipc_orig_fn orig);
 long kipc_sys_msgsnd(const struct pt_regs *regs, kipc_orig_fn orig);

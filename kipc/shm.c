@@ -43,7 +43,7 @@ static struct kipc_shm_meta *meta_grab(int id)
 		return ERR_PTR(-EINVAL);
 	m = kddm_grab_object_no_ft(kipc_shm_meta_set, id);
 	if (IS_ERR(m))
-		return ERR_PTR(kipc_err(PTR_ERR(m)));
+		return ERR_PTR(kipc_id_err(id, PTR_ERR(m)));
 	if (!m->exists) {
 		kddm_put_object(kipc_shm_meta_set, id);
 		return ERR_PTR(-EINVAL);

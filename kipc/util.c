@@ -23,6 +23,15 @@ struct ipc_namespace *kipc_ns(void)
 	return current->nsproxy->ipc_ns;
 }
 
+/* kDDM errors as the IPC calls report them, for object @id. */
+int kipc_id_err(int id, long err)
+{
+	/* An id of a node never seen is no id at all. */
+	if (err == -EHOSTDOWN && !kddm_node_known(kipc_id_node(id)))
+		return -EINVAL;
+	return kipc_err(err);
+}
+
 /* kDDM errors as the IPC calls report them. */
 int kipc_err(long err)
 {

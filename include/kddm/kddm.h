@@ -112,6 +112,7 @@ u32 kddm_set_obj_size(const struct kddm_set *set);
 void *kddm_set_private(const struct kddm_set *set);
 void kddm_set_set_private(struct kddm_set *set, void *priv);
 u32 kddm_node_id(void);
+bool kddm_node_known(u32 node);	/* up now, or was up since the join */
 
 /* Flags of kddm_object_op(); the named helpers below are what clients use. */
 #define KDDM_NO_FT	0x1	/* no first touch: -ENOENT if nowhere */
