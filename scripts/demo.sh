@@ -35,6 +35,18 @@ on 1 "kddm-test get $set_id 42"
 on 2 "kddm-test get $set_id 42"
 on 1 "kddm sets; kddm stats $set_id"
 
+step "System V shared memory across nodes (kipc.ko; ipc-tool is a plain SysV program)"
+for n in 1 2 3; do on "$n" "kddm-load kipc"; done
+shmid=$("$VM" exec 1 -- ipc-tool shm-get 0x2026 8192 c,666)
+echo "node1: shmget(0x2026, 8192, IPC_CREAT|0666) = $shmid"
+on 1 "ipc-tool shm-write $shmid 0 'written on node 1'"
+on 3 "ipc-tool shm-get 0x2026 0"
+on 3 "ipc-tool shm-read $shmid 0 64"
+on 3 "ipc-tool shm-write $shmid 0 'changed on node 3'"
+on 1 "ipc-tool shm-read $shmid 0 64"
+on 2 "kddm ipcs"
+on 2 "ipc-tool shm-rm $shmid"
+
 step "consoles clean"
 "$VM" check && echo "no kernel warnings on any node"
 step "shutting down"
