@@ -78,6 +78,7 @@ bench: deps
 	$(MAKE) all
 	$(MAKE) -C bench BUILD=$(BUILD)
 	bench/kddm-bench.sh
+	bench/kipc-bench.sh
 
 clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null || true

@@ -40,6 +40,7 @@ enum kipc_call {
 	KIPC_SHMGET, KIPC_SHMAT, KIPC_SHMDT, KIPC_SHMCTL,
 	KIPC_MSGGET, KIPC_MSGSND, KIPC_MSGRCV, KIPC_MSGCTL,
 	KIPC_SEMGET, KIPC_SEMOP, KIPC_SEMTIMEDOP, KIPC_SEMCTL,
+	KIPC_EXIT_SEM,		/* not a system call: see kipc_exit_sem_entry() */
 	KIPC_NR_CALLS
 };
 
@@ -89,6 +90,24 @@ KIPC_CLUSTER_ORIG(SEMOP, semop)
 KIPC_CLUSTER_ORIG(SEMTIMEDOP, semtimedop)
 KIPC_CLUSTER_ORIG(SEMCTL, semctl)
 
+/*
+ * exit_sem(tsk), called by do_exit() for every task, is hooked too: not a
+ * pt_regs syscall, the redirect lands here with exit_sem()'s own argument.
+ * The SEM_UNDO adjustments of kipc go first, then the kernel's own
+ * exit_sem() (the node-local undo list); then the module reference taken
+ * by the ftrace callback is dropped, as KIPC_HOOK_ENTRY() does.
+ */
+static void kipc_exit_sem_entry(struct task_struct *tsk)
+{
+	void (*orig)(struct task_struct *tsk) =
+		(void *)kipc_hooks[KIPC_EXIT_SEM].orig;
+
+	atomic64_inc(&kipc_counts[KIPC_EXIT_SEM]);
+	kipc_sem_exit_task(tsk);
+	orig(tsk);
+	module_put(THIS_MODULE);
+}
+
 static struct kipc_hook kipc_hooks[KIPC_NR_CALLS] = {
 	[KIPC_SHMGET] = KIPC_HOOK("__x64_sys_shmget", kipc_shmget),
 	[KIPC_SHMAT] = KIPC_HOOK("__x64_sys_shmat", kipc_shmat),
@@ -103,6 +122,8 @@ static struct kipc_hook kipc_hooks[KIPC_NR_CALLS] = {
 	[KIPC_SEMTIMEDOP] = KIPC_HOOK("__x64_sys_semtimedop",
 				      kipc_semtimedop),
 	[KIPC_SEMCTL] = KIPC_HOOK("__x64_sys_semctl", kipc_semctl),
+	[KIPC_EXIT_SEM] = { .name = "exit_sem",
+			    .func = (kipc_syscall_fn)(void *)kipc_exit_sem_entry },
 };
 
 static struct dentry *kipc_dir;
@@ -112,7 +133,8 @@ static int counts_show(struct seq_file *m, void *v)
 	unsigned int i;
 
 	for (i = 0; i < KIPC_NR_CALLS; i++)
-		seq_printf(m, "%s %lld\n", kipc_hooks[i].name + strlen("__x64_sys_"),
+		seq_printf(m, "%s %lld\n", kipc_hooks[i].name +
+			   str_has_prefix(kipc_hooks[i].name, "__x64_sys_"),
 			   (long long)atomic64_read(&kipc_counts[i]));
 	return 0;
 }

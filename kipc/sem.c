@@ -1,36 +1,949 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * kipc sem: for now the kernel's own, node-local implementation.
+ * kipc semaphores: semget, semop, semtimedop, semctl for the tasks of a
+ * cluster-enabled IPC namespace, with the semantics of ipc/sem.c.
+ *
+ * A semaphore set is one kDDM object (set KIPC_SET_SEM, object id = semid)
+ * homed on its creator; the key table (object KIPC_SEM of KIPC_SET_KEYS)
+ * lists the sets of the cluster and counts their semaphores. Lock order,
+ * cluster-wide: the key table before a set, never the reverse.
+ *
+ * semop applies its operations under the set's only writable copy (grab),
+ * all or nothing. A task that must wait counts itself in semncnt/semzcnt
+ * of the blocking semaphore, then watches a read copy (watch.c): the next
+ * writer's grab invalidates it and wakes it. A waiter re-checks on a fresh
+ * read copy and grabs only when its operations can proceed, so waiters do
+ * not wake each other for nothing.
+ *
+ * SEM_UNDO adjustments live in the memory of the process's node, per
+ * process (tgid) and set; they are applied when the process exits (hook
+ * of exit_sem(), see main.c). SETVAL and SETALL void the adjustments of a
+ * semaphore cluster-wide by bumping its undo_gen.
  */
-#include <linux/ptrace.h>
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/hashtable.h>
+#include <linux/ipc_namespace.h>
+#include <linux/ptrace.h>
+#include <linux/random.h>
+#include <linux/sched.h>
+#include <linux/sched/signal.h>
+#include <linux/sem.h>
+#include <linux/slab.h>
+#include <linux/spinlock.h>
+#include <linux/time64.h>
+#include <linux/timekeeping.h>
+#include <linux/uaccess.h>
+#include <linux/workqueue.h>
+
+#include "kipc.h"
 #include "sem.h"
+
+/* The limits of ipc/sem.c (its own private names). */
+#define sc_semmsl	sem_ctls[0]
+#define sc_semmns	sem_ctls[1]
+#define sc_semopm	sem_ctls[2]
+#define sc_semmni	sem_ctls[3]
+
+static struct kddm_set *sem_set;
+
+static u64 sem_key(int id)
+{
+	return (u64)KIPC_SEM << 32 | (u32)id;
+}
+
+/* ---- sets ---- */
+
+static struct kipc_sem_array *sem_obj(int id, bool write)
+{
+	struct kipc_sem_array *a;
+
+	if (id < 0)
+		return ERR_PTR(-EINVAL);
+	if (write)
+		a = kddm_grab_object_no_ft(sem_set, id);
+	else
+		a = kddm_get_object_no_ft(sem_set, id);
+	if (IS_ERR(a))
+		return ERR_PTR(kipc_err(PTR_ERR(a)));
+	if (!a->exists) {
+		kddm_put_object(sem_set, id);
+		return ERR_PTR(-EINVAL);
+	}
+	return a;
+}
+
+/* The writable copy of set @id, or ERR_PTR (-EINVAL: no such set). */
+static struct kipc_sem_array *sem_grab(int id)
+{
+	return sem_obj(id, true);
+}
+
+/* A read copy of set @id. */
+static struct kipc_sem_array *sem_get(int id)
+{
+	return sem_obj(id, false);
+}
+
+/* Puts set @id; @changed: wake the waiters of this node too. */
+static void sem_put(int id, bool changed)
+{
+	kddm_put_object(sem_set, id);
+	if (changed)
+		kipc_watch_changed(sem_key(id));
+}
+
+static int newary(struct kipc_key_table *t, s32 key, int nsems, int flg)
+{
+	struct ipc_namespace *ns = kipc_ns();
+	struct kipc_sem_array *a;
+	struct kipc_perm p;
+	int id;
+
+	if (!nsems)
+		return -EINVAL;
+	if (t->total + nsems > ns->sc_semmns)
+		return -ENOSPC;
+	if (t->n >= min_t(u32, ns->sc_semmni, KIPC_MAX_ENTRIES))
+		return -ENOSPC;
+	id = kipc_new_id(sem_set, (void **)&a);
+	if (id < 0)
+		return id;
+	memset(a, 0, KIPC_SEM_OBJ_SIZE);
+	a->exists = 1;
+	a->key = key;
+	kipc_perm_init(&p, flg);
+	a->uid = p.uid;
+	a->cuid = p.cuid;
+	a->gid = p.gid;
+	a->cgid = p.cgid;
+	a->mode = p.mode;
+	a->nsems = nsems;
+	a->stamp = get_random_u64();
+	a->ctime = ktime_get_real_seconds();
+	sem_put(id, false);
+	kipc_keys_add(t, key, id);
+	t->total += nsems;
+	return id;
+}
+
+static long semget(key_t key, int nsems, int flg)
+{
+	struct ipc_namespace *ns = kipc_ns();
+	struct kipc_sem_array *a;
+	struct kipc_key_table *t;
+	long ret;
+	int i;
+
+	if (nsems < 0 || nsems > ns->sc_semmsl || nsems > KIPC_SEMMSL)
+		return -EINVAL;
+	t = kipc_keys_grab(KIPC_SEM);
+	if (IS_ERR(t))
+		return kipc_err(PTR_ERR(t));
+	i = key == IPC_PRIVATE ? -1 : kipc_keys_find(t, key, 0);
+	if (i < 0) {
+		ret = (key == IPC_PRIVATE || (flg & IPC_CREAT)) ?
+		      newary(t, key, nsems, flg) : -ENOENT;
+		goto out;
+	}
+	ret = -EEXIST;
+	if ((flg & IPC_CREAT) && (flg & IPC_EXCL))
+		goto out;
+	a = sem_get(t->e[i].id);
+	ret = PTR_ERR(a);
+	if (IS_ERR(a))
+		goto out;
+	if (nsems > a->nsems)
+		ret = -EINVAL;
+	else
+		ret = kipc_perms(&KIPC_PERM(a), flg);
+	if (!ret)
+		ret = t->e[i].id;
+	sem_put(t->e[i].id, false);
+out:
+	kipc_keys_put(KIPC_SEM);
+	return ret;
+}
+
+/* ---- SEM_UNDO ---- */
+
+struct sem_undo {
+	struct hlist_node node;
+	pid_t tgid;		/* in the initial pid namespace */
+	int semid;
+	u64 stamp;
+	u32 nsems;
+	struct {
+		s32 adj;
+		u32 gen;	/* undo_gen of the semaphore adj belongs to */
+	} a[];
+};
+
+static DEFINE_HASHTABLE(undo_hash, 6);	/* by tgid */
+static DEFINE_SPINLOCK(undo_lock);
+
+static struct sem_undo *undo_find(pid_t tgid, int semid)
+{
+	struct sem_undo *u;
+
+	spin_lock(&undo_lock);
+	hash_for_each_possible(undo_hash, u, node, tgid)
+		if (u->tgid == tgid && u->semid == semid)
+			goto out;
+	u = NULL;
+out:
+	spin_unlock(&undo_lock);
+	return u;
+}
+
+/*
+ * The undo entry of the calling process for set @a (grabbed, id @semid).
+ * Only the process's own threads use it, under the set's grab; it is
+ * freed when the process exits.
+ */
+static struct sem_undo *undo_get(struct kipc_sem_array *a, int semid)
+{
+	pid_t tgid = task_tgid_nr(current);
+	struct sem_undo *u = undo_find(tgid, semid);
+	u32 i;
+
+	if (u && u->stamp == a->stamp && u->nsems == a->nsems)
+		return u;
+	if (u) {
+		/* of a removed set whose id was reused */
+		spin_lock(&undo_lock);
+		hash_del(&u->node);
+		spin_unlock(&undo_lock);
+		kfree(u);
+	}
+	u = kzalloc(struct_size(u, a, a->nsems), GFP_KERNEL);
+	if (!u)
+		return ERR_PTR(-ENOMEM);
+	u->tgid = tgid;
+	u->semid = semid;
+	u->stamp = a->stamp;
+	u->nsems = a->nsems;
+	for (i = 0; i < a->nsems; i++)
+		u->a[i].gen = a->sems[i].undo_gen;
+	spin_lock(&undo_lock);
+	hash_add(undo_hash, &u->node, tgid);
+	spin_unlock(&undo_lock);
+	return u;
+}
+
+/* The adjustment of semaphore @n, zero if SETVAL/SETALL voided it. */
+static s32 *undo_adj(struct sem_undo *u, const struct kipc_sem_array *a,
+		     unsigned int n)
+{
+	if (u->a[n].gen != a->sems[n].undo_gen) {
+		u->a[n].gen = a->sems[n].undo_gen;
+		u->a[n].adj = 0;
+	}
+	return &u->a[n].adj;
+}
+
+/* Applies one undo entry, as exit_sem(): values capped to 0..SEMVMX. */
+static void undo_apply(struct sem_undo *u, pid_t pid)
+{
+	struct kipc_sem_array *a = sem_grab(u->semid);
+	bool changed = false;
+	u32 i;
+
+	if (IS_ERR(a))
+		return;
+	for (i = 0; a->stamp == u->stamp && i < min(u->nsems, a->nsems); i++) {
+		struct kipc_sem_one *s = &a->sems[i];
+
+		if (!u->a[i].adj || u->a[i].gen != s->undo_gen)
+			continue;
+		s->semval = clamp(s->semval + u->a[i].adj, 0, SEMVMX);
+		s->sempid = pid;
+		changed = true;
+	}
+	sem_put(u->semid, changed);
+}
+
+struct undo_work {
+	struct work_struct work;
+	struct hlist_head list;
+	pid_t pid;
+};
+
+static void undo_work_fn(struct work_struct *work)
+{
+	struct undo_work *uw = container_of(work, struct undo_work, work);
+	struct hlist_node *tmp;
+	struct sem_undo *u;
+
+	hlist_for_each_entry_safe(u, tmp, &uw->list, node) {
+		undo_apply(u, uw->pid);
+		kfree(u);
+	}
+}
+
+/*
+ * exit_sem() of @tsk (current, in do_exit()): once the last thread of the
+ * process is exiting (signal->live dropped to 0 before exit_mm()), apply
+ * and free the process's undo entries. The grabs run in a worker: a task
+ * killed by SIGKILL could not wait for a remote set.
+ */
+void kipc_sem_exit_task(struct task_struct *tsk)
+{
+	pid_t tgid = task_tgid_nr(tsk);
+	struct undo_work uw = { .list = HLIST_HEAD_INIT };
+	struct hlist_node *tmp;
+	struct sem_undo *u;
+
+	if (atomic_read(&tsk->signal->live))
+		return;
+	spin_lock(&undo_lock);
+	hash_for_each_possible_safe(undo_hash, u, tmp, node, tgid) {
+		if (u->tgid != tgid)
+			continue;
+		hash_del(&u->node);
+		hlist_add_head(&u->node, &uw.list);
+	}
+	spin_unlock(&undo_lock);
+	if (hlist_empty(&uw.list))
+		return;
+	uw.pid = task_tgid_vnr(tsk);
+	INIT_WORK_ONSTACK(&uw.work, undo_work_fn);
+	queue_work(system_unbound_wq, &uw.work);
+	flush_work(&uw.work);
+	destroy_work_on_stack(&uw.work);
+}
+
+/* ---- semop ---- */
+
+struct semop_ctx {
+	int id;
+	struct sembuf *sops;
+	unsigned int nsops;
+	unsigned int max;	/* highest sem_num */
+	bool alter, undos;
+	u64 stamp;		/* of the set found by the first attempt */
+	int waiting;		/* index of the op counted as waiting, or -1 */
+};
+
+/*
+ * Tries the operations on @a, in order, all or nothing: 0 done, 1 would
+ * block at *@blocking, -EAGAIN (IPC_NOWAIT) or -ERANGE.
+ */
+static int try_ops(struct kipc_sem_array *a, struct semop_ctx *c,
+		   struct sem_undo *u, unsigned int *blocking)
+{
+	struct sembuf *sop;
+	unsigned int i;
+	int err, v;
+
+	for (i = 0; i < c->nsops; i++) {
+		struct kipc_sem_one *s;
+
+		sop = &c->sops[i];
+		s = &a->sems[sop->sem_num];
+		v = s->semval;
+		if (!sop->sem_op && v)
+			goto block;
+		v += sop->sem_op;
+		if (v < 0)
+			goto block;
+		err = -ERANGE;
+		if (v > SEMVMX)
+			goto undo;
+		if (sop->sem_flg & SEM_UNDO) {
+			s32 *adj = undo_adj(u, a, sop->sem_num);
+
+			if (*adj - sop->sem_op < -SEMAEM - 1 ||
+			    *adj - sop->sem_op > SEMAEM)
+				goto undo;
+			*adj -= sop->sem_op;
+		}
+		s->semval = v;
+	}
+	return 0;
+
+block:
+	*blocking = i;
+	err = (sop->sem_flg & IPC_NOWAIT) ? -EAGAIN : 1;
+undo:
+	while (i--) {
+		sop = &c->sops[i];
+		a->sems[sop->sem_num].semval -= sop->sem_op;
+		if (sop->sem_flg & SEM_UNDO)
+			u->a[sop->sem_num].adj += sop->sem_op;
+	}
+	return err;
+}
+
+/* Whether the operations would block on @a (a read copy). */
+static bool would_block(const struct kipc_sem_array *a,
+			const struct semop_ctx *c)
+{
+	unsigned int i, j;
+	int v;
+
+	if (!a->exists || a->stamp != c->stamp || c->max >= a->nsems)
+		return false;
+	for (i = 0; i < c->nsops; i++) {
+		v = a->sems[c->sops[i].sem_num].semval;
+		for (j = 0; j < i; j++)
+			if (c->sops[j].sem_num == c->sops[i].sem_num)
+				v += c->sops[j].sem_op;
+		if (c->sops[i].sem_op ? v + c->sops[i].sem_op < 0 : v)
+			return true;
+	}
+	return false;
+}
+
+/* Counts (@d = 1) or uncounts (-1) the waiter of op @i in semncnt/semzcnt. */
+static void count_waiter(struct kipc_sem_array *a, struct semop_ctx *c,
+			 int i, int d)
+{
+	struct kipc_sem_one *s = &a->sems[c->sops[i].sem_num];
+
+	if (c->sops[i].sem_op)
+		s->semncnt += d;
+	else
+		s->semzcnt += d;
+}
+
+static void semop_done(struct kipc_sem_array *a, struct semop_ctx *c)
+{
+	pid_t pid = task_tgid_vnr(current);
+	unsigned int i;
+
+	for (i = 0; i < c->nsops; i++)
+		a->sems[c->sops[i].sem_num].sempid = pid;
+	a->otime = ktime_get_real_seconds();
+}
+
+/* One try under the grab: 0 done, 1 must wait (counted), or -errno. */
+static int semop_attempt(struct semop_ctx *c, bool first)
+{
+	struct kipc_sem_array *a = sem_grab(c->id);
+	struct sem_undo *u = NULL;
+	unsigned int blocking;
+	bool changed = false;
+	int err;
+
+	if (IS_ERR(a))
+		return (!first && PTR_ERR(a) == -EINVAL) ? -EIDRM : PTR_ERR(a);
+	if (first) {
+		err = -EFBIG;
+		if (c->max >= a->nsems)
+			goto out;
+		err = kipc_perms(&KIPC_PERM(a), c->alter ? 0222 : 0444);
+		if (err)
+			goto out;
+		c->stamp = a->stamp;
+	} else if (a->stamp != c->stamp) {
+		err = -EIDRM;
+		goto out;
+	}
+	if (c->waiting >= 0) {
+		count_waiter(a, c, c->waiting, -1);
+		c->waiting = -1;
+		changed = true;
+	}
+	if (c->undos) {
+		u = undo_get(a, c->id);
+		err = PTR_ERR(u);
+		if (IS_ERR(u))
+			goto out;
+	}
+	err = try_ops(a, c, u, &blocking);
+	if (!err) {
+		semop_done(a, c);
+		changed = true;
+	} else if (err == 1) {
+		count_waiter(a, c, blocking, 1);
+		c->waiting = blocking;
+		changed = true;
+	}
+out:
+	sem_put(c->id, changed);
+	return err;
+}
+
+/* Timeout or signal: no longer waiting. */
+static void semop_cancel(struct semop_ctx *c)
+{
+	struct kipc_sem_array *a;
+
+	if (c->waiting < 0)
+		return;
+	a = sem_grab(c->id);
+	if (IS_ERR(a))
+		return;
+	if (a->stamp == c->stamp)
+		count_waiter(a, c, c->waiting, -1);
+	c->waiting = -1;
+	sem_put(c->id, true);
+}
+
+/*
+ * Sleeps until a read copy of the set says the operations may proceed (or
+ * the set is gone). Returns the remaining timeout, -EAGAIN or -EINTR.
+ */
+static long semop_wait(struct semop_ctx *c, struct kipc_watch *w, long left)
+{
+	struct kipc_sem_array *a;
+	bool blocked;
+	int gen;
+
+	for (;;) {
+		gen = kipc_watch_gen(w);
+		a = kddm_get_object_no_ft(sem_set, c->id);
+		if (IS_ERR(a))
+			return left;
+		blocked = would_block(a, c);
+		kddm_put_object(sem_set, c->id);
+		if (!blocked)
+			return left;
+		if (!left)
+			return -EAGAIN;
+		left = kipc_watch_wait(w, gen, left);
+		if (left < 0)
+			return -EINTR;
+	}
+}
+
+static void semop_scan(struct semop_ctx *c)
+{
+	unsigned int i;
+
+	c->max = 0;
+	for (i = 0; i < c->nsops; i++) {
+		c->max = max_t(unsigned int, c->max, c->sops[i].sem_num);
+		if (c->sops[i].sem_flg & SEM_UNDO)
+			c->undos = true;
+		if (c->sops[i].sem_op)
+			c->alter = true;
+	}
+}
+
+static long semop_run(struct semop_ctx *c, long left)
+{
+	struct kipc_watch *w = kipc_watch_get(sem_key(c->id));
+	long ret;
+
+	if (!w)
+		return -ENOMEM;
+	ret = semop_attempt(c, true);
+	while (ret == 1) {
+		ret = semop_wait(c, w, left);
+		if (ret < 0) {
+			semop_cancel(c);
+			break;
+		}
+		left = ret;
+		ret = semop_attempt(c, false);
+	}
+	kipc_watch_put(sem_key(c->id), w);
+	return ret;
+}
+
+static long semtimedop(int id, struct sembuf __user *usops,
+		       unsigned int nsops, const struct timespec64 *ts)
+{
+	struct semop_ctx c = { .id = id, .nsops = nsops, .waiting = -1 };
+	long ret, left = MAX_SCHEDULE_TIMEOUT;
+
+	if (nsops > kipc_ns()->sc_semopm)
+		return -E2BIG;
+	if (nsops < 1)
+		return -EINVAL;
+	c.sops = kvmalloc_array(nsops, sizeof(*c.sops), GFP_KERNEL);
+	if (!c.sops)
+		return -ENOMEM;
+	ret = -EFAULT;
+	if (copy_from_user(c.sops, usops, nsops * sizeof(*c.sops)))
+		goto out;
+	ret = -EINVAL;
+	if (id < 0 || (ts && !timespec64_valid(ts)))
+		goto out;
+	if (ts)
+		left = timespec64_to_jiffies(ts);
+	semop_scan(&c);
+	ret = semop_run(&c, left);
+out:
+	kvfree(c.sops);
+	return ret;
+}
+
+/* ---- semctl ---- */
+
+static long sem_info(int cmd, void __user *buf)
+{
+	struct ipc_namespace *ns = kipc_ns();
+	struct kipc_key_table *t = kipc_keys_grab(KIPC_SEM);
+	struct seminfo info = {
+		.semmni = ns->sc_semmni,
+		.semmns = ns->sc_semmns,
+		.semmsl = ns->sc_semmsl,
+		.semopm = ns->sc_semopm,
+		.semvmx = SEMVMX,
+		.semmnu = SEMMNU,
+		.semmap = SEMMAP,
+		.semume = SEMUME,
+		.semusz = SEMUSZ,
+		.semaem = SEMAEM,
+	};
+	long ret;
+
+	if (IS_ERR(t))
+		return kipc_err(PTR_ERR(t));
+	if (cmd == SEM_INFO) {
+		info.semusz = t->n;
+		info.semaem = t->total;
+	}
+	ret = t->n ? t->n - 1 : 0;
+	kipc_keys_put(KIPC_SEM);
+	if (copy_to_user(buf, &info, sizeof(info)))
+		return -EFAULT;
+	return ret;
+}
+
+static void fill_ds(struct semid64_ds *ds, const struct kipc_sem_array *a)
+{
+	memset(ds, 0, sizeof(*ds));
+	ds->sem_perm.key = a->key;
+	ds->sem_perm.uid = a->uid;
+	ds->sem_perm.gid = a->gid;
+	ds->sem_perm.cuid = a->cuid;
+	ds->sem_perm.cgid = a->cgid;
+	ds->sem_perm.mode = a->mode;
+	ds->sem_otime = a->otime;
+	ds->sem_ctime = a->ctime;
+	ds->sem_nsems = a->nsems;
+}
+
+static long sem_stat(int id, int cmd, void __user *buf)
+{
+	struct kipc_sem_array *a;
+	struct semid64_ds ds;
+	long ret = 0;
+
+	if (cmd != IPC_STAT) {
+		id = kipc_index_to_id(KIPC_SEM, id);
+		if (id < 0)
+			return id;
+	}
+	a = sem_get(id);
+	if (IS_ERR(a))
+		return PTR_ERR(a);
+	if (cmd != SEM_STAT_ANY)
+		ret = kipc_perms(&KIPC_PERM(a), 0444);
+	fill_ds(&ds, a);
+	sem_put(id, false);
+	if (ret)
+		return ret;
+	if (copy_to_user(buf, &ds, sizeof(ds)))
+		return -EFAULT;
+	return cmd == IPC_STAT ? 0 : id;
+}
+
+/* GETVAL, GETPID, GETNCNT, GETZCNT */
+static long sem_getone(int id, int semnum, int cmd)
+{
+	struct kipc_sem_array *a = sem_get(id);
+	const struct kipc_sem_one *s;
+	long ret;
+
+	if (IS_ERR(a))
+		return PTR_ERR(a);
+	ret = kipc_perms(&KIPC_PERM(a), 0444);
+	if (ret)
+		goto out;
+	ret = -EINVAL;
+	if (semnum < 0 || semnum >= a->nsems)
+		goto out;
+	s = &a->sems[semnum];
+	if (cmd == GETVAL)
+		ret = s->semval;
+	else if (cmd == GETPID)
+		ret = s->sempid;
+	else if (cmd == GETNCNT)
+		ret = s->semncnt;
+	else
+		ret = s->semzcnt;
+out:
+	sem_put(id, false);
+	return ret;
+}
+
+static long sem_getall(int id, void __user *buf)
+{
+	struct kipc_sem_array *a;
+	u16 *vals;
+	long ret;
+	u32 i, n;
+
+	vals = kmalloc_array(KIPC_SEMMSL, sizeof(*vals), GFP_KERNEL);
+	if (!vals)
+		return -ENOMEM;
+	a = sem_get(id);
+	ret = PTR_ERR(a);
+	if (IS_ERR(a))
+		goto out;
+	ret = kipc_perms(&KIPC_PERM(a), 0444);
+	n = a->nsems;
+	for (i = 0; i < n; i++)
+		vals[i] = a->sems[i].semval;
+	sem_put(id, false);
+	if (!ret && copy_to_user(buf, vals, n * sizeof(*vals)))
+		ret = -EFAULT;
+out:
+	kfree(vals);
+	return ret;
+}
+
+static long sem_setall(int id, void __user *buf)
+{
+	pid_t pid = task_tgid_vnr(current);
+	struct kipc_sem_array *a;
+	u16 *vals;
+	long ret;
+	u64 stamp;
+	u32 i, n;
+
+	vals = kmalloc_array(KIPC_SEMMSL, sizeof(*vals), GFP_KERNEL);
+	if (!vals)
+		return -ENOMEM;
+	a = sem_get(id);
+	ret = PTR_ERR(a);
+	if (IS_ERR(a))
+		goto out;
+	ret = kipc_perms(&KIPC_PERM(a), 0222);
+	n = a->nsems;
+	stamp = a->stamp;
+	sem_put(id, false);
+	if (ret)
+		goto out;
+	ret = -EFAULT;
+	if (copy_from_user(vals, buf, n * sizeof(*vals)))
+		goto out;
+	ret = -ERANGE;
+	for (i = 0; i < n; i++)
+		if (vals[i] > SEMVMX)
+			goto out;
+	a = sem_grab(id);
+	ret = PTR_ERR(a) == -EINVAL ? -EIDRM : PTR_ERR(a);
+	if (IS_ERR(a))
+		goto out;
+	ret = -EIDRM;
+	if (a->stamp == stamp && a->nsems == n) {
+		for (i = 0; i < n; i++) {
+			a->sems[i].semval = vals[i];
+			a->sems[i].sempid = pid;
+			a->sems[i].undo_gen++;
+		}
+		a->ctime = ktime_get_real_seconds();
+		ret = 0;
+	}
+	sem_put(id, !ret);
+out:
+	kfree(vals);
+	return ret;
+}
+
+static long sem_setval(int id, int semnum, int val)
+{
+	struct kipc_sem_array *a;
+	struct kipc_sem_one *s;
+	long ret;
+
+	if (val > SEMVMX || val < 0)
+		return -ERANGE;
+	a = sem_grab(id);
+	if (IS_ERR(a))
+		return PTR_ERR(a);
+	ret = -EINVAL;
+	if (semnum < 0 || semnum >= a->nsems)
+		goto out;
+	ret = kipc_perms(&KIPC_PERM(a), 0222);
+	if (ret)
+		goto out;
+	s = &a->sems[semnum];
+	s->semval = val;
+	s->sempid = task_tgid_vnr(current);
+	s->undo_gen++;
+	a->ctime = ktime_get_real_seconds();
+out:
+	sem_put(id, !ret);
+	return ret;
+}
+
+static long sem_set_rmid(int id, int cmd, void __user *buf)
+{
+	struct kipc_sem_array *a;
+	struct semid64_ds ds;
+	struct kipc_perm p;
+	u32 nsems = 0;
+	long ret = 0;
+
+	if (cmd == IPC_SET && copy_from_user(&ds, buf, sizeof(ds)))
+		return -EFAULT;
+	a = sem_grab(id);
+	if (IS_ERR(a))
+		return PTR_ERR(a);
+	p = KIPC_PERM(a);
+	if (!kipc_owner(&p)) {
+		ret = -EPERM;
+	} else if (cmd == IPC_SET) {
+		a->uid = ds.sem_perm.uid;
+		a->gid = ds.sem_perm.gid;
+		a->mode = (a->mode & ~0777) | (ds.sem_perm.mode & 0777);
+		a->ctime = ktime_get_real_seconds();
+	} else {
+		/* Waiters see it gone (EIDRM); then the table forgets it. */
+		nsems = a->nsems;
+		memset(a, 0, struct_size(a, sems, nsems));
+	}
+	sem_put(id, !ret);
+	if (nsems)
+		kipc_keys_forget(KIPC_SEM, id, nsems);
+	return ret;
+}
+
+static long semctl(int id, int semnum, int cmd, unsigned long arg)
+{
+	void __user *p = (void __user *)arg;
+
+	if (id < 0)
+		return -EINVAL;
+	cmd &= ~IPC_64;
+	switch (cmd) {
+	case IPC_INFO:
+	case SEM_INFO:
+		return sem_info(cmd, p);
+	case IPC_STAT:
+	case SEM_STAT:
+	case SEM_STAT_ANY:
+		return sem_stat(id, cmd, p);
+	case GETVAL:
+	case GETPID:
+	case GETNCNT:
+	case GETZCNT:
+		return sem_getone(id, semnum, cmd);
+	case GETALL:
+		return sem_getall(id, p);
+	case SETALL:
+		return sem_setall(id, p);
+	case SETVAL:
+		return sem_setval(id, semnum, (int)arg);
+	case IPC_SET:
+	case IPC_RMID:
+		return sem_set_rmid(id, cmd, p);
+	}
+	return -EINVAL;
+}
+
+/* ---- the redirected system calls (x86_64: di, si, dx, r10) ---- */
 
 long kipc_sys_semget(const struct pt_regs *regs, kipc_orig_fn orig)
 {
-	return orig(regs);
+	return semget((key_t)regs->di, (int)regs->si, (int)regs->dx);
 }
 
 long kipc_sys_semop(const struct pt_regs *regs, kipc_orig_fn orig)
 {
-	return orig(regs);
+	return semtimedop((int)regs->di, (struct sembuf __user *)regs->si,
+			  (unsigned int)regs->dx, NULL);
 }
 
 long kipc_sys_semtimedop(const struct pt_regs *regs, kipc_orig_fn orig)
 {
-	return orig(regs);
+	const struct __kernel_timespec __user *uts = (void __user *)regs->r10;
+	struct timespec64 ts;
+
+	if (uts && get_timespec64(&ts, uts))
+		return -EFAULT;
+	return semtimedop((int)regs->di, (struct sembuf __user *)regs->si,
+			  (unsigned int)regs->dx, uts ? &ts : NULL);
 }
 
 long kipc_sys_semctl(const struct pt_regs *regs, kipc_orig_fn orig)
 {
-	return orig(regs);
+	return semctl((int)regs->di, (int)regs->si, (int)regs->dx, regs->r10);
 }
+
+/* ---- the kDDM set and its io-linker ---- */
+
+static int sem_export(struct kddm_set *set, u64 objid, void *data,
+		      void *buf, size_t len)
+{
+	struct kipc_sem_array *a = data;
+	size_t size = sizeof(*a);
+
+	if (a->exists)
+		size = struct_size(a, sems, min_t(u32, a->nsems, KIPC_SEMMSL));
+	if (len < size)
+		return -ENOSPC;
+	memcpy(buf, data, size);
+	return size;
+}
+
+static int sem_import(struct kddm_set *set, u64 objid, void *data,
+		      const void *buf, size_t len)
+{
+	memset(data, 0, KIPC_SEM_OBJ_SIZE);
+	memcpy(data, buf, min_t(size_t, len, KIPC_SEM_OBJ_SIZE));
+	return 0;
+}
+
+static void sem_invalidate(struct kddm_set *set, u64 objid, void *data)
+{
+	kipc_watch_changed(sem_key((int)objid));
+}
+
+static u32 sem_home(struct kddm_set *set, u64 objid,
+		    const unsigned long *nodes_up)
+{
+	return kipc_id_node((int)objid);
+}
+
+static const struct kddm_io_linker_ops sem_linker = {
+	.name = "kipc_sem",
+	.owner = THIS_MODULE,
+	.export_object = sem_export,
+	.import_object = sem_import,
+	.invalidate_object = sem_invalidate,
+	.default_owner = sem_home,
+};
 
 int kipc_sem_init(void)
 {
+	struct kddm_set_attr attr = {
+		.linker = "kipc_sem",
+		.obj_size = KIPC_SEM_OBJ_SIZE,
+		.policy = KDDM_OWNER_CUSTOM,
+	};
+	int ret;
+
+	BUILD_BUG_ON(KIPC_SEM_OBJ_SIZE > KDDM_MAX_OBJ_SIZE);
+	ret = kddm_register_io_linker(&sem_linker);
+	if (ret)
+		return ret;
+	sem_set = kddm_open_set(KIPC_SET_SEM, &attr);
+	if (IS_ERR(sem_set)) {
+		kddm_unregister_io_linker(&sem_linker);
+		return PTR_ERR(sem_set);
+	}
 	return 0;
 }
 
 void kipc_sem_exit(void)
 {
+	struct hlist_node *tmp;
+	struct sem_undo *u;
+	int bkt;
+
+	kddm_put_set(sem_set);
+	kddm_unregister_io_linker(&sem_linker);
+	/* Undo entries of processes still alive are lost. */
+	hash_for_each_safe(undo_hash, bkt, tmp, u, node) {
+		hash_del(&u->node);
+		kfree(u);
+	}
 }

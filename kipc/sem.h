@@ -2,16 +2,57 @@
 #ifndef _KIPC_SEM_H
 #define _KIPC_SEM_H
 
+#include <linux/types.h>
+
 struct pt_regs;
+struct task_struct;
 #ifndef KIPC_ORIG_FN
 #define KIPC_ORIG_FN
 typedef long (*kipc_orig_fn)(const struct pt_regs *regs);
 #endif
 
+/* Semaphore sets, objid = semid, homed on their creator (io-linker kipc_sem). */
+#define KIPC_SET_SEM		0x4b495005U
+
+/* One semaphore of a set. */
+struct kipc_sem_one {
+	s32 semval;
+	s32 sempid;
+	u32 semncnt;		/* cluster-wide waiters for an increase */
+	u32 semzcnt;		/* cluster-wide waiters for zero */
+	u32 undo_gen;		/* SETVAL/SETALL: older undo adjustments void */
+};
+
+/*
+ * A semaphore set: one kDDM object of KIPC_SET_SEM. Only the header and
+ * the nsems semaphores in use travel between nodes.
+ */
+struct kipc_sem_array {
+	u32 exists;		/* first: kipc_new_id() relies on it */
+	s32 key;
+	u32 uid, gid, cuid, cgid, mode;
+	u32 nsems;
+	u64 stamp;		/* this incarnation of the id, for undos */
+	s64 otime, ctime;
+	struct kipc_sem_one sems[];
+};
+
+/*
+ * The object has a fixed size, so a set holds at most KIPC_SEMMSL
+ * semaphores (1635; the kernel's SEMMSL default is 32000): semget asking
+ * for more fails with EINVAL.
+ */
+#define KIPC_SEM_OBJ_SIZE	32768U
+#define KIPC_SEMMSL \
+	((KIPC_SEM_OBJ_SIZE - sizeof(struct kipc_sem_array)) / \
+	 sizeof(struct kipc_sem_one))
+
 long kipc_sys_semget(const struct pt_regs *regs, kipc_orig_fn orig);
 long kipc_sys_semop(const struct pt_regs *regs, kipc_orig_fn orig);
 long kipc_sys_semtimedop(const struct pt_regs *regs, kipc_orig_fn orig);
 long kipc_sys_semctl(const struct pt_regs *regs, kipc_orig_fn orig);
+/* From the exit_sem() hook: the SEM_UNDO adjustments of a dying process. */
+void kipc_sem_exit_task(struct task_struct *tsk);
 int kipc_sem_init(void);
 void kipc_sem_exit(void);
 

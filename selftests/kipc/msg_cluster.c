@@ -172,6 +172,22 @@ TEST_F(msg, blocked_receiver_woken_from_another_node)
 	EXPECT_NE(NULL, strstr(out, "qnum 1 cbytes 5 ")) TH_LOG("%s", out);
 }
 
+/* A change on the waiter's own node invalidates no copy there. */
+TEST_F(msg, blocked_receiver_woken_on_same_node)
+{
+	char out[OUT_MAX];
+	FILE *rcv;
+
+	snprintf(out, sizeof(out), "rcv %s -4", self->id);
+	rcv = node_bg(2, "msglocal", out);
+	ASSERT_NE(NULL, rcv);
+	sleep(1);
+	ASSERT_EQ(0, node_run(2, out, "msg-tool snd %s 4 local", self->id));
+	ASSERT_EQ(0, bg_wait(2, "msglocal", 10, out)) TH_LOG("receiver stuck");
+	EXPECT_STREQ("4 local\nrc 0", out);
+	pclose(rcv);
+}
+
 TEST_F(msg, eidrm_to_blocked_receiver)
 {
 	char out[OUT_MAX];
@@ -234,7 +250,7 @@ TEST_F(msg, permissions)
 	EXPECT_EQ(0, node_run(2, out, "msg-tool rm %s", id));
 	/* raising msg_qbytes needs CAP_SYS_RESOURCE; past the object: EINVAL */
 	key = new_key();
-	ASSERT_EQ(0, node_run(1, id, "msg-tool -u 1000 get %d c,600", key));
+	ASSERT_EQ(0, node_run(1, id, "msg-tool -u 1000 get %d c,644", key));
 	EXPECT_EQ(1, node_run(3, out, "msg-tool -u 1000 set %s 20000", id));
 	EXPECT_NE(NULL, strstr(out, "EPERM")) TH_LOG("%s", out);
 	EXPECT_EQ(0, node_run(3, out, "msg-tool -u 1000 set %s 100", id))

@@ -1,0 +1,53 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# kipc-bench.sh: cluster SysV IPC against peers measured in the same run.
+#   shm ping-pong: two processes on nodes 2 and 3 pass a counter through
+#   one shared segment (one cache line each way), against a 64-byte
+#   user-space TIPC ping-pong between the same two nodes.
+# Prints a table, then "ratio NAME=VALUE" lines last. KDDM_BENCH_OPS
+# (default 200) round trips per sample, KDDM_BENCH_REPS (3) samples.
+set -u -o pipefail
+
+ROOT=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
+VM=$ROOT/userspace/kddm-vm
+export KDDM_VM_DIR=${KDDM_BENCH_DIR:-$ROOT/build/kipc-bench-cluster}
+OPS=${KDDM_BENCH_OPS:-200}
+REPS=${KDDM_BENCH_REPS:-3}
+
+die() { echo "kipc-bench: $*" >&2; exit 1; }
+x() { "$VM" exec "$@" || die "node $1: '${*:2}' failed"; }
+div() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.4f", a / b }'; }
+median() { tr ' ' '\n' | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+trap '"$VM" down >/dev/null 2>&1' EXIT
+"$VM" up -n 3 --load --owner $$ >/dev/null || die "the cluster did not come up"
+for n in 1 2 3; do x "$n" -n -- kddm-load kipc; done
+
+"$VM" exec 3 -t 900 -- tipc-pingpong server </dev/null >"$KDDM_VM_DIR/srv.out" 2>&1 &
+srv=$!
+for _ in $(seq 100); do grep -q '^serving' "$KDDM_VM_DIR/srv.out" && break; sleep 0.1; done
+grep -q '^serving' "$KDDM_VM_DIR/srv.out" || die "tipc-pingpong server: $(cat "$KDDM_VM_DIR/srv.out")"
+
+rtts="" shms=""
+for r in $(seq "$REPS"); do
+	rtts="$rtts $(x 2 -n -- tipc-pingpong client 3 64 "$OPS")"
+	id=$(x 2 -n -- shm-pingpong create $((0x5050 + r)))
+	"$VM" exec 3 -n -t 900 -- shm-pingpong pong "$id" "$OPS" >/dev/null &
+	pong=$!
+	shms="$shms $(x 2 -n -- shm-pingpong ping "$id" "$OPS")"
+	wait "$pong" || die "shm-pingpong pong failed"
+	x 2 -n -- ipc-tool shm-rm "$id"
+done
+kill "$srv" 2>/dev/null
+"$VM" exec 3 -n -- sh -c 'kill $(pidof tipc-pingpong)' 2>/dev/null
+"$VM" check >/dev/null || die "kernel trouble on a console"
+
+rtt=$(median <<<"${rtts# }")
+shm=$(median <<<"${shms# }")
+printf '%-34s %10s %7s  samples\n' measurement ns/op /rtt
+printf '%-34s %10s %7s %s\n' "tipc ping-pong 64 B (2<->3)" "$rtt" 1.00 "$rtts"
+printf '%-34s %10s %7.2f %s\n' "shm ping-pong (2<->3, home 2)" "$shm" \
+	"$(div "$shm" "$rtt")" "$shms"
+echo
+printf 'ratio shm_pingpong_tipc=%.2f\n' "$(div "$shm" "$rtt")"
