@@ -45,8 +45,17 @@ $(BUILD)/bin/ipc-diff: kipc/tests/ipc-diff.c
 	@mkdir -p $(dir $@)
 	$(CC) $(USER_CFLAGS) -o $@ $<
 
+$(BUILD)/bin/msg-tool: kipc/tests/msg-tool.c
+	@mkdir -p $(dir $@)
+	$(CC) $(USER_CFLAGS) -o $@ $<
+
+$(BUILD)/bin/sem-tool: kipc/tests/sem-tool.c
+	@mkdir -p $(dir $@)
+	$(CC) $(USER_CFLAGS) -o $@ $<
+
 userspace: $(BUILD)/bin/kddm-agent $(BUILD)/bin/kddm-test $(BUILD)/bin/ipc-tool \
-	   $(BUILD)/bin/ipc-smoke $(BUILD)/bin/ipc-diff
+	   $(BUILD)/bin/ipc-smoke $(BUILD)/bin/ipc-diff $(BUILD)/bin/msg-tool \
+	   $(BUILD)/bin/sem-tool
 	$(MAKE) -C userspace/kddm BUILD=$(BUILD)
 	$(MAKE) -C userspace/kddm-sim
 	$(MAKE) -C bench BUILD=$(BUILD)

@@ -12,6 +12,9 @@
  * faults and asks kDDM again. A generation count in page->private, bumped
  * under the page lock at each unmap, closes the race between a fault that
  * got the page and an invalidation that came before its PTE was installed.
+ * Its low bit says whether a PTE may be writable: a copy shipped while no
+ * PTE is writable need not be unmapped (nobody can change it), only its
+ * generation moves, so that a write fault in flight starts again.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -45,13 +48,25 @@ static u64 page_objid(int shmid, pgoff_t pgoff)
 	return (u64)(u32)shmid << 32 | (u32)pgoff;
 }
 
-/* Unmaps the page from every local mapping; faults in flight retry. */
-static void shoot(u64 objid, struct page *page)
+#define KP_WRITABLE	1UL	/* page->private: a PTE may be writable */
+#define KP_GEN_STEP	2UL
+
+static unsigned long page_gen(struct page *page)
+{
+	return page_private(page) & ~KP_WRITABLE;
+}
+
+/*
+ * Makes faults in flight retry and, if @all or a PTE may be writable,
+ * unmaps the page from every local mapping. Called with the page locked.
+ */
+static void shoot(u64 objid, struct page *page, bool all)
 {
 	struct inode *inode = xa_load(&seg_inodes, (unsigned long)(objid >> 32));
+	unsigned long priv = page_private(page);
 
-	set_page_private(page, page_private(page) + 1);
-	if (inode)
+	set_page_private(page, page_gen(page) + KP_GEN_STEP);
+	if (inode && (all || (priv & KP_WRITABLE)))
 		unmap_mapping_range(inode->i_mapping,
 				    (loff_t)(u32)objid << PAGE_SHIFT,
 				    PAGE_SIZE, 1);
@@ -86,7 +101,7 @@ static int page_first_touch(struct kddm_set *set, u64 objid, void *data)
 	struct kipc_page *kp = data;
 
 	lock_page(kp->page);
-	shoot(objid, kp->page);
+	shoot(objid, kp->page, true);
 	clear_highpage(kp->page);
 	unlock_page(kp->page);
 	return 0;
@@ -99,9 +114,9 @@ static int page_export(struct kddm_set *set, u64 objid, void *data,
 
 	if (len < PAGE_SIZE)
 		return -ENOSPC;
-	/* No store may land after the copy: unmap first. */
+	/* No store may land after the copy: write access goes first. */
 	lock_page(kp->page);
-	shoot(objid, kp->page);
+	shoot(objid, kp->page, false);
 	memcpy_from_page(buf, kp->page, 0, PAGE_SIZE);
 	unlock_page(kp->page);
 	return PAGE_SIZE;
@@ -115,7 +130,7 @@ static int page_import(struct kddm_set *set, u64 objid, void *data,
 	if (len != PAGE_SIZE)
 		return -EINVAL;
 	lock_page(kp->page);
-	shoot(objid, kp->page);
+	shoot(objid, kp->page, true);
 	memcpy_to_page(kp->page, 0, buf, PAGE_SIZE);
 	unlock_page(kp->page);
 	return 0;
@@ -126,7 +141,7 @@ static void page_invalidate(struct kddm_set *set, u64 objid, void *data)
 	struct kipc_page *kp = data;
 
 	lock_page(kp->page);
-	shoot(objid, kp->page);
+	shoot(objid, kp->page, true);
 	unlock_page(kp->page);
 }
 
@@ -176,10 +191,10 @@ static struct page *fault_page(struct vm_fault *vmf, bool write, int *err)
 	}
 	page = kp->page;
 	get_page(page);
-	gen = page_private(page);
+	gen = page_gen(page);
 	kddm_put_object(pages_set, objid);
 	lock_page(page);
-	if (page_private(page) == gen)
+	if (page_gen(page) == gen)
 		return page;
 	unlock_page(page);
 	put_page(page);
@@ -226,6 +241,7 @@ static vm_fault_t kipc_page_mkwrite(struct vm_fault *vmf)
 		return VM_FAULT_NOPAGE;
 	}
 	put_page(page);
+	set_page_private(page, page_private(page) | KP_WRITABLE);
 	return VM_FAULT_LOCKED;
 }
 
