@@ -74,8 +74,13 @@ static int objects_show(struct seq_file *m, void *v)
 
 	seq_puts(m, "set\tobject\thome\tstate\treaders\twriter\tdead\tdirectory\n");
 	while ((set = kddm_set_next(&cursor))) {
-		xa_for_each(&set->objs, id, obj)
+		xa_for_each(&set->objs, id, obj) {
+			obj = kddm_obj_ref(set, id);
+			if (!obj)
+				continue;
 			obj_line(m, set, obj);
+			kddm_obj_unref(obj);
+		}
 		kddm_put_set(set);
 	}
 	return 0;

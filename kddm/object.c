@@ -214,13 +214,54 @@ static u32 home_of(struct kddm_set *set, u64 objid)
 	return node;
 }
 
-/* The object named @objid, created (invalid) if needed. */
+/*
+ * Object lifetime: the set's xarray holds one reference, every user one
+ * more. An object that holds no state any more (no copy, no freeze, no
+ * waiter, no directory entry of an existing object) is taken out of the
+ * xarray when its user lets it go (obj_release()), and marked dead under
+ * its lock: whoever finds a dead object after taking the lock looks again
+ * and gets a fresh one. So a node keeps memory only for the objects it
+ * holds copies of or is the home of.
+ */
+static void obj_unref(struct kddm_obj *obj)
+{
+	if (!refcount_dec_and_test(&obj->ref))
+		return;
+	coh_obj_destroy(&kddm_coh, &obj->coh);
+	free_data(obj);
+	mutex_destroy(&obj->lock);
+	kfree_rcu(obj, rcu);
+}
+
+static struct kddm_obj *obj_lookup(struct kddm_set *set, u64 objid)
+{
+	struct kddm_obj *obj;
+
+	rcu_read_lock();
+	obj = xa_load(&set->objs, objid);
+	if (obj && !refcount_inc_not_zero(&obj->ref))
+		obj = NULL;
+	rcu_read_unlock();
+	return obj;
+}
+
+struct kddm_obj *kddm_obj_ref(struct kddm_set *set, u64 objid)
+{
+	return obj_lookup(set, objid);
+}
+
+void kddm_obj_unref(struct kddm_obj *obj)
+{
+	obj_unref(obj);
+}
+
+/* The object named @objid (+ref), created (invalid) if needed. */
 static struct kddm_obj *obj_get(struct kddm_set *set, u64 objid)
 {
 	struct kddm_obj *obj, *old;
 	u32 home;
 
-	obj = xa_load(&set->objs, objid);
+	obj = obj_lookup(set, objid);
 	if (obj)
 		return obj;
 	obj = kzalloc(sizeof(*obj), GFP_KERNEL);
@@ -228,6 +269,7 @@ static struct kddm_obj *obj_get(struct kddm_set *set, u64 objid)
 		return ERR_PTR(-ENOMEM);
 	mutex_init(&obj->lock);
 	init_waitqueue_head(&obj->wq);
+	refcount_set(&obj->ref, 2);	/* the xarray's and ours */
 	obj->set = set;
 	home = home_of(set, objid);	/* may call the linker: may sleep */
 	spin_lock(&obj_init_lock);
@@ -237,8 +279,57 @@ static struct kddm_obj *obj_get(struct kddm_set *set, u64 objid)
 	if (!old)
 		return obj;
 	coh_obj_destroy(&kddm_coh, &obj->coh);
+	mutex_destroy(&obj->lock);
 	kfree(obj);
-	return xa_is_err(old) ? ERR_PTR(xa_err(old)) : old;
+	if (xa_is_err(old))
+		return ERR_PTR(xa_err(old));
+	return obj_get(set, objid);	/* lost a race: take the winner */
+}
+
+/* A live object, locked and referenced; NULL if none and !@create. */
+static struct kddm_obj *obj_get_locked(struct kddm_set *set, u64 objid,
+				       bool create)
+{
+	struct kddm_obj *obj;
+
+	for (;;) {
+		obj = create ? obj_get(set, objid) : obj_lookup(set, objid);
+		if (IS_ERR_OR_NULL(obj))
+			return obj;
+		mutex_lock(&obj->lock);
+		if (!obj->dead)
+			return obj;
+		mutex_unlock(&obj->lock);
+		obj_unref(obj);
+	}
+}
+
+static bool obj_idle(const struct kddm_obj *obj)
+{
+	const struct coh_obj *o = &obj->coh;
+	const struct coh_dir *d = &o->dir;
+
+	return o->state == COH_INVALID && !o->readers && !o->writer &&
+	       !o->nwaiters && !o->has_deferred && !o->reserved &&
+	       !d->exists && !d->txn && !d->qhead && !d->lost &&
+	       !d->copyset.count && !d->txnset.count &&
+	       d->owner == COH_NODE_NONE;
+}
+
+/* Unlocks and unreferences, reclaiming the object if it holds no state. */
+static void obj_release(struct kddm_obj *obj)
+{
+	bool erased = false;
+
+	if (obj_idle(obj)) {
+		obj->dead = true;
+		erased = xa_cmpxchg(&obj->set->objs, obj->coh.obj_id, obj,
+				    NULL, 0) == obj;
+	}
+	mutex_unlock(&obj->lock);
+	if (erased)
+		obj_unref(obj);
+	obj_unref(obj);
 }
 
 /*
@@ -279,7 +370,10 @@ static int engine_call(struct kddm_obj *obj, enum obj_op op, u32 flags,
 	return ret;
 }
 
-/* Runs @op until it completes, sleeping (killable) between tries. */
+/*
+ * Runs @op until it completes, sleeping (killable) between tries. Called
+ * and returns with the object locked.
+ */
 static int obj_wait_op(struct kddm_obj *obj, enum obj_op op, u32 flags)
 {
 	struct coh_wait w;
@@ -291,7 +385,6 @@ static int obj_wait_op(struct kddm_obj *obj, enum obj_op op, u32 flags)
 	if (obj->coh.home != kddm_self() && !kddm_node_is_up(obj->coh.home))
 		return -EHOSTDOWN;
 	coh_wait_init(&w);
-	mutex_lock(&obj->lock);
 	for (;;) {
 		ret = engine_call(obj, op, flags, &w);
 		if (ret != COH_WAIT)
@@ -309,7 +402,6 @@ static int obj_wait_op(struct kddm_obj *obj, enum obj_op op, u32 flags)
 			break;
 		}
 	}
-	mutex_unlock(&obj->lock);
 	if (start && !ret)
 		account_latency(obj->set, start);
 	return ret;
@@ -320,6 +412,7 @@ static void *obj_op(struct kddm_set *set, u64 objid, int flags,
 {
 	u32 cflags = 0;
 	struct kddm_obj *obj;
+	void *data;
 	int ret;
 
 	if (!set || !set->hashed)
@@ -329,17 +422,19 @@ static void *obj_op(struct kddm_set *set, u64 objid, int flags,
 	cflags |= flags & KDDM_NO_FT ? COH_NO_FT : 0;
 	cflags |= flags & KDDM_TRY ? COH_TRY : 0;
 	cflags |= flags & KDDM_ASYNC ? COH_ASYNC : 0;
-	obj = obj_get(set, objid);
+	obj = obj_get_locked(set, objid, true);
 	if (IS_ERR(obj))
 		return obj;
 	ret = obj_wait_op(obj, op, cflags);
+	data = obj->data;	/* frozen on success: it stays */
+	obj_release(obj);
 	trace_kddm_obj_op(op == OP_GET ? "get" : "grab", set->id, objid, ret);
 	if (ret)
 		return ERR_PTR(ret);
 	if (flags & KDDM_ASYNC)
 		return NULL;
 	atomic64_inc(op == OP_GET ? &set->gets : &set->grabs);
-	return obj->data;
+	return data;
 }
 
 void *kddm_get_object_flags(struct kddm_set *set, u64 objid, int flags)
@@ -369,32 +464,30 @@ void *kddm_find_object(struct kddm_set *set, u64 objid)
 
 	if (!set)
 		return NULL;
-	obj = xa_load(&set->objs, objid);
+	obj = obj_get_locked(set, objid, false);
 	if (!obj)
 		return NULL;
-	mutex_lock(&obj->lock);
 	if ((obj->coh.state == COH_READ || obj->coh.state == COH_WRITE) &&
 	    !coh_get(&kddm_coh, &obj->coh, COH_TRY | COH_NO_FT, NULL))
 		data = obj->data;
 	obj_check_send(obj);
-	mutex_unlock(&obj->lock);
+	obj_release(obj);
 	return data;
 }
 EXPORT_SYMBOL_GPL(kddm_find_object);
 
 void kddm_put_object(struct kddm_set *set, u64 objid)
 {
-	struct kddm_obj *obj = set ? xa_load(&set->objs, objid) : NULL;
+	struct kddm_obj *obj = set ? obj_get_locked(set, objid, false) : NULL;
 
 	if (!obj) {
 		WARN_ONCE(1, "kddm: put of an unknown object %llx\n", objid);
 		return;
 	}
-	mutex_lock(&obj->lock);
 	WARN_ONCE(coh_put(&kddm_coh, &obj->coh),
 		  "kddm: put of an object not frozen %llx\n", objid);
 	obj_check_send(obj);
-	mutex_unlock(&obj->lock);
+	obj_release(obj);
 }
 EXPORT_SYMBOL_GPL(kddm_put_object);
 
@@ -405,31 +498,27 @@ int kddm_remove_object(struct kddm_set *set, u64 objid)
 
 	if (!set || !set->hashed)
 		return -EIDRM;
-	obj = obj_get(set, objid);
+	obj = obj_get_locked(set, objid, true);
 	if (IS_ERR(obj))
 		return PTR_ERR(obj);
 	ret = obj_wait_op(obj, OP_REMOVE, 0);
-	if (ret)
-		return ret;
-	mutex_lock(&obj->lock);
-	if (set->linker->remove_object && obj->data)
+	if (!ret && set->linker->remove_object && obj->data)
 		set->linker->remove_object(set, objid, obj->data);
-	mutex_unlock(&obj->lock);
-	return 0;
+	obj_release(obj);
+	return ret;
 }
 EXPORT_SYMBOL_GPL(kddm_remove_object);
 
 int kddm_flush_object(struct kddm_set *set, u64 objid)
 {
-	struct kddm_obj *obj = set ? xa_load(&set->objs, objid) : NULL;
+	struct kddm_obj *obj = set ? obj_get_locked(set, objid, false) : NULL;
 	int ret;
 
 	if (!obj)
 		return -ENOENT;
-	mutex_lock(&obj->lock);
 	ret = coh_flush(&kddm_coh, &obj->coh);
 	obj_check_send(obj);
-	mutex_unlock(&obj->lock);
+	obj_release(obj);
 	return ret;
 }
 EXPORT_SYMBOL_GPL(kddm_flush_object);
@@ -480,17 +569,16 @@ void kddm_coh_recv(struct kddm_set *set, struct kddm_msg *m)
 	};
 	p.buf = m->data + sizeof(*w);
 	p.len = m->len - sizeof(*w);
-	obj = obj_get(set, m->obj_id);
+	obj = obj_get_locked(set, m->obj_id, true);
 	if (IS_ERR(obj))
 		return;
 	atomic64_inc(&set->msgs_rcvd);
 	atomic64_add(m->len + sizeof(struct kddm_wire_hdr), &set->bytes_rcvd);
-	mutex_lock(&obj->lock);
 	ret = coh_rx(&kddm_coh, &obj->coh, &msg, p.len ? &p : NULL);
 	trace_kddm_coh_rx(set->id, m->obj_id, m->src, msg.type, msg.req,
 			  obj->coh.state, ret);
 	obj_check_send(obj);
-	mutex_unlock(&obj->lock);
+	obj_release(obj);
 	if (ret)
 		pr_warn_ratelimited("set %llx object %llx: dropped message %u from node %u\n",
 				    set->id, m->obj_id, msg.type, m->src);
@@ -507,10 +595,12 @@ void kddm_obj_node_down(struct kddm_set *set, u32 node)
 	unsigned long id;
 
 	xa_for_each(&set->objs, id, obj) {
-		mutex_lock(&obj->lock);
+		obj = obj_get_locked(set, id, false);
+		if (!obj)
+			continue;
 		coh_node_down(&kddm_coh, &obj->coh, node);
 		obj_check_send(obj);
-		mutex_unlock(&obj->lock);
+		obj_release(obj);
 		cond_resched();
 	}
 }
@@ -521,21 +611,25 @@ void kddm_objs_wake(struct kddm_set *set)
 	struct kddm_obj *obj;
 	unsigned long id;
 
-	xa_for_each(&set->objs, id, obj)
+	xa_for_each(&set->objs, id, obj) {
+		obj = obj_lookup(set, id);
+		if (!obj)
+			continue;
 		wake_up_all(&obj->wq);
+		obj_unref(obj);
+	}
 }
 
-/* The set is unreachable: free every object. */
+/* The set is unreachable: drop the xarray's reference of every object. */
 void kddm_objs_free(struct kddm_set *set)
 {
 	struct kddm_obj *obj;
 	unsigned long id;
 
 	xa_for_each(&set->objs, id, obj) {
-		coh_obj_destroy(&kddm_coh, &obj->coh);
-		free_data(obj);
-		mutex_destroy(&obj->lock);
-		kfree(obj);
+		xa_erase(&set->objs, id);
+		WARN_ON(refcount_read(&obj->ref) != 1);
+		obj_unref(obj);
 	}
 	xa_destroy(&set->objs);
 }

@@ -43,6 +43,9 @@ struct kddm_obj {
 	struct kddm_set *set;
 	void *data;		/* io-linker storage, NULL until needed */
 	int send_err_node;	/* a send to this node failed (see object.c) */
+	refcount_t ref;
+	bool dead;		/* out of the xarray (under @lock) */
+	struct rcu_head rcu;
 };
 
 /* set.c */
@@ -63,6 +66,8 @@ extern struct coh_node kddm_coh;
 void kddm_obj_node_down(struct kddm_set *set, u32 node);
 void kddm_objs_free(struct kddm_set *set);
 void kddm_objs_wake(struct kddm_set *set);
+struct kddm_obj *kddm_obj_ref(struct kddm_set *set, u64 objid);
+void kddm_obj_unref(struct kddm_obj *obj);
 void kddm_coh_recv(struct kddm_set *set, struct kddm_msg *m);
 int kddm_object_init(void);
 void kddm_object_set_self(u32 self);

@@ -465,20 +465,46 @@ out:
 	return err;
 }
 
-/* Timeout or signal: no longer waiting. */
-static void semop_cancel(struct semop_ctx *c)
+static void semop_uncount(struct semop_ctx *c)
 {
-	struct kipc_sem_array *a;
+	struct kipc_sem_array *a = sem_grab(c->id);
 
-	if (c->waiting < 0)
-		return;
-	a = sem_grab(c->id);
 	if (IS_ERR(a))
 		return;
 	if (a->stamp == c->stamp)
 		count_waiter(a, c, c->waiting, -1);
 	c->waiting = -1;
 	sem_put(c->id, true);
+}
+
+struct cancel_work {
+	struct work_struct work;
+	struct semop_ctx *c;
+};
+
+static void cancel_work_fn(struct work_struct *work)
+{
+	semop_uncount(container_of(work, struct cancel_work, work)->c);
+}
+
+/*
+ * Timeout, signal or error: no longer waiting. A killed task cannot wait
+ * for a remote set (kDDM waits are killable): a worker uncounts it.
+ */
+static void semop_cancel(struct semop_ctx *c)
+{
+	struct cancel_work cw = { .c = c };
+
+	if (c->waiting < 0)
+		return;
+	if (!fatal_signal_pending(current)) {
+		semop_uncount(c);
+		return;
+	}
+	INIT_WORK_ONSTACK(&cw.work, cancel_work_fn);
+	queue_work(system_unbound_wq, &cw.work);
+	flush_work(&cw.work);
+	destroy_work_on_stack(&cw.work);
 }
 
 /*
@@ -532,13 +558,13 @@ static long semop_run(struct semop_ctx *c, long left)
 	ret = semop_attempt(c, true);
 	while (ret == 1) {
 		ret = semop_wait(c, w, left);
-		if (ret < 0) {
-			semop_cancel(c);
+		if (ret < 0)
 			break;
-		}
 		left = ret;
 		ret = semop_attempt(c, false);
 	}
+	if (ret < 0)
+		semop_cancel(c);
 	kipc_watch_put(sem_key(c->id), w);
 	return ret;
 }

@@ -91,7 +91,8 @@ static void page_free_object(struct kddm_set *set, u64 objid, void *data)
 {
 	struct kipc_page *kp = data;
 
-	set_page_private(kp->page, 0);
+	/* A fault that got this page before must not map it: gen moves. */
+	set_page_private(kp->page, page_gen(kp->page) + KP_GEN_STEP);
 	put_page(kp->page);
 	kfree(kp);
 }

@@ -7,8 +7,12 @@
  *                                  (IPC_CREAT) x (IPC_EXCL), mode in octal
  *                                  after a comma, e.g. cx,600
  *   sem-tool [-u UID] op ID "NUM:OP[:FLAGS] ..." [TIMEOUT_MS]
- *                                  one semop (semtimedop with a timeout);
+ *                                  one semop(2), semtimedop(2) with a
+ *                                  timeout;
  *                                  FLAGS: n (IPC_NOWAIT) u (SEM_UNDO)
+ *   sem-tool [-u UID] hold ID "NUM:OP[:FLAGS] ..."
+ *                                  the same semop, then say "held" and wait
+ *                                  for stdin to close (or to be killed)
  *   sem-tool [-u UID] getval|ncnt|zcnt|pid ID NUM   prints the number
  *   sem-tool [-u UID] setval ID NUM VAL
  *   sem-tool [-u UID] getall ID               prints "V V V ..."
@@ -32,8 +36,11 @@
 #include <string.h>
 #include <sys/ipc.h>
 #include <sys/sem.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 union semun {
 	int val;
@@ -101,8 +108,9 @@ static int do_op(int argc, char **argv)
 	int n = parse_ops(argv[2], sops, 64);
 	long ms;
 
+	/* glibc's semop() is semtimedop(2): call semop(2) itself here. */
 	if (argc < 4)
-		return semop(num(argv[1]), sops, n) ? fail() : 0;
+		return syscall(SYS_semop, num(argv[1]), sops, n) ? fail() : 0;
 	ms = num(argv[3]);
 	ts.tv_sec = ms / 1000;
 	ts.tv_nsec = ms % 1000 * 1000000;
@@ -171,14 +179,19 @@ static int do_stat(int argc, char **argv)
 		printf("%d\n", id);
 		return 0;
 	}
-	if (semctl(id, 0, IPC_STAT, arg))
-		return fail();
 	if (!strcmp(op, "chmod")) {
 		if (argc < 3)
 			return 2;
+		/* Who may not read it keeps the owner it thinks it has. */
+		if (semctl(id, 0, IPC_STAT, arg)) {
+			ds.sem_perm.uid = getuid();
+			ds.sem_perm.gid = getgid();
+		}
 		ds.sem_perm.mode = strtol(argv[2], NULL, 8);
 		return semctl(id, 0, IPC_SET, arg) ? fail() : 0;
 	}
+	if (semctl(id, 0, IPC_STAT, arg))
+		return fail();
 	printf("nsems %lu mode %o key %d uid %u otime %ld\n", ds.sem_nsems,
 	       ds.sem_perm.mode, ds.sem_perm.__key, ds.sem_perm.uid,
 	       (long)ds.sem_otime);
@@ -215,7 +228,7 @@ static int do_one(int argc, char **argv)
 		return semctl(num(argv[1]), num(argv[2]), SETVAL, arg) ?
 		       fail() : 0;
 	}
-	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(cmds); i++) {
 		if (strcmp(op, cmds[i].name))
 			continue;
 		r = semctl(num(argv[1]), num(argv[2]), cmds[i].cmd);
@@ -260,6 +273,15 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(op, "op") && argc >= 3)
 		return do_op(argc, argv);
+	if (!strcmp(op, "hold") && argc >= 3) {
+		if (do_op(3, argv))
+			return 1;
+		printf("held\n");
+		fflush(stdout);
+		while (getchar() != EOF)
+			;
+		return 0;
+	}
 	if (!strcmp(op, "loop") && argc >= 3)
 		return do_loop(num(argv[1]), num(argv[2]));
 	if (!strcmp(op, "rm"))
