@@ -49,8 +49,9 @@ static int node_until(int node, const char *cmd)
 
 TEST(home_node_killed)
 {
-	char dead[64], live[64], out[OUT_MAX], cmd[256];
-	FILE *holder, *waiter;
+	char dead[64], live[64], qid[64], out[OUT_MAX], cmd[256];
+	FILE *holder, *waiter, *qwaiter;
+	int n;
 	double t0, waited;
 	int st;
 
@@ -71,6 +72,14 @@ TEST(home_node_killed)
 	snprintf(cmd, sizeof(cmd), "kddm-test get %s 2", dead);
 	waiter = bg("r", 2, cmd);
 	ASSERT_NE(NULL, waiter);
+	/* and, with kipc, waits on a message queue that lives on node 3 */
+	for (n = 1; n <= 3; n++)
+		ASSERT_EQ(0, node_run(n, out, "kddm-load kipc"));
+	ASSERT_EQ(0, node_run(3, qid, "msg-tool get 0x6b6b c,666"));
+	snprintf(cmd, sizeof(cmd), "msg-tool rcv %s 0", qid);
+	qwaiter = bg("r", 1, cmd);
+	ASSERT_NE(NULL, qwaiter);
+	ASSERT_EQ(0, node_run(2, out, "msg-tool stat %s", qid));
 
 	ASSERT_EQ(0, system("${KDDM_VM:-userspace/kddm-vm} kill 3 >/dev/null"));
 	t0 = now_s();
@@ -82,6 +91,14 @@ TEST(home_node_killed)
 	EXPECT_EQ(1, WEXITSTATUS(st)) TH_LOG("waiter said: %s", out);
 	EXPECT_NE(NULL, strstr(out, "EHOSTDOWN")) TH_LOG("waiter said: %s", out);
 	EXPECT_LT(waited, 30.0) TH_LOG("the waiter took %.1f s", waited);
+
+	out[0] = '\0';
+	while (fgets(out + strlen(out), OUT_MAX - strlen(out), qwaiter))
+		;
+	st = pclose(qwaiter);
+	EXPECT_EQ(1, WEXITSTATUS(st)) TH_LOG("msgrcv said: %s", out);
+	EXPECT_NE(NULL, strstr(out, "EIDRM")) TH_LOG("msgrcv said: %s", out);
+	EXPECT_LT(now_s() - t0, 30.0);
 
 	/* the holder can still put its frozen copy */
 	EXPECT_EQ(0, WEXITSTATUS(pclose(holder)));
