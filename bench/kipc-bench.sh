@@ -39,6 +39,25 @@ for r in $(seq "$REPS"); do
 	wait "$pong" || die "shm-pingpong pong failed"
 	x 2 -n -- ipc-tool shm-rm "$id"
 done
+# msg throughput: receiver on node 3 (cross-node) or node 2 (same node),
+# sender and queue on node 2.
+msg_run() { # receiver-node key
+	local id rx
+	id=$(x 2 -n -- msg-throughput create "$2")
+	"$VM" exec "$1" -n -t 900 -- msg-throughput recv "$id" "$MSGS" 64 \
+		>"$KDDM_VM_DIR/recv.out" &
+	rx=$!
+	x 2 -n -- msg-throughput send "$id" "$MSGS" 64
+	wait "$rx" || die "msg-throughput recv failed"
+	x 2 -n -- msg-tool rm "$id"
+	cat "$KDDM_VM_DIR/recv.out"
+}
+MSGS=${KDDM_BENCH_MSGS:-300}
+cross="" local_=""
+for r in $(seq "$REPS"); do
+	cross="$cross $(msg_run 3 $((0x6060 + r)))"
+	local_="$local_ $(msg_run 2 $((0x6070 + r)))"
+done
 kill "$srv" 2>/dev/null
 "$VM" exec 3 -n -- sh -c 'kill $(pidof tipc-pingpong)' 2>/dev/null
 "$VM" check >/dev/null || die "kernel trouble on a console"
@@ -49,5 +68,11 @@ printf '%-34s %10s %7s  samples\n' measurement ns/op /rtt
 printf '%-34s %10s %7s %s\n' "tipc ping-pong 64 B (2<->3)" "$rtt" 1.00 "$rtts"
 printf '%-34s %10s %7.2f %s\n' "shm ping-pong (2<->3, home 2)" "$shm" \
 	"$(div "$shm" "$rtt")" "$shms"
+mx=$(median <<<"${cross# }")
+ml=$(median <<<"${local_# }")
+printf '%-34s %10s %7s %s\n' "msg 64 B, same node (msgs/s)" "$ml" 1.00 "$local_"
+printf '%-34s %10s %7.2f %s\n' "msg 64 B, cross-node (msgs/s)" "$mx" \
+	"$(div "$mx" "$ml")" "$cross"
 echo
 printf 'ratio shm_pingpong_tipc=%.2f\n' "$(div "$shm" "$rtt")"
+printf 'ratio msg_cross_same=%.2f\n' "$(div "$mx" "$ml")"
