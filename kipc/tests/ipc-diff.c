@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ipc.h>
+#include <sys/msg.h>
+#include <sys/sem.h>
 #include <sys/shm.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -139,11 +141,154 @@ static void shm_battery(key_t key)
 	SAY("shmdt twice", "%s", res(shmdt(c)));
 }
 
+struct mbuf {
+	long type;
+	char text[64];
+};
+
+static void msg_rcv(const char *name, int id, long type, int flg, size_t sz)
+{
+	struct mbuf m = { 0 };
+	ssize_t n = msgrcv(id, &m, sz, type, flg);
+
+	if (n < 0)
+		SAY(name, "%s", res(-1));
+	else
+		SAY(name, "type %ld len %zd text %.*s", m.type, n, (int)n,
+		    m.text);
+}
+
+static int msg_user(int id, key_t key)
+{
+	struct mbuf m = { 1, "x" };
+
+	SAY("user msgget read", "%s", res(msgget(key, 0400)));
+	SAY("user msgsnd", "%s", res(msgsnd(id, &m, 1, IPC_NOWAIT)));
+	SAY("user IPC_RMID", "%s", res(msgctl(id, IPC_RMID, NULL)));
+	fflush(stdout);
+	return 0;
+}
+
+static void msg_battery(key_t key)
+{
+	struct mbuf m;
+	struct msqid_ds ds;
+	int id, i;
+
+	SAY("msgget missing", "%s", res(msgget(key, 0600)));
+	id = msgget(key, IPC_CREAT | 0600);
+	SAY("msgget create", "%s", res(id));
+	SAY("msgget excl", "%s", res(msgget(key, IPC_CREAT | IPC_EXCL)));
+	m.type = 0;
+	SAY("msgsnd type 0", "%s", res(msgsnd(id, &m, 1, 0)));
+	SAY("msgsnd negative size", "%s", res(msgsnd(id, &m, -1, 0)));
+	for (i = 1; i <= 4; i++) {
+		m.type = i;
+		snprintf(m.text, sizeof(m.text), "m%d", i);
+		msgsnd(id, &m, 3, 0);
+	}
+	msgctl(id, IPC_STAT, &ds);
+	SAY("stat", "qnum %lu cbytes %lu mode %o", ds.msg_qnum,
+	    ds.__msg_cbytes, ds.msg_perm.mode);
+	msg_rcv("rcv type 3", id, 3, 0, 64);
+	msg_rcv("rcv except 1", id, 1, MSG_EXCEPT, 64);
+	msg_rcv("rcv lowest <= 4", id, -4, 0, 64);
+	msg_rcv("rcv too small", id, 0, 0, 1);
+	msg_rcv("rcv noerror", id, 0, MSG_NOERROR, 1);
+	msg_rcv("rcv empty nowait", id, 0, IPC_NOWAIT, 64);
+	msg_rcv("rcv copy no nowait", id, 0, MSG_COPY, 64);
+	m.type = 9;
+	msgsnd(id, &m, 3, 0);
+	msg_rcv("rcv copy 0", id, 0, MSG_COPY | IPC_NOWAIT, 64);
+	msg_rcv("rcv copy 1", id, 1, MSG_COPY | IPC_NOWAIT, 64);
+	fflush(stdout);
+	as_user(msg_user, id, key);
+	ds.msg_qbytes = 100;
+	SAY("IPC_SET qbytes", "%s", res(msgctl(id, IPC_SET, &ds)));
+	msgctl(id, IPC_STAT, &ds);
+	SAY("stat after set", "qnum %lu qbytes %lu", ds.msg_qnum,
+	    ds.msg_qbytes);
+	SAY("bad cmd", "%s", res(msgctl(id, 12345, &ds)));
+	SAY("IPC_RMID", "%s", res(msgctl(id, IPC_RMID, NULL)));
+	SAY("stat removed", "%s", res(msgctl(id, IPC_STAT, &ds)));
+}
+
+static int sem_user(int id, key_t key)
+{
+	struct sembuf op = { 0, 1, IPC_NOWAIT };
+
+	SAY("user semget read", "%s", res(semget(key, 0, 0400)));
+	SAY("user semop", "%s", res(semop(id, &op, 1)));
+	SAY("user GETVAL", "%s", res(semctl(id, 0, GETVAL)));
+	SAY("user IPC_RMID", "%s", res(semctl(id, 0, IPC_RMID)));
+	fflush(stdout);
+	return 0;
+}
+
+static void sem_battery(key_t key)
+{
+	unsigned short vals[3] = { 1, 2, 3 }, got[3];
+	struct sembuf ops[2];
+	struct semid_ds ds;
+	pid_t pid;
+	int id, st;
+
+	SAY("semget missing", "%s", res(semget(key, 3, 0600)));
+	SAY("semget nsems -1", "%s", res(semget(key, -1, IPC_CREAT)));
+	id = semget(key, 3, IPC_CREAT | 0600);
+	SAY("semget create", "%s", res(id));
+	SAY("semget more sems", "%s", res(semget(key, 4, 0)));
+	SAY("semget excl", "%s", res(semget(key, 3, IPC_CREAT | IPC_EXCL)));
+	SAY("SETALL", "%s", res(semctl(id, 0, SETALL, vals)));
+	semctl(id, 0, GETALL, got);
+	SAY("GETALL", "%u %u %u", got[0], got[1], got[2]);
+	SAY("SETVAL range", "%s", res(semctl(id, 0, SETVAL, 40000)));
+	SAY("GETVAL bad num", "%s", res(semctl(id, 5, GETVAL)));
+	ops[0] = (struct sembuf) { 0, -1, 0 };
+	ops[1] = (struct sembuf) { 1, -5, IPC_NOWAIT };
+	SAY("semop not all", "%s", res(semop(id, ops, 2)));
+	SAY("GETVAL unchanged", "%d", semctl(id, 0, GETVAL));
+	ops[1].sem_op = -2;
+	SAY("semop all", "%s", res(semop(id, ops, 2)));
+	semctl(id, 0, GETALL, got);
+	SAY("GETALL after", "%u %u %u", got[0], got[1], got[2]);
+	ops[0] = (struct sembuf) { 7, 1, 0 };
+	SAY("semop bad num", "%s", res(semop(id, ops, 1)));
+	SAY("semop zero ops", "%s", res(semop(id, ops, 0)));
+	pid = fork();
+	if (!pid) {
+		struct sembuf u = { 2, -3, SEM_UNDO };
+
+		_exit(semop(id, &u, 1) ? 1 : 0);
+	}
+	waitpid(pid, &st, 0);
+	SAY("undo child", "%d", WEXITSTATUS(st));
+	SAY("GETVAL after undo", "%d", semctl(id, 2, GETVAL));
+	SAY("GETPID is child", "%d", semctl(id, 2, GETPID) == pid);
+	ops[0] = (struct sembuf) { 0, -1, 0 };
+	{
+		struct timespec ts = { 0, 200 * 1000 * 1000 };
+
+		SAY("semtimedop timeout", "%s",
+		    res(semtimedop(id, ops, 1, &ts)));
+	}
+	SAY("GETNCNT", "%d", semctl(id, 0, GETNCNT));
+	semctl(id, 0, IPC_STAT, &ds);
+	SAY("stat", "nsems %lu mode %o", ds.sem_nsems, ds.sem_perm.mode);
+	fflush(stdout);
+	as_user(sem_user, id, key);
+	SAY("bad cmd", "%s", res(semctl(id, 0, 12345)));
+	SAY("IPC_RMID", "%s", res(semctl(id, 0, IPC_RMID)));
+	SAY("GETVAL removed", "%s", res(semctl(id, 0, GETVAL)));
+}
+
 int main(int argc, char **argv)
 {
 	key_t key = argc > 1 ? (key_t)strtol(argv[1], NULL, 0) : 0x6b646966;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	shm_battery(key);
+	msg_battery(key + 0x100);
+	sem_battery(key + 0x200);
 	return 0;
 }

@@ -14,7 +14,7 @@
 #include <sys/wait.h>
 #include <time.h>
 
-#define OUT_MAX 4096
+#define OUT_MAX 16384
 
 /*
  * Runs the shell command @fmt on node @node; stdout (trailing newline cut)
