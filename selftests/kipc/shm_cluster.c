@@ -127,4 +127,27 @@ TEST_F(shm, permissions)
 	EXPECT_EQ(0, node_run(2, out, "ipc-tool shm-rm %s", id));
 }
 
+/* The namespace limits apply to the cluster-wide totals. */
+TEST_F(shm, limits)
+{
+	char out[OUT_MAX];
+	int n;
+
+	ASSERT_EQ(0, node_run(2, out, "ipc-tool shm-info"));
+	ASSERT_EQ(0, strncmp(out, "used ", 5)) TH_LOG("%s", out);
+	n = atoi(out + 5);
+	/* node 2 allows one more segment than the cluster has */
+	ASSERT_EQ(0, node_run(2, out, "echo %d > /proc/sys/kernel/shmmni",
+			      n + 1));
+	EXPECT_EQ(0, node_run(2, out, "ipc-tool shm-rm $(ipc-tool shm-get 0 100 c)"));
+	ASSERT_EQ(0, node_run(3, out, "ipc-tool shm-get 0 100 c"));
+	node_run(3, NULL, "echo %s > /tmp/limit-id", out);
+	EXPECT_EQ(1, node_run(2, out, "ipc-tool shm-get 0 100 c"));
+	EXPECT_NE(NULL, strstr(out, "ENOSPC")) TH_LOG("%s", out);
+	EXPECT_EQ(1, node_run(2, out, "ipc-tool shm-get 0 0 c"));
+	EXPECT_NE(NULL, strstr(out, "EINVAL")) TH_LOG("%s", out);
+	ASSERT_EQ(0, node_run(2, out, "echo 4096 > /proc/sys/kernel/shmmni"));
+	EXPECT_EQ(0, node_run(3, out, "ipc-tool shm-rm $(cat /tmp/limit-id)"));
+}
+
 TEST_HARNESS_MAIN
