@@ -74,6 +74,19 @@ struct kipc_perm {
 	((struct kipc_perm) { (m)->uid, (m)->gid, (m)->cuid, (m)->cgid, \
 			      (m)->mode })
 
+/* Owner fields of a new object @o for the calling task, mode from @flg. */
+#define KIPC_PERM_INIT(o, flg)						\
+	do {								\
+		struct kipc_perm __p;					\
+									\
+		kipc_perm_init(&__p, (flg));				\
+		(o)->uid = __p.uid;					\
+		(o)->cuid = __p.cuid;					\
+		(o)->gid = __p.gid;					\
+		(o)->cgid = __p.cgid;					\
+		(o)->mode = __p.mode;					\
+	} while (0)
+
 struct ipc_namespace;
 
 /* util.c */

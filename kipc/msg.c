@@ -393,7 +393,6 @@ static int newque(struct kipc_key_table *t, s32 key, int flg)
 {
 	struct ipc_namespace *ns = kipc_ns();
 	struct kipc_msg_queue *q;
-	struct kipc_perm p;
 	int id;
 
 	if (t->n >= min_t(u32, ns->msg_ctlmni, KIPC_MAX_ENTRIES))
@@ -404,12 +403,7 @@ static int newque(struct kipc_key_table *t, s32 key, int flg)
 	memset(q, 0, sizeof(*q));
 	q->exists = 1;
 	q->key = key;
-	kipc_perm_init(&p, flg);
-	q->uid = p.uid;
-	q->cuid = p.cuid;
-	q->gid = p.gid;
-	q->cgid = p.cgid;
-	q->mode = p.mode;
+	KIPC_PERM_INIT(q, flg);
 	q->qbytes = min_t(u32, ns->msg_ctlmnb, KIPC_MSG_MAX_QBYTES);
 	q->ctime = ktime_get_real_seconds();
 	q_put(id);

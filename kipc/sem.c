@@ -97,7 +97,6 @@ static int newary(struct kipc_key_table *t, s32 key, int nsems, int flg)
 {
 	struct ipc_namespace *ns = kipc_ns();
 	struct kipc_sem_array *a;
-	struct kipc_perm p;
 	int id;
 
 	if (!nsems)
@@ -112,12 +111,7 @@ static int newary(struct kipc_key_table *t, s32 key, int nsems, int flg)
 	memset(a, 0, KIPC_SEM_OBJ_SIZE);
 	a->exists = 1;
 	a->key = key;
-	kipc_perm_init(&p, flg);
-	a->uid = p.uid;
-	a->cuid = p.cuid;
-	a->gid = p.gid;
-	a->cgid = p.cgid;
-	a->mode = p.mode;
+	KIPC_PERM_INIT(a, flg);
 	a->nsems = nsems;
 	a->stamp = get_random_u64();
 	a->ctime = ktime_get_real_seconds();

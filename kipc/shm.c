@@ -61,7 +61,6 @@ static int newseg(struct kipc_key_table *t, s32 key, size_t size, int flg)
 	struct ipc_namespace *ipc = kipc_ns();
 	u64 pages = DIV_ROUND_UP((u64)size, PAGE_SIZE);
 	struct kipc_shm_meta *m;
-	struct kipc_perm p;
 	int id;
 
 	if (size < SHMMIN || size > ipc->shm_ctlmax)
@@ -77,12 +76,7 @@ static int newseg(struct kipc_key_table *t, s32 key, size_t size, int flg)
 	memset(m, 0, sizeof(*m));
 	m->exists = 1;
 	m->key = key;
-	kipc_perm_init(&p, flg);
-	m->uid = p.uid;
-	m->cuid = p.cuid;
-	m->gid = p.gid;
-	m->cgid = p.cgid;
-	m->mode = p.mode;
+	KIPC_PERM_INIT(m, flg);
 	m->size = size;
 	m->cpid = task_tgid_vnr(current);
 	m->ctime = ktime_get_real_seconds();
