@@ -127,6 +127,30 @@ TEST_F(shm, permissions)
 	EXPECT_EQ(0, node_run(2, out, "ipc-tool shm-rm %s", id));
 }
 
+/* kddm ipcs shows the same cluster view on every node. */
+TEST_F(shm, ipcs_everywhere)
+{
+	char out[OUT_MAX], want[64];
+	int n;
+
+	snprintf(want, sizeof(want), "0x%08x %-10s", self->key, self->id);
+	for (n = 1; n <= nodes(); n++) {
+		ASSERT_EQ(0, node_run(n, out, "kddm ipcs")) TH_LOG("%s", out);
+		EXPECT_NE(NULL, strstr(out, want))
+			TH_LOG("node %d: no '%s' in %s", n, want, out);
+		ASSERT_EQ(0, node_run(n, out, "kddm --json ipcs"));
+		snprintf(want, sizeof(want), "\"id\":%s,\"node\":1", self->id);
+		EXPECT_NE(NULL, strstr(out, want)) TH_LOG("%s", out);
+		snprintf(want, sizeof(want), "0x%08x %-10s", self->key,
+			 self->id);
+	}
+	/* a namespace not enabled sees its own, empty, IPC */
+	ASSERT_EQ(0, node_run(2, out, "unshare -i kddm ipcs"));
+	EXPECT_EQ(NULL, strstr(out, want)) TH_LOG("%s", out);
+	ASSERT_EQ(0, node_run(2, out, "unshare -i kddm ipc status"));
+	EXPECT_NE(NULL, strstr(out, "local")) TH_LOG("%s", out);
+}
+
 /* The namespace limits apply to the cluster-wide totals. */
 TEST_F(shm, limits)
 {
