@@ -379,7 +379,7 @@ static int obj_wait_op(struct kddm_obj *obj, enum obj_op op, u32 flags)
 	struct coh_wait w;
 	DEFINE_WAIT(wait);
 	ktime_t start = 0;
-	int ret;
+	int ret, retries = 8;
 
 	/* A home that is not (yet, or any more) a member cannot answer. */
 	if (obj->coh.home != kddm_self() && !kddm_node_is_up(obj->coh.home))
@@ -387,6 +387,15 @@ static int obj_wait_op(struct kddm_obj *obj, enum obj_op op, u32 flags)
 	coh_wait_init(&w);
 	for (;;) {
 		ret = engine_call(obj, op, flags, &w);
+		/*
+		 * Removed while our request was in flight: with first touch
+		 * allowed, the remove came first and we create it anew.
+		 */
+		if (ret == -ENOENT && op != OP_REMOVE &&
+		    !(flags & COH_NO_FT) && retries--) {
+			coh_wait_init(&w);
+			continue;
+		}
 		if (ret != COH_WAIT)
 			break;
 		if (!start)
