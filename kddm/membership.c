@@ -142,7 +142,7 @@ static void node_up(u32 node, u32 tipc)
 	run_callbacks(node, true);
 }
 
-/* Transport callback, on the ordered workqueue. */
+/* Transport callback, on the receive thread. */
 static void node_event(u32 node, u32 tipc, bool up)
 {
 	if (!node || node > KDDM_MAX_NODE) {

@@ -229,7 +229,7 @@ static int decode(u32 tipc_node, void *buf, size_t len, struct kddm_msg *m)
 	return 0;
 }
 
-/* Called by the transport, on the ordered workqueue, for each datagram. */
+/* Called by the transport, on the receive thread, for each datagram. */
 void kddm_msg_recv(u32 tipc_node, void *buf, size_t len)
 {
 	struct kddm_msg m;

@@ -3,7 +3,7 @@
  * kDDM transport: kernel TIPC sockets.
  *
  * Socket callbacks run in softirq context and only queue work; datagrams
- * and topology events are read and handled by one ordered workqueue, so a
+ * and topology events are read and handled by one receive thread, so a
  * handler may sleep and sees the messages of one peer in the order sent.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -12,29 +12,30 @@
 #include <linux/rwsem.h>
 #include <linux/slab.h>
 #include <linux/tipc.h>
-#include <linux/workqueue.h>
+#include <linux/kthread.h>
+#include <linux/sched.h>
 #include <net/sock.h>
 
 #include "transport.h"
 
-static struct workqueue_struct *kddm_wq;
+static struct kthread_worker *kddm_kw;
 static DECLARE_RWSEM(t_sem);		/* protects the sockets below */
 static struct socket *data_sock;
 static struct socket *top_sock;
 static const struct kddm_transport_ops *t_ops;
 static void *rx_buf;
-static struct work_struct rx_work;
-static struct work_struct top_work;
+static struct kthread_work rx_work;
+static struct kthread_work top_work;
 
 static void kddm_sk_ready(struct sock *sk)
 {
-	struct work_struct *w = sk->sk_user_data;
+	struct kthread_work *w = sk->sk_user_data;
 
 	if (w)
-		queue_work(kddm_wq, w);
+		kthread_queue_work(kddm_kw, w);
 }
 
-static void hook_socket(struct socket *sock, struct work_struct *w)
+static void hook_socket(struct socket *sock, struct kthread_work *w)
 {
 	struct sock *sk = sock->sk;
 
@@ -99,7 +100,7 @@ static int recv_one(u32 *from)
 	return n;
 }
 
-static void rx_work_fn(struct work_struct *w)
+static void rx_work_fn(struct kthread_work *w)
 {
 	u32 from;
 	int n;
@@ -119,7 +120,7 @@ static void rx_work_fn(struct work_struct *w)
 	}
 }
 
-static void top_work_fn(struct work_struct *w)
+static void top_work_fn(struct kthread_work *w)
 {
 	struct tipc_event ev;
 	struct kvec iov = { .iov_base = &ev, .iov_len = sizeof(ev) };
@@ -238,7 +239,7 @@ static void close_sock(struct socket **sock)
 /*
  * kddm_transport_start - publish node @self and watch the others
  * @self: this node's kDDM id, the instance of the published TIPC service
- * @ops: receive and membership handlers, called on the ordered workqueue
+ * @ops: receive and membership handlers, called on the receive thread
  */
 int kddm_transport_start(u32 self, const struct kddm_transport_ops *ops)
 {
@@ -261,7 +262,7 @@ void kddm_transport_stop(void)
 	close_sock(&data_sock);
 	close_sock(&top_sock);
 	up_write(&t_sem);
-	flush_workqueue(kddm_wq);
+	kthread_flush_worker(kddm_kw);
 }
 
 /* Our own TIPC node address, 0 when not started. */
@@ -306,34 +307,35 @@ int kddm_transport_send(u32 dst, struct kvec *vec, size_t nvec, size_t len)
 	return ret < 0 ? ret : 0;
 }
 
-void kddm_transport_queue(struct work_struct *work)
-{
-	queue_work(kddm_wq, work);
-}
-
 void kddm_transport_flush(void)
 {
-	flush_workqueue(kddm_wq);
+	kthread_flush_worker(kddm_kw);
 }
 
 int kddm_transport_init(void)
 {
-	INIT_WORK(&rx_work, rx_work_fn);
-	INIT_WORK(&top_work, top_work_fn);
+	kthread_init_work(&rx_work, rx_work_fn);
+	kthread_init_work(&top_work, top_work_fn);
 	rx_buf = kvmalloc(KDDM_TIPC_MAX, GFP_KERNEL);
 	if (!rx_buf)
 		return -ENOMEM;
-	kddm_wq = alloc_ordered_workqueue("kddm", WQ_MEM_RECLAIM | WQ_HIGHPRI);
-	if (!kddm_wq) {
+	/*
+	 * One thread handles every message and membership event, in order;
+	 * real-time, so that a reply reaches its waiter without queueing
+	 * behind the very tasks that wait (or spin) for it.
+	 */
+	kddm_kw = kthread_create_worker(0, "kddm");
+	if (IS_ERR(kddm_kw)) {
 		kvfree(rx_buf);
-		return -ENOMEM;
+		return PTR_ERR(kddm_kw);
 	}
+	sched_set_fifo_low(kddm_kw->task);
 	return 0;
 }
 
 void kddm_transport_exit(void)
 {
 	kddm_transport_stop();
-	destroy_workqueue(kddm_wq);
+	kthread_destroy_worker(kddm_kw);
 	kvfree(rx_buf);
 }

@@ -3,8 +3,8 @@
  * Transport: kernel TIPC sockets. One reliable-datagram socket per node,
  * bound to the TIPC service {KDDM_TIPC_TYPE, node id}, carries every kDDM
  * message; one topology-server subscription to that service type tells who
- * joins and leaves. Socket callbacks only queue work on one ordered
- * workqueue: messages and membership events are handled there, in order.
+ * joins and leaves. Socket callbacks only queue work for one receive
+ * thread: messages and membership events are handled there, in order.
  */
 #ifndef _KDDM_TRANSPORT_H
 #define _KDDM_TRANSPORT_H
@@ -27,11 +27,10 @@ void kddm_transport_stop(void);
 int kddm_transport_send(u32 dst, struct kvec *vec, size_t nvec, size_t len);
 u32 kddm_transport_tipc_addr(void);
 
-/* Handles the topology events already received, from the workqueue. */
+/* Handles the topology events already received, from the receive thread. */
 void kddm_transport_sync_topology(void);
 
-/* Runs @work on the ordered receive workqueue (after what is queued). */
-void kddm_transport_queue(struct work_struct *work);
+/* Waits until what the receive thread has queued is handled. */
 void kddm_transport_flush(void);
 
 int kddm_transport_init(void);
