@@ -88,7 +88,7 @@ static void k_send(struct coh_node *n, struct coh_obj *o, u32 dst,
 	int len = 0, ret;
 
 	if (with_data) {
-		buf = kmalloc(set->obj_size, GFP_KERNEL);
+		buf = kvmalloc(set->obj_size, GFP_KERNEL);
 		len = -ENOMEM;
 		if (buf && obj->data)
 			len = set->linker->export_object(set, o->obj_id,
@@ -102,7 +102,7 @@ static void k_send(struct coh_node *n, struct coh_obj *o, u32 dst,
 	}
 	ret = kddm_msg_send(dst, KDDM_MSG_COH, set->id, o->obj_id, &w,
 			    sizeof(w), buf, len);
-	kfree(buf);
+	kvfree(buf);
 	if (ret) {
 		/* Reported to the engine as a node failure once it returns. */
 		pr_warn_ratelimited("send to node %u failed: %d\n", dst, ret);
@@ -402,7 +402,9 @@ static int obj_wait_op(struct kddm_obj *obj, enum obj_op op, u32 flags)
 			start = ktime_get();
 		prepare_to_wait(&obj->wq, &wait, TASK_KILLABLE);
 		mutex_unlock(&obj->lock);
-		schedule();
+		/* set_unhash() clears hashed before it wakes anyone */
+		if (READ_ONCE(obj->set->hashed))
+			schedule();
 		finish_wait(&obj->wq, &wait);
 		mutex_lock(&obj->lock);
 		if (fatal_signal_pending(current) || !obj->set->hashed) {
@@ -436,6 +438,12 @@ static void *obj_op(struct kddm_set *set, u64 objid, int flags,
 		return obj;
 	ret = obj_wait_op(obj, op, cflags);
 	data = obj->data;	/* frozen on success: it stays */
+	if (!ret && !data && !(cflags & COH_ASYNC)) {
+		/* cannot happen (storage precedes every copy): be safe */
+		coh_put(&kddm_coh, &obj->coh);
+		obj_check_send(obj);
+		ret = -ENOMEM;
+	}
 	obj_release(obj);
 	trace_kddm_obj_op(op == OP_GET ? "get" : "grab", set->id, objid, ret);
 	if (ret)
@@ -583,6 +591,14 @@ void kddm_coh_recv(struct kddm_set *set, struct kddm_msg *m)
 		return;
 	atomic64_inc(&set->msgs_rcvd);
 	atomic64_add(m->len + sizeof(struct kddm_wire_hdr), &set->bytes_rcvd);
+	/* install() cannot fail: storage for a payload comes first */
+	if (p.len && ensure_data(obj)) {
+		obj_release(obj);
+		kddm_msg_count_drop();
+		pr_warn_ratelimited("set %llx object %llx: no memory for a copy\n",
+				    set->id, m->obj_id);
+		return;
+	}
 	ret = coh_rx(&kddm_coh, &obj->coh, &msg, p.len ? &p : NULL);
 	trace_kddm_coh_rx(set->id, m->obj_id, m->src, msg.type, msg.req,
 			  obj->coh.state, ret);

@@ -12,6 +12,8 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/list.h>
+#include <linux/random.h>
+#include <linux/wait_bit.h>
 #include <linux/module.h>
 #include <linux/slab.h>
 #include <linux/string.h>
@@ -146,8 +148,8 @@ static void set_release(struct kref *ref)
 
 void kddm_put_set(struct kddm_set *set)
 {
-	if (set)
-		kref_put(&set->ref, set_release);
+	if (set && !kref_put(&set->ref, set_release))
+		wake_up_var(&set->ref);	/* a teardown may wait for us */
 }
 EXPORT_SYMBOL_GPL(kddm_put_set);
 
@@ -277,6 +279,7 @@ struct kddm_set *kddm_open_set(u32 name, const struct kddm_set_attr *attr)
 		return set;
 	set = set_insert(set);
 	if (set->obj_size != attr->obj_size || set->policy != attr->policy ||
+	    set->fixed_node != attr->fixed_node ||
 	    strcmp(set->linker->name, attr->linker)) {
 		kddm_put_set(set);
 		return ERR_PTR(-EEXIST);
@@ -388,29 +391,6 @@ unsigned int kddm_sets_count(void)
 }
 
 /* Collects the sets matching @match into an array of references. */
-static struct kddm_set **sets_collect(bool (*match)(struct kddm_set *, const void *),
-				      const void *arg, unsigned int *nr)
-{
-	struct kddm_set **v, *set;
-	unsigned int i = 0, max;
-	int b;
-
-	spin_lock(&sets_lock);
-	max = nr_sets;
-	v = kcalloc(max + 1, sizeof(*v), GFP_ATOMIC);
-	if (v) {
-		hash_for_each(sets, b, set, hnode) {
-			if (i < max && match(set, arg)) {
-				kref_get(&set->ref);
-				v[i++] = set;
-			}
-		}
-	}
-	spin_unlock(&sets_lock);
-	*nr = i;
-	return v;
-}
-
 static bool match_all(struct kddm_set *set, const void *arg)
 {
 	return true;
@@ -421,38 +401,47 @@ static bool match_linker(struct kddm_set *set, const void *arg)
 	return set->linker == arg;
 }
 
+static void park_node_down(u32 node);
+
 void kddm_sets_node_down(u32 node)
 {
-	struct kddm_set **v;
-	unsigned int i, nr;
+	struct kddm_set *set;
+	u64 cursor = 0;
 
-	v = sets_collect(match_all, NULL, &nr);
-	for (i = 0; v && i < nr; i++) {
-		kddm_obj_node_down(v[i], node);
-		kddm_put_set(v[i]);
+	park_node_down(node);
+	while ((set = kddm_set_next(&cursor))) {
+		kddm_obj_node_down(set, node);
+		kddm_put_set(set);
 	}
-	kfree(v);
 }
 
+/*
+ * Unhashes every set @match accepts and returns only when nobody else
+ * holds one any more: their objects are freed through the linker, which
+ * may be about to go away.
+ */
 static void sets_unhash_matching(bool (*match)(struct kddm_set *,
 					       const void *),
 				 const void *arg)
 {
-	struct kddm_set **v;
-	unsigned int i, nr;
+	struct kddm_set *set;
+	LIST_HEAD(gone);
+	u64 cursor = 0;
 
-	v = sets_collect(match, arg, &nr);
-	for (i = 0; v && i < nr; i++)
-		set_unhash(v[i]);
+	while ((set = kddm_set_next(&cursor))) {
+		if (match(set, arg) && set_unhash(set))
+			list_add(&set->teardown, &gone);
+		else
+			kddm_put_set(set);
+	}
 	/* Handlers that looked a set up before the unhash are done after. */
 	kddm_transport_flush();
-	for (i = 0; v && i < nr; i++) {
-		if (kref_read(&v[i]->ref) > 1)
-			pr_warn("set %llx torn down while still referenced\n",
-				v[i]->id);
-		kddm_put_set(v[i]);
+	while (!list_empty(&gone)) {
+		set = list_first_entry(&gone, struct kddm_set, teardown);
+		list_del(&set->teardown);
+		wait_var_event(&set->ref, kref_read(&set->ref) == 1);
+		kddm_put_set(set);
 	}
-	kfree(v);
 }
 
 void kddm_sets_destroy_linker(const struct kddm_io_linker_ops *ops)
@@ -525,8 +514,10 @@ static void park(struct kddm_msg *m)
 		return;
 	}
 	p = kmalloc(struct_size(p, buf, m->len), GFP_KERNEL);
-	if (!p)
+	if (!p) {
+		kddm_msg_count_drop();
 		return;
+	}
 	p->m = *m;
 	memcpy(p->buf, m->data, m->len);
 	p->m.data = p->buf;
@@ -537,7 +528,11 @@ static void park(struct kddm_msg *m)
 			      NULL, 0);
 }
 
-/* Replays (set known) or drops (set gone) what waited for @set_id. */
+/*
+ * Replays (set known) or drops (set gone) what waited for @set_id; a
+ * message whose sender left meanwhile is dropped: the engine must never
+ * see a node's messages after its node_down.
+ */
 static void unpark(u64 set_id, struct kddm_set *set)
 {
 	struct parked *p, *tmp;
@@ -547,8 +542,38 @@ static void unpark(u64 set_id, struct kddm_set *set)
 			continue;
 		list_del(&p->list);
 		nr_parked--;
-		if (set)
+		if (set && kddm_node_is_up(p->m.src))
 			kddm_coh_recv(set, &p->m);
+		kfree(p);
+	}
+}
+
+/*
+ * @node left: its parked messages go; a set whose query went to it is
+ * asked again of the next parked sender.
+ */
+static void park_node_down(u32 node)
+{
+	struct parked *p, *tmp, *first;
+	LIST_HEAD(requery);
+
+	list_for_each_entry_safe(p, tmp, &parked_msgs, list) {
+		if (p->m.src != node)
+			continue;
+		if (parked_first(p->m.set_id) == p)
+			list_move_tail(&p->list, &requery);
+		else
+			list_del_init(&p->list);
+		nr_parked--;
+		if (list_empty(&p->list))
+			kfree(p);
+	}
+	list_for_each_entry_safe(p, tmp, &requery, list) {
+		first = parked_first(p->m.set_id);
+		if (first)
+			kddm_msg_send(first->m.src, KDDM_MSG_SET_QUERY,
+				      first->m.set_id, 0, NULL, 0, NULL, 0);
+		list_del(&p->list);
 		kfree(p);
 	}
 }
@@ -558,8 +583,9 @@ static void set_info(struct kddm_msg *m)
 	struct parked *first = parked_first(m->set_id);
 	struct kddm_set *set;
 
-	/* Only the node we asked answers. */
-	if (!first || first->m.src != m->src) {
+	/* Only the node we asked answers; nobody tells a manager its sets. */
+	if (!first || first->m.src != m->src ||
+	    m->set_id >> 32 == kddm_self()) {
 		kddm_msg_count_drop();
 		return;
 	}
@@ -604,11 +630,10 @@ static void coh_msg(struct kddm_msg *m)
 		park(m);
 		return;
 	}
-	/* Keep the order of a sender's messages behind parked ones. */
+	/* The set came by another way (a lookup): replay what waited. */
 	if (parked_for(m->set_id))
-		park(m);
-	else
-		kddm_coh_recv(set, m);
+		unpark(m->set_id, set);
+	kddm_coh_recv(set, m);
 	kddm_put_set(set);
 }
 
@@ -685,6 +710,11 @@ void kddm_global_stats(struct kddm_global_stats *st)
 
 int kddm_set_init(void)
 {
+	/*
+	 * Set ids of this incarnation start at a random point, so that a
+	 * manager that restarts does not reuse ids its peers still know.
+	 */
+	atomic_set(&set_counter, get_random_u32() & 0xfff00000);
 	kddm_msg_register(KDDM_MSG_SET_LOOKUP, 0, set_lookup);
 	kddm_msg_register(KDDM_MSG_SET_QUERY, 0, set_query);
 	kddm_msg_register(KDDM_MSG_SET_INFO, sizeof(struct kddm_wire_set),

@@ -30,6 +30,7 @@ struct kddm_set {
 	bool hashed;		/* in the set table (not destroyed) */
 	struct xarray objs;	/* object id -> struct kddm_obj */
 	struct hlist_node hnode;
+	struct list_head teardown;	/* sets_unhash_matching() */
 	void *private;
 	atomic64_t gets, grabs, invalidations;
 	atomic64_t msgs_sent, msgs_rcvd, bytes_sent, bytes_rcvd;

@@ -100,13 +100,23 @@ static int recv_one(u32 *from)
 	return n;
 }
 
+#define RX_BATCH	64
+
 static void rx_work_fn(struct kthread_work *w)
 {
+	int n, budget = RX_BATCH;
 	u32 from;
-	int n;
 
-	/* Handlers send: the lock is not held while they run. */
+	/*
+	 * Handlers send: the lock is not held while they run. After a batch,
+	 * the work queues itself again, so that topology events and flushes
+	 * are not held back by a steady stream (or a flood) of datagrams.
+	 */
 	for (;;) {
+		if (!budget--) {
+			kthread_queue_work(kddm_kw, &rx_work);
+			break;
+		}
 		down_read(&t_sem);
 		n = data_sock ? recv_one(&from) : -EAGAIN;
 		up_read(&t_sem);

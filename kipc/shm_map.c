@@ -62,14 +62,20 @@ static unsigned long page_gen(struct page *page)
  */
 static void shoot(u64 objid, struct page *page, bool all)
 {
-	struct inode *inode = xa_load(&seg_inodes, (unsigned long)(objid >> 32));
 	unsigned long priv = page_private(page);
+	struct inode *inode;
 
 	set_page_private(page, page_gen(page) + KP_GEN_STEP);
-	if (inode && (all || (priv & KP_WRITABLE)))
+	if (!all && !(priv & KP_WRITABLE))
+		return;
+	/* seg_mutex: the inode may be dropped by kipc_shm_pages_remove() */
+	mutex_lock(&seg_mutex);
+	inode = xa_load(&seg_inodes, (unsigned long)(objid >> 32));
+	if (inode)
 		unmap_mapping_range(inode->i_mapping,
 				    (loff_t)(u32)objid << PAGE_SHIFT,
 				    PAGE_SIZE, 1);
+	mutex_unlock(&seg_mutex);
 }
 
 static void *page_alloc_object(struct kddm_set *set, u64 objid)
@@ -294,6 +300,12 @@ static struct inode *seg_inode(int shmid, u64 size)
 
 	mutex_lock(&seg_mutex);
 	inode = xa_load(&seg_inodes, (unsigned long)(u32)shmid);
+	/* An id used again (by a new segment) keeps nothing of the old. */
+	if (inode && i_size_read(inode) != size) {
+		xa_erase(&seg_inodes, (unsigned long)(u32)shmid);
+		iput(inode);
+		inode = NULL;
+	}
 	if (inode)
 		goto out;
 	inode = alloc_anon_inode(kipc_mnt->mnt_sb);
