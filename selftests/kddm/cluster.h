@@ -50,11 +50,36 @@ static int node_run(int node, char *out, const char *fmt, ...)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 255;
 }
 
+/* The launcher the driver names (KDDM_VM), or the tree's own. */
+static inline const char *cluster_vm(void)
+{
+	return getenv("KDDM_VM") ?: "userspace/kddm-vm";
+}
+
+/* An IPC key no earlier test of this run used, from @base. */
+static inline int cluster_key(int base)
+{
+	static int seq;
+
+	return base + (getpid() & 0xffff) * 16 + ++seq;
+}
+
 static inline int nodes(void)
 {
 	const char *v = getenv("KDDM_NODES");
 
 	return v ? atoi(v) : 3;
+}
+
+/* Loads kipc.ko on every node (kddm-load kipc); 0 or the failing node. */
+static inline int cluster_load_kipc(char *out)
+{
+	int n;
+
+	for (n = 1; n <= nodes(); n++)
+		if (node_run(n, out, "kddm-load kipc"))
+			return n;
+	return 0;
 }
 
 static inline double now_s(void)

@@ -8,7 +8,7 @@
 #include "kselftest_harness.h"
 #include "cluster.h"
 
-#define VM (getenv("KDDM_VM") ?: "userspace/kddm-vm")
+#define VM cluster_vm()
 
 static FILE *bg(const char *mode, int node, const char *cmd)
 {
@@ -51,7 +51,6 @@ TEST(home_node_killed)
 {
 	char dead[64], live[64], qid[64], out[OUT_MAX], cmd[256];
 	FILE *holder, *waiter, *qwaiter;
-	int n;
 	double t0, waited;
 	int st;
 
@@ -73,8 +72,7 @@ TEST(home_node_killed)
 	waiter = bg("r", 2, cmd);
 	ASSERT_NE(NULL, waiter);
 	/* and, with kipc, waits on a message queue that lives on node 3 */
-	for (n = 1; n <= 3; n++)
-		ASSERT_EQ(0, node_run(n, out, "kddm-load kipc"));
+	ASSERT_EQ(0, cluster_load_kipc(out)) TH_LOG("%s", out);
 	ASSERT_EQ(0, node_run(3, qid, "msg-tool get 0x6b6b c,666"));
 	snprintf(cmd, sizeof(cmd), "msg-tool rcv %s 0", qid);
 	qwaiter = bg("r", 1, cmd);

@@ -87,7 +87,7 @@ TEST_F(set, cluster_counter)
 		char line[1024];
 
 		snprintf(line, sizeof(line), "%s exec %d -n -t 300 -- sh -c '%s' 2>&1",
-			 getenv("KDDM_VM") ?: "userspace/kddm-vm", n, cmd);
+			 cluster_vm(), n, cmd);
 		bg[n] = popen(line, "r");
 		ASSERT_NE(NULL, bg[n]);
 	}

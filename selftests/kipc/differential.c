@@ -29,10 +29,8 @@ static void compare(struct __test_metadata *_metadata, const char *local,
 TEST(same_as_local)
 {
 	static char local[OUT_MAX], cluster[OUT_MAX];
-	int n;
 
-	for (n = 1; n <= nodes(); n++)
-		ASSERT_EQ(0, node_run(n, NULL, "kddm-load kipc"));
+	ASSERT_EQ(0, cluster_load_kipc(local)) TH_LOG("%s", local);
 	ASSERT_EQ(0, node_run(2, local, "unshare -i ipc-diff 0x6b640001"))
 		TH_LOG("%s", local);
 	ASSERT_EQ(0, node_run(2, cluster, "ipc-diff 0x6b640002"))

@@ -12,13 +12,7 @@
 #include "kselftest_harness.h"
 #include "cluster.h"
 
-static int key_seq;
-
-/* A key no earlier test used. */
-static int new_key(void)
-{
-	return 0x4d000000 + (getpid() & 0xffff) * 16 + ++key_seq;
-}
+#define new_key() cluster_key(0x4d000000)
 
 /*
  * Starts "msg-tool ARGS" on @node in the background; its output and exit
@@ -31,7 +25,7 @@ static FILE *node_bg(int node, const char *tag, const char *args)
 	node_run(node, NULL, "rm -f /tmp/%s", tag);
 	snprintf(cmd, sizeof(cmd),
 		 "%s exec %d -t 120 -- sh -c 'msg-tool %s >/tmp/%s 2>&1; echo rc $? >>/tmp/%s'",
-		 getenv("KDDM_VM") ?: "userspace/kddm-vm", node, args, tag,
+		 cluster_vm(), node, args, tag,
 		 tag);
 	return popen(cmd, "w");
 }
@@ -58,11 +52,8 @@ FIXTURE(msg) {
 FIXTURE_SETUP(msg)
 {
 	char out[OUT_MAX];
-	int n;
 
-	for (n = 1; n <= nodes(); n++)
-		ASSERT_EQ(0, node_run(n, out, "kddm-load kipc"))
-			TH_LOG("node %d: %s", n, out);
+	ASSERT_EQ(0, cluster_load_kipc(out)) TH_LOG("%s", out);
 	self->key = new_key();
 	ASSERT_EQ(0, node_run(1, self->id, "msg-tool get %d c,666",
 			      self->key)) TH_LOG("%s", self->id);

@@ -11,18 +11,7 @@
 #include "kselftest_harness.h"
 #include "cluster.h"
 
-static int key_seq;
-
-/* A key no earlier test used. */
-static int new_key(void)
-{
-	return 0x4c000000 + (getpid() & 0xffff) * 16 + ++key_seq;
-}
-
-static const char *vm(void)
-{
-	return getenv("KDDM_VM") ?: "userspace/kddm-vm";
-}
+#define new_key() cluster_key(0x4c000000)
 
 /* Runs "sem-tool ARGS" on @node in the background; read its output. */
 static FILE *node_bg(int node, const char *args)
@@ -31,7 +20,7 @@ static FILE *node_bg(int node, const char *args)
 
 	snprintf(cmd, sizeof(cmd),
 		 "%s exec %d -n -t 120 -- sh -c 'sem-tool %s; echo rc=$?' 2>&1",
-		 vm(), node, args);
+		 cluster_vm(), node, args);
 	return popen(cmd, "r");
 }
 
@@ -57,11 +46,8 @@ FIXTURE(sem) {
 FIXTURE_SETUP(sem)
 {
 	char out[OUT_MAX];
-	int n;
 
-	for (n = 1; n <= nodes(); n++)
-		ASSERT_EQ(0, node_run(n, out, "kddm-load kipc"))
-			TH_LOG("node %d: %s", n, out);
+	ASSERT_EQ(0, cluster_load_kipc(out)) TH_LOG("%s", out);
 	self->key = new_key();
 	ASSERT_EQ(0, node_run(1, self->id, "sem-tool get %d 2 c,666",
 			      self->key)) TH_LOG("%s", self->id);
@@ -216,7 +202,7 @@ static FILE *holder(struct __test_metadata *_metadata, int node, const char *id,
 	node_run(node, NULL, "rm -f /tmp/semheld");
 	snprintf(cmd, sizeof(cmd),
 		 "%s exec %d -t 120 -- sh -c 'sem-tool hold %s \"%s\" >/tmp/semheld'",
-		 vm(), node, id, ops);
+		 cluster_vm(), node, id, ops);
 	h = popen(cmd, "w");
 	if (!h)
 		return NULL;
@@ -290,7 +276,7 @@ TEST_F(sem, mutual_exclusion)
 	for (n = 1; n <= nodes() && n <= 8; n++) {
 		snprintf(cmd, sizeof(cmd),
 			 "%s exec %d -n -t 120 -- sh -c 'sem-tool loop %s %d & sem-tool loop %s %d & wait' 2>&1",
-			 vm(), n, self->id, per, self->id, per);
+			 cluster_vm(), n, self->id, per, self->id, per);
 		p[n - 1] = popen(cmd, "r");
 		ASSERT_NE(NULL, p[n - 1]);
 	}

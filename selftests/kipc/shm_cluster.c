@@ -9,13 +9,7 @@
 #include "kselftest_harness.h"
 #include "cluster.h"
 
-static int key_seq;
-
-/* A key no earlier test used. */
-static int new_key(void)
-{
-	return 0x4b000000 + (getpid() & 0xffff) * 16 + ++key_seq;
-}
+#define new_key() cluster_key(0x4b000000)
 
 FIXTURE(shm) {
 	int key;
@@ -25,11 +19,8 @@ FIXTURE(shm) {
 FIXTURE_SETUP(shm)
 {
 	char out[OUT_MAX];
-	int n;
 
-	for (n = 1; n <= nodes(); n++)
-		ASSERT_EQ(0, node_run(n, out, "kddm-load kipc"))
-			TH_LOG("node %d: %s", n, out);
+	ASSERT_EQ(0, cluster_load_kipc(out)) TH_LOG("%s", out);
 	self->key = new_key();
 	ASSERT_EQ(0, node_run(1, self->id, "ipc-tool shm-get %d 8192 c,666",
 			      self->key)) TH_LOG("%s", self->id);
@@ -91,7 +82,7 @@ TEST_F(shm, attach_count_and_rmid)
 
 	snprintf(cmd, sizeof(cmd),
 		 "%s exec 2 -t 120 -- sh -c 'ipc-tool shm-hold %s >/tmp/shmheld'",
-		 getenv("KDDM_VM") ?: "userspace/kddm-vm", self->id);
+		 cluster_vm(), self->id);
 	holder = popen(cmd, "w");
 	ASSERT_NE(NULL, holder);
 	while (node_run(2, out, "cat /tmp/shmheld 2>/dev/null") ||
