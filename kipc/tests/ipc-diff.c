@@ -18,6 +18,7 @@
 #include <sys/msg.h>
 #include <sys/sem.h>
 #include <sys/shm.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -141,6 +142,21 @@ static void shm_battery(key_t key)
 	SAY("shmdt twice", "%s", res(shmdt(c)));
 }
 
+static void on_alarm(int sig)
+{
+	(void)sig;
+}
+
+/* A signal with a handler (no SA_RESTART) arrives in 200 ms. */
+static void arm_signal(void)
+{
+	struct sigaction sa = { .sa_handler = on_alarm };
+	struct itimerval it = { .it_value = { 0, 200 * 1000 } };
+
+	sigaction(SIGALRM, &sa, NULL);
+	setitimer(ITIMER_REAL, &it, NULL);
+}
+
 struct mbuf {
 	long type;
 	char text[64];
@@ -201,6 +217,8 @@ static void msg_battery(key_t key)
 	msgsnd(id, &m, 3, 0);
 	msg_rcv("rcv copy 0", id, 0, MSG_COPY | IPC_NOWAIT, 64);
 	msg_rcv("rcv copy 1", id, 1, MSG_COPY | IPC_NOWAIT, 64);
+	arm_signal();
+	msg_rcv("rcv interrupted", id, 5, 0, 64);
 	fflush(stdout);
 	as_user(msg_user, id, key);
 	ds.msg_qbytes = 100;
@@ -273,6 +291,9 @@ static void sem_battery(key_t key)
 		    res(semtimedop(id, ops, 1, &ts)));
 	}
 	SAY("GETNCNT", "%d", semctl(id, 0, GETNCNT));
+	arm_signal();
+	SAY("semop interrupted", "%s", res(semop(id, ops, 1)));
+	SAY("GETNCNT after signal", "%d", semctl(id, 0, GETNCNT));
 	semctl(id, 0, IPC_STAT, &ds);
 	SAY("stat", "nsems %lu mode %o", ds.sem_nsems, ds.sem_perm.mode);
 	fflush(stdout);
