@@ -123,6 +123,14 @@ static void shm_battery(key_t key)
 	ds.shm_perm.mode = 0640;
 	SAY("IPC_SET", "%s", res(shmctl(id, IPC_SET, &ds)));
 	stat_line("stat after set", id);
+	{
+		struct shminfo si;
+
+		SAY("IPC_INFO", "%s", res(shmctl(0, IPC_INFO,
+						 (struct shmid_ds *)&si)));
+		SAY("shminfo", "shmmax %lu shmmin %lu shmmni %lu shmall %lu",
+		    si.shmmax, si.shmmin, si.shmmni, si.shmall);
+	}
 	SAY("bad cmd", "%s", res(shmctl(id, 12345, &ds)));
 	SAY("bad id", "%s", res(shmctl(0x7ffffff0, IPC_STAT, &ds)));
 	SAY("negative id", "%s", res(shmctl(-1, IPC_STAT, &ds)));
@@ -226,6 +234,18 @@ static void msg_battery(key_t key)
 	msgctl(id, IPC_STAT, &ds);
 	SAY("stat after set", "qnum %lu qbytes %lu", ds.msg_qnum,
 	    ds.msg_qbytes);
+	m.type = 1;
+	SAY("snd fits", "%s", res(msgsnd(id, &m, 60, IPC_NOWAIT)));
+	SAY("snd full nowait", "%s", res(msgsnd(id, &m, 60, IPC_NOWAIT)));
+	SAY("snd too big", "%s", res(msgsnd(id, &m, 200000, IPC_NOWAIT)));
+	{
+		struct msginfo mi;
+
+		SAY("IPC_INFO", "%s", res(msgctl(0, IPC_INFO,
+						 (struct msqid_ds *)&mi)));
+		SAY("msginfo", "msgmax %d msgmnb %d msgmni %d", mi.msgmax,
+		    mi.msgmnb, mi.msgmni);
+	}
 	SAY("bad cmd", "%s", res(msgctl(id, 12345, &ds)));
 	SAY("IPC_RMID", "%s", res(msgctl(id, IPC_RMID, NULL)));
 	SAY("stat removed", "%s", res(msgctl(id, IPC_STAT, &ds)));
@@ -298,6 +318,15 @@ static void sem_battery(key_t key)
 	SAY("stat", "nsems %lu mode %o", ds.sem_nsems, ds.sem_perm.mode);
 	fflush(stdout);
 	as_user(sem_user, id, key);
+	SAY("GETZCNT", "%d", semctl(id, 0, GETZCNT));
+	{
+		struct seminfo si;
+
+		SAY("IPC_INFO", "%s", res(semctl(0, 0, IPC_INFO, &si)));
+		SAY("seminfo", "semmsl %d semmns %d semopm %d semmni %d "
+		    "semvmx %d", si.semmsl, si.semmns, si.semopm, si.semmni,
+		    si.semvmx);
+	}
 	SAY("bad cmd", "%s", res(semctl(id, 0, 12345)));
 	SAY("IPC_RMID", "%s", res(semctl(id, 0, IPC_RMID)));
 	SAY("GETVAL removed", "%s", res(semctl(id, 0, GETVAL)));
