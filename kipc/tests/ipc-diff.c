@@ -323,9 +323,9 @@ static void sem_battery(key_t key)
 		struct seminfo si;
 
 		SAY("IPC_INFO", "%s", res(semctl(0, 0, IPC_INFO, &si)));
-		SAY("seminfo", "semmsl %d semmns %d semopm %d semmni %d "
-		    "semvmx %d", si.semmsl, si.semmns, si.semopm, si.semmni,
-		    si.semvmx);
+		SAY("seminfo", "semmsl %d semmns %d semopm %d", si.semmsl,
+		    si.semmns, si.semopm);
+		SAY("seminfo", "semmni %d semvmx %d", si.semmni, si.semvmx);
 	}
 	SAY("bad cmd", "%s", res(semctl(id, 0, 12345)));
 	SAY("IPC_RMID", "%s", res(semctl(id, 0, IPC_RMID)));
