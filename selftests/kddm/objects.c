@@ -163,6 +163,22 @@ TEST_F(set, try_grab)
 	EXPECT_STREQ("mine", out);
 }
 
+/* An async get returns at once; the copy arrives and find sees it. */
+TEST_F(set, async_prefetch)
+{
+	char out[OUT_MAX];
+	double end;
+
+	ASSERT_EQ(0, node_run(1, out, "kddm-test write %s 11 early", self->id));
+	ASSERT_EQ(0, node_run(2, out, "kddm-test get -a %s 11", self->id))
+		TH_LOG("%s", out);
+	end = now_s() + 20;
+	while (node_run(2, out, "kddm-test find %s 11", self->id) &&
+	       now_s() < end)
+		;
+	EXPECT_STREQ("early", out);
+}
+
 TEST(unknown_set)
 {
 	char out[OUT_MAX];

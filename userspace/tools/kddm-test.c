@@ -5,7 +5,8 @@
  *
  *   kddm-test create [-s SIZE] [-p fixed|rr|bits] [-n NODE]   prints SET
  *   kddm-test destroy SET
- *   kddm-test get|grab|find SET OBJ [-t] [-N]   prints the object as text
+ *   kddm-test get|grab|find SET OBJ [-t] [-N] [-a]  prints the object
+ *                                   as text (-a: get starts a prefetch)
  *   kddm-test get64 SET OBJ                     prints it as a u64
  *   kddm-test write SET OBJ TEXT
  *   kddm-test incr SET OBJ [COUNT]              prints the last value
@@ -139,8 +140,10 @@ static int obj_cmd(int argc, char **argv)
 	uint64_t count = 1, i;
 	int c;
 
-	while ((c = getopt(argc, argv, "tN")) != -1) {
-		if (c == 't')
+	while ((c = getopt(argc, argv, "tNa")) != -1) {
+		if (c == 'a')
+			to.flags |= KDDM_TEST_F_ASYNC;
+		else if (c == 't')
 			to.flags |= KDDM_TEST_F_TRY;
 		else if (c == 'N')
 			to.flags |= KDDM_TEST_F_NO_FT;
