@@ -7,11 +7,13 @@
  * Run as root on a node where kddm.ko is loaded (and joined, for the node
  * dump). None of the requests sent here may change the node's state.
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -435,6 +437,43 @@ TEST_F(nl, node_dump_has_self)
 	EXPECT_LE(1, self->res.nr_msgs);
 	EXPECT_EQ(1, ni.nr_self);
 	EXPECT_EQ(self_id, ni.self_id);
+}
+
+/* An unprivileged user may look (NODE_GET) but not change (JOIN, LEAVE). */
+TEST_F(nl, changes_need_admin)
+{
+	int st, leave, join, look;
+	pid_t pid;
+
+	if (!self->family)
+		SKIP(return, NO_FAMILY);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
+		struct nlreq r;
+		struct nlres res;
+		int fd;
+
+		if (setresgid(1000, 1000, 1000) || setresuid(1000, 1000, 1000))
+			_exit(10);
+		fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC,
+			    NETLINK_GENERIC);
+		if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)))
+			_exit(11);
+		kddm_req(&r, self->family, KDDM_CMD_LEAVE);
+		leave = transact(fd, &r, &res, NULL, NULL) ?: res.error;
+		kddm_req(&r, self->family, KDDM_CMD_JOIN);
+		join = transact(fd, &r, &res, NULL, NULL) ?: res.error;
+		kddm_req(&r, self->family, KDDM_CMD_NODE_GET);
+		look = transact(fd, &r, &res, NULL, NULL) ?: res.error;
+		_exit((leave == -EPERM ? 0 : 1) | (join == -EPERM ? 0 : 2) |
+		      (look == 0 ? 0 : 4));
+	}
+	ASSERT_EQ(pid, waitpid(pid, &st, 0));
+	ASSERT_TRUE(WIFEXITED(st));
+	EXPECT_EQ(0, WEXITSTATUS(st))
+		TH_LOG("1: LEAVE allowed, 2: JOIN allowed, 4: NODE_GET refused");
 }
 
 TEST_HARNESS_MAIN
