@@ -69,6 +69,20 @@ static void free_data(struct kddm_obj *obj)
 	obj->data = NULL;
 }
 
+/* The bytes of the local copy to ship, into @buf: length or -errno. */
+static int export_data(struct kddm_obj *obj, void *buf)
+{
+	struct kddm_set *set = obj->set;
+
+	if (!buf || !obj->data)
+		return -ENOMEM;
+	if (set->linker->export_object)
+		return set->linker->export_object(set, obj->coh.obj_id,
+						  obj->data, buf, set->obj_size);
+	memcpy(buf, obj->data, set->obj_size);	/* plain bytes */
+	return set->obj_size;
+}
+
 static void k_send(struct coh_node *n, struct coh_obj *o, u32 dst,
 		   const struct coh_msg *msg, bool with_data)
 {
@@ -89,11 +103,7 @@ static void k_send(struct coh_node *n, struct coh_obj *o, u32 dst,
 
 	if (with_data) {
 		buf = kvmalloc(set->obj_size, GFP_KERNEL);
-		len = -ENOMEM;
-		if (buf && obj->data)
-			len = set->linker->export_object(set, o->obj_id,
-							 obj->data, buf,
-							 set->obj_size);
+		len = export_data(obj, buf);
 		if (len < 0 || len > set->obj_size) {
 			pr_err("set %llx object %llx: export failed (%d)\n",
 			       set->id, o->obj_id, len);
@@ -130,6 +140,8 @@ static void k_install(struct coh_node *n, struct coh_obj *o, void *data)
 					   p->len);
 	else
 		memcpy(obj->data, p->buf, min(p->len, set->obj_size));
+	if (!set->linker->import_object && p->len < set->obj_size)
+		memset(obj->data + p->len, 0, set->obj_size - p->len);
 	if (set->linker->insert_object)
 		set->linker->insert_object(set, o->obj_id, obj->data);
 }

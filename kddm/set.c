@@ -61,7 +61,7 @@ int kddm_register_io_linker(const struct kddm_io_linker_ops *ops)
 	struct linker_entry *e;
 	int ret = -EEXIST;
 
-	if (!ops->name || strlen(ops->name) >= 32 || !ops->export_object)
+	if (!ops->name || strlen(ops->name) >= 32)
 		return -EINVAL;
 	e = kzalloc(sizeof(*e), GFP_KERNEL);
 	if (!e)

@@ -191,27 +191,6 @@ int kipc_new_id(struct kddm_set *set, void **obj)
 
 /* ---- kDDM sets of kipc's plain objects ---- */
 
-static int obj_export(struct kddm_set *set, u64 objid, void *data,
-		      void *buf, size_t len)
-{
-	size_t size = kddm_set_obj_size(set);
-
-	if (len < size)
-		return -ENOSPC;
-	memcpy(buf, data, size);
-	return size;
-}
-
-static int obj_import(struct kddm_set *set, u64 objid, void *data,
-		      const void *buf, size_t len)
-{
-	size_t size = kddm_set_obj_size(set);
-
-	memset(data, 0, size);
-	memcpy(data, buf, min(len, size));
-	return 0;
-}
-
 static u32 obj_home(struct kddm_set *set, u64 objid,
 		    const unsigned long *nodes_up)
 {
@@ -221,8 +200,6 @@ static u32 obj_home(struct kddm_set *set, u64 objid,
 static const struct kddm_io_linker_ops obj_linker = {
 	.name = "kipc_obj",
 	.owner = THIS_MODULE,
-	.export_object = obj_export,
-	.import_object = obj_import,
 	.default_owner = obj_home,
 };
 

@@ -41,6 +41,8 @@ struct kddm_set;
  *	nowhere). Optional: without it the data is zeroed.
  * @export_object: copy the object's data into @buf (at most @len bytes);
  *	return the number of bytes or -errno. Called with the object locked.
+ *	Optional: without it the object is obj_size plain bytes, shipped
+ *	whole (and, without @import_object, received whole, zero-padded).
  * @import_object: install @len bytes received from a peer into @data.
  *	@len is checked against the set's object size before the call.
  * @insert_object: a valid copy is now present here (e.g. map a page).

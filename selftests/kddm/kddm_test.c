@@ -27,44 +27,9 @@ struct test_file {
 	struct list_head held;
 };
 
-static int test_export(struct kddm_set *set, u64 objid, void *data,
-		       void *buf, size_t len)
-{
-	size_t size = kddm_set_obj_size(set);
-
-	if (len < size)
-		return -ENOSPC;
-	memcpy(buf, data, size);
-	return size;
-}
-
-static int test_import(struct kddm_set *set, u64 objid, void *data,
-		       const void *buf, size_t len)
-{
-	size_t size = kddm_set_obj_size(set);
-
-	memset(data, 0, size);
-	memcpy(data, buf, min(len, size));
-	return 0;
-}
-
-static void *test_alloc(struct kddm_set *set, u64 objid)
-{
-	return kzalloc(KDDM_TEST_MAX_SIZE, GFP_KERNEL);
-}
-
-static void test_free(struct kddm_set *set, u64 objid, void *data)
-{
-	kfree(data);
-}
-
 static const struct kddm_io_linker_ops test_linker = {
 	.name = "kddm_test",
 	.owner = THIS_MODULE,
-	.alloc_object = test_alloc,
-	.free_object = test_free,
-	.export_object = test_export,
-	.import_object = test_import,
 };
 
 static long test_create(void __user *arg)
