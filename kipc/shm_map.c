@@ -20,12 +20,15 @@
 
 #include <linux/fs.h>
 #include <linux/highmem.h>
+#include <linux/hrtimer.h>
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/mount.h>
 #include <linux/pagemap.h>
 #include <linux/pseudo_fs.h>
 #include <linux/slab.h>
+#include <linux/wait.h>
+#include <linux/workqueue.h>
 #include <linux/xarray.h>
 
 #include "kipc.h"
@@ -37,9 +40,44 @@ static struct kddm_set *pages_set;
 static DEFINE_XARRAY(seg_inodes);	/* shmid -> this node's inode */
 static DEFINE_MUTEX(seg_mutex);
 
+/*
+ * Migratory pages. A page that this node wrote the last time it held it
+ * ("writer hint") is grabbed, not got, on a read fault: the read is most
+ * likely followed by a write (a flag, a counter, a lock word passed
+ * between nodes), and the write then costs no second transaction. The
+ * grabbed page stays frozen ("held") until the faulting task had time to
+ * use it: until shortly after its write (hold_write_us), at most hold_us.
+ * Remote requests wait meanwhile; without the hold, a node spinning on
+ * the page would take it back before the task that faulted could touch
+ * it, and the page would bounce between the nodes without progress.
+ */
+static unsigned int hold_us = 1000;
+module_param(hold_us, uint, 0644);
+MODULE_PARM_DESC(hold_us, "longest hold of a page grabbed on a read fault (us), 0: never grab on read");
+static unsigned int hold_min_us = 100;
+module_param(hold_min_us, uint, 0644);
+MODULE_PARM_DESC(hold_min_us, "hold of a page after a fault that maps it (us)");
+static unsigned int hold_poll_us = 20;
+module_param(hold_poll_us, uint, 0644);
+MODULE_PARM_DESC(hold_poll_us, "period of the checks whether a held page was written (us)");
+
 struct kipc_page {
 	struct page *page;
+	u64 objid;
+	struct hrtimer timer;		/* next poll of the hold */
+	struct work_struct poll;	/* polls and ends the hold */
+	ktime_t deadline;		/* end of the hold at the latest */
+	u8 *snap;			/* content at the write fault */
+	bool write;			/* held grabbed (else got) */
+	bool migratory;			/* grabbed on a read fault */
+	bool wrote;			/* written during the hold */
 };
+
+static DEFINE_XARRAY(writer_hints);	/* objid -> value 1 */
+static DEFINE_XARRAY_FLAGS(holds, XA_FLAGS_LOCK_IRQ);	/* objid -> kp */
+static atomic_t nr_holds = ATOMIC_INIT(0);
+static struct workqueue_struct *hold_wq;
+static DECLARE_WAIT_QUEUE_HEAD(holds_wq);
 
 static const struct vm_operations_struct kipc_vm_ops;
 
@@ -78,9 +116,12 @@ static void shoot(u64 objid, struct page *page, bool all)
 	mutex_unlock(&seg_mutex);
 }
 
+static enum hrtimer_restart hold_timer(struct hrtimer *t);
+static void hold_poll(struct work_struct *work);
+
 static void *page_alloc_object(struct kddm_set *set, u64 objid)
 {
-	struct kipc_page *kp = kmalloc(sizeof(*kp), GFP_KERNEL);
+	struct kipc_page *kp = kzalloc(sizeof(*kp), GFP_KERNEL);
 
 	if (!kp)
 		return NULL;
@@ -90,6 +131,10 @@ static void *page_alloc_object(struct kddm_set *set, u64 objid)
 		return NULL;
 	}
 	set_page_private(kp->page, 0);
+	kp->objid = objid;
+	hrtimer_init(&kp->timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
+	kp->timer.function = hold_timer;
+	INIT_WORK(&kp->poll, hold_poll);
 	return kp;
 }
 
@@ -170,6 +215,188 @@ static const struct kddm_io_linker_ops page_linker = {
 	.default_owner = page_home,
 };
 
+/* ---- holds ---- */
+
+/*
+ * Ends a hold taken out of the table: puts the object. Nothing arms the
+ * timer of a hold out of the table; a poll queued by its last expiry is
+ * cancelled (the caller is that poll or waited for it).
+ */
+static void hold_put(struct kipc_page *kp)
+{
+	u64 objid = kp->objid;
+
+	hrtimer_cancel(&kp->timer);
+	cancel_work(&kp->poll);
+	if (kp->migratory && !kp->wrote)
+		xa_erase(&writer_hints, (unsigned long)objid);
+	kfree(kp->snap);
+	kp->snap = NULL;
+	/* kp may be freed once put: nothing of it is used afterwards. */
+	kddm_put_object(pages_set, objid);
+	if (atomic_dec_and_test(&nr_holds))
+		wake_up_all(&holds_wq);
+}
+
+static int memcmp_page(struct page *page, const void *buf)
+{
+	void *p = kmap_local_page(page);
+	int ret = memcmp(p, buf, PAGE_SIZE);
+
+	kunmap_local(p);
+	return ret;
+}
+
+static enum hrtimer_restart hold_timer(struct hrtimer *t)
+{
+	queue_work(hold_wq, &container_of(t, struct kipc_page, timer)->poll);
+	return HRTIMER_NORESTART;
+}
+
+static void hold_rearm(struct kipc_page *kp, ktime_t now)
+{
+	ktime_t next = ktime_add_us(now, hold_poll_us);
+
+	hrtimer_start(&kp->timer, ktime_before(next, kp->deadline) ?
+		      next : kp->deadline, HRTIMER_MODE_ABS);
+}
+
+/*
+ * Polls hold @kp: it ends at its deadline or, once the page was written
+ * (a snapshot was taken at the write fault), as soon as the content
+ * differs from the snapshot: the store that faulted has landed.
+ */
+static void hold_poll(struct work_struct *work)
+{
+	struct kipc_page *kp = container_of(work, struct kipc_page, poll);
+	unsigned long flags;
+	bool done = false;
+	ktime_t now;
+
+	xa_lock_irqsave(&holds, flags);
+	if (xa_load(&holds, (unsigned long)kp->objid) != kp) {
+		xa_unlock_irqrestore(&holds, flags);
+		return;		/* ended by hold_write(), which waits for us */
+	}
+	now = ktime_get();
+	if (!ktime_before(now, kp->deadline))
+		done = true;
+	else if (kp->snap && memcmp_page(kp->page, kp->snap))
+		done = true;
+	if (done)
+		__xa_erase(&holds, (unsigned long)kp->objid);
+	else
+		hold_rearm(kp, now);
+	xa_unlock_irqrestore(&holds, flags);
+	if (done)
+		hold_put(kp);
+}
+
+/*
+ * Makes the freeze of @kp (got or grabbed by the caller) a hold of at most
+ * hold_us until hold_arm(). Returns false if the page is held already (by
+ * another task of this node): the caller puts the object itself.
+ */
+static bool hold_start(struct kipc_page *kp, bool write, bool migratory)
+{
+	unsigned long flags;
+	int ret;
+
+	xa_lock_irqsave(&holds, flags);
+	ret = __xa_insert(&holds, (unsigned long)kp->objid, kp, GFP_ATOMIC);
+	if (!ret) {
+		atomic_inc(&nr_holds);
+		kp->write = write;
+		kp->migratory = migratory;
+		kp->wrote = false;
+		kp->deadline = ktime_add_us(ktime_get(), hold_us);
+		hrtimer_start(&kp->timer, kp->deadline, HRTIMER_MODE_ABS);
+	}
+	xa_unlock_irqrestore(&holds, flags);
+	return !ret;
+}
+
+/*
+ * The page of hold @kp is mapped (or could not be): the hold lasts @us
+ * more, time for the faulting task to use the page.
+ */
+static void hold_arm(struct kipc_page *kp, unsigned int us)
+{
+	unsigned long flags;
+
+	xa_lock_irqsave(&holds, flags);
+	if (xa_load(&holds, (unsigned long)kp->objid) == kp) {
+		kp->deadline = ktime_add_us(ktime_get(), us);
+		hrtimer_start(&kp->timer, kp->deadline, HRTIMER_MODE_ABS);
+	}
+	xa_unlock_irqrestore(&holds, flags);
+}
+
+/* Hold @kp sees a write fault: snapshot the page, poll for the store. */
+static void hold_written_locked(struct kipc_page *kp, u8 **snap)
+{
+	kp->wrote = true;
+	if (*snap && !kp->snap) {
+		memcpy_from_page(*snap, kp->page, 0, PAGE_SIZE);
+		swap(kp->snap, *snap);
+	}
+	kp->deadline = ktime_add_us(ktime_get(), hold_us);
+	hold_rearm(kp, ktime_get());
+}
+
+static void hold_written(struct kipc_page *kp)
+{
+	u8 *snap = kmalloc(PAGE_SIZE, GFP_KERNEL);
+	unsigned long flags;
+
+	xa_lock_irqsave(&holds, flags);
+	if (xa_load(&holds, (unsigned long)kp->objid) == kp)
+		hold_written_locked(kp, &snap);
+	xa_unlock_irqrestore(&holds, flags);
+	kfree(snap);
+}
+
+/*
+ * A write fault on @page. If this node holds it grabbed, the write is
+ * what the hold waited for: the hold ends when the store has landed (at
+ * most hold_us later), and the page is returned locked. If it holds it
+ * for read only, that hold ends now (the caller grabs it). Otherwise NULL.
+ */
+static struct page *hold_write(struct page *page, u64 objid)
+{
+	struct kipc_page *kp, *drop = NULL;
+	unsigned long flags, gen = 0;
+	u8 *snap = kmalloc(PAGE_SIZE, GFP_KERNEL);
+
+	xa_lock_irqsave(&holds, flags);
+	kp = xa_load(&holds, (unsigned long)objid);
+	if (kp && kp->write && kp->page == page) {
+		gen = page_gen(page);
+		hold_written_locked(kp, &snap);
+	} else if (kp && !kp->write) {
+		__xa_erase(&holds, (unsigned long)objid);
+		drop = kp;
+		kp = NULL;
+	} else {
+		kp = NULL;
+	}
+	xa_unlock_irqrestore(&holds, flags);
+	kfree(snap);
+	if (drop) {
+		hrtimer_cancel(&drop->timer);
+		cancel_work_sync(&drop->poll);
+		hold_put(drop);
+	}
+	if (!kp)
+		return NULL;
+	/* Not shot since it was held: still this node's writable copy. */
+	lock_page(page);
+	if (page_gen(page) == gen)
+		return page;
+	unlock_page(page);
+	return NULL;
+}
+
 /* ---- the mapping ---- */
 
 static int seg_shmid(struct vm_area_struct *vma)
@@ -178,20 +405,26 @@ static int seg_shmid(struct vm_area_struct *vma)
 }
 
 /*
- * Gets (or grabs) the page of @vmf, then returns it referenced and locked
- * with the generation it had while frozen, or NULL if an invalidation came
- * in between (the caller retries).
+ * Gets (or grabs) the page of @vmf, and holds it (see "Holds" above), then
+ * returns it referenced and locked, or NULL if an invalidation came before
+ * it was locked (the caller retries). A read fault on a page this node
+ * wrote the last time it had it grabs it (migratory page).
  */
-static struct page *fault_page(struct vm_fault *vmf, bool write, int *err)
+static struct page *fault_page(struct vm_fault *vmf, bool write,
+			       struct kipc_page **held, int *err)
 {
 	int shmid = seg_shmid(vmf->vma);
 	u64 objid = page_objid(shmid, vmf->pgoff);
+	bool migratory = false;
 	struct kipc_page *kp;
 	struct page *page;
 	unsigned long gen;
 
-	kp = write ? kddm_grab_object(pages_set, objid) :
-		     kddm_get_object(pages_set, objid);
+	if (!write && hold_us && (vmf->vma->vm_flags & VM_WRITE) &&
+	    xa_load(&writer_hints, (unsigned long)objid))
+		migratory = true;
+	kp = write || migratory ? kddm_grab_object(pages_set, objid) :
+				  kddm_get_object(pages_set, objid);
 	if (IS_ERR(kp)) {
 		*err = PTR_ERR(kp);
 		return NULL;
@@ -199,7 +432,12 @@ static struct page *fault_page(struct vm_fault *vmf, bool write, int *err)
 	page = kp->page;
 	get_page(page);
 	gen = page_gen(page);
-	kddm_put_object(pages_set, objid);
+	/* Until armed once the page is mapped, the hold lasts hold_us. */
+	*held = kp;
+	if (!hold_start(kp, write || migratory, migratory)) {
+		*held = NULL;
+		kddm_put_object(pages_set, objid);
+	}
 	lock_page(page);
 	if (page_gen(page) == gen)
 		return page;
@@ -212,18 +450,21 @@ static vm_fault_t kipc_fault(struct vm_fault *vmf)
 {
 	struct inode *inode = file_inode(vmf->vma->vm_file);
 	bool write = vmf->flags & FAULT_FLAG_WRITE;
+	struct kipc_page *held;
 	struct page *page;
 	int err = 0, ret;
 
 	if (vmf->pgoff >= DIV_ROUND_UP(i_size_read(inode), PAGE_SIZE))
 		return VM_FAULT_SIGBUS;
 	do {
-		page = fault_page(vmf, write, &err);
+		page = fault_page(vmf, write, &held, &err);
 		if (err)
 			return err == -ENOMEM ? VM_FAULT_OOM : VM_FAULT_SIGBUS;
 	} while (!page);
 	/* Read-only PTE: a store faults again into page_mkwrite. */
 	ret = vm_insert_page(vmf->vma, vmf->address, page);
+	if (held)
+		hold_arm(held, held->migratory ? hold_us : hold_min_us);
 	unlock_page(page);
 	put_page(page);
 	if (ret == -ENOMEM)
@@ -233,21 +474,32 @@ static vm_fault_t kipc_fault(struct vm_fault *vmf)
 
 static vm_fault_t kipc_page_mkwrite(struct vm_fault *vmf)
 {
+	u64 objid = page_objid(seg_shmid(vmf->vma), vmf->pgoff);
+	struct kipc_page *held;
 	struct page *page;
 	int err = 0;
 
-	page = fault_page(vmf, true, &err);
+	/* This node writes the page: grab it on its next read fault. */
+	if (hold_us && !xa_load(&writer_hints, (unsigned long)objid))
+		xa_store(&writer_hints, (unsigned long)objid, xa_mk_value(1),
+			 GFP_KERNEL);
+	page = hold_write(vmf->page, objid);
+	if (page)
+		goto writable;
+	page = fault_page(vmf, true, &held, &err);
 	if (err)
 		return err == -ENOMEM ? VM_FAULT_OOM : VM_FAULT_SIGBUS;
 	if (!page)
 		return VM_FAULT_NOPAGE;
+	if (held)
+		hold_written(held);
+	put_page(page);
 	if (page != vmf->page) {
 		/* The PTE maps an older copy: refault from scratch. */
 		unlock_page(page);
-		put_page(page);
 		return VM_FAULT_NOPAGE;
 	}
-	put_page(page);
+writable:
 	set_page_private(page, page_private(page) | KP_WRITABLE);
 	return VM_FAULT_LOCKED;
 }
@@ -357,6 +609,7 @@ void kipc_shm_pages_remove(int shmid, u64 size)
 	struct inode *inode;
 
 	for (i = 0; i < n; i++) {
+		xa_erase(&writer_hints, (unsigned long)page_objid(shmid, i));
 		kddm_remove_object(pages_set, page_objid(shmid, i));
 		cond_resched();
 	}
@@ -387,9 +640,14 @@ int kipc_shm_map_init(void)
 	};
 	int ret;
 
+	hold_wq = alloc_workqueue("kipc_shm_hold", WQ_HIGHPRI, 0);
+	if (!hold_wq)
+		return -ENOMEM;
 	kipc_mnt = kern_mount(&kipc_fs);
-	if (IS_ERR(kipc_mnt))
+	if (IS_ERR(kipc_mnt)) {
+		destroy_workqueue(hold_wq);
 		return PTR_ERR(kipc_mnt);
+	}
 	ret = kddm_register_io_linker(&page_linker);
 	if (ret)
 		goto err_mnt;
@@ -403,6 +661,7 @@ err_linker:
 	kddm_unregister_io_linker(&page_linker);
 err_mnt:
 	kern_unmount(kipc_mnt);
+	destroy_workqueue(hold_wq);
 	return ret;
 }
 
@@ -411,6 +670,11 @@ void kipc_shm_map_exit(void)
 	struct inode *inode;
 	unsigned long id;
 
+	/* Holds end by themselves, within hold_us. */
+	wait_event(holds_wq, !atomic_read(&nr_holds));
+	destroy_workqueue(hold_wq);	/* the last release returned */
+	synchronize_rcu();		/* and the last timer callback */
+	xa_destroy(&writer_hints);
 	kddm_put_set(pages_set);
 	kddm_unregister_io_linker(&page_linker);
 	xa_for_each(&seg_inodes, id, inode)

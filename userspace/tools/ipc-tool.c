@@ -14,6 +14,10 @@
  *   ipc-tool [-u UID] shm-hold ID                attach, say "held", wait
  *                                                for stdin to close, detach
  *   ipc-tool shm-info                            "used N pages N maxidx N"
+ *   ipc-tool shm-add ID OFFSET COUNT PROCS       PROCS processes each add 1
+ *                                                COUNT times (atomically)
+ *                                                to the u64 at OFFSET
+ *   ipc-tool shm-u64 ID OFFSET                   prints the u64 at OFFSET
  * Errors print "ipc-tool: OP: ERRNAME" and exit 1.
  */
 #define _GNU_SOURCE
@@ -23,6 +27,7 @@
 #include <string.h>
 #include <sys/ipc.h>
 #include <sys/shm.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static const char *op;
@@ -54,6 +59,29 @@ static int flags(const char *s)
 	for (; *s && *s != ','; s++)
 		f |= *s == 'c' ? IPC_CREAT : *s == 'x' ? IPC_EXCL : 0;
 	return f | (*s == ',' ? (int)strtol(s + 1, NULL, 8) : 0600);
+}
+
+/* @procs processes add 1 to *@v @count times each; 0 if all did. */
+static int shm_add(unsigned long long *v, long count, long procs)
+{
+	int st, ret = 0;
+	long i, j;
+
+	for (i = 0; i < procs; i++) {
+		pid_t pid = fork();
+
+		if (pid < 0)
+			return fail();
+		if (pid)
+			continue;
+		for (j = 0; j < count; j++)
+			__atomic_fetch_add(v, 1, __ATOMIC_SEQ_CST);
+		_exit(0);
+	}
+	while (wait(&st) > 0)
+		if (!WIFEXITED(st) || WEXITSTATUS(st))
+			ret = 1;
+	return ret;
 }
 
 static int shm_cmd(int argc, char **argv)
@@ -102,6 +130,12 @@ static int shm_cmd(int argc, char **argv)
 		fwrite(p + num(argv[2]), 1, strnlen(p + num(argv[2]),
 						    num(argv[3])), stdout);
 		putchar('\n');
+	} else if (!strcmp(op, "shm-add") && argc == 5) {
+		if (shm_add((unsigned long long *)(p + num(argv[2])),
+			    num(argv[3]), num(argv[4])))
+			return 1;
+	} else if (!strcmp(op, "shm-u64") && argc == 3) {
+		printf("%llu\n", *(unsigned long long *)(p + num(argv[2])));
 	} else if (!strcmp(op, "shm-hold")) {
 		printf("held\n");
 		fflush(stdout);
