@@ -4,8 +4,8 @@
  *
  * Ids carry the node that created the object: id = node << 15 | slot, so
  * the same id names the same object everywhere and its metadata is homed
- * on its creator. Keys are resolved through one key table object per IPC
- * type, homed on node KIPC_KEY_NODE.
+ * on its creator. Keys are resolved through per-node key tables: every
+ * node lists the objects it created (util.c).
  */
 #ifndef _KIPC_H
 #define _KIPC_H
@@ -18,7 +18,6 @@ struct vm_area_struct;
 
 #define KIPC_SLOT_BITS		15
 #define KIPC_SLOTS		(1U << KIPC_SLOT_BITS)
-#define KIPC_KEY_NODE		1	/* home of the key tables */
 
 static inline u32 kipc_id_node(int id)
 {
@@ -26,9 +25,15 @@ static inline u32 kipc_id_node(int id)
 }
 
 /* Well-known kDDM set names of kipc. */
-#define KIPC_SET_KEYS		0x4b495001U	/* key tables, objid = type */
+#define KIPC_SET_KEYS		0x4b495001U	/* key tables: objid =
+						 * type << 32 | node << 8 |
+						 * chunk
+						 */
 #define KIPC_SET_SHM_META	0x4b495002U	/* objid = shmid */
 #define KIPC_SET_SHM_PAGES	0x4b495003U	/* objid = shmid << 32 | pgoff */
+#define KIPC_SET_KEY_LOCKS	0x4b495006U	/* key locks: objid =
+						 * type << 32 | node << 8
+						 */
 
 enum kipc_type { KIPC_SHM, KIPC_MSG, KIPC_SEM, KIPC_NR_TYPES };
 
@@ -44,25 +49,6 @@ struct kipc_shm_meta {
 	s32 cpid, lpid;
 	s64 atime, dtime, ctime;
 	u32 nattch;
-};
-
-#define KIPC_MAX_ENTRIES	2048
-
-struct kipc_key_entry {
-	s32 key;
-	s32 id;
-};
-
-/*
- * The key table of one IPC type, object KIPC_SET_KEYS/type: every object
- * of the type in the cluster, in the index order *_STAT and ipcs use, and
- * a total the limits apply to (shm: pages of all segments).
- */
-struct kipc_key_table {
-	u32 n;
-	u32 pad;
-	u64 total;
-	struct kipc_key_entry e[KIPC_MAX_ENTRIES];
 };
 
 /* Owner and mode of an IPC object, as in struct kern_ipc_perm. */
@@ -89,18 +75,53 @@ struct kipc_perm {
 
 struct ipc_namespace;
 
+/*
+ * Keys (util.c): each node's key tables list the objects it created, per
+ * IPC type; lookups read the tables of every node up. A *get(key, flg):
+ *
+ *	kipc_keyget_init(&g, type, key, flg);
+ *	while ((ret = kipc_keyget_next(&g)) == KIPC_KEY_FOUND) {
+ *		get object g.id: gone or another key: kipc_keyget_stale(),
+ *		else ret = g.id (or -EEXIST, -EACCES...), break;
+ *	}
+ *	if (ret == KIPC_KEY_CREATE)
+ *		create it, then kipc_keys_add(&g, id, amount);
+ *	kipc_keyget_end(&g);
+ *
+ * KIPC_KEY_CREATE comes with the key locks of every node up held, which
+ * serialize creations cluster-wide, and with the cluster's totals of the
+ * type in g.count and g.total, for the namespace limits.
+ */
+enum { KIPC_KEY_FOUND = 1, KIPC_KEY_CREATE };
+
+struct kipc_keyget {
+	enum kipc_type type;
+	s32 key;
+	int flg;
+	int id;			/* KIPC_KEY_FOUND: the object to check */
+	u32 nth;		/* stale entries of the key skipped */
+	u32 tries;
+	bool locked;		/* the key locks are held */
+	u32 nr_held;
+	u32 *held;		/* the nodes whose key lock is held */
+	u32 count;		/* KIPC_KEY_CREATE: objects of the type */
+	u64 total;		/* and the sum of their amounts */
+};
+
 /* util.c */
-extern struct kddm_set *kipc_keys_set;
 struct ipc_namespace *kipc_ns(void);
 int kipc_err(long err);
 int kipc_id_err(int id, long err);
-struct kipc_key_table *kipc_keys_grab(enum kipc_type type);
-void kipc_keys_put(enum kipc_type type);
-int kipc_keys_find(struct kipc_key_table *t, s32 key, s32 id);
-void kipc_keys_del(struct kipc_key_table *t, u32 i);
-int kipc_keys_add(struct kipc_key_table *t, s32 key, s32 id);
-void kipc_keys_forget(enum kipc_type type, int id, u64 amount);
+void kipc_keyget_init(struct kipc_keyget *g, enum kipc_type type, s32 key,
+		      int flg);
+int kipc_keyget_next(struct kipc_keyget *g);
+int kipc_keyget_stale(struct kipc_keyget *g, long err, s32 key);
+int kipc_keys_add(struct kipc_keyget *g, int id, u64 amount);
+void kipc_keyget_end(struct kipc_keyget *g);
+void kipc_keys_forget(enum kipc_type type, int id);
 void kipc_unkey(enum kipc_type type, int id);
+int kipc_keys_count(enum kipc_type type, u32 *n, u64 *total);
+int kipc_keys_ids(enum kipc_type type, s32 **ids);
 int kipc_index_to_id(enum kipc_type type, int idx);
 int kipc_perms(const struct kipc_perm *p, short flag);
 bool kipc_owner(const struct kipc_perm *p);

@@ -41,6 +41,7 @@ enum kipc_call {
 	KIPC_MSGGET, KIPC_MSGSND, KIPC_MSGRCV, KIPC_MSGCTL,
 	KIPC_SEMGET, KIPC_SEMOP, KIPC_SEMTIMEDOP, KIPC_SEMCTL,
 	KIPC_EXIT_SEM,		/* not a system call: see kipc_exit_sem_entry() */
+	KIPC_COPY_SEMUNDO,	/* nor this: see kipc_copy_semundo_entry() */
 	KIPC_NR_CALLS
 };
 
@@ -91,11 +92,13 @@ KIPC_CLUSTER_ORIG(SEMTIMEDOP, semtimedop)
 KIPC_CLUSTER_ORIG(SEMCTL, semctl)
 
 /*
- * exit_sem(tsk), called by do_exit() for every task, is hooked too: not a
+ * exit_sem(tsk), called by do_exit() for every task (and by unshare() and
+ * setns() of the IPC namespace, and a failed clone), is hooked too: not a
  * pt_regs syscall, the redirect lands here with exit_sem()'s own argument.
- * The SEM_UNDO adjustments of kipc go first, then the kernel's own
- * exit_sem() (the node-local undo list); then the module reference taken
- * by the ftrace callback is dropped, as KIPC_HOOK_ENTRY() does.
+ * kipc_sem_exit_task() runs the kernel's own exit_sem() (the kernel's undo
+ * list) and applies kipc's SEM_UNDO adjustments if @tsk was the last user
+ * of its list; then the module reference taken by the ftrace callback is
+ * dropped, as KIPC_HOOK_ENTRY() does.
  */
 static void kipc_exit_sem_entry(struct task_struct *tsk)
 {
@@ -103,9 +106,29 @@ static void kipc_exit_sem_entry(struct task_struct *tsk)
 		(void *)kipc_hooks[KIPC_EXIT_SEM].orig;
 
 	atomic64_inc(&kipc_counts[KIPC_EXIT_SEM]);
-	kipc_sem_exit_task(tsk);
-	orig(tsk);
+	kipc_sem_exit_task(tsk, orig);
 	module_put(THIS_MODULE);
+}
+
+/*
+ * copy_semundo(clone_flags, tsk), called by copy_process() in the parent:
+ * with CLONE_SYSVSEM the child shares the parent's undo list, which the
+ * kernel creates if the parent had none; kipc's adjustments of the parent
+ * follow it there (kipc_sem_shared()).
+ */
+static int kipc_copy_semundo_entry(unsigned long clone_flags,
+				   struct task_struct *tsk)
+{
+	int (*orig)(unsigned long clone_flags, struct task_struct *tsk) =
+		(void *)kipc_hooks[KIPC_COPY_SEMUNDO].orig;
+	int ret;
+
+	atomic64_inc(&kipc_counts[KIPC_COPY_SEMUNDO]);
+	ret = orig(clone_flags, tsk);
+	if (!ret && (clone_flags & CLONE_SYSVSEM))
+		kipc_sem_shared();
+	module_put(THIS_MODULE);
+	return ret;
 }
 
 static struct kipc_hook kipc_hooks[KIPC_NR_CALLS] = {
@@ -124,6 +147,9 @@ static struct kipc_hook kipc_hooks[KIPC_NR_CALLS] = {
 	[KIPC_SEMCTL] = KIPC_HOOK("__x64_sys_semctl", kipc_semctl),
 	[KIPC_EXIT_SEM] = { .name = "exit_sem",
 			    .func = (kipc_syscall_fn)(void *)kipc_exit_sem_entry },
+	[KIPC_COPY_SEMUNDO] = {
+		.name = "copy_semundo",
+		.func = (kipc_syscall_fn)(void *)kipc_copy_semundo_entry },
 };
 
 static struct dentry *kipc_dir;

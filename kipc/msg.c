@@ -4,15 +4,19 @@
  * cluster-enabled IPC namespace, with the semantics of ipc/msg.c.
  *
  * A queue, header and messages, is one kDDM object of the set
- * KIPC_SET_MSG (object id = msqid), homed on its creator; the key table
- * (set KIPC_SET_KEYS, object KIPC_MSG) lists every queue of the cluster.
- * Lock order, cluster-wide: the key table before any queue.
+ * KIPC_SET_MSG (object id = msqid), homed on its creator; the key tables
+ * (util.c) list the queues each node created. Lock order, cluster-wide:
+ * the key tables before any queue.
  *
  * Every operation grabs the queue. One that cannot proceed (msgrcv of an
  * empty queue, msgsnd to a full one) keeps a read copy and sleeps on the
  * queue's watch (watch.c): the next grab anywhere invalidates the copy,
  * which wakes it. Changes made on this node wake the local sleepers
- * directly, as they invalidate nothing here.
+ * directly, as they invalidate nothing here. A woken sleeper looks at a
+ * fresh read copy and grabs only if it can go on, so that sleepers on
+ * different nodes do not wake each other for nothing. IPC_SET wakes the
+ * sleepers too, which look again: as expunge_all() and ss_wakeup() make
+ * them do in ipc/msg.c.
  *
  * Limits beyond ipc/msg.c: a queue holds at most KIPC_MSG_OBJ_SIZE bytes,
  * message headers included: msg_qbytes above KIPC_MSG_MAX_QBYTES is
@@ -294,6 +298,19 @@ static long msg_run(int id, msg_try_fn try, struct msg_op *op)
 		return -ENOMEM;
 	for (;;) {
 		gen = kipc_watch_gen(w);
+		/*
+		 * Once it had to wait, it looks at a read copy and grabs
+		 * only when it may go on (or fail): a grab invalidates the
+		 * read copies of the sleepers on the other nodes, whose
+		 * grabs would then wake it, and so on, for ever.
+		 */
+		if (waited && must_wait(id, try, op)) {
+			if (kipc_watch_wait(w, gen, MAX_SCHEDULE_TIMEOUT) < 0) {
+				ret = -ERESTARTNOHAND;
+				break;
+			}
+			continue;
+		}
 		q = q_get(id, true);
 		if (IS_ERR(q)) {
 			ret = PTR_ERR(q);
@@ -304,11 +321,6 @@ static long msg_run(int id, msg_try_fn try, struct msg_op *op)
 		if (ret != MSG_WAIT)
 			break;
 		waited = true;
-		if (must_wait(id, try, op) &&
-		    kipc_watch_wait(w, gen, MAX_SCHEDULE_TIMEOUT) < 0) {
-			ret = -ERESTARTNOHAND;
-			break;
-		}
 	}
 	if (op->changed)
 		kipc_watch_changed(watch_key(id));
@@ -389,56 +401,72 @@ static long msgrcv(int id, struct msgbuf __user *msgp, size_t bufsz,
 
 /* ---- msgget ---- */
 
-static int newque(struct kipc_key_table *t, s32 key, int flg)
+/* Under the key locks: a new queue, homed here, entered in our table. */
+static int newque(struct kipc_keyget *g, int flg)
 {
 	struct ipc_namespace *ns = kipc_ns();
 	struct kipc_msg_queue *q;
-	int id;
+	int id, ret;
 
-	if (t->n >= min_t(u32, ns->msg_ctlmni, KIPC_MAX_ENTRIES))
+	if (g->count >= ns->msg_ctlmni)
 		return -ENOSPC;
 	id = kipc_new_id(msg_set, (void **)&q);
 	if (id < 0)
 		return id;
 	memset(q, 0, sizeof(*q));
 	q->exists = 1;
-	q->key = key;
+	q->key = g->key;
 	KIPC_PERM_INIT(q, flg);
 	q->qbytes = min_t(u32, ns->msg_ctlmnb, KIPC_MSG_MAX_QBYTES);
 	q->ctime = ktime_get_real_seconds();
 	q_put(id);
-	kipc_keys_add(t, key, id);
-	return id;
+	ret = kipc_keys_add(g, id, 0);
+	if (!ret)
+		return id;
+	/* nobody knows the id yet */
+	q = q_get(id, true);
+	if (!IS_ERR(q)) {
+		memset(q, 0, sizeof(*q));
+		q_put(id);
+	}
+	return ret;
 }
 
 static long msgget(key_t key, int flg)
 {
-	struct kipc_key_table *t = kipc_keys_grab(KIPC_MSG);
 	struct kipc_msg_queue *q;
+	struct kipc_keyget g;
 	long ret;
-	int i;
+	s32 now;
 
-	if (IS_ERR(t))
-		return kipc_err(PTR_ERR(t));
-	i = key == IPC_PRIVATE ? -1 : kipc_keys_find(t, key, 0);
-	if (i < 0) {
-		ret = (key == IPC_PRIVATE || (flg & IPC_CREAT)) ?
-		      newque(t, key, flg) : -ENOENT;
-		goto out;
+	kipc_keyget_init(&g, KIPC_MSG, key, flg);
+	while ((ret = kipc_keyget_next(&g)) == KIPC_KEY_FOUND) {
+		/* the queue the key names, if it is still there */
+		q = q_get(g.id, false);
+		if (IS_ERR(q)) {
+			ret = kipc_keyget_stale(&g, PTR_ERR(q), 0);
+			if (ret)
+				break;
+			continue;
+		}
+		if (q->key != key) {
+			now = q->key;
+			q_put(g.id);
+			kipc_keyget_stale(&g, 0, now);
+			continue;
+		}
+		ret = -EEXIST;
+		if (!((flg & IPC_CREAT) && (flg & IPC_EXCL))) {
+			ret = kipc_perms(&KIPC_PERM(q), flg);
+			if (!ret)
+				ret = g.id;
+		}
+		q_put(g.id);
+		break;
 	}
-	ret = -EEXIST;
-	if ((flg & IPC_CREAT) && (flg & IPC_EXCL))
-		goto out;
-	q = q_get(t->e[i].id, false);
-	ret = PTR_ERR(q);
-	if (IS_ERR(q))
-		goto out;
-	ret = kipc_perms(&KIPC_PERM(q), flg);
-	if (!ret)
-		ret = t->e[i].id;
-	q_put(t->e[i].id);
-out:
-	kipc_keys_put(KIPC_MSG);
+	if (ret == KIPC_KEY_CREATE)
+		ret = newque(&g, flg);
+	kipc_keyget_end(&g);
 	return ret;
 }
 
@@ -478,21 +506,14 @@ static void fill_ds(struct msqid64_ds *ds, const struct kipc_msg_queue *q)
 /* MSG_INFO: messages and bytes queued in the whole cluster. */
 static int msg_totals(struct msginfo *info)
 {
-	struct kipc_key_table *t = kipc_keys_grab(KIPC_MSG);
 	struct kipc_msg_queue *q;
 	u64 msgs = 0, bytes = 0;
-	u32 i, n;
 	s32 *ids;
+	int i, n;
 
-	if (IS_ERR(t))
-		return kipc_err(PTR_ERR(t));
-	n = min_t(u32, t->n, KIPC_MAX_ENTRIES);
-	ids = kmalloc_array(max(n, 1U), sizeof(*ids), GFP_KERNEL);
-	for (i = 0; ids && i < n; i++)
-		ids[i] = t->e[i].id;
-	kipc_keys_put(KIPC_MSG);
-	if (!ids)
-		return -ENOMEM;
+	n = kipc_keys_ids(KIPC_MSG, &ids);
+	if (n < 0)
+		return n;
 	for (i = 0; i < n; i++) {
 		q = q_get(ids[i], false);
 		if (IS_ERR(q))
@@ -501,7 +522,7 @@ static int msg_totals(struct msginfo *info)
 		bytes += q->cbytes;
 		q_put(ids[i]);
 	}
-	kfree(ids);
+	kvfree(ids);
 	info->msgpool = n;
 	info->msgmap = min_t(u64, msgs, INT_MAX);
 	info->msgtql = min_t(u64, bytes, INT_MAX);
@@ -511,9 +532,9 @@ static int msg_totals(struct msginfo *info)
 static long msg_info(int cmd, void __user *buf)
 {
 	struct ipc_namespace *ns = kipc_ns();
-	struct kipc_key_table *t;
 	struct msginfo info;
 	long ret;
+	u32 n;
 
 	memset(&info, 0, sizeof(info));
 	info.msgmni = ns->msg_ctlmni;
@@ -529,12 +550,11 @@ static long msg_info(int cmd, void __user *buf)
 		if (ret)
 			return ret;
 	}
-	t = kipc_keys_grab(KIPC_MSG);
-	if (IS_ERR(t))
-		return kipc_err(PTR_ERR(t));
+	ret = kipc_keys_count(KIPC_MSG, &n, NULL);
+	if (ret)
+		return ret;
 	/* the highest index in use */
-	ret = t->n ? t->n - 1 : 0;
-	kipc_keys_put(KIPC_MSG);
+	ret = n ? n - 1 : 0;
 	if (copy_to_user(buf, &info, sizeof(info)))
 		ret = -EFAULT;
 	return ret;
@@ -565,18 +585,28 @@ static long msg_stat(int id, int cmd, void __user *buf)
 	return cmd == IPC_STAT ? 0 : id;
 }
 
-/* IPC_SET: owner and mode, as ipc_update_perm(), and msg_qbytes. */
+/*
+ * IPC_SET: owner and mode, as ipc_update_perm(), and msg_qbytes. The
+ * sleepers of the queue look again (as expunge_all() and ss_wakeup() make
+ * them do): our grab invalidated their read copies on the other nodes,
+ * and kipc_watch_changed() wakes those of this node. A receiver or a
+ * sender that lost its permission fails with EACCES, a sender that fits
+ * now sends, the others go back to sleep.
+ */
 static long msg_set_ds(int id, void __user *buf)
 {
 	struct ipc_namespace *ns = kipc_ns();
 	struct kipc_msg_queue *q;
 	struct msqid64_ds ds;
+	int qbytes;
 	kuid_t uid;
 	kgid_t gid;
 	long ret = 0;
 
 	if (copy_from_user(&ds, buf, sizeof(ds)))
 		return -EFAULT;
+	/* ksys_msgctl() hands msg_qbytes on as an int */
+	qbytes = (int)ds.msg_qbytes;
 	uid = make_kuid(current_user_ns(), ds.msg_perm.uid);
 	gid = make_kgid(current_user_ns(), ds.msg_perm.gid);
 	q = q_get(id, true);
@@ -584,17 +614,17 @@ static long msg_set_ds(int id, void __user *buf)
 		return PTR_ERR(q);
 	if (!kipc_owner(&KIPC_PERM(q)))
 		ret = -EPERM;
-	else if (ds.msg_qbytes > ns->msg_ctlmnb &&
+	else if ((unsigned int)qbytes > ns->msg_ctlmnb &&
 		 !capable(CAP_SYS_RESOURCE))
 		ret = -EPERM;
 	else if (!uid_valid(uid) || !gid_valid(gid) ||
-		 ds.msg_qbytes > KIPC_MSG_MAX_QBYTES)
+		 qbytes < 0 || qbytes > KIPC_MSG_MAX_QBYTES)
 		ret = -EINVAL;
 	if (!ret) {
 		q->uid = from_kuid(&init_user_ns, uid);
 		q->gid = from_kgid(&init_user_ns, gid);
 		q->mode = (q->mode & ~0777) | (ds.msg_perm.mode & 0777);
-		q->qbytes = ds.msg_qbytes;
+		q->qbytes = qbytes;
 		q->ctime = ktime_get_real_seconds();
 	}
 	q_put(id);
@@ -618,7 +648,7 @@ static long msg_rmid(int id)
 	if (ret)
 		return ret;
 	kipc_watch_changed(watch_key(id));
-	kipc_keys_forget(KIPC_MSG, id, 0);
+	kipc_keys_forget(KIPC_MSG, id);
 	return 0;
 }
 

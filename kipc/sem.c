@@ -4,9 +4,9 @@
  * cluster-enabled IPC namespace, with the semantics of ipc/sem.c.
  *
  * A semaphore set is one kDDM object (set KIPC_SET_SEM, object id = semid)
- * homed on its creator; the key table (object KIPC_SEM of KIPC_SET_KEYS)
- * lists the sets of the cluster and counts their semaphores. Lock order,
- * cluster-wide: the key table before a set, never the reverse.
+ * homed on its creator; the key tables (util.c) list the sets each node
+ * created and their semaphores. Lock order, cluster-wide: the key tables
+ * before a set, never the reverse.
  *
  * semop applies its operations under the set's only writable copy (grab),
  * all or nothing. A task that must wait counts itself in semncnt/semzcnt
@@ -16,16 +16,19 @@
  * not wake each other for nothing.
  *
  * SEM_UNDO adjustments live in the memory of the process's node, per
- * process (tgid) and set; they are applied when the process exits (hook
- * of exit_sem(), see main.c). SETVAL and SETALL void the adjustments of a
- * semaphore cluster-wide by bumping its undo_gen.
+ * undo list (shared as CLONE_SYSVSEM shares the kernel's) and set; they
+ * are applied when the last task of the list leaves it (hooks of
+ * exit_sem() and copy_semundo(), see main.c). SETVAL and SETALL void the
+ * adjustments of a semaphore cluster-wide by bumping its undo_gen.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/hashtable.h>
 #include <linux/ipc_namespace.h>
+#include <linux/mutex.h>
 #include <linux/ptrace.h>
 #include <linux/random.h>
+#include <linux/refcount.h>
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
 #include <linux/sem.h>
@@ -93,77 +96,100 @@ static void sem_put(int id, bool changed)
 		kipc_watch_changed(sem_key(id));
 }
 
-static int newary(struct kipc_key_table *t, s32 key, int nsems, int flg)
+/* Under the key locks: a new set, homed here, entered in our table. */
+static int newary(struct kipc_keyget *g, int nsems, int flg)
 {
 	struct ipc_namespace *ns = kipc_ns();
 	struct kipc_sem_array *a;
-	int id;
+	int id, ret;
 
 	if (!nsems)
 		return -EINVAL;
-	if (t->total + nsems > ns->sc_semmns)
+	if (g->total + nsems > ns->sc_semmns)
 		return -ENOSPC;
-	if (t->n >= min_t(u32, ns->sc_semmni, KIPC_MAX_ENTRIES))
+	if (g->count >= ns->sc_semmni)
 		return -ENOSPC;
 	id = kipc_new_id(sem_set, (void **)&a);
 	if (id < 0)
 		return id;
 	memset(a, 0, KIPC_SEM_OBJ_SIZE);
 	a->exists = 1;
-	a->key = key;
+	a->key = g->key;
 	KIPC_PERM_INIT(a, flg);
 	a->nsems = nsems;
 	a->stamp = get_random_u64();
 	a->ctime = ktime_get_real_seconds();
 	sem_put(id, false);
-	kipc_keys_add(t, key, id);
-	t->total += nsems;
-	return id;
+	ret = kipc_keys_add(g, id, nsems);
+	if (!ret)
+		return id;
+	/* nobody knows the id yet */
+	a = sem_grab(id);
+	if (!IS_ERR(a)) {
+		memset(a, 0, KIPC_SEM_OBJ_SIZE);
+		sem_put(id, false);
+	}
+	return ret;
 }
 
 static long semget(key_t key, int nsems, int flg)
 {
 	struct ipc_namespace *ns = kipc_ns();
 	struct kipc_sem_array *a;
-	struct kipc_key_table *t;
+	struct kipc_keyget g;
 	long ret;
-	int i;
+	s32 now;
 
 	if (nsems < 0 || nsems > ns->sc_semmsl || nsems > KIPC_SEMMSL)
 		return -EINVAL;
-	t = kipc_keys_grab(KIPC_SEM);
-	if (IS_ERR(t))
-		return kipc_err(PTR_ERR(t));
-	i = key == IPC_PRIVATE ? -1 : kipc_keys_find(t, key, 0);
-	if (i < 0) {
-		ret = (key == IPC_PRIVATE || (flg & IPC_CREAT)) ?
-		      newary(t, key, nsems, flg) : -ENOENT;
-		goto out;
+	kipc_keyget_init(&g, KIPC_SEM, key, flg);
+	while ((ret = kipc_keyget_next(&g)) == KIPC_KEY_FOUND) {
+		/* the set the key names, if it is still there */
+		a = sem_get(g.id);
+		if (IS_ERR(a)) {
+			ret = kipc_keyget_stale(&g, PTR_ERR(a), 0);
+			if (ret)
+				break;
+			continue;
+		}
+		if (a->key != key) {
+			now = a->key;
+			sem_put(g.id, false);
+			kipc_keyget_stale(&g, 0, now);
+			continue;
+		}
+		ret = -EEXIST;
+		if (!((flg & IPC_CREAT) && (flg & IPC_EXCL))) {
+			if (nsems > a->nsems)
+				ret = -EINVAL;
+			else
+				ret = kipc_perms(&KIPC_PERM(a), flg);
+			if (!ret)
+				ret = g.id;
+		}
+		sem_put(g.id, false);
+		break;
 	}
-	ret = -EEXIST;
-	if ((flg & IPC_CREAT) && (flg & IPC_EXCL))
-		goto out;
-	a = sem_get(t->e[i].id);
-	ret = PTR_ERR(a);
-	if (IS_ERR(a))
-		goto out;
-	if (nsems > a->nsems)
-		ret = -EINVAL;
-	else
-		ret = kipc_perms(&KIPC_PERM(a), flg);
-	if (!ret)
-		ret = t->e[i].id;
-	sem_put(t->e[i].id, false);
-out:
-	kipc_keys_put(KIPC_SEM);
+	if (ret == KIPC_KEY_CREATE)
+		ret = newary(&g, nsems, flg);
+	kipc_keyget_end(&g);
 	return ret;
 }
 
 /* ---- SEM_UNDO ---- */
 
+/*
+ * Undo lists follow CLONE_SYSVSEM as ipc/sem.c does: the tasks that share
+ * the kernel's undo list (tsk->sysvsem.undo_list: pthreads, clone() with
+ * CLONE_SYSVSEM) share their adjustments, applied when the last of them
+ * leaves it (exit, unshare or setns of the IPC namespace); a task without
+ * one (fork(), a thread cloned without CLONE_SYSVSEM) has its own. So an
+ * entry belongs to the kernel's list of the task or, while it has none,
+ * to the task itself (see kipc_sem_shared() for when it gets one).
+ */
 struct sem_undo {
 	struct hlist_node node;
-	pid_t tgid;		/* in the initial pid namespace */
+	const void *owner;	/* a struct sem_undo_list or a task */
 	int semid;
 	u64 stamp;
 	u32 nsems;
@@ -173,56 +199,88 @@ struct sem_undo {
 	} a[];
 };
 
-static DEFINE_HASHTABLE(undo_hash, 6);	/* by tgid */
+static DEFINE_HASHTABLE(undo_hash, 6);	/* by owner */
 static DEFINE_SPINLOCK(undo_lock);
+/* Serializes the last-sharer check of exiting sharers (see below). */
+static DEFINE_MUTEX(undo_exit_mutex);
 
-static struct sem_undo *undo_find(pid_t tgid, int semid)
+static const void *undo_owner(struct task_struct *tsk)
+{
+	return tsk->sysvsem.undo_list ? (void *)tsk->sysvsem.undo_list :
+					(void *)tsk;
+}
+
+static struct sem_undo *undo_find_locked(const void *owner, int semid)
 {
 	struct sem_undo *u;
 
-	spin_lock(&undo_lock);
-	hash_for_each_possible(undo_hash, u, node, tgid)
-		if (u->tgid == tgid && u->semid == semid)
-			goto out;
-	u = NULL;
-out:
-	spin_unlock(&undo_lock);
-	return u;
+	hash_for_each_possible(undo_hash, u, node, (unsigned long)owner)
+		if (u->owner == owner && u->semid == semid)
+			return u;
+	return NULL;
 }
 
 /*
- * The undo entry of the calling process for set @a (grabbed, id @semid).
- * Only the process's own threads use it, under the set's grab; it is
- * freed when the process exits.
+ * The undo entry of the calling task's list for set @a (grabbed, id
+ * @semid). Only the sharers of the list use it, under the set's grab; it
+ * is freed when the last of them leaves the list.
  */
 static struct sem_undo *undo_get(struct kipc_sem_array *a, int semid)
 {
-	pid_t tgid = task_tgid_nr(current);
-	struct sem_undo *u = undo_find(tgid, semid);
+	const void *owner = undo_owner(current);
+	struct sem_undo *u;
 	u32 i;
 
-	if (u && u->stamp == a->stamp && u->nsems == a->nsems)
-		return u;
-	if (u) {
+	spin_lock(&undo_lock);
+	u = undo_find_locked(owner, semid);
+	if (u && (u->stamp != a->stamp || u->nsems != a->nsems)) {
 		/* of a removed set whose id was reused */
-		spin_lock(&undo_lock);
 		hash_del(&u->node);
-		spin_unlock(&undo_lock);
 		kfree(u);
+		u = NULL;
 	}
+	spin_unlock(&undo_lock);
+	if (u)
+		return u;
 	u = kzalloc(struct_size(u, a, a->nsems), GFP_KERNEL);
 	if (!u)
 		return ERR_PTR(-ENOMEM);
-	u->tgid = tgid;
+	u->owner = owner;
 	u->semid = semid;
 	u->stamp = a->stamp;
 	u->nsems = a->nsems;
 	for (i = 0; i < a->nsems; i++)
 		u->a[i].gen = a->sems[i].undo_gen;
 	spin_lock(&undo_lock);
-	hash_add(undo_hash, &u->node, tgid);
+	hash_add(undo_hash, &u->node, (unsigned long)owner);
 	spin_unlock(&undo_lock);
 	return u;
+}
+
+/*
+ * From the copy_semundo() hook, after a clone with CLONE_SYSVSEM by the
+ * calling task: the kernel gave it an undo list if it had none, shared
+ * with the child now; the task's own entries go to that list.
+ */
+void kipc_sem_shared(void)
+{
+	const void *list = current->sysvsem.undo_list;
+	struct hlist_node *tmp;
+	struct sem_undo *u;
+
+	if (!list)
+		return;
+	spin_lock(&undo_lock);
+	hash_for_each_possible_safe(undo_hash, u, tmp, node,
+				    (unsigned long)current) {
+		/* one of the list already (ipc(2), not redirected): stays */
+		if (u->owner != current || undo_find_locked(list, u->semid))
+			continue;
+		hash_del(&u->node);
+		u->owner = list;
+		hash_add(undo_hash, &u->node, (unsigned long)list);
+	}
+	spin_unlock(&undo_lock);
 }
 
 /* The adjustment of semaphore @n, zero if SETVAL/SETALL voided it. */
@@ -275,29 +333,58 @@ static void undo_work_fn(struct work_struct *work)
 	}
 }
 
-/*
- * exit_sem() of @tsk (current, in do_exit()): once the last thread of the
- * process is exiting (signal->live dropped to 0 before exit_mm()), apply
- * and free the process's undo entries. The grabs run in a worker: a task
- * killed by SIGKILL could not wait for a remote set.
- */
-void kipc_sem_exit_task(struct task_struct *tsk)
+/* Moves the entries of @owner to @list. */
+static void undo_take(const void *owner, struct hlist_head *list)
 {
-	pid_t tgid = task_tgid_nr(tsk);
-	struct undo_work uw = { .list = HLIST_HEAD_INIT };
 	struct hlist_node *tmp;
 	struct sem_undo *u;
 
-	if (atomic_read(&tsk->signal->live))
-		return;
 	spin_lock(&undo_lock);
-	hash_for_each_possible_safe(undo_hash, u, tmp, node, tgid) {
-		if (u->tgid != tgid)
+	hash_for_each_possible_safe(undo_hash, u, tmp, node,
+				    (unsigned long)owner) {
+		if (u->owner != owner)
 			continue;
 		hash_del(&u->node);
-		hlist_add_head(&u->node, &uw.list);
+		hlist_add_head(&u->node, list);
 	}
 	spin_unlock(&undo_lock);
+}
+
+/*
+ * The reference count of the kernel's undo list: struct sem_undo_list is
+ * private to ipc/sem.c, and (6.1) starts with it.
+ */
+static unsigned int undo_list_users(const void *list)
+{
+	return refcount_read((const refcount_t *)list);
+}
+
+/*
+ * exit_sem() of @tsk: do_exit(), unshare() and setns() of the IPC
+ * namespace, or a failed clone (@tsk the child). The kernel's own
+ * exit_sem(), @orig, drops @tsk's reference on its undo list; whoever
+ * drops the last one applies and frees the list's entries, as the kernel
+ * does with its own: the check and the drop are one step under
+ * undo_exit_mutex, so that of two sharers leaving at once one sees itself
+ * last. Entries of @tsk itself (no list) go with it. The grabs run in a
+ * worker: a task killed by SIGKILL could not wait for a remote set.
+ */
+void kipc_sem_exit_task(struct task_struct *tsk,
+			void (*orig)(struct task_struct *tsk))
+{
+	struct undo_work uw = { .list = HLIST_HEAD_INIT };
+	const void *list = tsk->sysvsem.undo_list;
+
+	if (list) {
+		mutex_lock(&undo_exit_mutex);
+		if (undo_list_users(list) == 1)
+			undo_take(list, &uw.list);
+		orig(tsk);
+		mutex_unlock(&undo_exit_mutex);
+	} else {
+		orig(tsk);
+	}
+	undo_take(tsk, &uw.list);
 	if (hlist_empty(&uw.list))
 		return;
 	uw.pid = task_tgid_vnr(tsk);
@@ -596,7 +683,6 @@ out:
 static long sem_info(int cmd, void __user *buf)
 {
 	struct ipc_namespace *ns = kipc_ns();
-	struct kipc_key_table *t = kipc_keys_grab(KIPC_SEM);
 	struct seminfo info = {
 		.semmni = ns->sc_semmni,
 		.semmns = ns->sc_semmns,
@@ -609,16 +695,18 @@ static long sem_info(int cmd, void __user *buf)
 		.semusz = SEMUSZ,
 		.semaem = SEMAEM,
 	};
+	u64 total;
 	long ret;
+	u32 n;
 
-	if (IS_ERR(t))
-		return kipc_err(PTR_ERR(t));
+	ret = kipc_keys_count(KIPC_SEM, &n, &total);
+	if (ret)
+		return ret;
 	if (cmd == SEM_INFO) {
-		info.semusz = t->n;
-		info.semaem = t->total;
+		info.semusz = n;
+		info.semaem = min_t(u64, total, INT_MAX);
 	}
-	ret = t->n ? t->n - 1 : 0;
-	kipc_keys_put(KIPC_SEM);
+	ret = n ? n - 1 : 0;
 	if (copy_to_user(buf, &info, sizeof(info)))
 		return -EFAULT;
 	return ret;
@@ -822,7 +910,7 @@ static long sem_set_rmid(int id, int cmd, void __user *buf)
 	}
 	sem_put(id, !ret);
 	if (nsems)
-		kipc_keys_forget(KIPC_SEM, id, nsems);
+		kipc_keys_forget(KIPC_SEM, id);
 	return ret;
 }
 

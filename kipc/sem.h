@@ -51,8 +51,14 @@ long kipc_sys_semget(const struct pt_regs *regs, kipc_orig_fn orig);
 long kipc_sys_semop(const struct pt_regs *regs, kipc_orig_fn orig);
 long kipc_sys_semtimedop(const struct pt_regs *regs, kipc_orig_fn orig);
 long kipc_sys_semctl(const struct pt_regs *regs, kipc_orig_fn orig);
-/* From the exit_sem() hook: the SEM_UNDO adjustments of a dying process. */
-void kipc_sem_exit_task(struct task_struct *tsk);
+/*
+ * From the exit_sem() hook, which runs the kernel's @orig here: @tsk
+ * leaves its SEM_UNDO list, applied if it was the last task on it.
+ */
+void kipc_sem_exit_task(struct task_struct *tsk,
+			void (*orig)(struct task_struct *tsk));
+/* From the copy_semundo() hook: current cloned with CLONE_SYSVSEM. */
+void kipc_sem_shared(void);
 int kipc_sem_init(void);
 void kipc_sem_exit(void);
 

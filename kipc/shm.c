@@ -5,9 +5,9 @@
  *
  * A segment's metadata is a kDDM object homed on its creator (set
  * KIPC_SET_SHM_META, object id = shmid); its pages live in shm_map.c. The
- * key table (set KIPC_SET_KEYS, object KIPC_SHM) lists every segment of
- * the cluster with its key, gives the index order SHM_STAT and ipcs use,
- * and carries the cluster-wide counters the limits apply to.
+ * key tables (util.c) list the segments each node created, with their
+ * keys and sizes: they resolve keys, give the index order SHM_STAT and
+ * ipcs use, and sum up to the cluster-wide totals the limits apply to.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -56,74 +56,91 @@ static void meta_put(int id)
 	kddm_put_object(kipc_shm_meta_set, id);
 }
 
-static int newseg(struct kipc_key_table *t, s32 key, size_t size, int flg)
+/* Under the key locks: a new segment, homed here, entered in our table. */
+static int newseg(struct kipc_keyget *g, size_t size, int flg)
 {
 	struct ipc_namespace *ipc = kipc_ns();
 	u64 pages = DIV_ROUND_UP((u64)size, PAGE_SIZE);
 	struct kipc_shm_meta *m;
-	int id;
+	int id, ret;
 
 	if (size < SHMMIN || size > ipc->shm_ctlmax)
 		return -EINVAL;
-	if (t->total + pages < t->total ||
-	    t->total + pages > ipc->shm_ctlall)
+	if (g->total + pages < g->total ||
+	    g->total + pages > ipc->shm_ctlall)
 		return -ENOSPC;
-	if (t->n >= min_t(u32, ipc->shm_ctlmni, KIPC_MAX_ENTRIES))
+	if (g->count >= ipc->shm_ctlmni)
 		return -ENOSPC;
 	id = kipc_new_id(kipc_shm_meta_set, (void **)&m);
 	if (id < 0)
 		return id;
 	memset(m, 0, sizeof(*m));
 	m->exists = 1;
-	m->key = key;
+	m->key = g->key;
 	KIPC_PERM_INIT(m, flg);
 	m->size = size;
 	m->cpid = task_tgid_vnr(current);
 	m->ctime = ktime_get_real_seconds();
 	meta_put(id);
-	kipc_keys_add(t, key, id);
-	t->total += pages;
-	return id;
+	ret = kipc_keys_add(g, id, pages);
+	if (!ret)
+		return id;
+	/* nobody knows the id yet */
+	m = meta_grab(id);
+	if (!IS_ERR(m)) {
+		memset(m, 0, sizeof(*m));
+		meta_put(id);
+	}
+	return ret;
 }
 
 static long shmget(key_t key, size_t size, int flg)
 {
-	struct kipc_key_table *t = kipc_keys_grab(KIPC_SHM);
 	struct kipc_shm_meta *m;
+	struct kipc_keyget g;
 	long ret;
-	int i;
+	s32 now;
 
-	if (IS_ERR(t))
-		return kipc_err(PTR_ERR(t));
-	i = key == IPC_PRIVATE ? -1 : kipc_keys_find(t, key, 0);
-	if (i < 0) {
-		ret = (key == IPC_PRIVATE || (flg & IPC_CREAT)) ?
-		      newseg(t, key, size, flg) : -ENOENT;
-		goto out;
+	kipc_keyget_init(&g, KIPC_SHM, key, flg);
+	while ((ret = kipc_keyget_next(&g)) == KIPC_KEY_FOUND) {
+		/* the segment the key names, if it is still there */
+		m = kddm_get_object_no_ft(kipc_shm_meta_set, g.id);
+		if (IS_ERR(m)) {
+			ret = kipc_keyget_stale(&g, kipc_id_err(g.id,
+								PTR_ERR(m)), 0);
+			if (ret)
+				break;
+			continue;
+		}
+		if (!m->exists || m->key != key) {
+			now = m->key;
+			ret = m->exists ? 0 : -EINVAL;
+			meta_put(g.id);
+			kipc_keyget_stale(&g, ret, now);
+			continue;
+		}
+		ret = -EEXIST;
+		if (!((flg & IPC_CREAT) && (flg & IPC_EXCL))) {
+			ret = kipc_perms(&KIPC_PERM(m), flg);
+			if (!ret && m->size < size)
+				ret = -EINVAL;
+			if (!ret)
+				ret = g.id;
+		}
+		meta_put(g.id);
+		break;
 	}
-	ret = -EEXIST;
-	if ((flg & IPC_CREAT) && (flg & IPC_EXCL))
-		goto out;
-	m = meta_grab(t->e[i].id);
-	ret = PTR_ERR(m);
-	if (IS_ERR(m))
-		goto out;
-	ret = kipc_perms(&KIPC_PERM(m), flg);
-	if (!ret && m->size < size)
-		ret = -EINVAL;
-	if (!ret)
-		ret = t->e[i].id;
-	meta_put(t->e[i].id);
-out:
-	kipc_keys_put(KIPC_SHM);
+	if (ret == KIPC_KEY_CREATE)
+		ret = newseg(&g, size, flg);
+	kipc_keyget_end(&g);
 	return ret;
 }
 
 /*
- * Lock order, cluster-wide: the key table before any segment's metadata.
+ * Lock order, cluster-wide: the key tables before any segment's metadata.
  * So a segment dies in two steps: under its metadata, it stops existing
- * (kill()); then, metadata put, the table forgets it and its pages go
- * (forget()).
+ * (kill()); then, metadata put, its node's table forgets it and its pages
+ * go (forget()).
  */
 static u64 kill(struct kipc_shm_meta *m)
 {
@@ -135,7 +152,7 @@ static u64 kill(struct kipc_shm_meta *m)
 
 static void forget(int id, u64 size)
 {
-	kipc_keys_forget(KIPC_SHM, id, DIV_ROUND_UP(size, PAGE_SIZE));
+	kipc_keys_forget(KIPC_SHM, id);
 	kipc_shm_pages_remove(id, size);
 }
 
@@ -261,12 +278,14 @@ static void fill_ds(struct shmid64_ds *ds, const struct kipc_shm_meta *m)
 static long shm_info(int cmd, void __user *buf)
 {
 	struct ipc_namespace *ipc = kipc_ns();
-	struct kipc_key_table *t = kipc_keys_grab(KIPC_SHM);
+	u64 total;
 	long ret;
+	u32 n;
 
-	if (IS_ERR(t))
-		return kipc_err(PTR_ERR(t));
-	ret = t->n ? t->n - 1 : 0;
+	ret = kipc_keys_count(KIPC_SHM, &n, &total);
+	if (ret)
+		return ret;
+	ret = n ? n - 1 : 0;
 	if (cmd == IPC_INFO) {
 		struct shminfo64 info = {
 			.shmmax = ipc->shm_ctlmax,
@@ -280,14 +299,13 @@ static long shm_info(int cmd, void __user *buf)
 			ret = -EFAULT;
 	} else {
 		struct shm_info info = {
-			.used_ids = t->n,
-			.shm_tot = t->total,
+			.used_ids = n,
+			.shm_tot = total,
 		};
 
 		if (copy_to_user(buf, &info, sizeof(info)))
 			ret = -EFAULT;
 	}
-	kipc_keys_put(KIPC_SHM);
 	return ret;
 }
 

@@ -125,30 +125,29 @@ host_tests() {
 	done
 }
 
-cluster_tests() {
-	local test where timeout n
+BOOTS=0
+
+boot() {
+	BOOTS=$((BOOTS + 1))
 	say "booting $NODES nodes (consoles in $KDDM_VM_DIR)"
 	"$VM" down >/dev/null 2>&1
 	if ! "$VM" up -n "$NODES" --load --owner $$ >"$LOGS/up.log" 2>&1; then
 		cat "$LOGS/up.log"
 		say "FAIL cluster did not come up"
 		failed=$((failed + 1))
-		return
+		return 1
 	fi
-	while read -r test where timeout kills <&3; do
-		case $test in ''|'#'*) continue ;; esac
-		wanted "$test" || continue
-		run_entry "$test" "$where" "${timeout:-120}"
-		[ -n "$kills" ] && KILLED="$KILLED ${kills#kills=}"
-		if ! nodes_alive; then
-			failed=$((failed + 1))
-			say "stopping: the cluster lost a node"
-			break
-		fi
-	done 3<"$LIST"
+	KILLED=""
+}
+
+# dmesg of the nodes alive and a scan of every console of this boot; the
+# consoles of an earlier boot are kept in $LOGS/bootN.
+scan_boot() {
+	local n sfx=""
+	[ "$BOOTS" -gt 1 ] && sfx=.boot$BOOTS
 	for n in $(seq 1 "$NODES"); do
 		killed "$n" && continue
-		"$VM" exec "$n" -n -t 30 -- dmesg >"$LOGS/dmesg.node$n" 2>&1
+		"$VM" exec "$n" -n -t 30 -- dmesg >"$LOGS/dmesg.node$n$sfx" 2>&1
 	done
 	if "$VM" check; then
 		passed=$((passed + 1))
@@ -157,6 +156,30 @@ cluster_tests() {
 		failed=$((failed + 1))
 		say "FAIL consoles: kernel trouble reported above"
 	fi
+}
+
+cluster_tests() {
+	local test where timeout
+	boot || return
+	while read -r test where timeout kills <&3; do
+		case $test in ''|'#'*) continue ;; esac
+		wanted "$test" || continue
+		# A test killed a node: the next one gets a whole cluster.
+		if [ -n "$KILLED" ]; then
+			scan_boot
+			mkdir -p "$LOGS/boot$BOOTS"
+			cp "$KDDM_VM_DIR"/node*.console "$LOGS/boot$BOOTS/" 2>/dev/null
+			boot || return
+		fi
+		run_entry "$test" "$where" "${timeout:-120}"
+		[ -n "$kills" ] && KILLED="$KILLED ${kills#kills=}"
+		if ! nodes_alive; then
+			failed=$((failed + 1))
+			say "stopping: the cluster lost a node"
+			break
+		fi
+	done 3<"$LIST"
+	scan_boot
 	[ "$KEEP" -eq 1 ] || "$VM" down >/dev/null
 }
 

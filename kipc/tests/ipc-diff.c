@@ -6,11 +6,18 @@
  * local IPC namespace (the kernel's own IPC) and in a cluster-enabled one
  * (kipc) and requires identical transcripts.
  *
+ * The limits part lowers the namespace's sysctls (msgmax, msgmnb, msgmni,
+ * sem) for a while, relative to what is in use, and restores them.
+ *
  *   ipc-diff [KEYBASE]
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,8 +25,10 @@
 #include <sys/msg.h>
 #include <sys/sem.h>
 #include <sys/shm.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static const char *res(long r)
@@ -332,6 +341,432 @@ static void sem_battery(key_t key)
 	SAY("GETVAL removed", "%s", res(semctl(id, 0, GETVAL)));
 }
 
+/* ---- namespace limits ---- */
+
+static const char *const sysctls[] = { "msgmax", "msgmnb", "msgmni", "sem" };
+
+static int sysctl_get(const char *name, char *buf, size_t len)
+{
+	char path[64];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/sys/kernel/%s", name);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	return 0;
+}
+
+static int sysctl_set(const char *name, const char *fmt, ...)
+{
+	char path[64], val[128];
+	va_list ap;
+	ssize_t n;
+	int fd;
+
+	va_start(ap, fmt);
+	vsnprintf(val, sizeof(val), fmt, ap);
+	va_end(ap);
+	snprintf(path, sizeof(path), "/proc/sys/kernel/%s", name);
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -1;
+	n = write(fd, val, strlen(val));
+	close(fd);
+	return n == (ssize_t)strlen(val) ? 0 : -1;
+}
+
+/*
+ * Runs @fn in a child with the limits it sets, then puts the sysctls
+ * back, whatever became of the child.
+ */
+static void with_sysctls(void (*fn)(key_t), key_t key)
+{
+	char saved[4][128];
+	unsigned int i;
+	pid_t pid;
+	int st;
+
+	for (i = 0; i < 4; i++)
+		if (sysctl_get(sysctls[i], saved[i], sizeof(saved[i]))) {
+			SAY("sysctl read", "%s %s", sysctls[i], res(-1));
+			return;
+		}
+	pid = fork();
+	if (!pid) {
+		fn(key);
+		fflush(stdout);
+		_exit(0);
+	}
+	waitpid(pid, &st, 0);
+	for (i = 0; i < 4; i++)
+		if (sysctl_set(sysctls[i], "%s", saved[i]))
+			SAY("sysctl restore", "%s %s", sysctls[i], res(-1));
+	if (!WIFEXITED(st) || WEXITSTATUS(st))
+		SAY("limits child", "status %d", st);
+}
+
+/* As the owner without CAP_SYS_RESOURCE: raising msg_qbytes. */
+static int msg_qbytes_user(int id, key_t key)
+{
+	struct msqid_ds ds;
+
+	(void)key;
+	msgctl(id, IPC_STAT, &ds);
+	ds.msg_qbytes = 129;
+	SAY("user qbytes > msgmnb", "%s", res(msgctl(id, IPC_SET, &ds)));
+	ds.msg_qbytes = 128;
+	SAY("user qbytes = msgmnb", "%s", res(msgctl(id, IPC_SET, &ds)));
+	/* the kernel takes msg_qbytes as an int: 2^32 + 100 is 100 */
+	ds.msg_qbytes = (1UL << 32) + 100;
+	SAY("user qbytes 2^32+100", "%s", res(msgctl(id, IPC_SET, &ds)));
+	msgctl(id, IPC_STAT, &ds);
+	SAY("user stat", "qbytes %lu", ds.msg_qbytes);
+	fflush(stdout);
+	return 0;
+}
+
+static void msg_limits(key_t key)
+{
+	struct msginfo mi;
+	struct msqid_ds ds;
+	struct mbuf m = { 1, "" };
+	int in_use, id, id2;
+
+	if (msgctl(0, MSG_INFO, (struct msqid_ds *)&mi) < 0) {
+		SAY("MSG_INFO", "%s", res(-1));
+		return;
+	}
+	in_use = mi.msgpool;
+	if (sysctl_set("msgmax", "64") || sysctl_set("msgmnb", "128") ||
+	    sysctl_set("msgmni", "%d", in_use + 2)) {
+		SAY("lower msg sysctls", "%s", res(-1));
+		return;
+	}
+	msgctl(0, IPC_INFO, (struct msqid_ds *)&mi);
+	SAY("msginfo lowered", "msgmax %d msgmnb %d msgmni-in-use %d",
+	    mi.msgmax, mi.msgmnb, mi.msgmni - in_use);
+	id = msgget(key, IPC_CREAT | 0600);
+	SAY("msgget under msgmni", "%s", res(id));
+	msgctl(id, IPC_STAT, &ds);
+	SAY("qbytes is msgmnb", "qbytes %lu", ds.msg_qbytes);
+	SAY("snd msgmax+1", "%s", res(msgsnd(id, &m, 65, IPC_NOWAIT)));
+	SAY("snd msgmax", "%s", res(msgsnd(id, &m, 64, IPC_NOWAIT)));
+	SAY("snd fills msgmnb", "%s", res(msgsnd(id, &m, 64, IPC_NOWAIT)));
+	SAY("snd past msgmnb", "%s", res(msgsnd(id, &m, 1, IPC_NOWAIT)));
+	sysctl_set("msgmax", "32");
+	SAY("snd 33 > msgmax 32", "%s", res(msgsnd(id, &m, 33, IPC_NOWAIT)));
+	msg_rcv("copy 64 > msgmax 32", id, 0, MSG_COPY | IPC_NOWAIT, 64);
+	msg_rcv("rcv 64 > msgmax 32", id, 0, IPC_NOWAIT, 64);
+	sysctl_set("msgmax", "64");
+	id2 = msgget(key + 1, IPC_CREAT | 0600);
+	SAY("msgget at msgmni", "%s", res(id2));
+	SAY("msgget past msgmni", "%s", res(msgget(key + 2, IPC_CREAT | 0600)));
+	SAY("msgget private past", "%s", res(msgget(IPC_PRIVATE, 0600)));
+	SAY("msgget existing", "%d", msgget(key, 0) == id);
+	sysctl_set("msgmni", "%d", in_use);
+	SAY("msgget existing, lowered", "%d", msgget(key + 1, 0) == id2);
+	SAY("msgctl rmid id2", "%s", res(msgctl(id2, IPC_RMID, NULL)));
+	SAY("msgget past msgmni again", "%s",
+	    res(msgget(key + 2, IPC_CREAT | 0600)));
+	sysctl_set("msgmni", "%d", in_use + 2);
+	/* the queue to uid 1000, who may then change msg_qbytes */
+	ds.msg_perm.uid = 1000;
+	ds.msg_perm.gid = 1000;
+	ds.msg_perm.mode = 0600;
+	ds.msg_qbytes = 128;
+	SAY("IPC_SET to user", "%s", res(msgctl(id, IPC_SET, &ds)));
+	fflush(stdout);
+	as_user(msg_qbytes_user, id, key);
+	msgctl(id, IPC_STAT, &ds);
+	ds.msg_qbytes = 200;
+	SAY("root qbytes > msgmnb", "%s", res(msgctl(id, IPC_SET, &ds)));
+	sysctl_set("msgmnb", "100");
+	msgctl(id, IPC_STAT, &ds);
+	SAY("msgmnb lowered, queue", "qbytes %lu qnum %lu", ds.msg_qbytes,
+	    ds.msg_qnum);
+	SAY("snd after raise", "%s", res(msgsnd(id, &m, 50, IPC_NOWAIT)));
+	SAY("msgctl rmid", "%s", res(msgctl(id, IPC_RMID, NULL)));
+	id = msgget(IPC_PRIVATE, 0600);
+	SAY("msgget new, msgmnb 100", "%s", res(id));
+	msgctl(id, IPC_STAT, &ds);
+	SAY("new queue", "qbytes %lu", ds.msg_qbytes);
+	msgctl(id, IPC_RMID, NULL);
+}
+
+static void sem_limits(key_t key)
+{
+	struct sembuf ops[4] = {
+		{ 0, 1, 0 }, { 1, 1, 0 }, { 2, 1, 0 }, { 3, 1, 0 },
+	};
+	struct seminfo si;
+	int in_use, used, id, id2, id3;
+
+	if (semctl(0, 0, SEM_INFO, &si) < 0) {
+		SAY("SEM_INFO", "%s", res(-1));
+		return;
+	}
+	in_use = si.semusz;
+	used = si.semaem;
+	/* semmsl semmns semopm semmni */
+	if (sysctl_set("sem", "4 %d 3 %d", used + 6, in_use + 3)) {
+		SAY("lower sem sysctl", "%s", res(-1));
+		return;
+	}
+	semctl(0, 0, IPC_INFO, &si);
+	SAY("seminfo lowered", "semmsl %d semopm %d", si.semmsl, si.semopm);
+	SAY("seminfo lowered", "semmns-used %d semmni-in-use %d",
+	    si.semmns - used, si.semmni - in_use);
+	SAY("semget > semmsl", "%s", res(semget(key, 5, IPC_CREAT | 0600)));
+	id = semget(key, 4, IPC_CREAT | 0600);
+	SAY("semget = semmsl", "%s", res(id));
+	SAY("semget existing > semmsl", "%s", res(semget(key, 5, 0)));
+	SAY("semget existing 0", "%d", semget(key, 0, 0) == id);
+	SAY("semget past semmns", "%s",
+	    res(semget(key + 1, 3, IPC_CREAT | 0600)));
+	id2 = semget(key + 1, 2, IPC_CREAT | 0600);
+	SAY("semget to semmns", "%s", res(id2));
+	SAY("semget private past semmns", "%s",
+	    res(semget(IPC_PRIVATE, 1, 0600)));
+	semctl(0, 0, SEM_INFO, &si);
+	SAY("sem_info", "sets %d sems %d", si.semusz - in_use,
+	    si.semaem - used);
+	SAY("semop > semopm", "%s", res(semop(id, ops, 4)));
+	SAY("semop > semopm, bad id", "%s", res(semop(-1, ops, 4)));
+	SAY("semop = semopm", "%s", res(semop(id, ops, 3)));
+	SAY("GETVAL 2", "%d", semctl(id, 2, GETVAL));
+	sysctl_set("sem", "4 %d 3 %d", used + 100, in_use + 3);
+	id3 = semget(IPC_PRIVATE, 1, 0600);
+	SAY("semget to semmni", "%s", res(id3));
+	SAY("semget past semmni", "%s",
+	    res(semget(key + 2, 1, IPC_CREAT | 0600)));
+	SAY("semctl rmid", "%s", res(semctl(id2, 0, IPC_RMID)));
+	id2 = semget(key + 2, 1, IPC_CREAT | 0600);
+	SAY("semget after rmid", "%s", res(id2));
+	semctl(0, 0, SEM_INFO, &si);
+	SAY("sem_info", "sets %d sems %d", si.semusz - in_use,
+	    si.semaem - used);
+	semctl(id, 0, IPC_RMID);
+	semctl(id2, 0, IPC_RMID);
+	semctl(id3, 0, IPC_RMID);
+	semctl(0, 0, SEM_INFO, &si);
+	SAY("sem_info removed", "sets %d sems %d", si.semusz - in_use,
+	    si.semaem - used);
+}
+
+/* ---- SEM_UNDO lists and CLONE_SYSVSEM ---- */
+
+/* Waits until thread @tid of this process is gone (past exit_sem()). */
+static void thread_gone(pid_t tid)
+{
+	struct timespec ts = { 0, 1000 * 1000 };
+	char path[64];
+	int i;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d", tid);
+	for (i = 0; i < 10000 && !access(path, F_OK); i++)
+		nanosleep(&ts, NULL);
+}
+
+struct undo_arg {
+	int id;
+	pid_t tid;
+	int ret;
+};
+
+static void *undo_thread(void *p)
+{
+	struct undo_arg *a = p;
+	struct sembuf op = { 0, -1, SEM_UNDO };
+
+	a->tid = gettid();
+	a->ret = semop(a->id, &op, 1);
+	return NULL;
+}
+
+/* A thread (clone() with CLONE_SYSVSEM, as pthreads) takes one, exits. */
+static void undo_pthread(int id)
+{
+	struct undo_arg a = { .id = id };
+	pthread_t t;
+
+	pthread_create(&t, NULL, undo_thread, &a);
+	pthread_join(t, NULL);
+	thread_gone(a.tid);
+	SAY("pthread semop undo", "%s", res(a.ret));
+	SAY("pthread gone, value", "%d", semctl(id, 0, GETVAL));
+}
+
+/* A raw thread, CLONE_THREAD without CLONE_SYSVSEM: its own undo list. */
+static int raw_thread(void *p)
+{
+	struct undo_arg *a = p;
+	struct sembuf op = { 0, -1, SEM_UNDO };
+
+	/* no TLS of its own: system calls only */
+	a->tid = syscall(SYS_gettid);
+	a->ret = syscall(SYS_semop, a->id, &op, 1);
+	return 0;
+}
+
+static void undo_raw_thread(int id)
+{
+	static long double stack[4096];		/* 64 KiB, 16-byte aligned */
+	struct undo_arg a = { .id = id, .tid = 0 };
+	struct timespec ts = { 0, 1000 * 1000 };
+	pid_t ctid = 1;		/* the kernel clears it when the thread exits */
+	int i;
+
+	if (clone(raw_thread, stack + 4096,
+		  CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND |
+		  CLONE_THREAD | CLONE_CHILD_CLEARTID, &a, NULL, NULL,
+		  &ctid) < 0) {
+		SAY("clone thread", "%s", res(-1));
+		return;
+	}
+	for (i = 0; i < 10000 && __atomic_load_n(&ctid, __ATOMIC_ACQUIRE); i++)
+		nanosleep(&ts, NULL);
+	thread_gone(a.tid);
+	SAY("raw thread semop undo", "%s", res(a.ret));
+	SAY("raw thread gone, value", "%d", semctl(id, 0, GETVAL));
+}
+
+/* Waits until thread @tid of this process is a zombie (past exit_sem()). */
+static void thread_zombie(pid_t tid)
+{
+	struct timespec ts = { 0, 1000 * 1000 };
+	char path[64], buf[256], *p;
+	int fd, i;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
+	for (i = 0; i < 10000; i++) {
+		fd = open(path, O_RDONLY);
+		if (fd < 0)
+			return;
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		buf[n > 0 ? n : 0] = '\0';
+		p = strrchr(buf, ')');
+		if (!p || p[1] != ' ' || p[2] == 'Z' || p[2] == 'X')
+			return;
+		nanosleep(&ts, NULL);
+	}
+}
+
+/* The thread that outlives the leader of its process. */
+static void *last_thread(void *p)
+{
+	struct undo_arg *a = p;
+	struct sembuf op = { 0, -1, SEM_UNDO };
+
+	a->ret = semop(a->id, &op, 1);
+	SAY("thread semop undo", "%s", res(a->ret));
+	/* the leader, whose semop with SEM_UNDO came first, exits */
+	thread_zombie(a->tid);
+	SAY("leader gone, value", "%d", semctl(a->id, 0, GETVAL));
+	fflush(stdout);
+	_exit(0);
+}
+
+static void sem_undo_sharing(key_t key)
+{
+	struct sembuf op = { 0, -1, SEM_UNDO };
+	int id = semget(key, 1, IPC_CREAT | 0600);
+	pid_t pid, c;
+	int st;
+
+	SAY("semget undo set", "%s", res(id));
+	semctl(id, 0, SETVAL, 5);
+	/* threads share the list: undone when the process exits */
+	pid = fork();
+	if (!pid) {
+		undo_pthread(id);
+		undo_pthread(id);
+		fflush(stdout);
+		_exit(0);
+	}
+	waitpid(pid, &st, 0);
+	SAY("process gone, value", "%d", semctl(id, 0, GETVAL));
+	/*
+	 * A process with adjustments of its own starts a thread: they share
+	 * them now; the leader exits first, the thread last.
+	 */
+	pid = fork();
+	if (!pid) {
+		static struct undo_arg a;
+		pthread_t t;
+
+		a.id = id;
+		a.tid = getpid();
+		SAY("leader semop undo", "%s", res(semop(id, &op, 1)));
+		fflush(stdout);
+		pthread_create(&t, NULL, last_thread, &a);
+		/* this thread only (pthread_exit() would need libgcc_s) */
+		syscall(SYS_exit, 0);
+	}
+	waitpid(pid, &st, 0);
+	SAY("process gone, value", "%d", semctl(id, 0, GETVAL));
+	/* a process that shares it (CLONE_SYSVSEM without CLONE_THREAD) */
+	pid = fork();
+	if (!pid) {
+		c = syscall(SYS_clone, CLONE_SYSVSEM | SIGCHLD, NULL, NULL,
+			    NULL, NULL);
+		if (!c)
+			_exit(syscall(SYS_semop, id, &op, 1) ? 1 : 0);
+		waitpid(c, &st, 0);
+		SAY("sharer exit", "%d", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+		SAY("sharer gone, value", "%d", semctl(id, 0, GETVAL));
+		SAY("own semop undo", "%s", res(semop(id, &op, 1)));
+		fflush(stdout);
+		_exit(0);
+	}
+	waitpid(pid, &st, 0);
+	SAY("last sharer gone, value", "%d", semctl(id, 0, GETVAL));
+	/* a thread with a list of its own: undone when it exits */
+	pid = fork();
+	if (!pid) {
+		undo_raw_thread(id);
+		fflush(stdout);
+		_exit(0);
+	}
+	waitpid(pid, &st, 0);
+	SAY("process gone, value", "%d", semctl(id, 0, GETVAL));
+	/* unshare(CLONE_SYSVSEM) leaves the list: as an exit */
+	pid = fork();
+	if (!pid) {
+		SAY("semop undo", "%s", res(semop(id, &op, 1)));
+		SAY("value", "%d", semctl(id, 0, GETVAL));
+		SAY("unshare sysvsem", "%s", res(unshare(CLONE_SYSVSEM)));
+		SAY("value after unshare", "%d", semctl(id, 0, GETVAL));
+		SAY("semop undo again", "%s", res(semop(id, &op, 1)));
+		fflush(stdout);
+		_exit(0);
+	}
+	waitpid(pid, &st, 0);
+	SAY("process gone, value", "%d", semctl(id, 0, GETVAL));
+	/* fork() does not share: the child's exit undoes only its own */
+	pid = fork();
+	if (!pid) {
+		semop(id, &op, 1);
+		if (!fork())
+			_exit(semop(id, &op, 1) ? 1 : 0);
+		wait(&st);
+		SAY("forked child gone, value", "%d", semctl(id, 0, GETVAL));
+		fflush(stdout);
+		_exit(0);
+	}
+	waitpid(pid, &st, 0);
+	SAY("process gone, value", "%d", semctl(id, 0, GETVAL));
+	SAY("IPC_RMID", "%s", res(semctl(id, 0, IPC_RMID)));
+}
+
 int main(int argc, char **argv)
 {
 	key_t key = argc > 1 ? (key_t)strtol(argv[1], NULL, 0) : 0x6b646966;
@@ -340,5 +775,9 @@ int main(int argc, char **argv)
 	shm_battery(key);
 	msg_battery(key + 0x100);
 	sem_battery(key + 0x200);
+	with_sysctls(msg_limits, key + 0x300);
+	with_sysctls(sem_limits, key + 0x400);
+	sem_undo_sharing(key + 0x500);
+	SAY("end", "%s", "ok");
 	return 0;
 }

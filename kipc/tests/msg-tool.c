@@ -13,7 +13,8 @@
  *                                         copy ("-": none); SIZE: buffer
  *   msg-tool [-u UID] stat ID             "qnum N cbytes N qbytes N
  *                                          mode O lspid N lrpid N"
- *   msg-tool [-u UID] set ID QBYTES [MODE]  IPC_SET
+ *   msg-tool [-u UID] set ID QBYTES [MODE [OWNER]]
+ *                                         IPC_SET; OWNER: uid and gid
  *   msg-tool [-u UID] rm ID
  *   msg-tool info                         "queues N msgs N bytes N
  *                                          maxidx N msgmax N msgmnb N"
@@ -139,6 +140,10 @@ static int cmd_set(int argc, char **argv)
 	ds.msg_qbytes = num(argv[2]);
 	if (argc > 3)
 		ds.msg_perm.mode = strtol(argv[3], NULL, 8);
+	if (argc > 4) {
+		ds.msg_perm.uid = (uid_t)num(argv[4]);
+		ds.msg_perm.gid = (gid_t)num(argv[4]);
+	}
 	return msgctl(id, IPC_SET, &ds) ? fail() : 0;
 }
 

@@ -10,9 +10,17 @@
  *                                  one semop(2), semtimedop(2) with a
  *                                  timeout;
  *                                  FLAGS: n (IPC_NOWAIT) u (SEM_UNDO)
- *   sem-tool [-u UID] hold ID "NUM:OP[:FLAGS] ..."
+ *   sem-tool [-u UID] hold ID "NUM:OP[:FLAGS] ..." [BY]
  *                                  the same semop, then say "held" and wait
- *                                  for stdin to close (or to be killed)
+ *                                  for stdin to close (or to be killed);
+ *                                  BY: the semop is made by, and "held"
+ *                                  said once it is gone (past exit_sem()):
+ *                                  thread (a pthread, which shares the
+ *                                  SEM_UNDO list), clone (a process
+ *                                  cloned with CLONE_SYSVSEM, sharing it
+ *                                  too), rawthread (a thread cloned
+ *                                  without CLONE_SYSVSEM: a list of its
+ *                                  own)
  *   sem-tool [-u UID] getval|ncnt|zcnt|pid ID NUM   prints the number
  *   sem-tool [-u UID] setval ID NUM VAL
  *   sem-tool [-u UID] getall ID               prints "V V V ..."
@@ -31,12 +39,16 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ipc.h>
 #include <sys/sem.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -115,6 +127,106 @@ static int do_op(int argc, char **argv)
 	ts.tv_sec = ms / 1000;
 	ts.tv_nsec = ms % 1000 * 1000000;
 	return semtimedop(num(argv[1]), sops, n, &ts) ? fail() : 0;
+}
+
+/* The semop of "hold ... BY", made by another task. */
+struct by_arg {
+	int id;
+	struct sembuf sops[64];
+	int n;
+	pid_t tid;
+	int ret;
+	int err;
+};
+
+static void *by_thread(void *p)
+{
+	struct by_arg *a = p;
+
+	a->tid = gettid();
+	a->ret = syscall(SYS_semop, a->id, a->sops, a->n);
+	a->err = errno;
+	return NULL;
+}
+
+/* No TLS of its own (no CLONE_SETTLS): raw system calls only. */
+static int by_raw_thread(void *p)
+{
+	struct by_arg *a = p;
+
+	a->tid = syscall(SYS_gettid);
+	a->ret = syscall(SYS_semop, a->id, a->sops, a->n);
+	return 0;
+}
+
+/* Waits until task @tid of this process is gone; 0 or -1 (10 s). */
+static int task_gone(pid_t tid)
+{
+	struct timespec ts = { 0, 1000 * 1000 };
+	char path[64];
+	int i;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d", tid);
+	for (i = 0; i < 10000; i++) {
+		if (access(path, F_OK))
+			return 0;
+		nanosleep(&ts, NULL);
+	}
+	return -1;
+}
+
+static int do_op_by(char **argv, const char *by)
+{
+	static long double stack[4096];		/* 64 KiB, 16-byte aligned */
+	static struct by_arg a;
+	pthread_t t;
+	pid_t pid;
+	int st;
+
+	a.id = num(argv[1]);
+	a.n = parse_ops(argv[2], a.sops, 64);
+	if (!strcmp(by, "thread")) {
+		errno = pthread_create(&t, NULL, by_thread, &a);
+		if (!errno)
+			errno = pthread_join(t, NULL);
+		if (errno)
+			return fail();
+		if (task_gone(a.tid))
+			return 2;
+		errno = a.err;
+		return a.ret ? fail() : 0;
+	}
+	if (!strcmp(by, "clone")) {
+		pid = syscall(SYS_clone, CLONE_SYSVSEM | SIGCHLD, NULL, NULL,
+			      NULL, NULL);
+		if (pid < 0)
+			return fail();
+		if (!pid)
+			_exit(syscall(SYS_semop, a.id, a.sops, a.n) ? errno : 0);
+		if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st))
+			return 2;
+		errno = WEXITSTATUS(st);
+		return errno ? fail() : 0;
+	}
+	if (!strcmp(by, "rawthread")) {
+		struct timespec ts = { 0, 1000 * 1000 };
+		pid_t ctid = 1;		/* the kernel clears it at its exit */
+		int i;
+
+		if (clone(by_raw_thread, stack + 4096,
+			  CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND |
+			  CLONE_THREAD | CLONE_CHILD_CLEARTID, &a, NULL, NULL,
+			  &ctid) < 0)
+			return fail();
+		for (i = 0; i < 10000 && __atomic_load_n(&ctid, __ATOMIC_ACQUIRE);
+		     i++)
+			nanosleep(&ts, NULL);
+		if (__atomic_load_n(&ctid, __ATOMIC_ACQUIRE) || task_gone(a.tid))
+			return 2;
+		/* its errno is ours: no TLS of its own */
+		return a.ret ? fail() : 0;
+	}
+	return 2;
 }
 
 static int do_loop(int id, long n)
@@ -274,7 +386,7 @@ int main(int argc, char **argv)
 	if (!strcmp(op, "op") && argc >= 3)
 		return do_op(argc, argv);
 	if (!strcmp(op, "hold") && argc >= 3) {
-		if (do_op(3, argv))
+		if (argc > 3 ? do_op_by(argv, argv[3]) : do_op(3, argv))
 			return 1;
 		printf("held\n");
 		fflush(stdout);

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The same System V IPC semantic checks (ipc-diff: shm, msg, sem) against the kernel's
- * own IPC (a fresh IPC namespace, not cluster-enabled) and against kipc
- * (the initial namespace, cluster-enabled): the transcripts must be equal
- * line for line.
+ * The same System V IPC semantic checks (ipc-diff: shm, msg, sem, the
+ * namespace limits msgmax/msgmnb/msgmni/sem, SEM_UNDO lists shared by
+ * CLONE_SYSVSEM) against the kernel's own IPC (a fresh IPC namespace, not
+ * cluster-enabled) and against kipc (the initial namespace,
+ * cluster-enabled): the transcripts must be equal line for line.
  */
 #include "kselftest_harness.h"
 #include "cluster.h"
@@ -37,6 +38,9 @@ TEST(same_as_local)
 		TH_LOG("%s", cluster);
 	ASSERT_NE(NULL, strstr(local, "GETVAL removed"));
 	ASSERT_NE(NULL, strstr(cluster, "GETVAL removed"));
+	/* the transcript ran to its end, limits and undo lists included */
+	ASSERT_NE(NULL, strstr(local, "\nend ")) TH_LOG("%s", local);
+	ASSERT_NE(NULL, strstr(cluster, "\nend ")) TH_LOG("%s", cluster);
 	compare(_metadata, local, cluster);
 }
 

@@ -4,7 +4,8 @@
  * an ordinary SysV program (msg-tool): one key, one id everywhere, a
  * message sent on one node is received on another (types, MSG_EXCEPT,
  * negative types, MSG_NOERROR, MSG_COPY), blocking receivers and senders
- * woken from other nodes, EIDRM, permissions, counts seen everywhere.
+ * woken from other nodes, EIDRM, sleepers looking again after IPC_SET,
+ * permissions, counts seen everywhere.
  * Drives the nodes from the host (kddm-vm exec); loads kipc.ko on them.
  */
 #include <unistd.h>
@@ -16,18 +17,36 @@
 
 /*
  * Starts "msg-tool ARGS" on @node in the background; its output and exit
- * status go to /tmp/@tag on the node, "rc N" last.
+ * status go to /tmp/@tag on the node, "rc N" last, its pid to
+ * /tmp/@tag.pid.
  */
 static FILE *node_bg(int node, const char *tag, const char *args)
 {
 	char cmd[512];
 
-	node_run(node, NULL, "rm -f /tmp/%s", tag);
+	node_run(node, NULL, "rm -f /tmp/%s /tmp/%s.pid", tag, tag);
 	snprintf(cmd, sizeof(cmd),
-		 "%s exec %d -t 120 -- sh -c 'msg-tool %s >/tmp/%s 2>&1; echo rc $? >>/tmp/%s'",
-		 cluster_vm(), node, args, tag,
-		 tag);
+		 "%s exec %d -t 120 -- sh -c 'msg-tool %s >/tmp/%s 2>&1 & echo $! >/tmp/%s.pid; wait $!; echo rc $? >>/tmp/%s'",
+		 cluster_vm(), node, args, tag, tag, tag);
 	return popen(cmd, "w");
+}
+
+/*
+ * Waits up to @secs for the background command @tag to sleep in kipc,
+ * waiting for its queue to change; 0 if it does.
+ */
+static int bg_asleep(int node, const char *tag, double secs)
+{
+	double end = now_s() + secs;
+	char out[OUT_MAX];
+
+	do {
+		if (!node_run(node, out, "cat /proc/$(cat /tmp/%s.pid)/wchan",
+			      tag) && !strcmp(out, "kipc_watch_wait"))
+			return 0;
+		usleep(100000);
+	} while (now_s() < end);
+	return -1;
 }
 
 /* Waits up to @secs for the background command @tag; 0 if it ended. */
@@ -220,6 +239,63 @@ TEST_F(msg, blocked_sender_woken_by_receive)
 	pclose(snd);
 	ASSERT_EQ(0, node_run(1, out, "msg-tool rcv %s 0 nowait", self->id));
 	EXPECT_STREQ("2 abc", out);
+}
+
+/*
+ * IPC_SET wakes the sleepers of the queue to look again, as the kernel's
+ * expunge_all() and ss_wakeup() do: who lost the permission fails with
+ * EACCES, a sender that fits in the larger queue sends, a receiver that
+ * keeps its permission goes on waiting. The queue lives on node 1, the
+ * sleepers on every node, IPC_SET comes from node 2.
+ */
+TEST_F(msg, ipc_set_makes_sleepers_look_again)
+{
+	static const struct {
+		int node;
+		const char *tag, *args;
+	} bg[] = {
+		{ 2, "setr2", "-u 1000 rcv %s 5" },	/* loses it */
+		{ 1, "setr1", "-u 1000 rcv %s 6" },	/* loses it, home node */
+		{ 3, "setr3", "-u 1001 rcv %s 7" },	/* the new owner */
+		{ 2, "sets2", "-u 1000 snd %s 3 xyz" },	/* loses it */
+		{ 3, "sets3", "-u 1001 snd %s 2 abcde" },	/* fits later */
+	};
+	char out[OUT_MAX], args[128];
+	FILE *p[5];
+	unsigned int i;
+
+	ASSERT_EQ(0, node_run(1, out, "msg-tool set %s 10", self->id));
+	ASSERT_EQ(0, node_run(1, out, "msg-tool snd %s 1 12345678", self->id));
+	for (i = 0; i < 5; i++) {
+		snprintf(args, sizeof(args), bg[i].args, self->id);
+		p[i] = node_bg(bg[i].node, bg[i].tag, args);
+		ASSERT_NE(NULL, p[i]);
+	}
+	for (i = 0; i < 5; i++)
+		ASSERT_EQ(0, bg_asleep(bg[i].node, bg[i].tag, 30))
+			TH_LOG("%s not asleep", bg[i].tag);
+	/* owner and group 1001, mode 600, msg_qbytes 20 */
+	ASSERT_EQ(0, node_run(2, out, "msg-tool set %s 20 600 1001", self->id))
+		TH_LOG("%s", out);
+	ASSERT_EQ(0, bg_wait(2, "setr2", 10, out)) TH_LOG("setr2 still asleep");
+	EXPECT_STREQ("msg-tool: rcv: EACCES\nrc 1", out);
+	ASSERT_EQ(0, bg_wait(1, "setr1", 10, out)) TH_LOG("setr1 still asleep");
+	EXPECT_STREQ("msg-tool: rcv: EACCES\nrc 1", out);
+	ASSERT_EQ(0, bg_wait(2, "sets2", 10, out)) TH_LOG("sets2 still asleep");
+	EXPECT_STREQ("msg-tool: snd: EACCES\nrc 1", out);
+	ASSERT_EQ(0, bg_wait(3, "sets3", 10, out)) TH_LOG("sets3 still asleep");
+	EXPECT_STREQ("rc 0", out);
+	ASSERT_EQ(0, node_run(1, out, "msg-tool stat %s", self->id));
+	EXPECT_NE(NULL, strstr(out, "qnum 2 cbytes 13 qbytes 20 mode 600"))
+		TH_LOG("%s", out);
+	/* the receiver of type 7 still waits, and gets it */
+	EXPECT_NE(0, bg_wait(3, "setr3", 0, out)) TH_LOG("%s", out);
+	ASSERT_EQ(0, bg_asleep(3, "setr3", 30));
+	ASSERT_EQ(0, node_run(1, out, "msg-tool snd %s 7 seven", self->id));
+	ASSERT_EQ(0, bg_wait(3, "setr3", 10, out)) TH_LOG("setr3 stuck");
+	EXPECT_STREQ("7 seven\nrc 0", out);
+	for (i = 0; i < 5; i++)
+		pclose(p[i]);
 }
 
 TEST_F(msg, permissions)

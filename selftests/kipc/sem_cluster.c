@@ -4,9 +4,9 @@
  * ordinary SysV program (sem-tool): one key, one id everywhere, values set
  * on one node and read on the others, a semop blocked on one node woken by
  * another, cluster-wide GETNCNT/GETZCNT, semtimedop timeouts, EIDRM to a
- * waiter, SEM_UNDO at exit and kill, mutual exclusion across the nodes,
- * permissions. Drives the nodes from the host (kddm-vm exec); loads
- * kipc.ko on them.
+ * waiter, SEM_UNDO at exit and kill, undo lists shared as CLONE_SYSVSEM
+ * shares them, mutual exclusion across the nodes, permissions. Drives the
+ * nodes from the host (kddm-vm exec); loads kipc.ko on them.
  */
 #include "kselftest_harness.h"
 #include "cluster.h"
@@ -191,9 +191,12 @@ TEST_F(sem, killed_waiter_uncounted)
 	EXPECT_EQ(0, poll_for(3, "0", 10, args)) TH_LOG("still counted");
 }
 
-/* "sem-tool hold" on @node, its stdin ours; waits for "held". */
-static FILE *holder(struct __test_metadata *_metadata, int node, const char *id,
-		  const char *ops)
+/*
+ * "sem-tool hold ID OPS [BY]" on @node, its stdin ours; waits for "held".
+ * BY: who makes the semop (see sem-tool.c), "" for the process itself.
+ */
+static FILE *holder_by(struct __test_metadata *_metadata, int node,
+		       const char *id, const char *ops, const char *by)
 {
 	char cmd[512], out[OUT_MAX];
 	double end = now_s() + 30;
@@ -201,8 +204,8 @@ static FILE *holder(struct __test_metadata *_metadata, int node, const char *id,
 
 	node_run(node, NULL, "rm -f /tmp/semheld");
 	snprintf(cmd, sizeof(cmd),
-		 "%s exec %d -t 120 -- sh -c 'sem-tool hold %s \"%s\" >/tmp/semheld'",
-		 cluster_vm(), node, id, ops);
+		 "%s exec %d -t 120 -- sh -c 'sem-tool hold %s \"%s\" %s >/tmp/semheld'",
+		 cluster_vm(), node, id, ops, by);
 	h = popen(cmd, "w");
 	if (!h)
 		return NULL;
@@ -213,6 +216,12 @@ static FILE *holder(struct __test_metadata *_metadata, int node, const char *id,
 			break;
 		}
 	return h;
+}
+
+static FILE *holder(struct __test_metadata *_metadata, int node, const char *id,
+		    const char *ops)
+{
+	return holder_by(_metadata, node, id, ops, "");
 }
 
 TEST_F(sem, undo_at_exit)
@@ -250,6 +259,44 @@ TEST_F(sem, undo_when_killed)
 	pclose(h);
 	snprintf(args, sizeof(args), "getval %s 0", self->id);
 	EXPECT_EQ(0, poll_for(1, "1", 10, args)) TH_LOG("not restored");
+}
+
+/*
+ * SEM_UNDO lists go with CLONE_SYSVSEM, as on one machine: the tasks that
+ * share one (pthreads, clone(CLONE_SYSVSEM) processes) are undone when the
+ * last of them exits, a thread cloned without it when it exits itself. The
+ * set lives on node 1, the processes run on nodes 2 and 3.
+ */
+TEST_F(sem, undo_list_follows_clone_sysvsem)
+{
+	char out[OUT_MAX];
+	FILE *h;
+
+	ASSERT_EQ(0, node_run(1, out, "sem-tool setval %s 0 5", self->id));
+	/* a pthread took 2 and exited: its process still holds them */
+	h = holder_by(_metadata, 2, self->id, "0:-2:u", "thread");
+	ASSERT_NE(NULL, h);
+	ASSERT_EQ(0, node_run(3, out, "sem-tool getval %s 0", self->id));
+	EXPECT_STREQ("3", out) TH_LOG("undone when the thread exited");
+	EXPECT_EQ(0, pclose(h));
+	ASSERT_EQ(0, node_run(3, out, "sem-tool getval %s 0", self->id));
+	EXPECT_STREQ("5", out) TH_LOG("not undone when the process exited");
+	/* a process sharing the list (CLONE_SYSVSEM) took 1 and exited */
+	h = holder_by(_metadata, 3, self->id, "0:-1:u", "clone");
+	ASSERT_NE(NULL, h);
+	ASSERT_EQ(0, node_run(2, out, "sem-tool getval %s 0", self->id));
+	EXPECT_STREQ("4", out) TH_LOG("undone before the last sharer exited");
+	EXPECT_EQ(0, pclose(h));
+	ASSERT_EQ(0, node_run(2, out, "sem-tool getval %s 0", self->id));
+	EXPECT_STREQ("5", out) TH_LOG("not undone by the last sharer");
+	/* a thread with a list of its own took 1: undone as it exited */
+	h = holder_by(_metadata, 2, self->id, "0:-1:u", "rawthread");
+	ASSERT_NE(NULL, h);
+	ASSERT_EQ(0, node_run(1, out, "sem-tool getval %s 0", self->id));
+	EXPECT_STREQ("5", out) TH_LOG("not undone when the thread exited");
+	EXPECT_EQ(0, pclose(h));
+	ASSERT_EQ(0, node_run(1, out, "sem-tool getval %s 0", self->id));
+	EXPECT_STREQ("5", out);
 }
 
 TEST_F(sem, setval_voids_undo)
