@@ -298,6 +298,18 @@ static struct kddm_obj *obj_get(struct kddm_set *set, u64 objid)
 	return obj_get(set, objid);	/* lost a race: take the winner */
 }
 
+static bool obj_idle(const struct kddm_obj *obj)
+{
+	const struct coh_obj *o = &obj->coh;
+	const struct coh_dir *d = &o->dir;
+
+	return o->state == COH_INVALID && !o->readers && !o->writer &&
+	       !o->nwaiters && !o->has_deferred && !o->reserved &&
+	       !d->exists && !d->txn && !d->qhead && !d->lost &&
+	       !d->copyset.count && !d->txnset.count &&
+	       d->owner == COH_NODE_NONE;
+}
+
 /* A live object, locked and referenced; NULL if none and !@create. */
 static struct kddm_obj *obj_get_locked(struct kddm_set *set, u64 objid,
 				       bool create)
@@ -309,23 +321,22 @@ static struct kddm_obj *obj_get_locked(struct kddm_set *set, u64 objid,
 		if (IS_ERR_OR_NULL(obj))
 			return obj;
 		mutex_lock(&obj->lock);
+		if (!obj->dead && obj->coh.dead && obj_idle(obj) &&
+		    kddm_node_is_up(obj->coh.home)) {
+			/*
+			 * Its home left (the cluster, or the set) and is back:
+			 * what this node knew of the object is void, start
+			 * afresh.
+			 */
+			obj->dead = true;
+			if (xa_cmpxchg(&set->objs, objid, obj, NULL, 0) == obj)
+				obj_unref(obj);	/* the xarray's reference */
+		}
 		if (!obj->dead)
 			return obj;
 		mutex_unlock(&obj->lock);
 		obj_unref(obj);
 	}
-}
-
-static bool obj_idle(const struct kddm_obj *obj)
-{
-	const struct coh_obj *o = &obj->coh;
-	const struct coh_dir *d = &o->dir;
-
-	return o->state == COH_INVALID && !o->readers && !o->writer &&
-	       !o->nwaiters && !o->has_deferred && !o->reserved &&
-	       !d->exists && !d->txn && !d->qhead && !d->lost &&
-	       !d->copyset.count && !d->txnset.count &&
-	       d->owner == COH_NODE_NONE;
 }
 
 /* Unlocks and unreferences, reclaiming the object if it holds no state. */

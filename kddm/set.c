@@ -18,6 +18,7 @@
 #include <linux/slab.h>
 #include <linux/string.h>
 
+#include "coh/coh.h"
 #include "set.h"
 #include "transport.h"
 
@@ -416,6 +417,21 @@ void kddm_sets_node_down(u32 node)
 }
 
 /*
+ * This node closes @set (its io-linker goes): the others forget what
+ * they knew of this node in it (its copies, the objects it is the home
+ * of), as if it had left the cluster; it may open the set again later.
+ */
+static void set_leave_send(struct kddm_set *set)
+{
+	unsigned long n;
+
+	for_each_set_bit(n, kddm_nodes_up(), KDDM_MAX_NODE + 1)
+		if (n != kddm_self())
+			kddm_msg_send(n, KDDM_MSG_SET_LEAVE, set->id, 0,
+				      NULL, 0, NULL, 0);
+}
+
+/*
  * Unhashes every set @match accepts and returns only when nobody else
  * holds one any more: their objects are freed through the linker, which
  * may be about to go away.
@@ -429,10 +445,12 @@ static void sets_unhash_matching(bool (*match)(struct kddm_set *,
 	u64 cursor = 0;
 
 	while ((set = kddm_set_next(&cursor))) {
-		if (match(set, arg) && set_unhash(set))
+		if (match(set, arg) && set_unhash(set)) {
 			list_add(&set->teardown, &gone);
-		else
+			set_leave_send(set);
+		} else {
 			kddm_put_set(set);
+		}
 	}
 	/* Handlers that looked a set up before the unhash are done after. */
 	kddm_transport_flush();
@@ -529,11 +547,39 @@ static void park(struct kddm_msg *m)
 }
 
 /*
- * Replays (set known) or drops (set gone) what waited for @set_id; a
- * message whose sender left meanwhile is dropped: the engine must never
- * see a node's messages after its node_down.
+ * A request parked for a set this node cannot have: its requester gets
+ * the error @err instead of waiting for an answer that never comes.
  */
-static void unpark(u64 set_id, struct kddm_set *set)
+static void refuse(const struct kddm_msg *m, int err)
+{
+	const struct kddm_wire_coh *w = m->data;
+	struct kddm_wire_coh r = {};
+	u16 type;
+
+	if (m->type != KDDM_MSG_COH || m->len < sizeof(*w))
+		return;
+	type = le16_to_cpu(w->type);
+	if (type != COH_MSG_REQ_READ && type != COH_MSG_REQ_WRITE &&
+	    type != COH_MSG_REQ_REMOVE)
+		return;
+	/* A request only ever comes from its requester. */
+	if (le32_to_cpu(w->requester) != m->src)
+		return;
+	r.type = cpu_to_le16(COH_MSG_ERROR);
+	r.requester = w->requester;
+	r.req = w->req;
+	r.err = cpu_to_le32(-err);
+	kddm_msg_send(m->src, KDDM_MSG_COH, m->set_id, m->obj_id, &r,
+		      sizeof(r), NULL, 0);
+}
+
+/*
+ * Replays (set known) or refuses with @err (set gone or not possible
+ * here) what waited for @set_id; a message whose sender left meanwhile is
+ * dropped: the engine must never see a node's messages after its
+ * node_down.
+ */
+static void unpark(u64 set_id, struct kddm_set *set, int err)
 {
 	struct parked *p, *tmp;
 
@@ -542,8 +588,12 @@ static void unpark(u64 set_id, struct kddm_set *set)
 			continue;
 		list_del(&p->list);
 		nr_parked--;
-		if (set && kddm_node_is_up(p->m.src))
-			kddm_coh_recv(set, &p->m);
+		if (kddm_node_is_up(p->m.src)) {
+			if (set)
+				kddm_coh_recv(set, &p->m);
+			else if (err)
+				refuse(&p->m, err);
+		}
 		kfree(p);
 	}
 }
@@ -590,21 +640,23 @@ static void set_info(struct kddm_msg *m)
 		return;
 	}
 	if (m->len != sizeof(struct kddm_wire_set)) {
-		unpark(m->set_id, NULL);
+		unpark(m->set_id, NULL, -EIDRM);	/* the set is gone */
 		return;
 	}
 	set = kddm_set_lookup(m->set_id);
 	if (!set) {
 		set = set_alloc(m->set_id, m->data);
 		if (IS_ERR(set)) {
-			pr_warn("cannot instantiate set %llx: %ld\n",
-				m->set_id, PTR_ERR(set));
-			unpark(m->set_id, NULL);
+			pr_warn_ratelimited("cannot instantiate set %llx: %ld\n",
+					    m->set_id, PTR_ERR(set));
+			/* No such io-linker here: the module is not loaded. */
+			unpark(m->set_id, NULL, PTR_ERR(set) == -ENOPROTOOPT ?
+			       -ENOPKG : (int)PTR_ERR(set));
 			return;
 		}
 		set = set_insert(set);
 	}
-	unpark(m->set_id, set);
+	unpark(m->set_id, set, 0);
 	kddm_put_set(set);
 }
 
@@ -622,6 +674,15 @@ static void set_destroy_msg(struct kddm_msg *m)
 	kddm_put_set(set);
 }
 
+static void set_leave_msg(struct kddm_msg *m)
+{
+	struct kddm_set *set = kddm_set_lookup(m->set_id);
+
+	if (set)
+		kddm_obj_node_down(set, m->src);
+	kddm_put_set(set);
+}
+
 static void coh_msg(struct kddm_msg *m)
 {
 	struct kddm_set *set = kddm_set_lookup(m->set_id);
@@ -632,7 +693,7 @@ static void coh_msg(struct kddm_msg *m)
 	}
 	/* The set came by another way (a lookup): replay what waited. */
 	if (parked_for(m->set_id))
-		unpark(m->set_id, set);
+		unpark(m->set_id, set, 0);
 	kddm_coh_recv(set, m);
 	kddm_put_set(set);
 }
@@ -720,6 +781,7 @@ int kddm_set_init(void)
 	kddm_msg_register(KDDM_MSG_SET_INFO, sizeof(struct kddm_wire_set),
 			  set_info);
 	kddm_msg_register(KDDM_MSG_SET_DESTROY, 0, set_destroy_msg);
+	kddm_msg_register(KDDM_MSG_SET_LEAVE, 0, set_leave_msg);
 	kddm_msg_register(KDDM_MSG_COH, sizeof(struct kddm_wire_coh) +
 			  KDDM_MAX_OBJ_SIZE, coh_msg);
 	return 0;
@@ -727,7 +789,7 @@ int kddm_set_init(void)
 
 void kddm_set_exit(void)
 {
-	unpark(0, NULL);
+	unpark(0, NULL, 0);
 	while (!list_empty(&parked_msgs)) {
 		struct parked *p = list_first_entry(&parked_msgs,
 						    struct parked, list);

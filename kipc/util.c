@@ -25,6 +25,15 @@ struct ipc_namespace *kipc_ns(void)
 	return current->nsproxy->ipc_ns;
 }
 
+/*
+ * A node that left, or one without kipc loaded (kDDM: no such io-linker
+ * there): lookups and key locks skip it.
+ */
+static bool kipc_node_gone(long err)
+{
+	return err == -EHOSTDOWN || err == -ENOPKG;
+}
+
 /* kDDM errors as the IPC calls report them, for object @id. */
 int kipc_id_err(int id, long err)
 {
@@ -38,7 +47,7 @@ int kipc_id_err(int id, long err)
 int kipc_err(long err)
 {
 	/* An object homed on a node that left is gone for us. */
-	if (err == -EHOSTDOWN || err == -EIDRM)
+	if (err == -EHOSTDOWN || err == -EIDRM || err == -ENOPKG)
 		return -EIDRM;
 	if (err == -ENOENT)
 		return -EINVAL;
@@ -251,7 +260,7 @@ static int keys_walk_node(enum kipc_type type, u32 node, keys_fn fn,
 		objid = keys_objid(type, node, k);
 		c = kddm_get_object(keys_set, objid);
 		if (IS_ERR(c))
-			return PTR_ERR(c) == -EHOSTDOWN ? 0 : PTR_ERR(c);
+			return kipc_node_gone(PTR_ERR(c)) ? 0 : PTR_ERR(c);
 		if (!k)
 			nchunks = clamp_t(u32, c->nchunks, 1, KIPC_KEY_CHUNKS);
 		for (i = 0; i < chunk_n(c) && !stop; i++)
@@ -435,7 +444,7 @@ static int keys_change(enum kipc_type type, int id, bool del, s32 key)
 		objid = keys_objid(type, node, k);
 		c = kddm_get_object(keys_set, objid);
 		if (IS_ERR(c))
-			return PTR_ERR(c) == -EHOSTDOWN ? 0 : PTR_ERR(c);
+			return kipc_node_gone(PTR_ERR(c)) ? 0 : PTR_ERR(c);
 		if (!k)
 			nchunks = clamp_t(u32, c->nchunks, 1, KIPC_KEY_CHUNKS);
 		for (i = 0; i < chunk_n(c); i++)
@@ -448,7 +457,7 @@ static int keys_change(enum kipc_type type, int id, bool del, s32 key)
 	objid = keys_objid(type, node, at);
 	c = kddm_grab_object(keys_set, objid);
 	if (IS_ERR(c))
-		return PTR_ERR(c) == -EHOSTDOWN ? 0 : PTR_ERR(c);
+		return kipc_node_gone(PTR_ERR(c)) ? 0 : PTR_ERR(c);
 	for (i = 0; i < chunk_n(c); i++) {
 		if (c->e[i].id != id)
 			continue;
@@ -507,7 +516,7 @@ static int keys_lock(struct kipc_keyget *g)
 	for (i = 0; i < n; i++) {
 		lock = kddm_grab_object(locks_set,
 					keys_objid(g->type, g->held[i], 0));
-		if (IS_ERR(lock) && PTR_ERR(lock) == -EHOSTDOWN)
+		if (IS_ERR(lock) && kipc_node_gone(PTR_ERR(lock)))
 			continue;
 		if (IS_ERR(lock)) {
 			ret = kipc_err(PTR_ERR(lock));

@@ -124,6 +124,35 @@ TEST_F(shm, ping_pong)
 	EXPECT_TRUE(WIFEXITED(st) && !WEXITSTATUS(st));
 }
 
+/*
+ * A node of the cluster without kipc loaded: the others create, look up
+ * and count objects without waiting for it (kDDM answers their requests
+ * for the sets it cannot have with an error); loaded again, it sees them.
+ */
+TEST_F(shm, node_without_kipc)
+{
+	char out[OUT_MAX], id2[32];
+	int n = nodes();
+
+	ASSERT_EQ(0, node_run(n, out, "rmmod kipc")) TH_LOG("%s", out);
+	EXPECT_EQ(0, node_run(1, id2, "timeout 30 ipc-tool shm-get %d 4096 c,666",
+			      self->key + 1)) TH_LOG("%s", id2);
+	EXPECT_EQ(0, node_run(2, out, "timeout 30 ipc-tool shm-get %d 100",
+			      self->key)) TH_LOG("%s", out);
+	EXPECT_STREQ(self->id, out);
+	EXPECT_EQ(0, node_run(2, out, "timeout 30 ipc-tool shm-get %d 100",
+			      self->key + 1)) TH_LOG("%s", out);
+	EXPECT_STREQ(id2, out);
+	EXPECT_EQ(0, node_run(2, out, "timeout 30 ipc-tool shm-info"))
+		TH_LOG("%s", out);
+	EXPECT_NE(NULL, strstr(out, "used 2 ")) TH_LOG("%s", out);
+	ASSERT_EQ(0, node_run(n, out, "kddm-load kipc")) TH_LOG("%s", out);
+	EXPECT_EQ(0, node_run(n, out, "ipc-tool shm-get %d 100", self->key + 1))
+		TH_LOG("%s", out);
+	EXPECT_STREQ(id2, out);
+	node_run(1, NULL, "ipc-tool shm-rm %s", id2);
+}
+
 TEST_F(shm, attach_count_and_rmid)
 {
 	char out[OUT_MAX], cmd[256];

@@ -20,6 +20,7 @@ enum kddm_msg_type {
 	KDDM_MSG_PING,		/* rpc: echo, for tests and benchmarks */
 	KDDM_MSG_SET_QUERY,	/* one-way: send me SET_INFO for this set */
 	KDDM_MSG_SET_INFO,	/* one-way: set attributes (or none: gone) */
+	KDDM_MSG_SET_LEAVE,	/* one-way: the sender closed the set */
 	KDDM_MSG_NR,
 };
 
