@@ -53,9 +53,39 @@ $(BUILD)/bin/sem-tool: kipc/tests/sem-tool.c
 	@mkdir -p $(dir $@)
 	$(CC) $(USER_CFLAGS) -o $@ $<
 
+# 32-bit (ia32) static copies, for kipc's compat entry points: built when
+# the compiler can (gcc-multilib), else the tests that need them skip.
+HAVE_M32 := $(shell echo 'int main(void) { return 0; }' | \
+	      $(CC) -m32 -static -x c -o /dev/null - 2>/dev/null && echo y)
+ifeq ($(HAVE_M32),y)
+BIN32 := $(BUILD)/bin/ipc-diff32 $(BUILD)/bin/ipc-diff32d $(BUILD)/bin/ipc-tool32 \
+	 $(BUILD)/bin/msg-tool32 $(BUILD)/bin/sem-tool32
+endif
+
+$(BUILD)/bin/ipc-diff32: kipc/tests/ipc-diff.c
+	@mkdir -p $(dir $@)
+	$(CC) $(USER_CFLAGS) -m32 -static -o $@ $<
+
+# the same, through the direct ia32 calls instead of glibc's ipc(2)
+$(BUILD)/bin/ipc-diff32d: kipc/tests/ipc-diff.c kipc/tests/ipc-direct.h
+	@mkdir -p $(dir $@)
+	$(CC) $(USER_CFLAGS) -m32 -static -DIPC_DIRECT -o $@ $<
+
+$(BUILD)/bin/ipc-tool32: userspace/tools/ipc-tool.c
+	@mkdir -p $(dir $@)
+	$(CC) $(USER_CFLAGS) -m32 -static -o $@ $<
+
+$(BUILD)/bin/msg-tool32: kipc/tests/msg-tool.c
+	@mkdir -p $(dir $@)
+	$(CC) $(USER_CFLAGS) -m32 -static -o $@ $<
+
+$(BUILD)/bin/sem-tool32: kipc/tests/sem-tool.c
+	@mkdir -p $(dir $@)
+	$(CC) $(USER_CFLAGS) -m32 -static -o $@ $<
+
 userspace: $(BUILD)/bin/kddm-agent $(BUILD)/bin/kddm-test $(BUILD)/bin/ipc-tool \
 	   $(BUILD)/bin/ipc-smoke $(BUILD)/bin/ipc-diff $(BUILD)/bin/msg-tool \
-	   $(BUILD)/bin/sem-tool
+	   $(BUILD)/bin/sem-tool $(BIN32)
 	$(MAKE) -C userspace/kddm BUILD=$(BUILD)
 	$(MAKE) -C userspace/kddm-sim
 	$(MAKE) -C bench BUILD=$(BUILD)

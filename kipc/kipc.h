@@ -150,6 +150,15 @@ extern struct kddm_set *kipc_shm_meta_set;
 /* shm.c: attach accounting, called by the mapping's vm_ops. */
 void kipc_shm_attached(int shmid);
 void kipc_shm_detached(int shmid);
+struct shminfo64;
+struct shm_info;
+struct shmid64_ds;
+long kipc_do_shmget(key_t key, size_t size, int flg);
+long kipc_do_shmat(int id, unsigned long addr, int flg);
+long kipc_do_shmdt(unsigned long addr);
+long kipc_shm_info(int cmd, struct shminfo64 *info, struct shm_info *sinfo);
+long kipc_shm_stat(int id, int cmd, struct shmid64_ds *ds);
+long kipc_shm_down(int id, int cmd, const struct shmid64_ds *ds);
 long kipc_sys_shmget(const struct pt_regs *regs);
 long kipc_sys_shmat(const struct pt_regs *regs);
 long kipc_sys_shmdt(const struct pt_regs *regs);

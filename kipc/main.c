@@ -11,8 +11,8 @@
  *                                  write "enable" or "disable" to act on
  *                                  the writer's own IPC namespace
  *
- * Only the x86_64 entry points are hooked: the 32-bit compat ones
- * (__ia32_sys_*, __ia32_compat_sys_*) and the ipc(2) multiplexer are not.
+ * The x86_64 entry points are hooked here; the 32-bit ones (ipc(2) and
+ * the direct calls of syscall_32.tbl) in compat.c.
  */
 #include <linux/atomic.h>
 #include <linux/debugfs.h>
@@ -26,6 +26,7 @@
 #include <linux/string.h>
 #include <linux/uaccess.h>
 
+#include "compat.h"
 #include "hook.h"
 #include "kipc.h"
 #include "msg.h"
@@ -162,6 +163,7 @@ static int counts_show(struct seq_file *m, void *v)
 		seq_printf(m, "%s %lld\n", kipc_hooks[i].name +
 			   str_has_prefix(kipc_hooks[i].name, "__x64_sys_"),
 			   (long long)atomic64_read(&kipc_counts[i]));
+	kipc_compat_counts_show(m);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(counts);
@@ -243,6 +245,11 @@ static int __init kipc_init(void)
 	err = kipc_hooks_install(kipc_hooks, KIPC_NR_CALLS);
 	if (err)
 		goto out_debugfs;
+	err = kipc_compat_install();
+	if (err) {
+		kipc_hooks_remove(kipc_hooks, KIPC_NR_CALLS);
+		goto out_debugfs;
+	}
 	pr_info("kipc: %u system calls hooked%s\n", KIPC_NR_CALLS,
 		enable_init_ns ? ", initial IPC namespace enabled" : "");
 	return 0;
@@ -264,6 +271,7 @@ out_registry:
 static void __exit kipc_exit(void)
 {
 	debugfs_remove_recursive(kipc_dir);
+	kipc_compat_remove();
 	kipc_hooks_remove(kipc_hooks, KIPC_NR_CALLS);
 	kipc_sem_exit();
 	kipc_msg_exit();

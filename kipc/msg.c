@@ -331,14 +331,14 @@ static long msg_run(int id, msg_try_fn try, struct msg_op *op)
 	return ret;
 }
 
-static long msgsnd(int id, struct msgbuf __user *msgp, size_t msgsz, int flg)
+/* msgsnd of @msgsz bytes at @mtext, of type @mtype read by the caller. */
+long kipc_do_msgsnd(int id, long mtype, const void __user *mtext,
+		    size_t msgsz, int flg)
 {
 	struct ipc_namespace *ns = kipc_ns();
-	struct msg_op op = { .flg = flg, .size = msgsz };
+	struct msg_op op = { .flg = flg, .size = msgsz, .mtype = mtype };
 	long ret;
 
-	if (get_user(op.mtype, &msgp->mtype))
-		return -EFAULT;
 	if (msgsz > ns->msg_ctlmax || (long)msgsz < 0 || id < 0)
 		return -EINVAL;
 	if (op.mtype < 1)
@@ -350,7 +350,7 @@ static long msgsnd(int id, struct msgbuf __user *msgp, size_t msgsz, int flg)
 	if (!op.text)
 		return -ENOMEM;
 	ret = -EFAULT;
-	if (!copy_from_user(op.text, msgp->mtext, msgsz))
+	if (!copy_from_user(op.text, mtext, msgsz))
 		ret = msg_run(id, try_send, &op);
 	kvfree(op.text);
 	return ret;
@@ -371,8 +371,32 @@ static int convert_mode(long *type, int flg)
 	return SEARCH_EQUAL;
 }
 
-static long msgrcv(int id, struct msgbuf __user *msgp, size_t bufsz,
-		   long type, int flg)
+static long msgsnd(int id, struct msgbuf __user *msgp, size_t msgsz, int flg)
+{
+	long mtype;
+
+	if (get_user(mtype, &msgp->mtype))
+		return -EFAULT;
+	return kipc_do_msgsnd(id, mtype, msgp->mtext, msgsz, flg);
+}
+
+static long msg_fill(void __user *dest, long mtype, const void *text,
+		     size_t len)
+{
+	struct msgbuf __user *msgp = dest;
+
+	if (put_user(mtype, &msgp->mtype) ||
+	    copy_to_user(msgp->mtext, text, len))
+		return -EFAULT;
+	return len;
+}
+
+/*
+ * msgrcv into @msgp, whose layout @fill knows (as do_msgrcv()'s msg_fill):
+ * @fill stores the type and the @len bytes of text received.
+ */
+long kipc_do_msgrcv(int id, void __user *msgp, size_t bufsz, long type,
+		    int flg, kipc_msg_fill_fn fill)
 {
 	struct msg_op op = { .flg = flg, .size = bufsz };
 	long ret;
@@ -389,12 +413,8 @@ static long msgrcv(int id, struct msgbuf __user *msgp, size_t bufsz,
 	if (!op.text)
 		return -ENOMEM;
 	ret = msg_run(id, try_recv, &op);
-	if (!ret) {
-		ret = op.len;
-		if (put_user(op.mtype, &msgp->mtype) ||
-		    copy_to_user(msgp->mtext, op.text, op.len))
-			ret = -EFAULT;
-	}
+	if (!ret)
+		ret = fill(msgp, op.mtype, op.text, op.len);
 	kvfree(op.text);
 	return ret;
 }
@@ -432,7 +452,7 @@ static int newque(struct kipc_keyget *g, int flg)
 	return ret;
 }
 
-static long msgget(key_t key, int flg)
+long kipc_do_msgget(key_t key, int flg)
 {
 	struct kipc_msg_queue *q;
 	struct kipc_keyget g;
@@ -560,10 +580,10 @@ static long msg_info(int cmd, void __user *buf)
 	return ret;
 }
 
-static long msg_stat(int id, int cmd, void __user *buf)
+/* IPC_STAT, MSG_STAT, MSG_STAT_ANY into @ds: 0 or the id, or -errno. */
+long kipc_msg_stat(int id, int cmd, struct msqid64_ds *ds)
 {
 	struct kipc_msg_queue *q;
-	struct msqid64_ds ds;
 	long ret = 0;
 
 	if (cmd != IPC_STAT) {
@@ -576,12 +596,10 @@ static long msg_stat(int id, int cmd, void __user *buf)
 		return PTR_ERR(q);
 	if (cmd != MSG_STAT_ANY)
 		ret = kipc_perms(&KIPC_PERM(q), 0444);
-	fill_ds(&ds, q);
+	fill_ds(ds, q);
 	q_put(id);
 	if (ret)
 		return ret;
-	if (copy_to_user(buf, &ds, sizeof(ds)))
-		return -EFAULT;
 	return cmd == IPC_STAT ? 0 : id;
 }
 
@@ -593,22 +611,19 @@ static long msg_stat(int id, int cmd, void __user *buf)
  * sender that lost its permission fails with EACCES, a sender that fits
  * now sends, the others go back to sleep.
  */
-static long msg_set_ds(int id, void __user *buf)
+long kipc_msg_set(int id, const struct msqid64_ds *ds)
 {
 	struct ipc_namespace *ns = kipc_ns();
 	struct kipc_msg_queue *q;
-	struct msqid64_ds ds;
 	int qbytes;
 	kuid_t uid;
 	kgid_t gid;
 	long ret = 0;
 
-	if (copy_from_user(&ds, buf, sizeof(ds)))
-		return -EFAULT;
 	/* ksys_msgctl() hands msg_qbytes on as an int */
-	qbytes = (int)ds.msg_qbytes;
-	uid = make_kuid(current_user_ns(), ds.msg_perm.uid);
-	gid = make_kgid(current_user_ns(), ds.msg_perm.gid);
+	qbytes = (int)ds->msg_qbytes;
+	uid = make_kuid(current_user_ns(), ds->msg_perm.uid);
+	gid = make_kgid(current_user_ns(), ds->msg_perm.gid);
 	q = q_get(id, true);
 	if (IS_ERR(q))
 		return PTR_ERR(q);
@@ -623,7 +638,7 @@ static long msg_set_ds(int id, void __user *buf)
 	if (!ret) {
 		q->uid = from_kuid(&init_user_ns, uid);
 		q->gid = from_kgid(&init_user_ns, gid);
-		q->mode = (q->mode & ~0777) | (ds.msg_perm.mode & 0777);
+		q->mode = (q->mode & ~0777) | (ds->msg_perm.mode & 0777);
 		q->qbytes = qbytes;
 		q->ctime = ktime_get_real_seconds();
 	}
@@ -652,7 +667,27 @@ static long msg_rmid(int id)
 	return 0;
 }
 
-static long msgctl(int id, int cmd, void __user *buf)
+static long msg_set_ds(int id, void __user *buf)
+{
+	struct msqid64_ds ds;
+
+	if (copy_from_user(&ds, buf, sizeof(ds)))
+		return -EFAULT;
+	return kipc_msg_set(id, &ds);
+}
+
+static long msg_stat(int id, int cmd, void __user *buf)
+{
+	struct msqid64_ds ds;
+	long ret = kipc_msg_stat(id, cmd, &ds);
+
+	if (ret >= 0 && copy_to_user(buf, &ds, sizeof(ds)))
+		ret = -EFAULT;
+	return ret;
+}
+
+/* msgctl of native layouts (also the compat ones of msginfo). */
+long kipc_do_msgctl(int id, int cmd, void __user *buf)
 {
 	if (id < 0 || cmd < 0)
 		return -EINVAL;
@@ -676,7 +711,7 @@ static long msgctl(int id, int cmd, void __user *buf)
 /* The redirected system calls (x86_64: arguments in di, si, dx, r10, r8). */
 long kipc_sys_msgget(const struct pt_regs *regs, kipc_orig_fn orig)
 {
-	return msgget((key_t)regs->di, (int)regs->si);
+	return kipc_do_msgget((key_t)regs->di, (int)regs->si);
 }
 
 long kipc_sys_msgsnd(const struct pt_regs *regs, kipc_orig_fn orig)
@@ -687,13 +722,14 @@ long kipc_sys_msgsnd(const struct pt_regs *regs, kipc_orig_fn orig)
 
 long kipc_sys_msgrcv(const struct pt_regs *regs, kipc_orig_fn orig)
 {
-	return msgrcv((int)regs->di, (struct msgbuf __user *)regs->si,
-		      (size_t)regs->dx, (long)regs->r10, (int)regs->r8);
+	return kipc_do_msgrcv((int)regs->di, (void __user *)regs->si,
+			      (size_t)regs->dx, (long)regs->r10, (int)regs->r8,
+			      msg_fill);
 }
 
 long kipc_sys_msgctl(const struct pt_regs *regs, kipc_orig_fn orig)
 {
-	return msgctl((int)regs->di, (int)regs->si, (void __user *)regs->dx);
+	return kipc_do_msgctl((int)regs->di, (int)regs->si, (void __user *)regs->dx);
 }
 
 int kipc_msg_init(void)

@@ -56,6 +56,21 @@ struct kipc_msg_rec {
 #define KIPC_MSG_MAX_QBYTES \
 	(KIPC_MSG_AREA - sizeof(struct kipc_msg_rec) - 8)
 
+struct msqid64_ds;
+
+/* Stores what msgrcv received: the length returned, or -EFAULT. */
+typedef long (*kipc_msg_fill_fn)(void __user *dest, long mtype,
+				 const void *text, size_t len);
+
+long kipc_do_msgget(key_t key, int flg);
+long kipc_do_msgsnd(int id, long mtype, const void __user *mtext,
+		    size_t msgsz, int flg);
+long kipc_do_msgrcv(int id, void __user *msgp, size_t bufsz, long type,
+		    int flg, kipc_msg_fill_fn fill);
+long kipc_do_msgctl(int id, int cmd, void __user *buf);
+long kipc_msg_stat(int id, int cmd, struct msqid64_ds *ds);
+long kipc_msg_set(int id, const struct msqid64_ds *ds);
+
 long kipc_sys_msgget(const struct pt_regs *regs, kipc_orig_fn orig);
 long kipc_sys_msgsnd(const struct pt_regs *regs, kipc_orig_fn orig);
 long kipc_sys_msgrcv(const struct pt_regs *regs, kipc_orig_fn orig);

@@ -132,7 +132,7 @@ static int newary(struct kipc_keyget *g, int nsems, int flg)
 	return ret;
 }
 
-static long semget(key_t key, int nsems, int flg)
+long kipc_do_semget(key_t key, int nsems, int flg)
 {
 	struct ipc_namespace *ns = kipc_ns();
 	struct kipc_sem_array *a;
@@ -650,8 +650,8 @@ static long semop_run(struct semop_ctx *c, long left)
 	return ret;
 }
 
-static long semtimedop(int id, struct sembuf __user *usops,
-		       unsigned int nsops, const struct timespec64 *ts)
+long kipc_do_semtimedop(int id, struct sembuf __user *usops,
+			unsigned int nsops, const struct timespec64 *ts)
 {
 	struct semop_ctx c = { .id = id, .nsops = nsops, .waiting = -1 };
 	long ret, left = MAX_SCHEDULE_TIMEOUT;
@@ -726,10 +726,10 @@ static void fill_ds(struct semid64_ds *ds, const struct kipc_sem_array *a)
 	ds->sem_nsems = a->nsems;
 }
 
-static long sem_stat(int id, int cmd, void __user *buf)
+/* IPC_STAT, SEM_STAT, SEM_STAT_ANY into @ds: 0 or the id, or -errno. */
+long kipc_sem_stat(int id, int cmd, struct semid64_ds *ds)
 {
 	struct kipc_sem_array *a;
-	struct semid64_ds ds;
 	long ret = 0;
 
 	if (cmd != IPC_STAT) {
@@ -742,12 +742,10 @@ static long sem_stat(int id, int cmd, void __user *buf)
 		return PTR_ERR(a);
 	if (cmd != SEM_STAT_ANY)
 		ret = kipc_perms(&KIPC_PERM(a), 0444);
-	fill_ds(&ds, a);
+	fill_ds(ds, a);
 	sem_put(id, false);
 	if (ret)
 		return ret;
-	if (copy_to_user(buf, &ds, sizeof(ds)))
-		return -EFAULT;
 	return cmd == IPC_STAT ? 0 : id;
 }
 
@@ -882,16 +880,14 @@ out:
 	return ret;
 }
 
-static long sem_set_rmid(int id, int cmd, void __user *buf)
+/* IPC_SET (owner and mode from @ds) and IPC_RMID. */
+long kipc_sem_down(int id, int cmd, const struct semid64_ds *ds)
 {
 	struct kipc_sem_array *a;
-	struct semid64_ds ds;
 	struct kipc_perm p;
 	u32 nsems = 0;
 	long ret = 0;
 
-	if (cmd == IPC_SET && copy_from_user(&ds, buf, sizeof(ds)))
-		return -EFAULT;
 	a = sem_grab(id);
 	if (IS_ERR(a))
 		return PTR_ERR(a);
@@ -899,9 +895,9 @@ static long sem_set_rmid(int id, int cmd, void __user *buf)
 	if (!kipc_owner(&p)) {
 		ret = -EPERM;
 	} else if (cmd == IPC_SET) {
-		a->uid = ds.sem_perm.uid;
-		a->gid = ds.sem_perm.gid;
-		a->mode = (a->mode & ~0777) | (ds.sem_perm.mode & 0777);
+		a->uid = ds->sem_perm.uid;
+		a->gid = ds->sem_perm.gid;
+		a->mode = (a->mode & ~0777) | (ds->sem_perm.mode & 0777);
 		a->ctime = ktime_get_real_seconds();
 	} else {
 		/* Waiters see it gone (EIDRM); then the table forgets it. */
@@ -914,7 +910,27 @@ static long sem_set_rmid(int id, int cmd, void __user *buf)
 	return ret;
 }
 
-static long semctl(int id, int semnum, int cmd, unsigned long arg)
+static long sem_stat(int id, int cmd, void __user *buf)
+{
+	struct semid64_ds ds;
+	long ret = kipc_sem_stat(id, cmd, &ds);
+
+	if (ret >= 0 && copy_to_user(buf, &ds, sizeof(ds)))
+		ret = -EFAULT;
+	return ret;
+}
+
+static long sem_set_rmid(int id, int cmd, void __user *buf)
+{
+	struct semid64_ds ds;
+
+	if (cmd == IPC_SET && copy_from_user(&ds, buf, sizeof(ds)))
+		return -EFAULT;
+	return kipc_sem_down(id, cmd, &ds);
+}
+
+/* semctl of native layouts (also the compat ones but for semid_ds). */
+long kipc_do_semctl(int id, int semnum, int cmd, unsigned long arg)
 {
 	void __user *p = (void __user *)arg;
 
@@ -951,13 +967,14 @@ static long semctl(int id, int semnum, int cmd, unsigned long arg)
 
 long kipc_sys_semget(const struct pt_regs *regs, kipc_orig_fn orig)
 {
-	return semget((key_t)regs->di, (int)regs->si, (int)regs->dx);
+	return kipc_do_semget((key_t)regs->di, (int)regs->si, (int)regs->dx);
 }
 
 long kipc_sys_semop(const struct pt_regs *regs, kipc_orig_fn orig)
 {
-	return semtimedop((int)regs->di, (struct sembuf __user *)regs->si,
-			  (unsigned int)regs->dx, NULL);
+	return kipc_do_semtimedop((int)regs->di,
+				  (struct sembuf __user *)regs->si,
+				  (unsigned int)regs->dx, NULL);
 }
 
 long kipc_sys_semtimedop(const struct pt_regs *regs, kipc_orig_fn orig)
@@ -967,13 +984,14 @@ long kipc_sys_semtimedop(const struct pt_regs *regs, kipc_orig_fn orig)
 
 	if (uts && get_timespec64(&ts, uts))
 		return -EFAULT;
-	return semtimedop((int)regs->di, (struct sembuf __user *)regs->si,
-			  (unsigned int)regs->dx, uts ? &ts : NULL);
+	return kipc_do_semtimedop((int)regs->di,
+				  (struct sembuf __user *)regs->si,
+				  (unsigned int)regs->dx, uts ? &ts : NULL);
 }
 
 long kipc_sys_semctl(const struct pt_regs *regs, kipc_orig_fn orig)
 {
-	return semctl((int)regs->di, (int)regs->si, (int)regs->dx, regs->r10);
+	return kipc_do_semctl((int)regs->di, (int)regs->si, (int)regs->dx, regs->r10);
 }
 
 /* ---- the kDDM set and its io-linker ---- */

@@ -47,6 +47,17 @@ struct kipc_sem_array {
 	((KIPC_SEM_OBJ_SIZE - sizeof(struct kipc_sem_array)) / \
 	 sizeof(struct kipc_sem_one))
 
+struct semid64_ds;
+struct sembuf;
+struct timespec64;
+
+long kipc_do_semget(key_t key, int nsems, int flg);
+long kipc_do_semtimedop(int id, struct sembuf __user *usops,
+			unsigned int nsops, const struct timespec64 *ts);
+long kipc_do_semctl(int id, int semnum, int cmd, unsigned long arg);
+long kipc_sem_stat(int id, int cmd, struct semid64_ds *ds);
+long kipc_sem_down(int id, int cmd, const struct semid64_ds *ds);
+
 long kipc_sys_semget(const struct pt_regs *regs, kipc_orig_fn orig);
 long kipc_sys_semop(const struct pt_regs *regs, kipc_orig_fn orig);
 long kipc_sys_semtimedop(const struct pt_regs *regs, kipc_orig_fn orig);

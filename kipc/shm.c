@@ -94,7 +94,7 @@ static int newseg(struct kipc_keyget *g, size_t size, int flg)
 	return ret;
 }
 
-static long shmget(key_t key, size_t size, int flg)
+long kipc_do_shmget(key_t key, size_t size, int flg)
 {
 	struct kipc_shm_meta *m;
 	struct kipc_keyget g;
@@ -186,7 +186,7 @@ void kipc_shm_detached(int id)
 		forget(id, size);
 }
 
-static long shmat(int id, unsigned long addr, int flg)
+long kipc_do_shmat(int id, unsigned long addr, int flg)
 {
 	unsigned long flags = MAP_SHARED, prot = PROT_READ;
 	unsigned long shmlba = SHMLBA;
@@ -236,7 +236,7 @@ static long shmat(int id, unsigned long addr, int flg)
 	return ret;
 }
 
-static long shmdt(unsigned long addr)
+long kipc_do_shmdt(unsigned long addr)
 {
 	struct mm_struct *mm = current->mm;
 	struct vm_area_struct *vma;
@@ -275,7 +275,8 @@ static void fill_ds(struct shmid64_ds *ds, const struct kipc_shm_meta *m)
 	ds->shm_nattch = m->nattch;
 }
 
-static long shm_info(int cmd, void __user *buf)
+/* IPC_INFO fills @info, SHM_INFO @sinfo: the highest index in use. */
+long kipc_shm_info(int cmd, struct shminfo64 *info, struct shm_info *sinfo)
 {
 	struct ipc_namespace *ipc = kipc_ns();
 	u64 total;
@@ -285,33 +286,24 @@ static long shm_info(int cmd, void __user *buf)
 	ret = kipc_keys_count(KIPC_SHM, &n, &total);
 	if (ret)
 		return ret;
-	ret = n ? n - 1 : 0;
 	if (cmd == IPC_INFO) {
-		struct shminfo64 info = {
-			.shmmax = ipc->shm_ctlmax,
-			.shmmin = SHMMIN,
-			.shmmni = ipc->shm_ctlmni,
-			.shmseg = SHMSEG,
-			.shmall = ipc->shm_ctlall,
-		};
-
-		if (copy_to_user(buf, &info, sizeof(info)))
-			ret = -EFAULT;
+		memset(info, 0, sizeof(*info));
+		info->shmmax = ipc->shm_ctlmax;
+		info->shmmin = SHMMIN;
+		info->shmmni = ipc->shm_ctlmni;
+		info->shmseg = SHMSEG;
+		info->shmall = ipc->shm_ctlall;
 	} else {
-		struct shm_info info = {
-			.used_ids = n,
-			.shm_tot = total,
-		};
-
-		if (copy_to_user(buf, &info, sizeof(info)))
-			ret = -EFAULT;
+		memset(sinfo, 0, sizeof(*sinfo));
+		sinfo->used_ids = n;
+		sinfo->shm_tot = total;
 	}
-	return ret;
+	return n ? n - 1 : 0;
 }
 
-static long shm_stat(int id, int cmd, void __user *buf)
+/* IPC_STAT, SHM_STAT, SHM_STAT_ANY into @ds: 0 or the id, or -errno. */
+long kipc_shm_stat(int id, int cmd, struct shmid64_ds *ds)
 {
-	struct shmid64_ds ds;
 	struct kipc_shm_meta *m;
 	long ret = 0;
 
@@ -325,26 +317,22 @@ static long shm_stat(int id, int cmd, void __user *buf)
 		return PTR_ERR(m);
 	if (cmd != SHM_STAT_ANY)
 		ret = kipc_perms(&KIPC_PERM(m), 0444);
-	fill_ds(&ds, m);
+	fill_ds(ds, m);
 	meta_put(id);
 	if (ret)
 		return ret;
-	if (copy_to_user(buf, &ds, sizeof(ds)))
-		return -EFAULT;
 	return cmd == IPC_STAT ? 0 : id;
 }
 
-static long shm_set_rmid(int id, int cmd, void __user *buf)
+/* IPC_SET (owner and mode from @ds), IPC_RMID, SHM_LOCK, SHM_UNLOCK. */
+long kipc_shm_down(int id, int cmd, const struct shmid64_ds *ds)
 {
 	struct kipc_shm_meta *m;
-	struct shmid64_ds ds;
 	bool unkeyed = false;
 	struct kipc_perm p;
 	u64 size = 0;
 	long ret = 0;
 
-	if (cmd == IPC_SET && copy_from_user(&ds, buf, sizeof(ds)))
-		return -EFAULT;
 	m = meta_grab(id);
 	if (IS_ERR(m))
 		return PTR_ERR(m);
@@ -357,9 +345,9 @@ static long shm_set_rmid(int id, int cmd, void __user *buf)
 	} else if (!kipc_owner(&p)) {
 		ret = -EPERM;
 	} else if (cmd == IPC_SET) {
-		m->uid = ds.shm_perm.uid;
-		m->gid = ds.shm_perm.gid;
-		m->mode = (m->mode & ~0777) | (ds.shm_perm.mode & 0777);
+		m->uid = ds->shm_perm.uid;
+		m->gid = ds->shm_perm.gid;
+		m->mode = (m->mode & ~0777) | (ds->shm_perm.mode & 0777);
 		m->ctime = ktime_get_real_seconds();
 	} else if (m->nattch) {
 		/* IPC_RMID while attached: dies at the last detach. */
@@ -379,22 +367,39 @@ static long shm_set_rmid(int id, int cmd, void __user *buf)
 
 static long shmctl(int id, int cmd, void __user *buf)
 {
+	struct shminfo64 info;
+	struct shm_info sinfo;
+	struct shmid64_ds ds;
+	long ret;
+
 	cmd &= ~IPC_64;
 	switch (cmd) {
 	case IPC_INFO:
 	case SHM_INFO:
-		return shm_info(cmd, buf);
+		ret = kipc_shm_info(cmd, &info, &sinfo);
+		if (ret >= 0 && cmd == IPC_INFO &&
+		    copy_to_user(buf, &info, sizeof(info)))
+			ret = -EFAULT;
+		if (ret >= 0 && cmd == SHM_INFO &&
+		    copy_to_user(buf, &sinfo, sizeof(sinfo)))
+			ret = -EFAULT;
+		return ret;
 	case IPC_STAT:
 	case SHM_STAT:
 	case SHM_STAT_ANY:
-		return shm_stat(id, cmd, buf);
+		ret = kipc_shm_stat(id, cmd, &ds);
+		if (ret >= 0 && copy_to_user(buf, &ds, sizeof(ds)))
+			ret = -EFAULT;
+		return ret;
 	case IPC_SET:
 	case IPC_RMID:
 	case SHM_LOCK:
 	case SHM_UNLOCK:
 		if (id < 0)
 			return -EINVAL;
-		return shm_set_rmid(id, cmd, buf);
+		if (cmd == IPC_SET && copy_from_user(&ds, buf, sizeof(ds)))
+			return -EFAULT;
+		return kipc_shm_down(id, cmd, &ds);
 	}
 	return -EINVAL;
 }
@@ -402,17 +407,17 @@ static long shmctl(int id, int cmd, void __user *buf)
 /* The redirected system calls (x86_64: arguments in di, si, dx). */
 long kipc_sys_shmget(const struct pt_regs *regs)
 {
-	return shmget((key_t)regs->di, (size_t)regs->si, (int)regs->dx);
+	return kipc_do_shmget((key_t)regs->di, (size_t)regs->si, (int)regs->dx);
 }
 
 long kipc_sys_shmat(const struct pt_regs *regs)
 {
-	return shmat((int)regs->di, regs->si, (int)regs->dx);
+	return kipc_do_shmat((int)regs->di, regs->si, (int)regs->dx);
 }
 
 long kipc_sys_shmdt(const struct pt_regs *regs)
 {
-	return shmdt(regs->di);
+	return kipc_do_shmdt(regs->di);
 }
 
 long kipc_sys_shmctl(const struct pt_regs *regs)

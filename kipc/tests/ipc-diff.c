@@ -31,6 +31,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#ifdef IPC_DIRECT
+#include "ipc-direct.h"
+#endif
+
 static const char *res(long r)
 {
 	static char buf[64];
@@ -423,8 +427,11 @@ static int msg_qbytes_user(int id, key_t key)
 	SAY("user qbytes > msgmnb", "%s", res(msgctl(id, IPC_SET, &ds)));
 	ds.msg_qbytes = 128;
 	SAY("user qbytes = msgmnb", "%s", res(msgctl(id, IPC_SET, &ds)));
-	/* the kernel takes msg_qbytes as an int: 2^32 + 100 is 100 */
-	ds.msg_qbytes = (1UL << 32) + 100;
+	/*
+	 * the kernel takes msg_qbytes as an int: 2^32 + 100 is 100 (a 32-bit
+	 * msg_qbytes is 100 already)
+	 */
+	ds.msg_qbytes = (msglen_t)((1ULL << 32) + 100);
 	SAY("user qbytes 2^32+100", "%s", res(msgctl(id, IPC_SET, &ds)));
 	msgctl(id, IPC_STAT, &ds);
 	SAY("user stat", "qbytes %lu", ds.msg_qbytes);
@@ -603,6 +610,16 @@ static void undo_pthread(int id)
 	SAY("pthread gone, value", "%d", semctl(id, 0, GETVAL));
 }
 
+/* semop without libc; i386 has no semop system call: ipc(2)'s SEMOP. */
+static long raw_semop(int id, struct sembuf *op, unsigned int nsops)
+{
+#ifdef SYS_semop
+	return syscall(SYS_semop, id, op, nsops);
+#else
+	return syscall(SYS_ipc, 1, id, nsops, 0, op, 0);
+#endif
+}
+
 /* A raw thread, CLONE_THREAD without CLONE_SYSVSEM: its own undo list. */
 static int raw_thread(void *p)
 {
@@ -611,7 +628,7 @@ static int raw_thread(void *p)
 
 	/* no TLS of its own: system calls only */
 	a->tid = syscall(SYS_gettid);
-	a->ret = syscall(SYS_semop, a->id, &op, 1);
+	a->ret = raw_semop(a->id, &op, 1);
 	return 0;
 }
 
@@ -719,7 +736,7 @@ static void sem_undo_sharing(key_t key)
 		c = syscall(SYS_clone, CLONE_SYSVSEM | SIGCHLD, NULL, NULL,
 			    NULL, NULL);
 		if (!c)
-			_exit(syscall(SYS_semop, id, &op, 1) ? 1 : 0);
+			_exit(raw_semop(id, &op, 1) ? 1 : 0);
 		waitpid(c, &st, 0);
 		SAY("sharer exit", "%d", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
 		SAY("sharer gone, value", "%d", semctl(id, 0, GETVAL));

@@ -61,6 +61,16 @@ union semun {
 	struct seminfo *__buf;
 };
 
+/* semop without libc; i386 has no semop system call: ipc(2)'s SEMOP. */
+static long raw_semop(int id, struct sembuf *sops, unsigned int nsops)
+{
+#ifdef SYS_semop
+	return syscall(SYS_semop, id, sops, nsops);
+#else
+	return syscall(SYS_ipc, 1, id, nsops, 0, sops, 0);
+#endif
+}
+
 static const char *op;
 
 static int fail(void)
@@ -122,7 +132,7 @@ static int do_op(int argc, char **argv)
 
 	/* glibc's semop() is semtimedop(2): call semop(2) itself here. */
 	if (argc < 4)
-		return syscall(SYS_semop, num(argv[1]), sops, n) ? fail() : 0;
+		return raw_semop(num(argv[1]), sops, n) ? fail() : 0;
 	ms = num(argv[3]);
 	ts.tv_sec = ms / 1000;
 	ts.tv_nsec = ms % 1000 * 1000000;
@@ -144,7 +154,7 @@ static void *by_thread(void *p)
 	struct by_arg *a = p;
 
 	a->tid = gettid();
-	a->ret = syscall(SYS_semop, a->id, a->sops, a->n);
+	a->ret = raw_semop(a->id, a->sops, a->n);
 	a->err = errno;
 	return NULL;
 }
@@ -155,7 +165,7 @@ static int by_raw_thread(void *p)
 	struct by_arg *a = p;
 
 	a->tid = syscall(SYS_gettid);
-	a->ret = syscall(SYS_semop, a->id, a->sops, a->n);
+	a->ret = raw_semop(a->id, a->sops, a->n);
 	return 0;
 }
 
@@ -202,7 +212,7 @@ static int do_op_by(char **argv, const char *by)
 		if (pid < 0)
 			return fail();
 		if (!pid)
-			_exit(syscall(SYS_semop, a.id, a.sops, a.n) ? errno : 0);
+			_exit(raw_semop(a.id, a.sops, a.n) ? errno : 0);
 		if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st))
 			return 2;
 		errno = WEXITSTATUS(st);
