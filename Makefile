@@ -33,9 +33,9 @@ $(BUILD)/bin/kddm-test: userspace/tools/kddm-test.c include/uapi/kddm/kddm_test.
 	@mkdir -p $(dir $@)
 	$(CC) $(USER_CFLAGS) -Iinclude/uapi -o $@ $<
 
-$(BUILD)/bin/ipc-tool: userspace/tools/ipc-tool.c
+$(BUILD)/bin/ipc-tool: userspace/tools/ipc-tool.c userspace/tools/ipc-common.h
 	@mkdir -p $(dir $@)
-	$(CC) $(USER_CFLAGS) -o $@ $<
+	$(CC) $(USER_CFLAGS) -Iuserspace/tools -o $@ $<
 
 $(BUILD)/bin/ipc-smoke: kipc/tests/ipc-smoke.c
 	@mkdir -p $(dir $@)
@@ -45,13 +45,13 @@ $(BUILD)/bin/ipc-diff: kipc/tests/ipc-diff.c
 	@mkdir -p $(dir $@)
 	$(CC) $(USER_CFLAGS) -o $@ $<
 
-$(BUILD)/bin/msg-tool: kipc/tests/msg-tool.c
+$(BUILD)/bin/msg-tool: kipc/tests/msg-tool.c userspace/tools/ipc-common.h
 	@mkdir -p $(dir $@)
-	$(CC) $(USER_CFLAGS) -o $@ $<
+	$(CC) $(USER_CFLAGS) -Iuserspace/tools -o $@ $<
 
-$(BUILD)/bin/sem-tool: kipc/tests/sem-tool.c
+$(BUILD)/bin/sem-tool: kipc/tests/sem-tool.c userspace/tools/ipc-common.h
 	@mkdir -p $(dir $@)
-	$(CC) $(USER_CFLAGS) -o $@ $<
+	$(CC) $(USER_CFLAGS) -Iuserspace/tools -o $@ $<
 
 # 32-bit (ia32) static copies, for kipc's compat entry points: built when
 # the compiler can (gcc-multilib), else the tests that need them skip.
@@ -71,17 +71,17 @@ $(BUILD)/bin/ipc-diff32d: kipc/tests/ipc-diff.c kipc/tests/ipc-direct.h
 	@mkdir -p $(dir $@)
 	$(CC) $(USER_CFLAGS) -m32 -static -DIPC_DIRECT -o $@ $<
 
-$(BUILD)/bin/ipc-tool32: userspace/tools/ipc-tool.c
+$(BUILD)/bin/ipc-tool32: userspace/tools/ipc-tool.c userspace/tools/ipc-common.h
 	@mkdir -p $(dir $@)
-	$(CC) $(USER_CFLAGS) -m32 -static -o $@ $<
+	$(CC) $(USER_CFLAGS) -Iuserspace/tools -m32 -static -o $@ $<
 
-$(BUILD)/bin/msg-tool32: kipc/tests/msg-tool.c
+$(BUILD)/bin/msg-tool32: kipc/tests/msg-tool.c userspace/tools/ipc-common.h
 	@mkdir -p $(dir $@)
-	$(CC) $(USER_CFLAGS) -m32 -static -o $@ $<
+	$(CC) $(USER_CFLAGS) -Iuserspace/tools -m32 -static -o $@ $<
 
-$(BUILD)/bin/sem-tool32: kipc/tests/sem-tool.c
+$(BUILD)/bin/sem-tool32: kipc/tests/sem-tool.c userspace/tools/ipc-common.h
 	@mkdir -p $(dir $@)
-	$(CC) $(USER_CFLAGS) -m32 -static -o $@ $<
+	$(CC) $(USER_CFLAGS) -Iuserspace/tools -m32 -static -o $@ $<
 
 userspace: $(BUILD)/bin/kddm-agent $(BUILD)/bin/kddm-test $(BUILD)/bin/ipc-tool \
 	   $(BUILD)/bin/ipc-smoke $(BUILD)/bin/ipc-diff $(BUILD)/bin/msg-tool \

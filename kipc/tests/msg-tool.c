@@ -29,40 +29,12 @@
 #include <sys/msg.h>
 #include <unistd.h>
 
+#define TOOL "msg-tool"
+#include "ipc-common.h"
+
 #ifndef MSG_COPY
 #define MSG_COPY	040000
 #endif
-
-static const char *op;
-
-static int fail(void)
-{
-	const char *name = strerrorname_np(errno);
-
-	fprintf(stderr, "msg-tool: %s: %s\n", op, name ? name : "?");
-	return 1;
-}
-
-static long num(const char *s)
-{
-	char *end;
-	long v = strtol(s, &end, 0);
-
-	if (*end || end == s) {
-		fprintf(stderr, "msg-tool: not a number: %s\n", s);
-		exit(2);
-	}
-	return v;
-}
-
-static int get_flags(const char *s)
-{
-	int f = 0;
-
-	for (; *s && *s != ','; s++)
-		f |= *s == 'c' ? IPC_CREAT : *s == 'x' ? IPC_EXCL : 0;
-	return f | (*s == ',' ? (int)strtol(s + 1, NULL, 8) : 0600);
-}
 
 static int rcv_flags(const char *s)
 {
@@ -166,7 +138,7 @@ static int run(int argc, char **argv)
 
 	if (!strcmp(op, "get") && argc >= 2) {
 		id = msgget((key_t)num(argv[1]),
-			    argc > 2 ? get_flags(argv[2]) : 0);
+			    argc > 2 ? ipc_flags(argv[2]) : 0);
 		if (id < 0)
 			return fail();
 		printf("%d\n", id);

@@ -52,6 +52,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#define TOOL "sem-tool"
+#include "ipc-common.h"
+
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 union semun {
@@ -69,37 +72,6 @@ static long raw_semop(int id, struct sembuf *sops, unsigned int nsops)
 #else
 	return syscall(SYS_ipc, 1, id, nsops, 0, sops, 0);
 #endif
-}
-
-static const char *op;
-
-static int fail(void)
-{
-	const char *name = strerrorname_np(errno);
-
-	fprintf(stderr, "sem-tool: %s: %s\n", op, name ? name : "?");
-	return 1;
-}
-
-static long num(const char *s)
-{
-	char *end;
-	long v = strtol(s, &end, 0);
-
-	if (*end || end == s) {
-		fprintf(stderr, "sem-tool: not a number: %s\n", s);
-		exit(2);
-	}
-	return v;
-}
-
-static int flags(const char *s)
-{
-	int f = 0;
-
-	for (; *s && *s != ','; s++)
-		f |= *s == 'c' ? IPC_CREAT : *s == 'x' ? IPC_EXCL : 0;
-	return f | (*s == ',' ? (int)strtol(s + 1, NULL, 8) : 0600);
 }
 
 /* "NUM:OP[:FLAGS] ..." into sops; returns their number. */
@@ -387,7 +359,7 @@ int main(int argc, char **argv)
 		goto usage;
 	if (!strcmp(op, "get") && argc >= 3) {
 		id = semget(num(argv[1]), num(argv[2]),
-			    argc > 3 ? flags(argv[3]) : 0);
+			    argc > 3 ? ipc_flags(argv[3]) : 0);
 		if (id < 0)
 			return fail();
 		printf("%d\n", id);

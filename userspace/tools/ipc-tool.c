@@ -30,36 +30,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static const char *op;
-
-static int fail(void)
-{
-	const char *name = strerrorname_np(errno);
-
-	fprintf(stderr, "ipc-tool: %s: %s\n", op, name ? name : "?");
-	return 1;
-}
-
-static long num(const char *s)
-{
-	char *end;
-	long v = strtol(s, &end, 0);
-
-	if (*end || end == s) {
-		fprintf(stderr, "ipc-tool: not a number: %s\n", s);
-		exit(2);
-	}
-	return v;
-}
-
-static int flags(const char *s)
-{
-	int f = 0;
-
-	for (; *s && *s != ','; s++)
-		f |= *s == 'c' ? IPC_CREAT : *s == 'x' ? IPC_EXCL : 0;
-	return f | (*s == ',' ? (int)strtol(s + 1, NULL, 8) : 0600);
-}
+#define TOOL "ipc-tool"
+#include "ipc-common.h"
 
 /* @procs processes add 1 to *@v @count times each; 0 if all did. */
 static int shm_add(unsigned long long *v, long count, long procs)
@@ -92,7 +64,7 @@ static int shm_cmd(int argc, char **argv)
 
 	if (!strcmp(op, "shm-get") && argc >= 3) {
 		id = shmget((key_t)num(argv[1]), num(argv[2]),
-			    argc > 3 ? flags(argv[3]) : 0);
+			    argc > 3 ? ipc_flags(argv[3]) : 0);
 		if (id < 0)
 			return fail();
 		printf("%d\n", id);
