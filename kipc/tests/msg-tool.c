@@ -162,21 +162,9 @@ static int run(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	int i = 1;
+	int i = tool_args(argc, argv);
 
-	if (argc > 3 && !strcmp(argv[1], "-u")) {
-		uid_t uid = (uid_t)num(argv[2]);
-
-		if (setresgid(uid, uid, uid) || setresuid(uid, uid, uid)) {
-			op = "setresuid";
-			return fail();
-		}
-		i = 3;
-	}
-	if (argc <= i) {
-		fprintf(stderr, "usage: see the comment at the top of msg-tool.c\n");
+	if (i < 0)
 		return 2;
-	}
-	op = argv[i];
 	return run(argc - i, argv + i);
 }

@@ -336,23 +336,12 @@ static int do_one(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	int id;
+	int id, i = tool_args(argc, argv);
 
-	if (argc > 2 && !strcmp(argv[1], "-u")) {
-		uid_t uid = num(argv[2]);
-
-		if (setgid(uid) || setuid(uid)) {
-			perror("sem-tool: setuid");
-			return 2;
-		}
-		argc -= 2;
-		argv += 2;
-	}
-	if (argc < 2)
-		goto usage;
-	op = argv[1];
-	argc--;
-	argv++;
+	if (i < 0)
+		return 2;
+	argc -= i;
+	argv += i;
 	if (!strcmp(op, "info"))
 		return do_info();
 	if (argc < 2)

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ipc.h>
+#include <unistd.h>
 
 static const char *op;
 
@@ -44,6 +45,31 @@ static int ipc_flags(const char *s)
 	for (; *s && *s != ','; s++)
 		f |= *s == 'c' ? IPC_CREAT : *s == 'x' ? IPC_EXCL : 0;
 	return f | (*s == ',' ? (int)strtol(s + 1, NULL, 8) : 0600);
+}
+
+/*
+ * "[-u UID] OP ARGS...": takes the identity UID if given, sets op.
+ * Returns the index of OP in @argv, or -1 (usage printed) if none.
+ */
+static int tool_args(int argc, char **argv)
+{
+	int i = 1;
+
+	if (argc > 3 && !strcmp(argv[1], "-u")) {
+		uid_t uid = (uid_t)num(argv[2]);
+
+		if (setresgid(uid, uid, uid) || setresuid(uid, uid, uid)) {
+			op = "setresuid";
+			exit(fail());
+		}
+		i = 3;
+	}
+	if (argc <= i) {
+		fprintf(stderr, "usage: see the comment at the top of " TOOL ".c\n");
+		return -1;
+	}
+	op = argv[i];
+	return i;
 }
 
 #endif
