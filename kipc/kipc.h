@@ -142,6 +142,17 @@ long kipc_watch_wait(struct kipc_watch *w, int gen, long timeout);
 /* shm_map.c: segment files, page objects. */
 int kipc_shm_map_init(void);
 void kipc_shm_map_exit(void);
+void kipc_shm_store_landed(u64 objid);
+
+/* shm_step.c: the end of a faulting store, by single step. */
+struct kipc_step;
+struct task_struct;
+struct kipc_step *kipc_step_alloc(void);
+void kipc_step_free(struct kipc_step *st);
+void kipc_step_arm(struct kipc_step *st, u64 objid);
+void kipc_step_task_exit(struct task_struct *tsk);
+int kipc_step_init(void);
+void kipc_step_exit(void);
 struct file *kipc_shm_file(int shmid, u64 size, bool rdonly);
 void kipc_shm_pages_remove(int shmid, u64 size);
 bool kipc_is_shm_vma(struct vm_area_struct *vma);

@@ -107,6 +107,7 @@ static void kipc_exit_sem_entry(struct task_struct *tsk)
 		(void *)kipc_hooks[KIPC_EXIT_SEM].orig;
 
 	atomic64_inc(&kipc_counts[KIPC_EXIT_SEM]);
+	kipc_step_task_exit(tsk);
 	kipc_sem_exit_task(tsk, orig);
 	module_put(THIS_MODULE);
 }

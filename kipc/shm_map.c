@@ -71,6 +71,7 @@ struct kipc_page {
 	bool write;			/* held grabbed (else got) */
 	bool migratory;			/* grabbed on a read fault */
 	bool wrote;			/* written during the hold */
+	bool stepped;			/* ends when a store traps */
 };
 
 static DEFINE_XARRAY(writer_hints);	/* objid -> value 1 */
@@ -309,6 +310,7 @@ static bool hold_start(struct kipc_page *kp, bool write, bool migratory)
 		kp->write = write;
 		kp->migratory = migratory;
 		kp->wrote = false;
+		kp->stepped = false;
 		kp->deadline = ktime_add_us(ktime_get(), hold_us);
 		hrtimer_start(&kp->timer, kp->deadline, HRTIMER_MODE_ABS);
 	}
@@ -332,10 +334,22 @@ static void hold_arm(struct kipc_page *kp, unsigned int us)
 	xa_unlock_irqrestore(&holds, flags);
 }
 
-/* Hold @kp sees a write fault: snapshot the page, poll for the store. */
-static void hold_written_locked(struct kipc_page *kp, u8 **snap)
+/*
+ * Hold @kp sees a write fault: the store traps once landed (@st, see
+ * shm_step.c), else snapshot the page and poll for the store.
+ */
+static void hold_written_locked(struct kipc_page *kp, u8 **snap,
+				struct kipc_step **st)
 {
 	kp->wrote = true;
+	if (*st) {
+		kipc_step_arm(*st, kp->objid);
+		*st = NULL;
+		kp->stepped = true;
+		kp->deadline = ktime_add_us(ktime_get(), hold_us);
+		hrtimer_start(&kp->timer, kp->deadline, HRTIMER_MODE_ABS);
+		return;
+	}
 	if (*snap && !kp->snap) {
 		memcpy_from_page(*snap, kp->page, 0, PAGE_SIZE);
 		swap(kp->snap, *snap);
@@ -344,14 +358,14 @@ static void hold_written_locked(struct kipc_page *kp, u8 **snap)
 	hold_rearm(kp, ktime_get());
 }
 
-static void hold_written(struct kipc_page *kp)
+static void hold_written(struct kipc_page *kp, struct kipc_step **st)
 {
-	u8 *snap = kmalloc(PAGE_SIZE, GFP_KERNEL);
+	u8 *snap = *st ? NULL : kmalloc(PAGE_SIZE, GFP_KERNEL);
 	unsigned long flags;
 
 	xa_lock_irqsave(&holds, flags);
 	if (xa_load(&holds, (unsigned long)kp->objid) == kp)
-		hold_written_locked(kp, &snap);
+		hold_written_locked(kp, &snap, st);
 	xa_unlock_irqrestore(&holds, flags);
 	kfree(snap);
 }
@@ -362,17 +376,18 @@ static void hold_written(struct kipc_page *kp)
  * most hold_us later), and the page is returned locked. If it holds it
  * for read only, that hold ends now (the caller grabs it). Otherwise NULL.
  */
-static struct page *hold_write(struct page *page, u64 objid)
+static struct page *hold_write(struct page *page, u64 objid,
+			       struct kipc_step **st)
 {
 	struct kipc_page *kp, *drop = NULL;
 	unsigned long flags, gen = 0;
-	u8 *snap = kmalloc(PAGE_SIZE, GFP_KERNEL);
+	u8 *snap = *st ? NULL : kmalloc(PAGE_SIZE, GFP_KERNEL);
 
 	xa_lock_irqsave(&holds, flags);
 	kp = xa_load(&holds, (unsigned long)objid);
 	if (kp && kp->write && kp->page == page) {
 		gen = page_gen(page);
-		hold_written_locked(kp, &snap);
+		hold_written_locked(kp, &snap, st);
 	} else if (kp && !kp->write) {
 		__xa_erase(&holds, (unsigned long)objid);
 		drop = kp;
@@ -395,6 +410,29 @@ static struct page *hold_write(struct page *page, u64 objid)
 		return page;
 	unlock_page(page);
 	return NULL;
+}
+
+/*
+ * The store that armed a step on @objid has landed (shm_step.c): its hold
+ * ends, if it is still there and was stepped.
+ */
+void kipc_shm_store_landed(u64 objid)
+{
+	struct kipc_page *kp;
+	unsigned long flags;
+
+	xa_lock_irqsave(&holds, flags);
+	kp = xa_load(&holds, (unsigned long)objid);
+	if (kp && kp->stepped)
+		__xa_erase(&holds, (unsigned long)objid);
+	else
+		kp = NULL;
+	xa_unlock_irqrestore(&holds, flags);
+	if (!kp)
+		return;
+	hrtimer_cancel(&kp->timer);
+	cancel_work_sync(&kp->poll);
+	hold_put(kp);
 }
 
 /* ---- the mapping ---- */
@@ -475,33 +513,42 @@ static vm_fault_t kipc_fault(struct vm_fault *vmf)
 static vm_fault_t kipc_page_mkwrite(struct vm_fault *vmf)
 {
 	u64 objid = page_objid(seg_shmid(vmf->vma), vmf->pgoff);
+	struct kipc_step *st = kipc_step_alloc();
 	struct kipc_page *held;
 	struct page *page;
+	vm_fault_t ret = VM_FAULT_LOCKED;
 	int err = 0;
 
 	/* This node writes the page: grab it on its next read fault. */
 	if (hold_us && !xa_load(&writer_hints, (unsigned long)objid))
 		xa_store(&writer_hints, (unsigned long)objid, xa_mk_value(1),
 			 GFP_KERNEL);
-	page = hold_write(vmf->page, objid);
+	page = hold_write(vmf->page, objid, &st);
 	if (page)
 		goto writable;
 	page = fault_page(vmf, true, &held, &err);
-	if (err)
-		return err == -ENOMEM ? VM_FAULT_OOM : VM_FAULT_SIGBUS;
-	if (!page)
-		return VM_FAULT_NOPAGE;
+	if (err) {
+		ret = err == -ENOMEM ? VM_FAULT_OOM : VM_FAULT_SIGBUS;
+		goto out;
+	}
+	if (!page) {
+		ret = VM_FAULT_NOPAGE;
+		goto out;
+	}
 	if (held)
-		hold_written(held);
+		hold_written(held, &st);
 	put_page(page);
 	if (page != vmf->page) {
 		/* The PTE maps an older copy: refault from scratch. */
 		unlock_page(page);
-		return VM_FAULT_NOPAGE;
+		ret = VM_FAULT_NOPAGE;
+		goto out;
 	}
 writable:
 	set_page_private(page, page_private(page) | KP_WRITABLE);
-	return VM_FAULT_LOCKED;
+out:
+	kipc_step_free(st);	/* not armed */
+	return ret;
 }
 
 bool kipc_is_shm_vma(struct vm_area_struct *vma)
@@ -643,10 +690,13 @@ int kipc_shm_map_init(void)
 	hold_wq = alloc_workqueue("kipc_shm_hold", WQ_HIGHPRI, 0);
 	if (!hold_wq)
 		return -ENOMEM;
+	ret = kipc_step_init();
+	if (ret)
+		goto err_wq;
 	kipc_mnt = kern_mount(&kipc_fs);
 	if (IS_ERR(kipc_mnt)) {
-		destroy_workqueue(hold_wq);
-		return PTR_ERR(kipc_mnt);
+		ret = PTR_ERR(kipc_mnt);
+		goto err_step;
 	}
 	ret = kddm_register_io_linker(&page_linker);
 	if (ret)
@@ -661,6 +711,9 @@ err_linker:
 	kddm_unregister_io_linker(&page_linker);
 err_mnt:
 	kern_unmount(kipc_mnt);
+err_step:
+	kipc_step_exit();
+err_wq:
 	destroy_workqueue(hold_wq);
 	return ret;
 }
@@ -670,6 +723,7 @@ void kipc_shm_map_exit(void)
 	struct inode *inode;
 	unsigned long id;
 
+	kipc_step_exit();
 	/* Holds end by themselves, within hold_us. */
 	wait_event(holds_wq, !atomic_read(&nr_holds));
 	destroy_workqueue(hold_wq);	/* the last release returned */

@@ -125,6 +125,28 @@ TEST_F(shm, ping_pong)
 }
 
 /*
+ * A write fault ends its hold when the store traps (single step, see
+ * kipc/shm_step.c). A debugger single-stepping stores to the segment, and
+ * a program that sets the trap flag itself, must see exactly the steps
+ * they see over an anonymous shared page: none lost, none added.
+ */
+TEST_F(shm, single_steps_unchanged)
+{
+	char out[OUT_MAX], local[OUT_MAX];
+	int n;
+
+	ASSERT_EQ(0, node_run(1, out, "ipc-tool shm-write %s 0 x", self->id))
+		TH_LOG("%s", out);
+	ASSERT_EQ(0, node_run(2, local, "ipc-tool shm-steps -1"))
+		TH_LOG("%s", local);
+	for (n = 2; n <= 3; n++) {
+		EXPECT_EQ(0, node_run(n, out, "ipc-tool shm-steps %s", self->id))
+			TH_LOG("node %d: %s", n, out);
+		EXPECT_STREQ(local, out) TH_LOG("node %d", n);
+	}
+}
+
+/*
  * A node of the cluster without kipc loaded: the others create, look up
  * and count objects without waiting for it (kDDM answers their requests
  * for the sets it cannot have with an error); loaded again, it sees them.

@@ -18,14 +18,23 @@
  *                                                COUNT times (atomically)
  *                                                to the u64 at OFFSET
  *   ipc-tool shm-u64 ID OFFSET                   prints the u64 at OFFSET
+ *   ipc-tool shm-steps ID                        "ptrace N own M": the single
+ *                                                steps a tracer and the
+ *                                                program's own trap flag
+ *                                                see over stores to the
+ *                                                segment (ID -1: to an
+ *                                                anonymous shared page)
  * Errors print "ipc-tool: OP: ERRNAME" and exit 1.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ipc.h>
+#include <sys/mman.h>
+#include <sys/ptrace.h>
 #include <sys/shm.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -54,6 +63,91 @@ static int shm_add(unsigned long long *v, long count, long procs)
 		if (!WIFEXITED(st) || WEXITSTATUS(st))
 			ret = 1;
 	return ret;
+}
+
+/* The stores whose single steps shm-steps counts. */
+static void __attribute__((noinline)) stores(volatile char *p)
+{
+	p[0] = 1;
+	p[64] = 2;
+	p[4096 + 128] = 3;
+}
+
+/* Single steps a tracer sees from the child's SIGSTOP to its exit. */
+static long ptrace_steps(volatile char *p)
+{
+	pid_t pid = fork();
+	long n = 0;
+	int st;
+
+	if (pid < 0)
+		return -1;
+	if (!pid) {
+		ptrace(PTRACE_TRACEME, 0, NULL, NULL);
+		raise(SIGSTOP);
+		stores(p);
+		_exit(0);
+	}
+	if (waitpid(pid, &st, 0) != pid || !WIFSTOPPED(st))
+		return -1;
+	for (;;) {
+		if (ptrace(PTRACE_SINGLESTEP, pid, NULL, NULL) ||
+		    waitpid(pid, &st, 0) != pid)
+			return -1;
+		if (WIFEXITED(st))
+			return WEXITSTATUS(st) ? -1 : n;
+		if (!WIFSTOPPED(st) || WSTOPSIG(st) != SIGTRAP) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &st, 0);
+			return -1;
+		}
+		n++;
+	}
+}
+
+static volatile sig_atomic_t traps;
+
+static void on_trap(int sig)
+{
+	(void)sig;
+	traps++;
+}
+
+#ifdef __x86_64__
+#define TF_ON	"pushf\n\torl $0x100, (%%rsp)\n\tpopf"
+#define TF_OFF	"pushf\n\tandl $~0x100, (%%rsp)\n\tpopf"
+#else
+#define TF_ON	"pushf\n\torl $0x100, (%%esp)\n\tpopf"
+#define TF_OFF	"pushf\n\tandl $~0x100, (%%esp)\n\tpopf"
+#endif
+
+/* SIGTRAPs of the program's own trap flag set around the stores. */
+static long own_steps(volatile char *p)
+{
+	struct sigaction sa = { .sa_handler = on_trap };
+
+	if (sigaction(SIGTRAP, &sa, NULL))
+		return -1;
+	traps = 0;
+	__asm__ volatile(TF_ON ::: "memory", "cc");
+	stores(p);
+	__asm__ volatile(TF_OFF ::: "memory", "cc");
+	return traps;
+}
+
+static int shm_steps(long id)
+{
+	char *p = id == -1 ? mmap(NULL, 8192, PROT_READ | PROT_WRITE,
+				  MAP_SHARED | MAP_ANONYMOUS, -1, 0) :
+			     shmat((int)id, NULL, 0);
+	long n, m;
+
+	if (p == MAP_FAILED || p == (void *)-1)
+		return fail();
+	n = ptrace_steps(p);
+	m = own_steps(p + 1);
+	printf("ptrace %ld own %ld\n", n, m);
+	return n > 0 && m > 0 ? 0 : 1;
 }
 
 static int shm_cmd(int argc, char **argv)
@@ -93,6 +187,8 @@ static int shm_cmd(int argc, char **argv)
 	}
 	if (!strcmp(op, "shm-rm"))
 		return shmctl(id, IPC_RMID, NULL) ? fail() : 0;
+	if (!strcmp(op, "shm-steps"))
+		return shm_steps(num(argv[1]));
 	p = shmat(id, NULL, !strcmp(op, "shm-read") ? SHM_RDONLY : 0);
 	if (p == (void *)-1)
 		return fail();
