@@ -29,15 +29,28 @@ srv=$!
 for _ in $(seq 100); do grep -q '^serving' "$KDDM_VM_DIR/srv.out" && break; sleep 0.1; done
 grep -q '^serving' "$KDDM_VM_DIR/srv.out" || die "tipc-pingpong server: $(cat "$KDDM_VM_DIR/srv.out")"
 
-rtts="" shms=""
-for r in $(seq "$REPS"); do
-	rtts="$rtts $(x 2 -n -- tipc-pingpong client 3 64 "$OPS")"
-	id=$(x 2 -n -- shm-pingpong create $((0x5050 + r)))
+# One shm ping-pong of $OPS round trips, key $1; prints ns per round trip.
+shm_run() {
+	local id pong ns
+	id=$(x 2 -n -- shm-pingpong create "$1")
 	"$VM" exec 3 -n -t 900 -- shm-pingpong pong "$id" "$OPS" >/dev/null &
 	pong=$!
-	shms="$shms $(x 2 -n -- shm-pingpong ping "$id" "$OPS")"
+	ns=$(x 2 -n -- shm-pingpong ping "$id" "$OPS")
 	wait "$pong" || die "shm-pingpong pong failed"
 	x 2 -n -- ipc-tool shm-rm "$id"
+	echo "$ns"
+}
+# For comparison: holds on written pages ended by polling the page
+# (kipc.store_step=0) instead of by the store's single step.
+store_step() { for n in 2 3; do x "$n" -n -- sh -c "echo $1 > /sys/module/kipc/parameters/store_step"; done; }
+
+rtts="" shms="" polled=""
+for r in $(seq "$REPS"); do
+	rtts="$rtts $(x 2 -n -- tipc-pingpong client 3 64 "$OPS")"
+	shms="$shms $(shm_run $((0x5050 + r)))"
+	store_step 0
+	polled="$polled $(shm_run $((0x5150 + r)))"
+	store_step 1
 done
 # msg throughput: receiver on node 3 (cross-node) or node 2 (same node),
 # sender and queue on node 2.
@@ -64,10 +77,13 @@ kill "$srv" 2>/dev/null
 
 rtt=$(median <<<"${rtts# }")
 shm=$(median <<<"${shms# }")
+shp=$(median <<<"${polled# }")
 printf '%-34s %10s %7s  samples\n' measurement ns/op /rtt
 printf '%-34s %10s %7s %s\n' "tipc ping-pong 64 B (2<->3)" "$rtt" 1.00 "$rtts"
 printf '%-34s %10s %7.2f %s\n' "shm ping-pong (2<->3, home 2)" "$shm" \
 	"$(div "$shm" "$rtt")" "$shms"
+printf '%-34s %10s %7.2f %s\n' "  same, holds polled (comparison)" "$shp" \
+	"$(div "$shp" "$rtt")" "$polled"
 mx=$(median <<<"${cross# }")
 ml=$(median <<<"${local_# }")
 printf '%-34s %10s %7s %s\n' "msg 64 B, same node (msgs/s)" "$ml" 1.00 "$local_"
