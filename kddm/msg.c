@@ -6,10 +6,16 @@
  * version, length against the header and against the type's maximum, a
  * registered type, and a sender that is a live node whose TIPC address is
  * the one the datagram came from. Anything else is dropped and counted.
+ *
+ * A message longer than a datagram goes as FRAG datagrams (struct
+ * kddm_wire_frag), one such message at a time per sender. TIPC delivers
+ * the datagrams of one socket to another in order, so a receiver keeps
+ * one reassembly per sender and drops it at the first piece out of place.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/completion.h>
+#include <linux/mutex.h>
 #include <linux/slab.h>
 #include <linux/uio.h>
 #include <linux/xarray.h>
@@ -40,12 +46,69 @@ static u32 rpc_next;
 
 static atomic64_t n_sent, n_rcvd, b_sent, b_rcvd, n_dropped, n_timeouts;
 
+/* Long messages: one sent at a time; one reassembly per sender. */
+static DEFINE_MUTEX(big_mutex);
+static u32 big_seq;
+
+struct kddm_reasm {
+	u32 seq;
+	u32 total;
+	u32 got;
+	void *buf;
+};
+
+static DEFINE_MUTEX(reasm_mutex);
+static DEFINE_XARRAY(reasms);		/* sender node -> kddm_reasm */
+
+#define FRAG_ROOM (KDDM_TIPC_MAX - sizeof(struct kddm_wire_hdr) - \
+		   sizeof(struct kddm_wire_frag))
+
 void kddm_msg_register(u8 type, u32 max_len, kddm_msg_handler_t fn)
 {
 	if (WARN_ON(type >= KDDM_MSG_NR))
 		return;
 	handlers[type].max_len = max_len;
 	handlers[type].fn = fn;
+}
+
+/* Sends the @len bytes of @vec as FRAG datagrams. */
+static int send_big(u32 dst, const struct kvec *vec, size_t nvec, size_t len)
+{
+	struct kddm_wire_hdr h = {
+		.magic = cpu_to_le16(KDDM_WIRE_MAGIC),
+		.version = KDDM_WIRE_VERSION,
+		.type = KDDM_MSG_FRAG,
+		.src = cpu_to_le32(kddm_self()),
+	};
+	struct kddm_wire_frag f = { .total = cpu_to_le32(len) };
+	struct kvec fv[3] = {
+		{ .iov_base = &h, .iov_len = sizeof(h) },
+		{ .iov_base = &f, .iov_len = sizeof(f) },
+	};
+	size_t i, off, n;
+	void *buf;
+	int ret = 0;
+
+	if (len > KDDM_WIRE_MSG_MAX)
+		return -EMSGSIZE;
+	buf = kvmalloc(len, GFP_KERNEL);
+	if (!buf)
+		return -ENOMEM;
+	for (i = 0, off = 0; i < nvec; off += vec[i].iov_len, i++)
+		memcpy(buf + off, vec[i].iov_base, vec[i].iov_len);
+	mutex_lock(&big_mutex);
+	f.seq = cpu_to_le32(++big_seq);
+	for (off = 0; off < len && !ret; off += n) {
+		n = min_t(size_t, FRAG_ROOM, len - off);
+		h.len = cpu_to_le32(sizeof(f) + n);
+		f.offset = cpu_to_le32(off);
+		fv[2].iov_base = buf + off;
+		fv[2].iov_len = n;
+		ret = kddm_transport_send(dst, fv, 3, sizeof(h) + sizeof(f) + n);
+	}
+	mutex_unlock(&big_mutex);
+	kvfree(buf);
+	return ret;
 }
 
 static int send_frame(u32 dst, u8 type, u32 rpc_id, u64 set_id, u64 obj_id,
@@ -69,7 +132,10 @@ static int send_frame(u32 dst, u8 type, u32 rpc_id, u64 set_id, u64 obj_id,
 	size_t len = sizeof(h) + l1 + l2;
 	int ret;
 
-	ret = kddm_transport_send(dst, vec, l2 ? 3 : (l1 ? 2 : 1), len);
+	if (len > KDDM_TIPC_MAX)
+		ret = send_big(dst, vec, 3, len);
+	else
+		ret = kddm_transport_send(dst, vec, l2 ? 3 : (l1 ? 2 : 1), len);
 	trace_kddm_msg_send(dst, type, set_id, obj_id, len, ret);
 	if (ret)
 		return ret;
@@ -179,11 +245,22 @@ void kddm_msg_count_drop(void)
 	atomic64_inc(&n_dropped);
 }
 
-/* Every rpc waiting on @node fails now. */
+static void reasm_free(struct kddm_reasm *r)
+{
+	if (r)
+		kvfree(r->buf);
+	kfree(r);
+}
+
+/* Every rpc waiting on @node fails now; its long message in flight goes. */
 void kddm_msg_node_down(u32 node)
 {
 	struct kddm_rpc *rpc;
 	unsigned long id;
+
+	mutex_lock(&reasm_mutex);
+	reasm_free(xa_erase(&reasms, node));
+	mutex_unlock(&reasm_mutex);
 
 	xa_lock(&rpcs);
 	xa_for_each(&rpcs, id, rpc) {
@@ -207,7 +284,8 @@ static bool sender_ok(u32 src, u32 tipc_node)
 	return kddm_node_is_up(src) && kddm_node_tipc(src) == tipc_node;
 }
 
-static int decode(u32 tipc_node, void *buf, size_t len, struct kddm_msg *m)
+/* Checks the header of a message of @len bytes and decodes it into @m. */
+static int parse(void *buf, size_t len, struct kddm_msg *m)
 {
 	const struct kddm_wire_hdr *h = buf;
 
@@ -224,9 +302,85 @@ static int decode(u32 tipc_node, void *buf, size_t len, struct kddm_msg *m)
 	if (m->len != len - sizeof(*h) || m->type >= KDDM_MSG_NR ||
 	    !handlers[m->type].fn || m->len > handlers[m->type].max_len)
 		return -EPROTO;
-	if (!sender_ok(m->src, tipc_node))
-		return -EPERM;
 	return 0;
+}
+
+static void dispatch(struct kddm_msg *m, size_t len)
+{
+	atomic64_inc(&n_rcvd);
+	atomic64_add(len, &b_rcvd);
+	trace_kddm_msg_recv(m->src, m->type, m->set_id, m->obj_id, m->len);
+	handlers[m->type].fn(m);
+}
+
+/*
+ * Adds FRAG @m to its sender's reassembly. Returns the whole message once
+ * complete (the caller frees it), NULL while incomplete, or an ERR_PTR
+ * for a piece out of place (the reassembly is dropped).
+ */
+static struct kddm_reasm *reasm_add(const struct kddm_msg *m)
+{
+	const struct kddm_wire_frag *f = m->data;
+	struct kddm_reasm *r, *done = NULL;
+	u32 total, off, n;
+	int ret = -EPROTO;
+
+	if (m->len <= sizeof(*f) || m->set_id || m->obj_id || m->rpc_id)
+		return ERR_PTR(-EPROTO);
+	total = le32_to_cpu(f->total);
+	off = le32_to_cpu(f->offset);
+	n = m->len - sizeof(*f);
+	if (total <= sizeof(struct kddm_wire_hdr) ||
+	    total > KDDM_WIRE_MSG_MAX || off > total || n > total - off)
+		return ERR_PTR(-EPROTO);
+	mutex_lock(&reasm_mutex);
+	r = xa_load(&reasms, m->src);
+	if (!off) {
+		/* A new message: one left incomplete is dropped. */
+		reasm_free(xa_erase(&reasms, m->src));
+		ret = -ENOMEM;
+		r = kzalloc(sizeof(*r), GFP_KERNEL);
+		if (!r)
+			goto out;
+		r->buf = kvmalloc(total, GFP_KERNEL);
+		if (!r->buf || xa_err(xa_store(&reasms, m->src, r,
+					       GFP_KERNEL))) {
+			reasm_free(r);
+			goto out;
+		}
+		r->seq = le32_to_cpu(f->seq);
+		r->total = total;
+	} else if (!r || r->seq != le32_to_cpu(f->seq) || r->total != total ||
+		   r->got != off) {
+		reasm_free(xa_erase(&reasms, m->src));
+		goto out;
+	}
+	memcpy(r->buf + off, f + 1, n);
+	r->got += n;
+	if (r->got == total)
+		done = xa_erase(&reasms, m->src);
+	ret = 0;
+out:
+	mutex_unlock(&reasm_mutex);
+	return ret ? ERR_PTR(ret) : done;
+}
+
+/* A FRAG from @m->src; a message it completes must come from there too. */
+static int frag_recv(struct kddm_msg *m)
+{
+	struct kddm_reasm *r = reasm_add(m);
+	struct kddm_msg whole;
+	int ret;
+
+	if (IS_ERR_OR_NULL(r))
+		return PTR_ERR_OR_ZERO(r);
+	ret = parse(r->buf, r->total, &whole);
+	if (!ret && (whole.type == KDDM_MSG_FRAG || whole.src != m->src))
+		ret = -EPROTO;
+	if (!ret)
+		dispatch(&whole, r->total);
+	reasm_free(r);
+	return ret;
 }
 
 /* Called by the transport, on the receive thread, for each datagram. */
@@ -235,17 +389,23 @@ void kddm_msg_recv(u32 tipc_node, void *buf, size_t len)
 	struct kddm_msg m;
 	int ret;
 
-	ret = decode(tipc_node, buf, len, &m);
+	ret = parse(buf, len, &m);
+	if (!ret && !sender_ok(m.src, tipc_node))
+		ret = -EPERM;
+	if (!ret && m.type == KDDM_MSG_FRAG)
+		ret = frag_recv(&m);
+	else if (!ret)
+		dispatch(&m, len);
 	if (ret) {
 		atomic64_inc(&n_dropped);
 		pr_warn_ratelimited("dropped a %zu-byte message from %x: %d\n",
 				    len, tipc_node, ret);
-		return;
 	}
-	atomic64_inc(&n_rcvd);
-	atomic64_add(len, &b_rcvd);
-	trace_kddm_msg_recv(m.src, m.type, m.set_id, m.obj_id, m.len);
-	handlers[m.type].fn(&m);
+}
+
+/* Registered so that parse() accepts FRAG; kddm_msg_recv() handles it. */
+static void frag_unused(struct kddm_msg *m)
+{
 }
 
 static void ping(struct kddm_msg *m)
@@ -268,11 +428,18 @@ int kddm_msg_init(void)
 {
 	kddm_msg_register(KDDM_MSG_RPC_REPLY, KDDM_TIPC_MAX, rpc_reply);
 	kddm_msg_register(KDDM_MSG_PING, KDDM_TIPC_MAX, ping);
+	kddm_msg_register(KDDM_MSG_FRAG, KDDM_TIPC_MAX, frag_unused);
 	return 0;
 }
 
 void kddm_msg_exit(void)
 {
+	struct kddm_reasm *r;
+	unsigned long node;
+
 	WARN_ON(!xa_empty(&rpcs));
 	xa_destroy(&rpcs);
+	xa_for_each(&reasms, node, r)
+		reasm_free(r);
+	xa_destroy(&reasms);
 }

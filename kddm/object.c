@@ -52,7 +52,7 @@ static int ensure_data(struct kddm_obj *obj)
 	if (set->linker->alloc_object)
 		obj->data = set->linker->alloc_object(set, obj->coh.obj_id);
 	else
-		obj->data = kzalloc(set->obj_size, GFP_KERNEL);
+		obj->data = kvzalloc(set->obj_size, GFP_KERNEL);
 	return obj->data ? 0 : -ENOMEM;
 }
 
@@ -65,12 +65,24 @@ static void free_data(struct kddm_obj *obj)
 	if (set->linker->free_object)
 		set->linker->free_object(set, obj->coh.obj_id, obj->data);
 	else
-		kfree(obj->data);
+		kvfree(obj->data);
 	obj->data = NULL;
 }
 
-/* The bytes of the local copy to ship, into @buf: length or -errno. */
-static int export_data(struct kddm_obj *obj, void *buf)
+/* The bytes the local copy needs to be shipped. */
+static u32 export_size(struct kddm_obj *obj)
+{
+	struct kddm_set *set = obj->set;
+
+	if (!obj->data || !set->linker->export_size ||
+	    !set->linker->export_object)
+		return set->obj_size;
+	return min(set->linker->export_size(set, obj->coh.obj_id, obj->data),
+		   set->obj_size);
+}
+
+/* The bytes of the local copy to ship, into @buf (@size bytes). */
+static int export_data(struct kddm_obj *obj, void *buf, u32 size)
 {
 	struct kddm_set *set = obj->set;
 
@@ -78,7 +90,7 @@ static int export_data(struct kddm_obj *obj, void *buf)
 		return -ENOMEM;
 	if (set->linker->export_object)
 		return set->linker->export_object(set, obj->coh.obj_id,
-						  obj->data, buf, set->obj_size);
+						  obj->data, buf, size);
 	memcpy(buf, obj->data, set->obj_size);	/* plain bytes */
 	return set->obj_size;
 }
@@ -100,11 +112,13 @@ static void k_send(struct coh_node *n, struct coh_obj *o, u32 dst,
 	};
 	void *buf = NULL;
 	int len = 0, ret;
+	u32 size;
 
 	if (with_data) {
-		buf = kvmalloc(set->obj_size, GFP_KERNEL);
-		len = export_data(obj, buf);
-		if (len < 0 || len > set->obj_size) {
+		size = export_size(obj);
+		buf = kvmalloc(size, GFP_KERNEL);
+		len = export_data(obj, buf, size);
+		if (len < 0 || len > size) {
 			pr_err("set %llx object %llx: export failed (%d)\n",
 			       set->id, o->obj_id, len);
 			len = 0;

@@ -24,6 +24,7 @@
 
 #define SET_HASH_BITS	8
 #define MAX_PARKED	1024	/* messages waiting for their set, in all */
+#define MAX_PARKED_BYTES (8U << 20)	/* and their bytes */
 
 static DEFINE_HASHTABLE(sets, SET_HASH_BITS);
 static DEFINE_SPINLOCK(sets_lock);
@@ -44,6 +45,7 @@ struct parked {
 };
 static LIST_HEAD(parked_msgs);		/* on the ordered wq only */
 static unsigned int nr_parked;
+static size_t parked_bytes;
 
 /* ---- io-linkers ---- */
 
@@ -63,6 +65,9 @@ int kddm_register_io_linker(const struct kddm_io_linker_ops *ops)
 	int ret = -EEXIST;
 
 	if (!ops->name || strlen(ops->name) >= 32)
+		return -EINVAL;
+	if (ops->alloc_object && (!ops->first_touch || !ops->export_object ||
+				  !ops->import_object))
 		return -EINVAL;
 	e = kzalloc(sizeof(*e), GFP_KERNEL);
 	if (!e)
@@ -526,12 +531,13 @@ static void park(struct kddm_msg *m)
 	bool asked = parked_for(m->set_id);
 	struct parked *p;
 
-	if (nr_parked >= MAX_PARKED) {
+	if (nr_parked >= MAX_PARKED ||
+	    parked_bytes + m->len > MAX_PARKED_BYTES) {
 		kddm_msg_count_drop();
 		pr_warn_ratelimited("too many messages for unknown sets\n");
 		return;
 	}
-	p = kmalloc(struct_size(p, buf, m->len), GFP_KERNEL);
+	p = kvmalloc(struct_size(p, buf, m->len), GFP_KERNEL);
 	if (!p) {
 		kddm_msg_count_drop();
 		return;
@@ -541,6 +547,7 @@ static void park(struct kddm_msg *m)
 	p->m.data = p->buf;
 	list_add_tail(&p->list, &parked_msgs);
 	nr_parked++;
+	parked_bytes += m->len;
 	if (!asked)
 		kddm_msg_send(m->src, KDDM_MSG_SET_QUERY, m->set_id, 0, NULL, 0,
 			      NULL, 0);
@@ -588,13 +595,14 @@ static void unpark(u64 set_id, struct kddm_set *set, int err)
 			continue;
 		list_del(&p->list);
 		nr_parked--;
+		parked_bytes -= p->m.len;
 		if (kddm_node_is_up(p->m.src)) {
 			if (set)
 				kddm_coh_recv(set, &p->m);
 			else if (err)
 				refuse(&p->m, err);
 		}
-		kfree(p);
+		kvfree(p);
 	}
 }
 
@@ -615,8 +623,9 @@ static void park_node_down(u32 node)
 		else
 			list_del_init(&p->list);
 		nr_parked--;
+		parked_bytes -= p->m.len;
 		if (list_empty(&p->list))
-			kfree(p);
+			kvfree(p);
 	}
 	list_for_each_entry_safe(p, tmp, &requery, list) {
 		first = parked_first(p->m.set_id);
@@ -624,7 +633,7 @@ static void park_node_down(u32 node)
 			kddm_msg_send(first->m.src, KDDM_MSG_SET_QUERY,
 				      first->m.set_id, 0, NULL, 0, NULL, 0);
 		list_del(&p->list);
-		kfree(p);
+		kvfree(p);
 	}
 }
 
@@ -795,7 +804,8 @@ void kddm_set_exit(void)
 						    struct parked, list);
 
 		list_del(&p->list);
-		kfree(p);
+		kvfree(p);
 	}
 	nr_parked = 0;
+	parked_bytes = 0;
 }

@@ -13,7 +13,7 @@
 #include <linux/uio.h>
 #include <kddm/kddm_wire.h>
 
-#define KDDM_TIPC_MAX	66000U		/* TIPC_MAX_USER_MSG_SIZE */
+#define KDDM_TIPC_MAX	KDDM_WIRE_DGRAM_MAX	/* TIPC_MAX_USER_MSG_SIZE */
 
 struct kddm_transport_ops {
 	/* a datagram from TIPC node address @tipc_node, in worker context */

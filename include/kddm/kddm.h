@@ -25,8 +25,8 @@ struct kddm_set;
 #define KDDM_MAX_NODE		65535U
 #define KDDM_NODE_NONE		0U
 
-/* Largest object an io-linker may export (one TIPC message with headers). */
-#define KDDM_MAX_OBJ_SIZE	(60U * 1024)
+/* Largest object an io-linker may export (longer than one TIPC datagram). */
+#define KDDM_MAX_OBJ_SIZE	(1U << 20)
 
 /**
  * struct kddm_io_linker_ops - how one kind of object lives in kDDM
@@ -35,7 +35,9 @@ struct kddm_set;
  *	pin it; kddm_unregister_io_linker() tears down the sets using it)
  * @alloc_object: allocate local storage for an object's data; the returned
  *	pointer is what get/grab return. Called when a copy arrives or on
- *	first touch. May sleep.
+ *	first touch. May sleep. A linker with @alloc_object also provides
+ *	@first_touch, @export_object and @import_object (its storage need
+ *	not be obj_size plain bytes).
  * @free_object: release what @alloc_object returned.
  * @first_touch: initialise a new object on its home node (it existed
  *	nowhere). Optional: without it the data is zeroed.
@@ -43,6 +45,8 @@ struct kddm_set;
  *	return the number of bytes or -errno. Called with the object locked.
  *	Optional: without it the object is obj_size plain bytes, shipped
  *	whole (and, without @import_object, received whole, zero-padded).
+ * @export_size: the bytes @export_object needs for this object now (the
+ *	set's object size at most). Optional: without it, the object size.
  * @import_object: install @len bytes received from a peer into @data.
  *	@len is checked against the set's object size before the call.
  * @insert_object: a valid copy is now present here (e.g. map a page).
@@ -66,6 +70,7 @@ struct kddm_io_linker_ops {
 	int (*first_touch)(struct kddm_set *set, u64 objid, void *data);
 	int (*export_object)(struct kddm_set *set, u64 objid, void *data,
 			     void *buf, size_t len);
+	u32 (*export_size)(struct kddm_set *set, u64 objid, void *data);
 	int (*import_object)(struct kddm_set *set, u64 objid, void *data,
 			     const void *buf, size_t len);
 	void (*insert_object)(struct kddm_set *set, u64 objid, void *data);

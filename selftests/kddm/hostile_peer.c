@@ -182,4 +182,63 @@ TEST_F(peer, nonsense_protocol)
 	EXPECT_EQ(0, target_ok(self->set));
 }
 
+/* Sends piece @off..@off+@n of a long message of @total bytes. */
+static int send_frag(struct _test_data_peer *self, __u32 seq, __u32 total,
+		     __u32 off, const void *data, __u32 n, int src)
+{
+	static unsigned char buf[sizeof(struct kddm_wire_hdr) +
+				 sizeof(struct kddm_wire_frag) + 60000];
+	struct kddm_wire_hdr *h = (void *)buf;
+	struct kddm_wire_frag *f = (void *)(h + 1);
+
+	if (n > 60000)
+		return -EINVAL;
+	hdr(h, src, KDDM_MSG_FRAG, sizeof(*f) + n, 0, 0);
+	f->seq = htole32(seq);
+	f->total = htole32(total);
+	f->offset = htole32(off);
+	f->pad = 0;
+	memcpy(f + 1, data, n);
+	return send_raw(self, buf, sizeof(*h) + sizeof(*f) + n);
+}
+
+/*
+ * Pieces of long messages that lie: too long, out of place, never
+ * finished, or whole messages that are themselves pieces, come from
+ * another sender, or have no valid header. All are dropped.
+ */
+TEST_F(peer, broken_fragments)
+{
+	static unsigned char big[120000];
+	struct kddm_wire_hdr *h = (void *)big;
+	int me = self->self, i;
+
+	memset(big, 0x5a, sizeof(big));
+	ASSERT_EQ(0, send_frag(self, 1, 100, 0, big, 0, me));	/* empty */
+	ASSERT_EQ(0, send_frag(self, 1, 1U << 30, 0, big, 100, me));
+	ASSERT_EQ(0, send_frag(self, 1, 100, 200, big, 10, me));
+	ASSERT_EQ(0, send_frag(self, 1, 100, 50, big, 60, me));
+	/* a gap, then a piece of another message */
+	ASSERT_EQ(0, send_frag(self, 2, 100000, 0, big, 50000, me));
+	ASSERT_EQ(0, send_frag(self, 2, 100000, 60000, big, 40000, me));
+	ASSERT_EQ(0, send_frag(self, 3, 100000, 0, big, 50000, me));
+	ASSERT_EQ(0, send_frag(self, 4, 100000, 50000, big, 50000, me));
+	/* whole messages: a piece, a forged sender, garbage */
+	hdr(h, me, KDDM_MSG_FRAG, 100000 - sizeof(*h), 0, 0);
+	ASSERT_EQ(0, send_frag(self, 5, 100000, 0, big, 50000, me));
+	ASSERT_EQ(0, send_frag(self, 5, 100000, 50000, big + 50000, 50000, me));
+	hdr(h, self->target, KDDM_MSG_PING, 100000 - sizeof(*h), 0, 0);
+	ASSERT_EQ(0, send_frag(self, 6, 100000, 0, big, 50000, me));
+	ASSERT_EQ(0, send_frag(self, 6, 100000, 50000, big + 50000, 50000, me));
+	memset(big, 0xa5, sizeof(*h));
+	ASSERT_EQ(0, send_frag(self, 7, 100000, 0, big, 50000, me));
+	ASSERT_EQ(0, send_frag(self, 7, 100000, 50000, big + 50000, 50000, me));
+	/* pieces forged for another node */
+	ASSERT_EQ(0, send_frag(self, 8, 100000, 0, big, 50000, self->target));
+	/* many long messages begun, none finished: one buffer at a time */
+	for (i = 0; i < 200; i++)
+		ASSERT_EQ(0, send_frag(self, 100 + i, 1U << 20, 0, big, 1000, me));
+	EXPECT_EQ(0, target_ok(self->set));
+}
+
 TEST_HARNESS_MAIN

@@ -179,6 +179,43 @@ TEST_F(set, async_prefetch)
 	EXPECT_STREQ("early", out);
 }
 
+/*
+ * Objects longer than a TIPC datagram (up to KDDM_MAX_OBJ_SIZE, 1 MiB)
+ * travel in pieces: written whole on one node, they read back whole and
+ * identical everywhere, home elsewhere, and again after a write on a third.
+ */
+TEST(big_objects)
+{
+	static const char * const sizes[] = { "65536", "300000", "1048576" };
+	char set[32], want[OUT_MAX], out[OUT_MAX];
+	unsigned int i;
+	int n;
+
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		ASSERT_EQ(0, node_run(1, set, "kddm-test create -s %s -p fixed -n 2",
+				      sizes[i])) TH_LOG("%s", set);
+		ASSERT_EQ(0, node_run(3, want, "kddm-test fill %s 5 %u", set,
+				      i + 1)) TH_LOG("%s", want);
+		EXPECT_EQ(0, strncmp(want, sizes[i], strlen(sizes[i])))
+			TH_LOG("%s", want);
+		for (n = 1; n <= nodes(); n++) {
+			EXPECT_EQ(0, node_run(n, out, "kddm-test sum %s 5", set))
+				TH_LOG("node %d: %s", n, out);
+			EXPECT_STREQ(want, out) TH_LOG("node %d, size %s", n,
+						       sizes[i]);
+		}
+		ASSERT_EQ(0, node_run(1, want, "kddm-test fill %s 5 %u", set,
+				      i + 100)) TH_LOG("%s", want);
+		for (n = 2; n <= nodes(); n++) {
+			EXPECT_EQ(0, node_run(n, out, "kddm-test sum %s 5", set));
+			EXPECT_STREQ(want, out) TH_LOG("node %d, size %s", n,
+						       sizes[i]);
+		}
+		EXPECT_EQ(0, node_run(1, out, "kddm-test destroy %s", set))
+			TH_LOG("%s", out);
+	}
+}
+
 TEST(unknown_set)
 {
 	char out[OUT_MAX];

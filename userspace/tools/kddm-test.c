@@ -16,6 +16,9 @@
  *   kddm-test bench-get|bench-grab SET FIRST N  get (grab) + put of objects
  *                                   FIRST..FIRST+N-1 once each, prints ns/op
  *   kddm-test touch SET FIRST N     get + put of those objects (read copies)
+ *   kddm-test fill SET OBJ SEED     writes the whole object with bytes drawn
+ *                                   from SEED, prints "LEN CHECKSUM"
+ *   kddm-test sum SET OBJ           prints "LEN CHECKSUM" of the object
  * Errors print "kddm-test: OP: ERRNAME (message)" and exit 1.
  */
 #define _GNU_SOURCE
@@ -132,9 +135,43 @@ static int hold(struct kddm_test_obj *to, unsigned long cmd)
 	return 0;
 }
 
+/* FNV-1a, 64 bits. */
+static uint64_t checksum(const unsigned char *p, size_t len)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	while (len--)
+		h = (h ^ *p++) * 0x100000001b3ULL;
+	return h;
+}
+
+/* fill (@seed != 0) or sum the whole object of @to. */
+static int fill_or_sum(struct kddm_test_obj *to, unsigned char *buf,
+		       uint64_t seed)
+{
+	uint64_t x = seed;
+	uint32_t i;
+
+	if (ioctl(dev, KDDM_TEST_GET, to))
+		return fail();
+	if (seed) {
+		for (i = 0; i < to->len; i++) {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			buf[i] = (unsigned char)x;
+		}
+		if (ioctl(dev, KDDM_TEST_WRITE, to))
+			return fail();
+	}
+	printf("%u %016llx\n", to->len,
+	       (unsigned long long)checksum(buf, to->len));
+	return 0;
+}
+
 static int obj_cmd(int argc, char **argv)
 {
-	char buf[KDDM_TEST_MAX_SIZE + 1] = {};
+	static char buf[KDDM_TEST_MAX_SIZE + 1];
 	struct kddm_test_obj to = { .buf = (uintptr_t)buf,
 				    .len = KDDM_TEST_MAX_SIZE };
 	uint64_t count = 1, i;
@@ -190,6 +227,13 @@ static int obj_cmd(int argc, char **argv)
 	} else if (!strncmp(op, "bench-", 6) && argc - optind == 3) {
 		return bench(&to, op[7] == 'e' ? KDDM_TEST_GET : KDDM_TEST_GRAB,
 			     num(argv[optind + 2]), false);
+	} else if (!strcmp(op, "fill") && argc - optind == 3) {
+		if (!num(argv[optind + 2]))
+			return usage();
+		return fill_or_sum(&to, (unsigned char *)buf,
+				   num(argv[optind + 2]));
+	} else if (!strcmp(op, "sum") && argc - optind == 2) {
+		return fill_or_sum(&to, (unsigned char *)buf, 0);
 	} else if (!strcmp(op, "touch") && argc - optind == 3) {
 		return bench(&to, KDDM_TEST_GET, num(argv[optind + 2]), true);
 	} else {

@@ -9,7 +9,7 @@
 #include <linux/ioctl.h>
 #include <linux/types.h>
 
-#define KDDM_TEST_MAX_SIZE	4096
+#define KDDM_TEST_MAX_SIZE	(1U << 20)	/* KDDM_MAX_OBJ_SIZE */
 
 struct kddm_test_set {
 	__u64 set_id;		/* out of CREATE, in otherwise */

@@ -21,6 +21,7 @@ enum kddm_msg_type {
 	KDDM_MSG_SET_QUERY,	/* one-way: send me SET_INFO for this set */
 	KDDM_MSG_SET_INFO,	/* one-way: set attributes (or none: gone) */
 	KDDM_MSG_SET_LEAVE,	/* one-way: the sender closed the set */
+	KDDM_MSG_FRAG,		/* a piece of a longer message */
 	KDDM_MSG_NR,
 };
 
@@ -35,6 +36,23 @@ struct kddm_wire_hdr {
 	__le64 set_id;
 	__le64 obj_id;
 };
+
+/*
+ * A message longer than one TIPC datagram (KDDM_WIRE_DGRAM_MAX bytes)
+ * travels as KDDM_MSG_FRAG datagrams, sent in order and one message at a
+ * time by each node: each carries this header and the next bytes of the
+ * whole message (its own header included), at most KDDM_WIRE_MSG_MAX.
+ * The outer header's set_id, obj_id and rpc_id are 0.
+ */
+struct kddm_wire_frag {
+	__le32 seq;		/* the sender's message number */
+	__le32 total;		/* bytes of the whole message */
+	__le32 offset;		/* of these bytes in it */
+	__le32 pad;
+};
+
+#define KDDM_WIRE_DGRAM_MAX	66000U		/* TIPC_MAX_USER_MSG_SIZE */
+#define KDDM_WIRE_MSG_MAX	((1U << 20) + 4096)
 
 /* KDDM_MSG_COH payload, followed by the object's data if any. */
 struct kddm_wire_coh {
