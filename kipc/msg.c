@@ -18,9 +18,9 @@
  * sleepers too, which look again: as expunge_all() and ss_wakeup() make
  * them do in ipc/msg.c.
  *
- * Limits beyond ipc/msg.c: a queue holds at most KIPC_MSG_OBJ_SIZE bytes,
- * message headers included: msg_qbytes above KIPC_MSG_MAX_QBYTES is
- * refused (IPC_SET: EINVAL), and a queue whose object is full counts as
+ * Limits beyond ipc/msg.c: a queue holds at most KIPC_MSG_OBJ_SIZE bytes
+ * (1 MiB), message headers included: msg_qbytes above KIPC_MSG_MAX_QBYTES
+ * is refused (IPC_SET: EINVAL), and a queue whose object is full counts as
  * full even below msg_qbytes (many small messages).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -60,26 +60,103 @@ static u64 watch_key(int id)
 
 static u32 q_used(const struct kipc_msg_queue *q)
 {
-	return min_t(u32, q->used, KIPC_MSG_AREA);
+	return min3(q->used, q->cap, (u32)KIPC_MSG_AREA);
+}
+
+/* Room for @n bytes of messages at @q->area, those in use kept. */
+static int q_reserve(struct kipc_msg_queue *q, u32 n)
+{
+	u8 *area;
+
+	if (n <= q->cap)
+		return 0;
+	if (n > KIPC_MSG_AREA)
+		return -ENOSPC;
+	n = max3(n, min_t(u32, 2 * q->cap, KIPC_MSG_AREA), 1024U);
+	area = kvmalloc(n, GFP_KERNEL);
+	if (!area)
+		return -ENOMEM;
+	if (q->area)
+		memcpy(area, q->area, q_used(q));
+	kvfree(q->area);
+	q->area = area;
+	q->cap = n;
+	return 0;
+}
+
+/* No queue at @q any more (its id is free). */
+static void q_clear(struct kipc_msg_queue *q)
+{
+	kvfree(q->area);
+	memset(q, 0, sizeof(*q));
+}
+
+static void *q_alloc(struct kddm_set *set, u64 objid)
+{
+	return kzalloc(sizeof(struct kipc_msg_queue), GFP_KERNEL);
+}
+
+static void q_free(struct kddm_set *set, u64 objid, void *data)
+{
+	q_clear(data);
+	kfree(data);
+}
+
+static int q_first_touch(struct kddm_set *set, u64 objid, void *data)
+{
+	q_clear(data);
+	return 0;
+}
+
+static u32 q_shipped(const struct kipc_msg_queue *q)
+{
+	return q->exists && !q->nomem ? q_used(q) : 0;
+}
+
+static u32 q_export_size(struct kddm_set *set, u64 objid, void *data)
+{
+	return KIPC_MSG_HDR + q_shipped(data);
 }
 
 static int q_export(struct kddm_set *set, u64 objid, void *data,
 		    void *buf, size_t len)
 {
-	size_t size = sizeof(struct kipc_msg_queue) + q_used(data);
+	struct kipc_msg_queue *q = data;
+	u32 n = q_shipped(q);
 
-	if (len < size)
+	if (len < KIPC_MSG_HDR + n)
 		return -ENOSPC;
-	memcpy(buf, data, size);
-	return size;
+	memcpy(buf, q, KIPC_MSG_HDR);
+	((struct kipc_msg_queue *)buf)->used = n;
+	if (n)
+		memcpy(buf + KIPC_MSG_HDR, q->area, n);
+	return KIPC_MSG_HDR + n;
 }
 
+/*
+ * A copy from a peer. One that does not hold its messages, or that finds
+ * no memory here, leaves the queue unusable on this node (-ENOMEM).
+ */
 static int q_import(struct kddm_set *set, u64 objid, void *data,
 		    const void *buf, size_t len)
 {
-	len = min_t(size_t, len, KIPC_MSG_OBJ_SIZE);
-	memcpy(data, buf, len);
-	memset(data + len, 0, KIPC_MSG_OBJ_SIZE - len);
+	struct kipc_msg_queue *q = data;
+
+	memset(q, 0, KIPC_MSG_HDR);
+	memcpy(q, buf, min_t(size_t, len, KIPC_MSG_HDR));
+	q->nomem = 0;
+	if (!q->exists)
+		return 0;
+	q->used = 0;		/* nothing of the old copy is kept */
+	if (len < KIPC_MSG_HDR || len - KIPC_MSG_HDR > KIPC_MSG_AREA ||
+	    q_reserve(q, len - KIPC_MSG_HDR)) {
+		pr_warn_ratelimited("queue %d: bad or unplaceable copy (%zu bytes)\n",
+				    (int)objid, len);
+		q->nomem = 1;
+		return -ENOMEM;
+	}
+	memcpy(q->area, buf + KIPC_MSG_HDR, len - KIPC_MSG_HDR);
+	q->used = len - KIPC_MSG_HDR;
 	return 0;
 }
 
@@ -97,7 +174,11 @@ static u32 q_home(struct kddm_set *set, u64 objid,
 static const struct kddm_io_linker_ops msg_linker = {
 	.name = "kipc_msg",
 	.owner = THIS_MODULE,
+	.alloc_object = q_alloc,
+	.free_object = q_free,
+	.first_touch = q_first_touch,
 	.export_object = q_export,
+	.export_size = q_export_size,
 	.import_object = q_import,
 	.invalidate_object = q_invalidate,
 	.default_owner = q_home,
@@ -121,9 +202,9 @@ static struct kipc_msg_queue *q_get(int id, bool write)
 		    kddm_get_object_no_ft(msg_set, id);
 	if (IS_ERR(q))
 		return ERR_PTR(kipc_err(PTR_ERR(q)));
-	if (!q->exists) {
+	if (!q->exists || q->nomem) {
 		kddm_put_object(msg_set, id);
-		return ERR_PTR(-EINVAL);
+		return ERR_PTR(q->exists ? -ENOMEM : -EINVAL);
 	}
 	return q;
 }
@@ -225,6 +306,8 @@ static int try_send(struct kipc_msg_queue *q, struct msg_op *op, bool dry)
 		return (op->flg & IPC_NOWAIT) ? -EAGAIN : MSG_WAIT;
 	if (dry)
 		return 0;
+	if (q_reserve(q, q_used(q) + rec_size(op->size)))
+		return -ENOMEM;
 	r = (struct kipc_msg_rec *)(q->area + q_used(q));
 	memset(r, 0, rec_size(op->size));
 	r->mtype = op->mtype;
@@ -433,7 +516,7 @@ static int newque(struct kipc_keyget *g, int flg)
 	id = kipc_new_id(msg_set, (void **)&q);
 	if (id < 0)
 		return id;
-	memset(q, 0, sizeof(*q));
+	q_clear(q);
 	q->exists = 1;
 	q->key = g->key;
 	KIPC_PERM_INIT(q, flg);
@@ -446,7 +529,7 @@ static int newque(struct kipc_keyget *g, int flg)
 	/* nobody knows the id yet */
 	q = q_get(id, true);
 	if (!IS_ERR(q)) {
-		memset(q, 0, sizeof(*q));
+		q_clear(q);
 		q_put(id);
 	}
 	return ret;
@@ -656,7 +739,7 @@ static long msg_rmid(int id)
 	if (IS_ERR(q))
 		return PTR_ERR(q);
 	if (kipc_owner(&KIPC_PERM(q)))
-		memset(q, 0, sizeof(*q));
+		q_clear(q);
 	else
 		ret = -EPERM;
 	q_put(id);

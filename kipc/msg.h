@@ -6,7 +6,9 @@
 #ifndef _KIPC_MSG_H
 #define _KIPC_MSG_H
 
+#include <linux/stddef.h>
 #include <linux/types.h>
+#include <kddm/kddm.h>
 
 struct pt_regs;
 #ifndef KIPC_ORIG_FN
@@ -16,13 +18,14 @@ typedef long (*kipc_orig_fn)(const struct pt_regs *regs);
 
 #define KIPC_SET_MSG		0x4b495004U	/* objid = msqid */
 
-/* Size of a queue's kDDM object: header, then the messages. */
-#define KIPC_MSG_OBJ_SIZE	(32U * 1024)
+/* Largest size of a queue's kDDM object: header, then the messages. */
+#define KIPC_MSG_OBJ_SIZE	KDDM_MAX_OBJ_SIZE
 
 /*
  * A queue. The messages are packed in @area in arrival order, each one a
  * struct kipc_msg_rec followed by its text, padded to 8 bytes; @used
- * bytes of @area are in use. Only the header and those bytes travel.
+ * bytes of @area are in use. Only the header (up to @cap) and those bytes
+ * travel; @area is allocated as the queue grows.
  */
 struct kipc_msg_queue {
 	u32 exists;		/* first: kipc_new_id() relies on it */
@@ -36,8 +39,13 @@ struct kipc_msg_queue {
 	u32 used;		/* bytes of @area in use */
 	u32 pad;
 	s64 stime, rtime, ctime;
-	u8 area[];
+	/* local only */
+	u32 cap;		/* bytes allocated at @area */
+	u32 nomem;		/* a copy came that did not fit: unusable */
+	u8 *area;
 };
+
+#define KIPC_MSG_HDR		offsetof(struct kipc_msg_queue, cap)
 
 struct kipc_msg_rec {
 	s64 mtype;
@@ -45,8 +53,7 @@ struct kipc_msg_rec {
 	u32 pad;
 };
 
-#define KIPC_MSG_AREA \
-	(KIPC_MSG_OBJ_SIZE - sizeof(struct kipc_msg_queue))
+#define KIPC_MSG_AREA		(KIPC_MSG_OBJ_SIZE - KIPC_MSG_HDR)
 
 /*
  * Largest msg_qbytes: one message of that size still fits in an empty

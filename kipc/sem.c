@@ -69,11 +69,34 @@ static struct kipc_sem_array *sem_obj(int id, bool write)
 		a = kddm_get_object_no_ft(sem_set, id);
 	if (IS_ERR(a))
 		return ERR_PTR(kipc_err(PTR_ERR(a)));
-	if (!a->exists) {
+	if (!a->exists || a->nomem) {
 		kddm_put_object(sem_set, id);
-		return ERR_PTR(-EINVAL);
+		return ERR_PTR(a->exists ? -ENOMEM : -EINVAL);
 	}
 	return a;
+}
+
+/* Room for @n semaphores at @a->sems (their values are not kept). */
+static int sem_resize(struct kipc_sem_array *a, u32 n)
+{
+	struct kipc_sem_one *sems;
+
+	if (n <= a->cap)
+		return 0;
+	sems = kvcalloc(n, sizeof(*sems), GFP_KERNEL);
+	if (!sems)
+		return -ENOMEM;
+	kvfree(a->sems);
+	a->sems = sems;
+	a->cap = n;
+	return 0;
+}
+
+/* No set at @a any more (its id is free). */
+static void sem_clear(struct kipc_sem_array *a)
+{
+	kvfree(a->sems);
+	memset(a, 0, sizeof(*a));
 }
 
 /* The writable copy of set @id, or ERR_PTR (-EINVAL: no such set). */
@@ -112,7 +135,11 @@ static int newary(struct kipc_keyget *g, int nsems, int flg)
 	id = kipc_new_id(sem_set, (void **)&a);
 	if (id < 0)
 		return id;
-	memset(a, 0, KIPC_SEM_OBJ_SIZE);
+	sem_clear(a);
+	if (sem_resize(a, nsems)) {
+		sem_put(id, false);
+		return -ENOMEM;
+	}
 	a->exists = 1;
 	a->key = g->key;
 	KIPC_PERM_INIT(a, flg);
@@ -126,7 +153,7 @@ static int newary(struct kipc_keyget *g, int nsems, int flg)
 	/* nobody knows the id yet */
 	a = sem_grab(id);
 	if (!IS_ERR(a)) {
-		memset(a, 0, KIPC_SEM_OBJ_SIZE);
+		sem_clear(a);
 		sem_put(id, false);
 	}
 	return ret;
@@ -228,7 +255,7 @@ static struct sem_undo *undo_find_locked(const void *owner, int semid)
 static struct sem_undo *undo_get(struct kipc_sem_array *a, int semid)
 {
 	const void *owner = undo_owner(current);
-	struct sem_undo *u;
+	struct sem_undo *u, *stale = NULL;
 	u32 i;
 
 	spin_lock(&undo_lock);
@@ -236,13 +263,14 @@ static struct sem_undo *undo_get(struct kipc_sem_array *a, int semid)
 	if (u && (u->stamp != a->stamp || u->nsems != a->nsems)) {
 		/* of a removed set whose id was reused */
 		hash_del(&u->node);
-		kfree(u);
+		stale = u;
 		u = NULL;
 	}
 	spin_unlock(&undo_lock);
+	kvfree(stale);
 	if (u)
 		return u;
-	u = kzalloc(struct_size(u, a, a->nsems), GFP_KERNEL);
+	u = kvzalloc(struct_size(u, a, a->nsems), GFP_KERNEL);
 	if (!u)
 		return ERR_PTR(-ENOMEM);
 	u->owner = owner;
@@ -329,7 +357,7 @@ static void undo_work_fn(struct work_struct *work)
 
 	hlist_for_each_entry_safe(u, tmp, &uw->list, node) {
 		undo_apply(u, uw->pid);
-		kfree(u);
+		kvfree(u);
 	}
 }
 
@@ -785,7 +813,7 @@ static long sem_getall(int id, void __user *buf)
 	long ret;
 	u32 i, n;
 
-	vals = kmalloc_array(KIPC_SEMMSL, sizeof(*vals), GFP_KERNEL);
+	vals = kvmalloc_array(KIPC_SEMMSL, sizeof(*vals), GFP_KERNEL);
 	if (!vals)
 		return -ENOMEM;
 	a = sem_get(id);
@@ -800,7 +828,7 @@ static long sem_getall(int id, void __user *buf)
 	if (!ret && copy_to_user(buf, vals, n * sizeof(*vals)))
 		ret = -EFAULT;
 out:
-	kfree(vals);
+	kvfree(vals);
 	return ret;
 }
 
@@ -813,7 +841,7 @@ static long sem_setall(int id, void __user *buf)
 	u64 stamp;
 	u32 i, n;
 
-	vals = kmalloc_array(KIPC_SEMMSL, sizeof(*vals), GFP_KERNEL);
+	vals = kvmalloc_array(KIPC_SEMMSL, sizeof(*vals), GFP_KERNEL);
 	if (!vals)
 		return -ENOMEM;
 	a = sem_get(id);
@@ -849,7 +877,7 @@ static long sem_setall(int id, void __user *buf)
 	}
 	sem_put(id, !ret);
 out:
-	kfree(vals);
+	kvfree(vals);
 	return ret;
 }
 
@@ -902,7 +930,7 @@ long kipc_sem_down(int id, int cmd, const struct semid64_ds *ds)
 	} else {
 		/* Waiters see it gone (EIDRM); then the table forgets it. */
 		nsems = a->nsems;
-		memset(a, 0, struct_size(a, sems, nsems));
+		sem_clear(a);
 	}
 	sem_put(id, !ret);
 	if (nsems)
@@ -996,25 +1024,74 @@ long kipc_sys_semctl(const struct pt_regs *regs, kipc_orig_fn orig)
 
 /* ---- the kDDM set and its io-linker ---- */
 
+static void *sem_alloc(struct kddm_set *set, u64 objid)
+{
+	return kzalloc(sizeof(struct kipc_sem_array), GFP_KERNEL);
+}
+
+static void sem_free(struct kddm_set *set, u64 objid, void *data)
+{
+	struct kipc_sem_array *a = data;
+
+	kvfree(a->sems);
+	kfree(a);
+}
+
+static int sem_first_touch(struct kddm_set *set, u64 objid, void *data)
+{
+	sem_clear(data);
+	return 0;
+}
+
+/* The semaphores that travel with the header. */
+static u32 sem_shipped(const struct kipc_sem_array *a)
+{
+	return a->exists && !a->nomem ? min(a->nsems, a->cap) : 0;
+}
+
+static u32 sem_export_size(struct kddm_set *set, u64 objid, void *data)
+{
+	return KIPC_SEM_HDR + sem_shipped(data) * sizeof(struct kipc_sem_one);
+}
+
 static int sem_export(struct kddm_set *set, u64 objid, void *data,
 		      void *buf, size_t len)
 {
 	struct kipc_sem_array *a = data;
-	size_t size = sizeof(*a);
+	size_t n = sem_shipped(a) * sizeof(*a->sems);
 
-	if (a->exists)
-		size = struct_size(a, sems, min_t(u32, a->nsems, KIPC_SEMMSL));
-	if (len < size)
+	if (len < KIPC_SEM_HDR + n)
 		return -ENOSPC;
-	memcpy(buf, data, size);
-	return size;
+	memcpy(buf, a, KIPC_SEM_HDR);
+	if (n)
+		memcpy(buf + KIPC_SEM_HDR, a->sems, n);
+	return KIPC_SEM_HDR + n;
 }
 
+/*
+ * A copy from a peer. One that does not hold its semaphores, or that
+ * finds no memory here, leaves the set unusable on this node (-ENOMEM).
+ */
 static int sem_import(struct kddm_set *set, u64 objid, void *data,
 		      const void *buf, size_t len)
 {
-	memset(data, 0, KIPC_SEM_OBJ_SIZE);
-	memcpy(data, buf, min_t(size_t, len, KIPC_SEM_OBJ_SIZE));
+	struct kipc_sem_array *a = data;
+	size_t n;
+
+	memset(a, 0, KIPC_SEM_HDR);
+	memcpy(a, buf, min_t(size_t, len, KIPC_SEM_HDR));
+	a->nomem = 0;
+	if (!a->exists)
+		return 0;
+	n = (size_t)a->nsems * sizeof(*a->sems);
+	if (len < KIPC_SEM_HDR || a->nsems > KIPC_SEMMSL ||
+	    len - KIPC_SEM_HDR < n || sem_resize(a, a->nsems)) {
+		pr_warn_ratelimited("semaphore set %d: bad or unplaceable copy (%zu bytes)\n",
+				    (int)objid, len);
+		a->nomem = 1;
+		return -ENOMEM;
+	}
+	memcpy(a->sems, buf + KIPC_SEM_HDR, n);
 	return 0;
 }
 
@@ -1032,7 +1109,11 @@ static u32 sem_home(struct kddm_set *set, u64 objid,
 static const struct kddm_io_linker_ops sem_linker = {
 	.name = "kipc_sem",
 	.owner = THIS_MODULE,
+	.alloc_object = sem_alloc,
+	.free_object = sem_free,
+	.first_touch = sem_first_touch,
 	.export_object = sem_export,
+	.export_size = sem_export_size,
 	.import_object = sem_import,
 	.invalidate_object = sem_invalidate,
 	.default_owner = sem_home,
@@ -1070,6 +1151,6 @@ void kipc_sem_exit(void)
 	/* Undo entries of processes still alive are lost. */
 	hash_for_each_safe(undo_hash, bkt, tmp, u, node) {
 		hash_del(&u->node);
-		kfree(u);
+		kvfree(u);
 	}
 }

@@ -2,7 +2,9 @@
 #ifndef _KIPC_SEM_H
 #define _KIPC_SEM_H
 
+#include <linux/stddef.h>
 #include <linux/types.h>
+#include <kddm/kddm.h>
 
 struct pt_regs;
 struct task_struct;
@@ -24,8 +26,9 @@ struct kipc_sem_one {
 };
 
 /*
- * A semaphore set: one kDDM object of KIPC_SET_SEM. Only the header and
- * the nsems semaphores in use travel between nodes.
+ * A semaphore set: one kDDM object of KIPC_SET_SEM. The header (up to
+ * @cap) and the nsems semaphores travel between nodes; the semaphores
+ * live in an array of their own, sized to the set.
  */
 struct kipc_sem_array {
 	u32 exists;		/* first: kipc_new_id() relies on it */
@@ -34,18 +37,22 @@ struct kipc_sem_array {
 	u32 nsems;
 	u64 stamp;		/* this incarnation of the id, for undos */
 	s64 otime, ctime;
-	struct kipc_sem_one sems[];
+	/* local only */
+	u32 cap;		/* semaphores allocated at @sems */
+	u32 nomem;		/* a copy came that did not fit: unusable */
+	struct kipc_sem_one *sems;
 };
 
+#define KIPC_SEM_HDR		offsetof(struct kipc_sem_array, cap)
+
 /*
- * The object has a fixed size, so a set holds at most KIPC_SEMMSL
- * semaphores (1635; the kernel's SEMMSL default is 32000): semget asking
- * for more fails with EINVAL.
+ * A set travels as one kDDM object, so it holds at most KIPC_SEMMSL
+ * semaphores (52426, above the kernel's SEMMSL default of 32000): semget
+ * asking for more fails with EINVAL.
  */
-#define KIPC_SEM_OBJ_SIZE	32768U
+#define KIPC_SEM_OBJ_SIZE	KDDM_MAX_OBJ_SIZE
 #define KIPC_SEMMSL \
-	((KIPC_SEM_OBJ_SIZE - sizeof(struct kipc_sem_array)) / \
-	 sizeof(struct kipc_sem_one))
+	((KIPC_SEM_OBJ_SIZE - KIPC_SEM_HDR) / sizeof(struct kipc_sem_one))
 
 struct semid64_ds;
 struct sembuf;

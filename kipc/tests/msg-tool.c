@@ -18,10 +18,16 @@
  *   msg-tool [-u UID] rm ID
  *   msg-tool info                         "queues N msgs N bytes N
  *                                          maxidx N msgmax N msgmnb N"
+ *   msg-tool fill ID COUNT SIZE           sends COUNT messages of SIZE
+ *                                         bytes, types 1..COUNT, each
+ *                                         text drawn from its type
+ *   msg-tool drain ID COUNT SIZE          receives them, in order, checks
+ *                                         every byte, prints "ok COUNT"
  * Errors print "msg-tool: OP: ERRNAME" and exit 1.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,6 +138,50 @@ static int cmd_info(void)
 	return 0;
 }
 
+static void pattern(char *p, size_t len, long type)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		p[i] = (char)(type * 31 + i * 7);
+}
+
+/* fill or drain: @count messages of @size bytes. */
+static int cmd_stream(bool fill, char **argv)
+{
+	static struct buf m;
+	static char want[sizeof(m.mtext)];
+	int id = (int)num(argv[1]);
+	long i, count = num(argv[2]);
+	size_t size = num(argv[3]);
+	ssize_t n;
+
+	if (size > sizeof(m.mtext))
+		return 2;
+	for (i = 1; i <= count; i++) {
+		if (fill) {
+			m.mtype = i;
+			pattern(m.mtext, size, i);
+			if (msgsnd(id, &m, size, 0))
+				return fail();
+			continue;
+		}
+		n = msgrcv(id, &m, sizeof(m.mtext), 0, IPC_NOWAIT);
+		if (n < 0)
+			return fail();
+		pattern(want, size, i);
+		if (m.mtype != i || (size_t)n != size ||
+		    memcmp(m.mtext, want, size)) {
+			fprintf(stderr, "msg-tool: drain: message %ld differs\n",
+				i);
+			return 1;
+		}
+	}
+	if (!fill)
+		printf("ok %ld\n", count);
+	return 0;
+}
+
 static int run(int argc, char **argv)
 {
 	int id;
@@ -156,6 +206,8 @@ static int run(int argc, char **argv)
 		return msgctl((int)num(argv[1]), IPC_RMID, NULL) ? fail() : 0;
 	if (!strcmp(op, "info"))
 		return cmd_info();
+	if ((!strcmp(op, "fill") || !strcmp(op, "drain")) && argc >= 4)
+		return cmd_stream(op[0] == 'f', argv);
 	fprintf(stderr, "msg-tool: bad command %s\n", op);
 	return 2;
 }

@@ -101,6 +101,31 @@ TEST_F(msg, one_key_one_id)
 	EXPECT_NE(NULL, strstr(out, "EINVAL")) TH_LOG("%s", out);
 }
 
+/*
+ * A queue whose msg_qbytes was raised far above msgmnb (as root may):
+ * 240000 bytes of messages queued on one node, counted on another and
+ * received whole, in order, on a third; beyond 1 MiB IPC_SET refuses.
+ */
+TEST_F(msg, large_queue)
+{
+	char out[OUT_MAX];
+
+	ASSERT_EQ(0, node_run(2, out, "msg-tool set %s 300000", self->id))
+		TH_LOG("%s", out);
+	EXPECT_EQ(1, node_run(2, out, "msg-tool set %s 2000000", self->id));
+	EXPECT_NE(NULL, strstr(out, "EINVAL")) TH_LOG("%s", out);
+	ASSERT_EQ(0, node_run(1, out, "msg-tool fill %s 30 8000", self->id))
+		TH_LOG("%s", out);
+	ASSERT_EQ(0, node_run(3, out, "msg-tool stat %s", self->id));
+	EXPECT_EQ(0, strncmp(out, "qnum 30 cbytes 240000 qbytes 300000 ", 36))
+		TH_LOG("%s", out);
+	ASSERT_EQ(0, node_run(2, out, "msg-tool drain %s 30 8000", self->id))
+		TH_LOG("%s", out);
+	EXPECT_STREQ("ok 30", out);
+	ASSERT_EQ(0, node_run(1, out, "msg-tool stat %s", self->id));
+	EXPECT_EQ(0, strncmp(out, "qnum 0 cbytes 0 ", 16)) TH_LOG("%s", out);
+}
+
 TEST_F(msg, sent_on_one_received_on_another)
 {
 	char out[OUT_MAX];
@@ -324,7 +349,7 @@ TEST_F(msg, permissions)
 		TH_LOG("%s", out);
 	EXPECT_EQ(1, node_run(2, out, "msg-tool -u 1001 set %s 100", id));
 	EXPECT_NE(NULL, strstr(out, "EPERM")) TH_LOG("%s", out);
-	EXPECT_EQ(1, node_run(3, out, "msg-tool set %s 100000", id));
+	EXPECT_EQ(1, node_run(3, out, "msg-tool set %s 2000000", id));
 	EXPECT_NE(NULL, strstr(out, "EINVAL")) TH_LOG("%s", out);
 	ASSERT_EQ(0, node_run(2, out, "msg-tool stat %s", id));
 	EXPECT_NE(NULL, strstr(out, "qbytes 100 ")) TH_LOG("%s", out);

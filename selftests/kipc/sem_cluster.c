@@ -80,6 +80,37 @@ TEST_F(sem, one_key_one_id)
 	EXPECT_NE(NULL, strstr(out, "used ")) TH_LOG("%s", out);
 }
 
+/*
+ * A set as large as the kernel's default SEMMSL (32000) allows: created
+ * on one node, changed at both ends from the others, SEM_UNDO on its last
+ * semaphore applied at exit; one more than SEMMSL is refused (EINVAL).
+ */
+TEST_F(sem, semmsl_sized_set)
+{
+	char out[OUT_MAX], id[32];
+
+	ASSERT_EQ(0, node_run(1, out, "sem-tool info"));
+	ASSERT_NE(NULL, strstr(out, "semmsl 32000")) TH_LOG("%s", out);
+	EXPECT_EQ(1, node_run(2, out, "sem-tool get %d 32001 c,666",
+			      self->key + 1));
+	EXPECT_NE(NULL, strstr(out, "EINVAL")) TH_LOG("%s", out);
+	ASSERT_EQ(0, node_run(1, id, "sem-tool get %d 32000 c,666",
+			      self->key + 1)) TH_LOG("%s", id);
+	ASSERT_EQ(0, node_run(2, out, "sem-tool setval %s 31999 5", id))
+		TH_LOG("%s", out);
+	ASSERT_EQ(0, node_run(3, out, "sem-tool op %s \"31999:-2 0:1\"", id))
+		TH_LOG("%s", out);
+	ASSERT_EQ(0, node_run(2, out, "sem-tool op %s 31999:3:u", id))
+		TH_LOG("%s", out);
+	ASSERT_EQ(0, node_run(1, out, "sem-tool getval %s 31999", id));
+	EXPECT_STREQ("3", out);
+	ASSERT_EQ(0, node_run(3, out, "sem-tool getval %s 0", id));
+	EXPECT_STREQ("1", out);
+	ASSERT_EQ(0, node_run(1, out, "sem-tool stat %s", id));
+	EXPECT_EQ(0, strncmp(out, "nsems 32000 ", 12)) TH_LOG("%s", out);
+	EXPECT_EQ(0, node_run(3, out, "sem-tool rm %s", id)) TH_LOG("%s", out);
+}
+
 TEST_F(sem, set_on_one_read_on_others)
 {
 	char out[OUT_MAX];
