@@ -191,7 +191,7 @@ TEST(big_objects)
 	unsigned int i;
 	int n;
 
-	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(sizes); i++) {
 		ASSERT_EQ(0, node_run(1, set, "kddm-test create -s %s -p fixed -n 2",
 				      sizes[i])) TH_LOG("%s", set);
 		ASSERT_EQ(0, node_run(3, want, "kddm-test fill %s 5 %u", set,
