@@ -20,6 +20,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/ipc.h>
 #include <sys/msg.h>
@@ -784,11 +785,133 @@ static void sem_undo_sharing(key_t key)
 	SAY("IPC_RMID", "%s", res(semctl(id, 0, IPC_RMID)));
 }
 
+#ifdef __i386__
+/*
+ * "ipc-diff32 KEY old": IPC_STAT and IPC_SET in the old layouts (16-bit
+ * uids, modes, pids and counts), which only ipc(2) without IPC_64 reaches.
+ */
+struct old_perm {
+	int32_t key;
+	uint16_t uid, gid, cuid, cgid, mode, seq;
+};
+
+struct old_shmid_ds {
+	struct old_perm perm;
+	int32_t segsz, atime, dtime, ctime;
+	uint16_t cpid, lpid, nattch, unused;
+	uint32_t unused2, unused3;
+};
+
+struct old_msqid_ds {
+	struct old_perm perm;
+	uint32_t first, last;
+	int32_t stime, rtime, ctime;
+	uint32_t lcbytes, lqbytes;
+	uint16_t cbytes, qnum, qbytes, lspid, lrpid;
+};
+
+struct old_semid_ds {
+	struct old_perm perm;
+	int32_t otime, ctime;
+	uint32_t base, pending, pending_last, undo;
+	uint16_t nsems;
+};
+
+enum { OLD_SEMCTL = 3, OLD_MSGCTL = 14, OLD_SHMCTL = 24 };
+
+static long old_ctl(int call, int id, int cmd, void *buf)
+{
+	uint32_t arg = (uint32_t)(uintptr_t)buf;
+
+	if (call == OLD_SEMCTL)	/* ipc(SEMCTL, id, semnum, cmd, &semun) */
+		return syscall(SYS_ipc, call, id, 0, cmd, &arg, 0);
+	return syscall(SYS_ipc, call, id, cmd, 0, buf, 0);
+}
+
+static void old_perm(const char *name, const struct old_perm *p, key_t key)
+{
+	SAY(name, "key %d uid %u gid %u cuid %u cgid %u mode %o",
+	    p->key == key, p->uid, p->gid, p->cuid, p->cgid, p->mode);
+}
+
+static void old_shm(key_t key)
+{
+	struct old_shmid_ds s = {};
+	int id = shmget(key, 5000, IPC_CREAT | 0640);
+	void *a = shmat(id, NULL, 0);
+
+	SAY("old shm IPC_STAT", "%s", res(old_ctl(OLD_SHMCTL, id, IPC_STAT, &s)));
+	old_perm("old shm perm", &s.perm, key);
+	SAY("old shm", "segsz %d nattch %u cpid me %d lpid me %d ctime %d",
+	    s.segsz, s.nattch, s.cpid == (uint16_t)getpid(),
+	    s.lpid == (uint16_t)getpid(), s.ctime != 0);
+	s.perm.mode = 0604;
+	s.perm.uid = 1234;
+	s.perm.gid = 4321;
+	SAY("old shm IPC_SET", "%s", res(old_ctl(OLD_SHMCTL, id, IPC_SET, &s)));
+	memset(&s, 0, sizeof(s));
+	old_ctl(OLD_SHMCTL, id, IPC_STAT, &s);
+	old_perm("old shm perm set", &s.perm, key);
+	SAY("old shm bad id", "%s",
+	    res(old_ctl(OLD_SHMCTL, 0x7ffffff0, IPC_STAT, &s)));
+	shmdt(a);
+	SAY("old shm IPC_RMID", "%s", res(old_ctl(OLD_SHMCTL, id, IPC_RMID, NULL)));
+}
+
+static void old_msg(key_t key)
+{
+	struct { long type; char text[16]; } m = { 1, "0123456789" };
+	struct old_msqid_ds q = {};
+	int id = msgget(key, IPC_CREAT | 0640);
+	struct msqid_ds ds;
+
+	msgsnd(id, &m, 10, 0);
+	msgsnd(id, &m, 7, 0);
+	SAY("old msg IPC_STAT", "%s", res(old_ctl(OLD_MSGCTL, id, IPC_STAT, &q)));
+	old_perm("old msg perm", &q.perm, key);
+	SAY("old msg", "qnum %u cbytes %u qbytes %u lcbytes %u lqbytes %u lspid me %d",
+	    q.qnum, q.cbytes, q.qbytes, q.lcbytes, q.lqbytes,
+	    q.lspid == (uint16_t)getpid());
+	q.qbytes = 1000;
+	q.perm.mode = 0600;
+	SAY("old msg IPC_SET", "%s", res(old_ctl(OLD_MSGCTL, id, IPC_SET, &q)));
+	msgctl(id, IPC_STAT, &ds);
+	SAY("old msg after set", "qbytes %lu mode %o", (unsigned long)ds.msg_qbytes,
+	    ds.msg_perm.mode);
+	SAY("old msg IPC_RMID", "%s", res(old_ctl(OLD_MSGCTL, id, IPC_RMID, NULL)));
+}
+
+static void old_sem(key_t key)
+{
+	struct old_semid_ds s = {};
+	int id = semget(key, 3, IPC_CREAT | 0640);
+
+	SAY("old sem IPC_STAT", "%s", res(old_ctl(OLD_SEMCTL, id, IPC_STAT, &s)));
+	old_perm("old sem perm", &s.perm, key);
+	SAY("old sem", "nsems %u ctime %d", s.nsems, s.ctime != 0);
+	s.perm.mode = 0606;
+	SAY("old sem IPC_SET", "%s", res(old_ctl(OLD_SEMCTL, id, IPC_SET, &s)));
+	memset(&s, 0, sizeof(s));
+	old_ctl(OLD_SEMCTL, id, IPC_STAT, &s);
+	old_perm("old sem perm set", &s.perm, key);
+	SAY("old sem IPC_RMID", "%s", res(old_ctl(OLD_SEMCTL, id, IPC_RMID, NULL)));
+}
+#endif
+
 int main(int argc, char **argv)
 {
 	key_t key = argc > 1 ? (key_t)strtol(argv[1], NULL, 0) : 0x6b646966;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
+#ifdef __i386__
+	if (argc > 2 && !strcmp(argv[2], "old")) {
+		old_shm(key);
+		old_msg(key + 1);
+		old_sem(key + 2);
+		SAY("end", "%s", "ok");
+		return 0;
+	}
+#endif
 	shm_battery(key);
 	msg_battery(key + 0x100);
 	sem_battery(key + 0x200);

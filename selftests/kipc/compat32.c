@@ -112,6 +112,31 @@ TEST_F_TIMEOUT(c32, diff_transcripts_direct, 300)
 	EXPECT_STRNE(before, after);
 }
 
+/*
+ * IPC_STAT and IPC_SET in the old layouts (16-bit ids, modes, pids and
+ * counts: ipc(2) without IPC_64, which glibc never sends) give what the
+ * kernel's compat code gives, through kipc's ipc(2) hook.
+ */
+TEST_F(c32, old_layouts)
+{
+	static char local[OUT_MAX], clus[OUT_MAX];
+	char before[OUT_MAX], after[OUT_MAX];
+
+	ASSERT_EQ(0, node_run(2, local, "unshare -i ipc-diff32 0x6b650021 old"))
+		TH_LOG("%s", local);
+	ASSERT_NE(NULL, strstr(local, "old shm perm set             key 1 uid 1234 gid 4321"))
+		TH_LOG("%s", local);
+	ASSERT_NE(NULL, strstr(local, "\nend ")) TH_LOG("%s", local);
+	ASSERT_EQ(0, node_run(2, before, "grep \"^ia32_compat_sys_ipc\" /sys/kernel/debug/kipc/counts"))
+		TH_LOG("%s", before);
+	ASSERT_EQ(0, node_run(2, clus, "ipc-diff32 0x6b650022 old"))
+		TH_LOG("%s", clus);
+	ASSERT_EQ(0, node_run(2, after, "grep \"^ia32_compat_sys_ipc\" /sys/kernel/debug/kipc/counts"))
+		TH_LOG("%s", after);
+	EXPECT_STRNE(before, after);
+	compare(_metadata, "local/cluster old layouts", local, clus, false);
+}
+
 TEST_F(c32, shm_64_and_32)
 {
 	char id[64], id2[64], out[OUT_MAX], st64[OUT_MAX], st32[OUT_MAX];
