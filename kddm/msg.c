@@ -8,9 +8,10 @@
  * the one the datagram came from. Anything else is dropped and counted.
  *
  * A message longer than a datagram goes as FRAG datagrams (struct
- * kddm_wire_frag), one such message at a time per sender. TIPC delivers
- * the datagrams of one socket to another in order, so a receiver keeps
- * one reassembly per sender and drops it at the first piece out of place.
+ * kddm_wire_frag) of FRAG_ROOM bytes but the last, one such message at a
+ * time from a sender to a receiver. TIPC delivers the datagrams of one
+ * socket to another in order, so a receiver keeps one reassembly per
+ * sender and drops it at the first piece out of place.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -46,9 +47,14 @@ static u32 rpc_next;
 
 static atomic64_t n_sent, n_rcvd, b_sent, b_rcvd, n_dropped, n_timeouts;
 
-/* Long messages: one sent at a time; one reassembly per sender. */
-static DEFINE_MUTEX(big_mutex);
-static u32 big_seq;
+/*
+ * Long messages: one at a time to a destination (a mutex per hash of the
+ * destination, so that a congested peer holds up only its own); one
+ * reassembly per sender.
+ */
+#define BIG_LOCKS	16
+static struct mutex big_mutex[BIG_LOCKS];
+static atomic_t big_seq;
 
 struct kddm_reasm {
 	u32 seq;
@@ -96,8 +102,8 @@ static int send_big(u32 dst, const struct kvec *vec, size_t nvec, size_t len)
 		return -ENOMEM;
 	for (i = 0, off = 0; i < nvec; off += vec[i].iov_len, i++)
 		memcpy(buf + off, vec[i].iov_base, vec[i].iov_len);
-	mutex_lock(&big_mutex);
-	f.seq = cpu_to_le32(++big_seq);
+	mutex_lock(&big_mutex[dst % BIG_LOCKS]);
+	f.seq = cpu_to_le32(atomic_inc_return(&big_seq));
 	for (off = 0; off < len && !ret; off += n) {
 		n = min_t(size_t, FRAG_ROOM, len - off);
 		h.len = cpu_to_le32(sizeof(f) + n);
@@ -106,7 +112,7 @@ static int send_big(u32 dst, const struct kvec *vec, size_t nvec, size_t len)
 		fv[2].iov_len = n;
 		ret = kddm_transport_send(dst, fv, 3, sizeof(h) + sizeof(f) + n);
 	}
-	mutex_unlock(&big_mutex);
+	mutex_unlock(&big_mutex[dst % BIG_LOCKS]);
 	kvfree(buf);
 	return ret;
 }
@@ -330,8 +336,10 @@ static struct kddm_reasm *reasm_add(const struct kddm_msg *m)
 	total = le32_to_cpu(f->total);
 	off = le32_to_cpu(f->offset);
 	n = m->len - sizeof(*f);
+	/* every piece full but the last: no buffer for a few bytes */
 	if (total <= sizeof(struct kddm_wire_hdr) ||
-	    total > KDDM_WIRE_MSG_MAX || off > total || n > total - off)
+	    total > KDDM_WIRE_MSG_MAX || off >= total ||
+	    n != min_t(u32, FRAG_ROOM, total - off))
 		return ERR_PTR(-EPROTO);
 	mutex_lock(&reasm_mutex);
 	r = xa_load(&reasms, m->src);
@@ -426,9 +434,13 @@ void kddm_msg_stats(u64 *sent, u64 *rcvd, u64 *bsent, u64 *brcvd,
 
 int kddm_msg_init(void)
 {
+	int i;
+
 	kddm_msg_register(KDDM_MSG_RPC_REPLY, KDDM_TIPC_MAX, rpc_reply);
 	kddm_msg_register(KDDM_MSG_PING, KDDM_TIPC_MAX, ping);
 	kddm_msg_register(KDDM_MSG_FRAG, KDDM_TIPC_MAX, frag_unused);
+	for (i = 0; i < BIG_LOCKS; i++)
+		mutex_init(&big_mutex[i]);
 	return 0;
 }
 

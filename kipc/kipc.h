@@ -147,10 +147,12 @@ void kipc_shm_store_landed(u64 objid);
 /* shm_step.c: the end of a faulting store, by single step. */
 struct kipc_step;
 struct task_struct;
-struct kipc_step *kipc_step_alloc(void);
+struct vm_fault;
+struct kipc_step *kipc_step_alloc(struct vm_fault *vmf);
 void kipc_step_free(struct kipc_step *st);
 void kipc_step_arm(struct kipc_step *st, u64 objid);
 void kipc_step_task_exit(struct task_struct *tsk);
+int kipc_step_fork(unsigned long clone_flags, struct task_struct *child);
 int kipc_step_init(void);
 void kipc_step_exit(void);
 struct file *kipc_shm_file(int shmid, u64 size, bool rdonly);

@@ -126,7 +126,13 @@ static int kipc_copy_semundo_entry(unsigned long clone_flags,
 	int ret;
 
 	atomic64_inc(&kipc_counts[KIPC_COPY_SEMUNDO]);
-	ret = orig(clone_flags, tsk);
+	/* First: a failure here must not leave the undo list referenced. */
+	ret = kipc_step_fork(clone_flags, tsk);
+	if (!ret) {
+		ret = orig(clone_flags, tsk);
+		if (ret)	/* no exit_sem() for @tsk then */
+			kipc_step_task_exit(tsk);
+	}
 	if (!ret && (clone_flags & CLONE_SYSVSEM))
 		kipc_sem_shared();
 	module_put(THIS_MODULE);

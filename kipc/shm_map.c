@@ -513,7 +513,7 @@ static vm_fault_t kipc_fault(struct vm_fault *vmf)
 static vm_fault_t kipc_page_mkwrite(struct vm_fault *vmf)
 {
 	u64 objid = page_objid(seg_shmid(vmf->vma), vmf->pgoff);
-	struct kipc_step *st = kipc_step_alloc();
+	struct kipc_step *st = kipc_step_alloc(vmf);
 	struct kipc_page *held;
 	struct page *page;
 	vm_fault_t ret = VM_FAULT_LOCKED;

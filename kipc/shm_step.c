@@ -15,9 +15,14 @@
  * flag) are left alone: their hold ends by polling, as before. A signal
  * delivered before the store saves the flag in the signal frame and
  * clears it for the handler; sigreturn restores it and the store then
- * traps. The table is keyed by task; an entry whose task died without
- * trapping is dropped at its exit (exit_sem() hook) or when the address
- * is reused.
+ * traps; a fault in the handler does not arm the task again (polling
+ * then). A handler that forks leaves the flag in the child's copy of the
+ * frame too: the child gets an entry of its own (copy_semundo() hook).
+ * Only a task faulting in its own memory is armed (not process_vm_writev
+ * or a debugger's poke): the segment it maps pins the module until the
+ * store. The table is keyed by task and start time; an entry whose task
+ * died without trapping is dropped at its exit (exit_sem() hook) or
+ * replaced when the address is reused.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -44,7 +49,11 @@ struct kipc_step {
 	struct hlist_node node;
 	struct callback_head work;
 	struct task_struct *task;	/* compared, never dereferenced */
+	u64 start;			/* its start_time; 0: a child being
+					 * cloned, whose start is not set yet
+					 */
 	u64 objid;
+	bool hold;			/* ends the hold of @objid */
 };
 
 static DEFINE_HASHTABLE(steps, 6);
@@ -52,40 +61,62 @@ static DEFINE_SPINLOCK(steps_lock);	/* also taken with IRQs off (#DB) */
 static atomic_t steps_running = ATOMIC_INIT(0);	/* queued task_works */
 static DECLARE_WAIT_QUEUE_HEAD(steps_wq);
 
-/* Takes @tsk's entry out of the table. Called with steps_lock held. */
-static struct kipc_step *step_take(struct task_struct *tsk)
+/* @tsk's entry, or NULL. Called with steps_lock held. */
+static struct kipc_step *step_find(struct task_struct *tsk)
 {
 	struct kipc_step *st;
 
-	hash_for_each_possible(steps, st, node, (unsigned long)tsk) {
-		if (st->task == tsk) {
-			hash_del(&st->node);
+	hash_for_each_possible(steps, st, node, (unsigned long)tsk)
+		if (st->task == tsk)
 			return st;
-		}
-	}
 	return NULL;
 }
 
+/* @st is the current task's (not a dead task's at the same address). */
+static bool step_mine(const struct kipc_step *st)
+{
+	return st && (!st->start || st->start == current->start_time);
+}
+
+/* Takes @tsk's entry out of the table. Called with steps_lock held. */
+static struct kipc_step *step_take(struct task_struct *tsk)
+{
+	struct kipc_step *st = step_find(tsk);
+
+	if (st)
+		hash_del(&st->node);
+	return st;
+}
+
 /*
- * An entry for a write fault of the current task that may be stepped, or
- * NULL: a kernel thread, or a task stepped already. (page_mkwrite() does
- * not see FAULT_FLAG_USER. A fault in a system call's copy to user space
- * traps after the first user instruction that follows the call: the copy
- * has landed by then too.)
+ * An entry for write fault @vmf of the current task if it may be stepped;
+ * NULL for a kernel thread, another task's memory, a task stepped by
+ * someone else or with a step of ours pending (a fault in a signal
+ * handler). page_mkwrite() does not see FAULT_FLAG_USER: a fault in a
+ * system call's copy to user space traps after the first user instruction
+ * that follows the call, when the copy has landed too.
  */
-struct kipc_step *kipc_step_alloc(void)
+struct kipc_step *kipc_step_alloc(struct vm_fault *vmf)
 {
 	struct kipc_step *st;
+	unsigned long flags;
+	bool pending;
 
-	if (!store_step ||
+	if (!store_step || current->mm != vmf->vma->vm_mm ||
 	    (current->flags & (PF_KTHREAD | PF_IO_WORKER | PF_EXITING)) ||
-	    current->ptrace ||
-	    test_thread_flag(TIF_SINGLESTEP) ||
+	    current->ptrace || test_thread_flag(TIF_SINGLESTEP) ||
 	    (current_pt_regs()->flags & X86_EFLAGS_TF))
 		return NULL;
+	spin_lock_irqsave(&steps_lock, flags);
+	pending = step_mine(step_find(current));
+	spin_unlock_irqrestore(&steps_lock, flags);
+	if (pending)
+		return NULL;
 	st = kmalloc(sizeof(*st), GFP_KERNEL);
-	if (st)
+	if (st) {
 		st->task = current;
+		st->start = current->start_time;
+	}
 	return st;
 }
 
@@ -104,8 +135,9 @@ void kipc_step_arm(struct kipc_step *st, u64 objid)
 	unsigned long flags;
 
 	st->objid = objid;
+	st->hold = true;
 	spin_lock_irqsave(&steps_lock, flags);
-	stale = step_take(current);
+	stale = step_take(current);	/* a dead task's (checked at alloc) */
 	hash_add(steps, &st->node, (unsigned long)current);
 	spin_unlock_irqrestore(&steps_lock, flags);
 	kfree(stale);
@@ -116,19 +148,56 @@ static void step_done(struct callback_head *work)
 {
 	struct kipc_step *st = container_of(work, struct kipc_step, work);
 
-	kipc_shm_store_landed(st->objid);
+	if (st->hold)
+		kipc_shm_store_landed(st->objid);
 	kfree(st);
 	if (atomic_dec_and_test(&steps_running))
 		wake_up_all(&steps_wq);
 }
 
-/* The task is exiting: its entry, if it never trapped, goes. */
+/*
+ * @child is being cloned by the current task: if a step of ours is
+ * pending here (a signal handler forking before the store), the child's
+ * copy of the signal frame holds the flag too, and the child needs an
+ * entry. Threads and vfork children do not return through that frame.
+ */
+int kipc_step_fork(unsigned long clone_flags, struct task_struct *child)
+{
+	struct kipc_step *st, *stale;
+	unsigned long flags;
+	bool pending;
+
+	if (clone_flags & CLONE_VM)
+		return 0;
+	spin_lock_irqsave(&steps_lock, flags);
+	pending = step_mine(step_find(current));
+	spin_unlock_irqrestore(&steps_lock, flags);
+	if (!pending)
+		return 0;
+	st = kmalloc(sizeof(*st), GFP_KERNEL);
+	if (!st)
+		return -ENOMEM;
+	st->task = child;
+	st->start = 0;		/* set later by copy_process() */
+	st->hold = false;	/* the parent's trap ends the hold */
+	spin_lock_irqsave(&steps_lock, flags);
+	stale = step_take(child);	/* the address was reused */
+	hash_add(steps, &st->node, (unsigned long)child);
+	spin_unlock_irqrestore(&steps_lock, flags);
+	kfree(stale);
+	return 0;
+}
+
+/*
+ * exit_sem(@tsk): the task exits, or a clone of it failed (@tsk is the
+ * child that never ran): its entry, if it never trapped, goes.
+ */
 void kipc_step_task_exit(struct task_struct *tsk)
 {
 	struct kipc_step *st;
 	unsigned long flags;
 
-	if (!(tsk->flags & PF_EXITING))
+	if (tsk == current && !(tsk->flags & PF_EXITING))
 		return;		/* unshare(): a step may still be pending */
 	spin_lock_irqsave(&steps_lock, flags);
 	st = step_take(tsk);
@@ -149,7 +218,11 @@ static int step_notify(struct notifier_block *nb, unsigned long val,
 	    test_thread_flag(TIF_SINGLESTEP))
 		return NOTIFY_DONE;
 	spin_lock(&steps_lock);
-	st = step_take(current);
+	st = step_find(current);
+	if (step_mine(st))
+		hash_del(&st->node);
+	else
+		st = NULL;
 	spin_unlock(&steps_lock);
 	if (!st)
 		return NOTIFY_DONE;

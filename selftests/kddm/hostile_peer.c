@@ -182,16 +182,19 @@ TEST_F(peer, nonsense_protocol)
 	EXPECT_EQ(0, target_ok(self->set));
 }
 
+/* The payload of a full piece, as kddm.ko sends them. */
+#define ROOM (KDDM_WIRE_DGRAM_MAX - sizeof(struct kddm_wire_hdr) - \
+	      sizeof(struct kddm_wire_frag))
+
 /* Sends piece @off..@off+@n of a long message of @total bytes. */
 static int send_frag(struct _test_data_peer *self, __u32 seq, __u32 total,
 		     __u32 off, const void *data, __u32 n, int src)
 {
-	static unsigned char buf[sizeof(struct kddm_wire_hdr) +
-				 sizeof(struct kddm_wire_frag) + 60000];
+	static unsigned char buf[KDDM_WIRE_DGRAM_MAX];
 	struct kddm_wire_hdr *h = (void *)buf;
 	struct kddm_wire_frag *f = (void *)(h + 1);
 
-	if (n > 60000)
+	if (n > ROOM)
 		return -EINVAL;
 	hdr(h, src, KDDM_MSG_FRAG, sizeof(*f) + n, 0, 0);
 	f->seq = htole32(seq);
@@ -202,15 +205,30 @@ static int send_frag(struct _test_data_peer *self, __u32 seq, __u32 total,
 	return send_raw(self, buf, sizeof(*h) + sizeof(*f) + n);
 }
 
+/* Sends the whole @total bytes of @msg in full pieces, message @seq. */
+static int send_long(struct _test_data_peer *self, __u32 seq,
+		     const unsigned char *msg, __u32 total, int src)
+{
+	__u32 off, n;
+	int ret = 0;
+
+	for (off = 0; off < total && !ret; off += n) {
+		n = total - off < ROOM ? total - off : ROOM;
+		ret = send_frag(self, seq, total, off, msg + off, n, src);
+	}
+	return ret;
+}
+
 /*
- * Pieces of long messages that lie: too long, out of place, never
+ * Pieces of long messages that lie: too long, short, out of place, never
  * finished, or whole messages that are themselves pieces, come from
  * another sender, or have no valid header. All are dropped.
  */
 TEST_F(peer, broken_fragments)
 {
-	static unsigned char big[120000];
+	static unsigned char big[200000];
 	struct kddm_wire_hdr *h = (void *)big;
+	const __u32 total = 100000;
 	int me = self->self, i;
 
 	memset(big, 0x5a, sizeof(big));
@@ -218,26 +236,24 @@ TEST_F(peer, broken_fragments)
 	ASSERT_EQ(0, send_frag(self, 1, 1U << 30, 0, big, 100, me));
 	ASSERT_EQ(0, send_frag(self, 1, 100, 200, big, 10, me));
 	ASSERT_EQ(0, send_frag(self, 1, 100, 50, big, 60, me));
+	ASSERT_EQ(0, send_frag(self, 1, total, 0, big, 1000, me)); /* short */
 	/* a gap, then a piece of another message */
-	ASSERT_EQ(0, send_frag(self, 2, 100000, 0, big, 50000, me));
-	ASSERT_EQ(0, send_frag(self, 2, 100000, 60000, big, 40000, me));
-	ASSERT_EQ(0, send_frag(self, 3, 100000, 0, big, 50000, me));
-	ASSERT_EQ(0, send_frag(self, 4, 100000, 50000, big, 50000, me));
+	ASSERT_EQ(0, send_frag(self, 2, 3 * ROOM, 0, big, ROOM, me));
+	ASSERT_EQ(0, send_frag(self, 2, 3 * ROOM, 2 * ROOM, big, ROOM, me));
+	ASSERT_EQ(0, send_frag(self, 3, total, 0, big, ROOM, me));
+	ASSERT_EQ(0, send_frag(self, 4, total, ROOM, big, total - ROOM, me));
 	/* whole messages: a piece, a forged sender, garbage */
-	hdr(h, me, KDDM_MSG_FRAG, 100000 - sizeof(*h), 0, 0);
-	ASSERT_EQ(0, send_frag(self, 5, 100000, 0, big, 50000, me));
-	ASSERT_EQ(0, send_frag(self, 5, 100000, 50000, big + 50000, 50000, me));
-	hdr(h, self->target, KDDM_MSG_PING, 100000 - sizeof(*h), 0, 0);
-	ASSERT_EQ(0, send_frag(self, 6, 100000, 0, big, 50000, me));
-	ASSERT_EQ(0, send_frag(self, 6, 100000, 50000, big + 50000, 50000, me));
+	hdr(h, me, KDDM_MSG_FRAG, total - sizeof(*h), 0, 0);
+	ASSERT_EQ(0, send_long(self, 5, big, total, me));
+	hdr(h, self->target, KDDM_MSG_PING, total - sizeof(*h), 0, 0);
+	ASSERT_EQ(0, send_long(self, 6, big, total, me));
 	memset(big, 0xa5, sizeof(*h));
-	ASSERT_EQ(0, send_frag(self, 7, 100000, 0, big, 50000, me));
-	ASSERT_EQ(0, send_frag(self, 7, 100000, 50000, big + 50000, 50000, me));
+	ASSERT_EQ(0, send_long(self, 7, big, total, me));
 	/* pieces forged for another node */
-	ASSERT_EQ(0, send_frag(self, 8, 100000, 0, big, 50000, self->target));
+	ASSERT_EQ(0, send_frag(self, 8, total, 0, big, ROOM, self->target));
 	/* many long messages begun, none finished: one buffer at a time */
 	for (i = 0; i < 200; i++)
-		ASSERT_EQ(0, send_frag(self, 100 + i, 1U << 20, 0, big, 1000, me));
+		ASSERT_EQ(0, send_frag(self, 100 + i, 1U << 20, 0, big, ROOM, me));
 	EXPECT_EQ(0, target_ok(self->set));
 }
 

@@ -147,6 +147,40 @@ TEST_F(shm, single_steps_unchanged)
 }
 
 /*
+ * A process on node 2 stores to a page that node 3 keeps taking for its
+ * atomic adds, while a signal every 20 ms makes its handler fork; each
+ * child goes on from the signal frame (possibly in the middle of a store
+ * that armed a single step: it has an entry of its own) and exits 0. No
+ * child may die (of a SIGTRAP), and node 3's count must be exact.
+ */
+TEST_F_TIMEOUT(shm, fork_in_signal_handler, 120)
+{
+	const int count = 1500;
+	char out[OUT_MAX], flag[OUT_MAX] = "";
+	double end;
+	pid_t pid;
+	int st;
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid)
+		_exit(node_run(2, out, "ipc-tool shm-forks %s %d", self->id,
+			       count) || !strstr(out, " failed 0"));
+	/* node 2 has started storing: node 3 adds meanwhile */
+	end = now_s() + 60;
+	while (strcmp(flag, "1") && now_s() < end)
+		node_run(1, flag, "ipc-tool shm-u64 %s 128", self->id);
+	EXPECT_STREQ("1", flag);
+	EXPECT_EQ(0, node_run(3, out, "ipc-tool shm-add %s 64 %d 1", self->id,
+			      count)) TH_LOG("%s", out);
+	ASSERT_EQ(pid, waitpid(pid, &st, 0));
+	EXPECT_TRUE(WIFEXITED(st) && !WEXITSTATUS(st))
+		TH_LOG("node 2: a child failed, or shm-forks did");
+	ASSERT_EQ(0, node_run(1, out, "ipc-tool shm-u64 %s 64", self->id));
+	EXPECT_EQ(count, atoi(out));
+}
+
+/*
  * A node of the cluster without kipc loaded: the others create, look up
  * and count objects without waiting for it (kDDM answers their requests
  * for the sets it cannot have with an error); loaded again, it sees them.

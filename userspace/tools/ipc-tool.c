@@ -24,11 +24,21 @@
  *                                                see over stores to the
  *                                                segment (ID -1: to an
  *                                                anonymous shared page)
+ *   ipc-tool shm-forks ID N             sets the u64 at 128 to 1, then
+ *                                        stores a constant to the first
+ *                                        u64 until the u64 at 64 reaches N
+ *                                        (shm-add on another node), while
+ *                                        SIGUSR1 comes
+ *                                        every 20 ms and its handler forks
+ *                                        (the child goes on from the signal
+ *                                        frame, stores once and exits 0);
+ *                                        prints "children N failed N"
  * Errors print "ipc-tool: OP: ERRNAME" and exit 1.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,6 +145,57 @@ static long own_steps(volatile char *p)
 	return traps;
 }
 
+static pid_t storm_parent;
+static volatile sig_atomic_t storm_child;
+
+static void storm_fork(int sig)
+{
+	(void)sig;
+	/* the child returns through the signal frame too */
+	if (!fork())
+		storm_child = 1;
+}
+
+/* See shm-forks above: every child must exit 0, none die of SIGTRAP. */
+static int shm_forks(volatile unsigned long long *v, long n)
+{
+	struct sigaction sa = { .sa_handler = storm_fork, .sa_flags = SA_RESTART };
+	int st, kids = 0, failed = 0;
+	pid_t sig, c;
+
+	storm_parent = getpid();
+	if (sigaction(SIGUSR1, &sa, NULL))
+		return fail();
+	sig = fork();
+	if (sig < 0)
+		return fail();
+	if (!sig) {
+		while (!kill(storm_parent, SIGUSR1))
+			usleep(20000);
+		_exit(0);
+	}
+	v[16] = 1;	/* started: the other node may add */
+	/* a child exits after the store it may have been stopped in */
+	while (v[8] < (unsigned long long)n) {
+		v[0] = 0x5a5a;	/* when the other node took the page: a fault */
+		if (storm_child)
+			_exit(0);
+		sched_yield();
+	}
+	signal(SIGUSR1, SIG_IGN);
+	if (storm_child)	/* forked after the last store */
+		_exit(0);
+	kill(sig, SIGKILL);
+	waitpid(sig, NULL, 0);
+	while ((c = wait(&st)) > 0) {
+		kids++;
+		if (!WIFEXITED(st) || WEXITSTATUS(st))
+			failed++;
+	}
+	printf("children %d failed %d\n", kids, failed);
+	return failed ? 1 : 0;
+}
+
 static int shm_steps(long id)
 {
 	char *p = id == -1 ? mmap(NULL, 8192, PROT_READ | PROT_WRITE,
@@ -201,6 +262,9 @@ static int shm_cmd(int argc, char **argv)
 	} else if (!strcmp(op, "shm-add") && argc == 5) {
 		if (shm_add((unsigned long long *)(p + num(argv[2])),
 			    num(argv[3]), num(argv[4])))
+			return 1;
+	} else if (!strcmp(op, "shm-forks") && argc == 3) {
+		if (shm_forks((unsigned long long *)p, num(argv[2])))
 			return 1;
 	} else if (!strcmp(op, "shm-u64") && argc == 3) {
 		printf("%llu\n", *(unsigned long long *)(p + num(argv[2])));
