@@ -224,6 +224,7 @@ int kddm_leave(void)
 	clear_bit(self, up_map);
 	for_each_set_bit(n, up_map, KDDM_MAX_NODE + 1)
 		node_down(n);
+	kddm_msg_node_down(self);	/* a long message of our own, if any */
 	WRITE_ONCE(joined, false);
 	pr_info("node %u left the cluster\n", self);
 out:
