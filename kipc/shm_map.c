@@ -46,7 +46,8 @@ static DEFINE_MUTEX(seg_mutex);
  * likely followed by a write (a flag, a counter, a lock word passed
  * between nodes), and the write then costs no second transaction. The
  * grabbed page stays frozen ("held") until the faulting task had time to
- * use it: until shortly after its write (hold_write_us), at most hold_us.
+ * use it: until its write has landed (the store's single step, see
+ * shm_step.c, or polling), at most hold_us.
  * Remote requests wait meanwhile; without the hold, a node spinning on
  * the page would take it back before the task that faulted could touch
  * it, and the page would bounce between the nodes without progress.
