@@ -26,6 +26,13 @@ int kddm_set_self(u32 node);		/* -EBUSY once joined, -ERANGE */
 int kddm_join(void);			/* -EINVAL without a node id */
 int kddm_leave(void);			/* -EBUSY while sets exist */
 const unsigned long *kddm_nodes_up(void);	/* bitmap, KDDM_MAX_NODE + 1 */
+bool kddm_active(void);			/* joined, in the majority */
+u32 kddm_self_inc(void);		/* this node's incarnation */
+int kddm_peer_addr(u32 node, u32 *tipc, u32 *ref, u32 *inc);
+bool kddm_peer_ok(u32 node, u32 tipc, u32 ref, u32 src_inc, u32 dst_inc);
+void kddm_peer_lost(u32 node);		/* a message to/from it was lost */
+int kddm_set_key(const void *key, unsigned int len);	/* before join */
+void kddm_membership_stats(u64 *fences, u64 *bad_hellos);
 
 /*
  * Calls fn for every known node (up, down after having been up, or self)
@@ -74,6 +81,8 @@ struct kddm_global_stats {
 	u64 bytes_rcvd;
 	u64 msgs_dropped;	/* malformed, unknown type, bad sender... */
 	u64 rpc_timeouts;
+	u64 fences;		/* lost the majority, or declared down */
+	u64 bad_hellos;		/* failed authentication */
 };
 
 void kddm_global_stats(struct kddm_global_stats *st);

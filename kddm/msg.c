@@ -77,14 +77,17 @@ void kddm_msg_register(u8 type, u32 max_len, kddm_msg_handler_t fn)
 	handlers[type].fn = fn;
 }
 
-/* Sends the @len bytes of @vec as FRAG datagrams. */
-static int send_big(u32 dst, const struct kvec *vec, size_t nvec, size_t len)
+/* Sends the @len bytes of @vec as FRAG datagrams to @tipc:@ref. */
+static int send_big(u32 dst, u32 tipc, u32 ref, u32 inc,
+		    const struct kvec *vec, size_t nvec, size_t len)
 {
 	struct kddm_wire_hdr h = {
 		.magic = cpu_to_le16(KDDM_WIRE_MAGIC),
 		.version = KDDM_WIRE_VERSION,
 		.type = KDDM_MSG_FRAG,
 		.src = cpu_to_le32(kddm_self()),
+		.src_inc = cpu_to_le32(kddm_self_inc()),
+		.dst_inc = cpu_to_le32(inc),
 	};
 	struct kddm_wire_frag f = { .total = cpu_to_le32(len) };
 	struct kvec fv[3] = {
@@ -110,11 +113,33 @@ static int send_big(u32 dst, const struct kvec *vec, size_t nvec, size_t len)
 		f.offset = cpu_to_le32(off);
 		fv[2].iov_base = buf + off;
 		fv[2].iov_len = n;
-		ret = kddm_transport_send(dst, fv, 3, sizeof(h) + sizeof(f) + n);
+		ret = kddm_transport_send(tipc, ref, fv, 3,
+					  sizeof(h) + sizeof(f) + n);
 	}
 	mutex_unlock(&big_mutex[dst % BIG_LOCKS]);
 	kvfree(buf);
 	return ret;
+}
+
+/*
+ * A send to a member that failed for good: the message is lost while the
+ * peer may be up (congested past the send timeout, no memory, a signal
+ * while congested). Unreachable peers are leaving: their withdrawal
+ * follows.
+ */
+static bool send_lost(int ret)
+{
+	switch (ret) {
+	case -EAGAIN:
+	case -ETIMEDOUT:
+	case -ENOMEM:
+	case -ENOBUFS:
+	case -EINTR:
+	case -ERESTARTSYS:
+		return true;
+	default:
+		return false;
+	}
 }
 
 static int send_frame(u32 dst, u8 type, u32 rpc_id, u64 set_id, u64 obj_id,
@@ -129,6 +154,7 @@ static int send_frame(u32 dst, u8 type, u32 rpc_id, u64 set_id, u64 obj_id,
 		.rpc_id = cpu_to_le32(rpc_id),
 		.set_id = cpu_to_le64(set_id),
 		.obj_id = cpu_to_le64(obj_id),
+		.src_inc = cpu_to_le32(kddm_self_inc()),
 	};
 	struct kvec vec[3] = {
 		{ .iov_base = &h, .iov_len = sizeof(h) },
@@ -136,18 +162,58 @@ static int send_frame(u32 dst, u8 type, u32 rpc_id, u64 set_id, u64 obj_id,
 		{ .iov_base = (void *)p2, .iov_len = l2 },
 	};
 	size_t len = sizeof(h) + l1 + l2;
+	u32 tipc, ref, inc;
 	int ret;
 
+	ret = kddm_peer_addr(dst, &tipc, &ref, &inc);
+	if (ret)
+		goto out;
+	h.dst_inc = cpu_to_le32(inc);
 	if (len > KDDM_TIPC_MAX)
-		ret = send_big(dst, vec, 3, len);
+		ret = send_big(dst, tipc, ref, inc, vec, 3, len);
 	else
-		ret = kddm_transport_send(dst, vec, l2 ? 3 : (l1 ? 2 : 1), len);
+		ret = kddm_transport_send(tipc, ref, vec,
+					  l2 ? 3 : (l1 ? 2 : 1), len);
+	if (send_lost(ret))
+		kddm_peer_lost(dst);
+out:
 	trace_kddm_msg_send(dst, type, set_id, obj_id, len, ret);
 	if (ret)
 		return ret;
 	atomic64_inc(&n_sent);
 	atomic64_add(len, &b_sent);
 	return 0;
+}
+
+/*
+ * kddm_msg_send_port - send a membership message (HELLO, BYE) to a port
+ * that need not be a member's
+ */
+int kddm_msg_send_port(u32 tipc, u32 ref, u32 dst, u32 dst_inc, u8 type,
+		       const void *p, u32 l)
+{
+	struct kddm_wire_hdr h = {
+		.magic = cpu_to_le16(KDDM_WIRE_MAGIC),
+		.version = KDDM_WIRE_VERSION,
+		.type = type,
+		.len = cpu_to_le32(l),
+		.src = cpu_to_le32(kddm_self()),
+		.src_inc = cpu_to_le32(kddm_self_inc()),
+		.dst_inc = cpu_to_le32(dst_inc),
+	};
+	struct kvec vec[2] = {
+		{ .iov_base = &h, .iov_len = sizeof(h) },
+		{ .iov_base = (void *)p, .iov_len = l },
+	};
+	int ret;
+
+	ret = kddm_transport_send(tipc, ref, vec, 2, sizeof(h) + l);
+	trace_kddm_msg_send(dst, type, 0, 0, sizeof(h) + l, ret);
+	if (!ret) {
+		atomic64_inc(&n_sent);
+		atomic64_add(sizeof(h) + l, &b_sent);
+	}
+	return ret;
 }
 
 /*
@@ -279,15 +345,19 @@ void kddm_msg_node_down(u32 node)
 	xa_unlock(&rpcs);
 }
 
-static bool sender_ok(u32 src, u32 tipc_node)
+/*
+ * The sender is a member, speaking from its own port, in the incarnation
+ * we know, to ours. HELLO comes from ports that are no members yet.
+ */
+static bool sender_ok(const struct kddm_msg *m)
 {
-	if (src == kddm_self())
-		return tipc_node == kddm_transport_tipc_addr();
-	if (!kddm_node_is_up(src) || kddm_node_tipc(src) != tipc_node) {
-		/* Its publication may be queued behind this datagram. */
-		kddm_transport_sync_topology();
-	}
-	return kddm_node_is_up(src) && kddm_node_tipc(src) == tipc_node;
+	if (m->type == KDDM_MSG_HELLO)
+		return true;
+	if (kddm_peer_ok(m->src, m->tipc, m->ref, m->src_inc, m->dst_inc))
+		return true;
+	/* Its HELLO or publication may be queued behind this datagram. */
+	kddm_transport_sync_topology();
+	return kddm_peer_ok(m->src, m->tipc, m->ref, m->src_inc, m->dst_inc);
 }
 
 /* Checks the header of a message of @len bytes and decodes it into @m. */
@@ -304,6 +374,8 @@ static int parse(void *buf, size_t len, struct kddm_msg *m)
 	m->rpc_id = le32_to_cpu(h->rpc_id);
 	m->set_id = le64_to_cpu(h->set_id);
 	m->obj_id = le64_to_cpu(h->obj_id);
+	m->src_inc = le32_to_cpu(h->src_inc);
+	m->dst_inc = le32_to_cpu(h->dst_inc);
 	m->data = buf + sizeof(*h);
 	if (m->len != len - sizeof(*h) || m->type >= KDDM_MSG_NR ||
 	    !handlers[m->type].fn || m->len > handlers[m->type].max_len)
@@ -383,8 +455,13 @@ static int frag_recv(struct kddm_msg *m)
 	if (IS_ERR_OR_NULL(r))
 		return PTR_ERR_OR_ZERO(r);
 	ret = parse(r->buf, r->total, &whole);
-	if (!ret && (whole.type == KDDM_MSG_FRAG || whole.src != m->src))
+	if (!ret && (whole.type == KDDM_MSG_FRAG ||
+		     whole.type == KDDM_MSG_HELLO || whole.src != m->src ||
+		     whole.src_inc != m->src_inc ||
+		     whole.dst_inc != m->dst_inc))
 		ret = -EPROTO;
+	whole.tipc = m->tipc;
+	whole.ref = m->ref;
 	if (!ret)
 		dispatch(&whole, r->total);
 	reasm_free(r);
@@ -392,13 +469,15 @@ static int frag_recv(struct kddm_msg *m)
 }
 
 /* Called by the transport, on the receive thread, for each datagram. */
-void kddm_msg_recv(u32 tipc_node, void *buf, size_t len)
+void kddm_msg_recv(u32 tipc_node, u32 ref, void *buf, size_t len)
 {
 	struct kddm_msg m;
 	int ret;
 
 	ret = parse(buf, len, &m);
-	if (!ret && !sender_ok(m.src, tipc_node))
+	m.tipc = tipc_node;
+	m.ref = ref;
+	if (!ret && !sender_ok(&m))
 		ret = -EPERM;
 	if (!ret && m.type == KDDM_MSG_FRAG)
 		ret = frag_recv(&m);

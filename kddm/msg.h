@@ -19,6 +19,8 @@ struct kddm_msg {
 	u64 obj_id;
 	u32 len;
 	void *data;
+	u32 src_inc, dst_inc;	/* incarnations from the header */
+	u32 tipc, ref;		/* the TIPC port it came from */
 };
 
 typedef void (*kddm_msg_handler_t)(struct kddm_msg *msg);
@@ -31,7 +33,9 @@ int kddm_rpc_call(u32 dst, u8 type, u64 set_id, u64 obj_id,
 		  unsigned long timeout);
 int kddm_rpc_reply(const struct kddm_msg *req, int status,
 		   const void *data, u32 len);
-void kddm_msg_recv(u32 tipc_node, void *buf, size_t len);
+int kddm_msg_send_port(u32 tipc, u32 ref, u32 dst, u32 dst_inc, u8 type,
+		       const void *p, u32 l);
+void kddm_msg_recv(u32 tipc_node, u32 ref, void *buf, size_t len);
 void kddm_msg_node_down(u32 node);
 void kddm_msg_count_drop(void);
 void kddm_msg_stats(u64 *sent, u64 *rcvd, u64 *bsent, u64 *brcvd,

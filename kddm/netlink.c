@@ -52,6 +52,13 @@ static const struct nla_policy kddm_nl_set_get_policy[KDDM_A_SET_ID + 1] = {
 	[KDDM_A_SET_ID] = { .type = NLA_U64 },
 };
 
+#define KDDM_KEY_MIN	16
+#define KDDM_KEY_MAX	64
+
+static const struct nla_policy kddm_nl_join_policy[KDDM_A_KEY + 1] = {
+	[KDDM_A_KEY] = { .type = NLA_BINARY, .len = KDDM_KEY_MAX },
+};
+
 /* ---- node id, join, leave ---- */
 
 static int kddm_nl_node_set_id(struct sk_buff *skb, struct genl_info *info)
@@ -93,6 +100,7 @@ static int kddm_nl_node_set_id(struct sk_buff *skb, struct genl_info *info)
 static int kddm_nl_join(struct sk_buff *skb, struct genl_info *info)
 {
 	struct netlink_ext_ack *extack = info->extack;
+	struct nlattr *key = info->attrs[KDDM_A_KEY];
 	int err;
 
 	if (kddm_joined()) {
@@ -102,6 +110,16 @@ static int kddm_nl_join(struct sk_buff *skb, struct genl_info *info)
 	if (!kddm_self()) {
 		NL_SET_ERR_MSG(extack, "node id not set");
 		return -EINVAL;
+	}
+	if (key && nla_len(key) < KDDM_KEY_MIN) {
+		NL_SET_ERR_MSG_ATTR(extack, key,
+				    "cluster key too short (16..64 bytes)");
+		return -EINVAL;
+	}
+	err = key ? kddm_set_key(nla_data(key), nla_len(key)) : 0;
+	if (err) {
+		NL_SET_ERR_MSG_ATTR(extack, key, "cannot use the cluster key");
+		return err;
 	}
 
 	err = kddm_join();
@@ -155,7 +173,7 @@ static int kddm_nl_node_get_doit(struct sk_buff *skb, struct genl_info *info)
 	void *hdr;
 
 	msg = genlmsg_new(nla_total_size(sizeof(u32)) +
-			  nla_total_size(sizeof(u8)), GFP_KERNEL);
+			  2 * nla_total_size(sizeof(u8)), GFP_KERNEL);
 	if (!msg)
 		return -ENOMEM;
 
@@ -164,7 +182,8 @@ static int kddm_nl_node_get_doit(struct sk_buff *skb, struct genl_info *info)
 	if (!hdr)
 		goto nospace;
 	if (nla_put_u32(msg, KDDM_A_NODE_ID, kddm_self()) ||
-	    nla_put_u8(msg, KDDM_A_NODE_JOINED, kddm_joined()))
+	    nla_put_u8(msg, KDDM_A_NODE_JOINED, kddm_joined()) ||
+	    nla_put_u8(msg, KDDM_A_NODE_ACTIVE, kddm_active()))
 		goto nospace;
 	genlmsg_end(msg, hdr);
 	return genlmsg_reply(msg, info);
@@ -407,7 +426,11 @@ static int kddm_nl_put_gstats(struct sk_buff *msg,
 	    nla_put_u64_64bit(msg, KDDM_A_GSTAT_MSGS_DROPPED,
 			      st->msgs_dropped, KDDM_A_GSTAT_PAD) ||
 	    nla_put_u64_64bit(msg, KDDM_A_GSTAT_RPC_TIMEOUTS,
-			      st->rpc_timeouts, KDDM_A_GSTAT_PAD)) {
+			      st->rpc_timeouts, KDDM_A_GSTAT_PAD) ||
+	    nla_put_u64_64bit(msg, KDDM_A_GSTAT_FENCES, st->fences,
+			      KDDM_A_GSTAT_PAD) ||
+	    nla_put_u64_64bit(msg, KDDM_A_GSTAT_BAD_HELLOS, st->bad_hellos,
+			      KDDM_A_GSTAT_PAD)) {
 		nla_nest_cancel(msg, nest);
 		return -EMSGSIZE;
 	}
@@ -453,6 +476,8 @@ static const struct genl_ops kddm_nl_ops[] = {
 		.cmd	 = KDDM_CMD_JOIN,
 		.flags	 = GENL_ADMIN_PERM,
 		.doit	 = kddm_nl_join,
+		.policy	 = kddm_nl_join_policy,
+		.maxattr = ARRAY_SIZE(kddm_nl_join_policy) - 1,
 	},
 	{
 		.cmd	 = KDDM_CMD_LEAVE,

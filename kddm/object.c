@@ -418,6 +418,9 @@ static int obj_wait_op(struct kddm_obj *obj, enum obj_op op, u32 flags)
 	ktime_t start = 0;
 	int ret, retries = 8;
 
+	/* Not in the majority: nothing here may be trusted or changed. */
+	if (!kddm_active())
+		return -ENOLINK;
 	/* A home that is not (yet, or any more) a member cannot answer. */
 	if (obj->coh.home != kddm_self() && !kddm_node_is_up(obj->coh.home))
 		return -EHOSTDOWN;
@@ -662,6 +665,22 @@ void kddm_obj_node_down(struct kddm_set *set, u32 node)
 			continue;
 		coh_node_down(&kddm_coh, &obj->coh, node);
 		obj_check_send(obj);
+		obj_release(obj);
+		cond_resched();
+	}
+}
+
+/* This node was fenced: every object goes, as if it had crashed. */
+void kddm_obj_reset(struct kddm_set *set)
+{
+	struct kddm_obj *obj;
+	unsigned long id;
+
+	xa_for_each(&set->objs, id, obj) {
+		obj = obj_get_locked(set, id, false);
+		if (!obj)
+			continue;
+		coh_reset(&kddm_coh, &obj->coh);
 		obj_release(obj);
 		cond_resched();
 	}

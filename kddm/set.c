@@ -421,6 +421,18 @@ void kddm_sets_node_down(u32 node)
 	}
 }
 
+/* This node was fenced: the objects of every set go. */
+void kddm_sets_reset(void)
+{
+	struct kddm_set *set;
+	u64 cursor = 0;
+
+	while ((set = kddm_set_next(&cursor))) {
+		kddm_obj_reset(set);
+		kddm_put_set(set);
+	}
+}
+
 /*
  * This node closes @set (its io-linker goes): the others forget what
  * they knew of this node in it (its copies, the objects it is the home
@@ -776,6 +788,7 @@ void kddm_global_stats(struct kddm_global_stats *st)
 	kddm_msg_stats(&st->msgs_sent, &st->msgs_rcvd, &st->bytes_sent,
 		       &st->bytes_rcvd, &st->msgs_dropped, &st->rpc_timeouts);
 	st->msgs_dropped += kddm_coh.stats.dropped;
+	kddm_membership_stats(&st->fences, &st->bad_hellos);
 }
 
 int kddm_set_init(void)

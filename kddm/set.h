@@ -52,6 +52,7 @@ struct kddm_obj {
 /* set.c */
 struct kddm_set *kddm_set_lookup(u64 id);	/* local only, +ref */
 void kddm_sets_node_down(u32 node);
+void kddm_sets_reset(void);
 struct kddm_set *kddm_set_next(u64 *cursor);	/* id > *cursor, +ref */
 void kddm_debugfs_init(void);
 void kddm_debugfs_exit(void);
@@ -65,6 +66,7 @@ const struct kddm_io_linker_ops *kddm_linker_get(const char *name);
 /* object.c */
 extern struct coh_node kddm_coh;
 void kddm_obj_node_down(struct kddm_set *set, u32 node);
+void kddm_obj_reset(struct kddm_set *set);
 void kddm_objs_free(struct kddm_set *set);
 void kddm_objs_wake(struct kddm_set *set);
 struct kddm_obj *kddm_obj_ref(struct kddm_set *set, u64 objid);

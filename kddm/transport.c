@@ -54,27 +54,36 @@ static void unhook_socket(struct socket *sock)
 	write_unlock_bh(&sk->sk_callback_lock);
 }
 
-/* TIPC hands back a datagram it could not deliver with TIPC_ERRINFO. */
-static bool returned_msg(const void *cbuf, size_t used)
+/*
+ * TIPC hands back a datagram it could not deliver with TIPC_ERRINFO (error
+ * code, length). Returns that code, or 0 for a datagram that came.
+ */
+static u32 returned_msg(const void *cbuf, size_t used)
 {
 	const struct cmsghdr *cm = cbuf;
+	const u32 *info;
 	size_t step;
 
 	while (used >= sizeof(*cm) && cm->cmsg_len >= sizeof(*cm) &&
 	       cm->cmsg_len <= used) {
-		if (cm->cmsg_level == SOL_TIPC && cm->cmsg_type == TIPC_ERRINFO)
-			return true;
+		if (cm->cmsg_level == SOL_TIPC &&
+		    cm->cmsg_type == TIPC_ERRINFO) {
+			if (cm->cmsg_len < CMSG_LEN(2 * sizeof(u32)))
+				return TIPC_ERR_NO_PORT;
+			info = CMSG_DATA(cm);
+			return info[0] ?: TIPC_ERR_NO_PORT;
+		}
 		step = CMSG_ALIGN(cm->cmsg_len);
 		if (step >= used)
 			break;
 		used -= step;
 		cm = (const void *)cm + step;
 	}
-	return false;
+	return 0;
 }
 
 /* Returns a datagram's length, 0 for one to skip, -EAGAIN when empty. */
-static int recv_one(u32 *from)
+static int recv_one(u32 *from, u32 *ref)
 {
 	struct sockaddr_tipc addr = {};
 	char cbuf[CMSG_SPACE(8) + CMSG_SPACE(1024)];
@@ -85,6 +94,7 @@ static int recv_one(u32 *from)
 		.msg_control = cbuf,
 		.msg_controllen = sizeof(cbuf),
 	};
+	u32 err;
 	int n;
 
 	n = kernel_recvmsg(data_sock, &msg, &iov, 1, KDDM_TIPC_MAX,
@@ -92,11 +102,14 @@ static int recv_one(u32 *from)
 	if (n < 0)
 		return n;
 	/* put_cmsg() advanced msg_control: what is left is unused. */
-	if (returned_msg(cbuf, sizeof(cbuf) - msg.msg_controllen)) {
-		pr_warn_ratelimited("a message came back undelivered\n");
+	err = returned_msg(cbuf, sizeof(cbuf) - msg.msg_controllen);
+	if (err) {
+		/* the source is the port it was for */
+		t_ops->returned(addr.addr.id.node, addr.addr.id.ref, err);
 		return 0;
 	}
 	*from = addr.addr.id.node;
+	*ref = addr.addr.id.ref;
 	return n;
 }
 
@@ -105,7 +118,7 @@ static int recv_one(u32 *from)
 static void rx_work_fn(struct kthread_work *w)
 {
 	int n, budget = RX_BATCH;
-	u32 from;
+	u32 from, ref;
 
 	/*
 	 * Handlers send: the lock is not held while they run. After a batch,
@@ -118,12 +131,12 @@ static void rx_work_fn(struct kthread_work *w)
 			break;
 		}
 		down_read(&t_sem);
-		n = data_sock ? recv_one(&from) : -EAGAIN;
+		n = data_sock ? recv_one(&from, &ref) : -EAGAIN;
 		up_read(&t_sem);
 		if (n == -EAGAIN)
 			break;
 		if (n > 0)
-			t_ops->recv(from, rx_buf, n);
+			t_ops->recv(from, ref, rx_buf, n);
 		else if (n < 0)
 			pr_warn_ratelimited("receive error %d\n", n);
 		cond_resched();
@@ -153,6 +166,7 @@ static void top_work_fn(struct kthread_work *w)
 			continue;
 		if (ev.event == TIPC_PUBLISHED || ev.event == TIPC_WITHDRAWN)
 			t_ops->node_event(ev.found_lower, ev.port.node,
+					  ev.port.ref,
 					  ev.event == TIPC_PUBLISHED);
 	}
 }
@@ -275,32 +289,70 @@ void kddm_transport_stop(void)
 	kthread_flush_worker(kddm_kw);
 }
 
-/* Our own TIPC node address, 0 when not started. */
-u32 kddm_transport_tipc_addr(void)
+/* Our own socket's TIPC node address and port, 0 when not started. */
+u32 kddm_transport_port(u32 *ref)
 {
 	struct sockaddr_tipc addr = {};
 	u32 node = 0;
 
+	*ref = 0;
 	down_read(&t_sem);
 	if (data_sock &&
-	    kernel_getsockname(data_sock, (struct sockaddr *)&addr) >= 0)
+	    kernel_getsockname(data_sock, (struct sockaddr *)&addr) >= 0) {
 		node = addr.addr.id.node;
+		*ref = addr.addr.id.ref;
+	}
 	up_read(&t_sem);
 	return node;
 }
 
+u32 kddm_transport_tipc_addr(void)
+{
+	u32 ref;
+
+	return kddm_transport_port(&ref);
+}
+
 /*
- * kddm_transport_send - send one datagram to node @dst
- *
- * Return: 0 or -errno (-ENOTCONN when not joined, -EHOSTUNREACH when @dst
- * has no socket published). May sleep while the link is congested.
+ * Closes our data socket (our publication is withdrawn: the others see us
+ * leave) or opens a new one (a new port: a new incarnation), keeping the
+ * topology subscription. Safe on the receive thread.
  */
-int kddm_transport_send(u32 dst, struct kvec *vec, size_t nvec, size_t len)
+void kddm_transport_close_data(void)
+{
+	down_write(&t_sem);
+	close_sock(&data_sock);
+	up_write(&t_sem);
+}
+
+int kddm_transport_open_data(u32 self)
+{
+	int ret = 0;
+
+	down_write(&t_sem);
+	if (!data_sock && top_sock)
+		ret = open_data_sock(self);
+	up_write(&t_sem);
+	return ret;
+}
+
+/*
+ * kddm_transport_send - send one datagram to the socket @tipc:@ref
+ *
+ * Messages go to a peer's own port, never to the service name: any local
+ * user may bind a socket to kDDM's service type, and TIPC would hand such
+ * a socket a share of the messages sent to the name.
+ *
+ * Return: 0 or -errno (-ENOTCONN when our socket is closed). May sleep
+ * while the link is congested, at most the socket's send timeout.
+ */
+int kddm_transport_send(u32 tipc, u32 ref, struct kvec *vec, size_t nvec,
+			size_t len)
 {
 	struct sockaddr_tipc addr = {
 		.family = AF_TIPC,
-		.addrtype = TIPC_SERVICE_ADDR,
-		.addr.name.name = { .type = KDDM_TIPC_TYPE, .instance = dst },
+		.addrtype = TIPC_SOCKET_ADDR,
+		.addr.id = { .ref = ref, .node = tipc },
 	};
 	struct msghdr msg = {
 		.msg_name = &addr,
@@ -320,6 +372,12 @@ int kddm_transport_send(u32 dst, struct kvec *vec, size_t nvec, size_t len)
 void kddm_transport_flush(void)
 {
 	kthread_flush_worker(kddm_kw);
+}
+
+/* Runs @w on the receive thread, after what is queued there. */
+void kddm_transport_queue(struct kthread_work *w)
+{
+	kthread_queue_work(kddm_kw, w);
 }
 
 int kddm_transport_init(void)

@@ -1477,3 +1477,14 @@ void coh_node_down(struct coh_node *node, struct coh_obj *obj, u32 dead)
 	drop_data(node, obj);
 	post_err(node, obj, -COH_EHOSTDOWN);
 }
+
+void coh_reset(struct coh_node *node, struct coh_obj *obj)
+{
+	obj->dead = true;
+	obj->state = COH_INVALID;
+	obj->has_deferred = false;
+	obj->got_grant = false;
+	obj->reserved = false;
+	drop_data(node, obj);
+	post_err(node, obj, -COH_EHOSTDOWN);
+}

@@ -513,4 +513,7 @@ int coh_rx(struct coh_node *node, struct coh_obj *obj,
  */
 void coh_node_down(struct coh_node *node, struct coh_obj *obj, u32 dead);
 
+/* This node was fenced: forget @obj as if the node had crashed. */
+void coh_reset(struct coh_node *node, struct coh_obj *obj);
+
 #endif /* _KDDM_COH_H */

@@ -42,7 +42,9 @@ static const char usage_text[] =
 "  stats [SET_ID]         statistics of one set, or the node's counters\n"
 "                         and those of every set\n"
 "  node set-id N          set this node's id (1..65535; before joining)\n"
-"  join                   join the cluster\n"
+"  join [--key-file F]    join the cluster; F holds the cluster key (16 to\n"
+"                         64 bytes, the same on every node): without one,\n"
+"                         any local user of a member can speak for it\n"
 "  leave                  leave the cluster (no sets may exist)\n"
 "  ipcs                   System V IPC objects of the cluster (kipc.ko)\n"
 "  ipc enable|disable|status\n"
@@ -120,6 +122,7 @@ static struct nla_policy top_policy[KDDM_A_MAX + 1] = {
 	[KDDM_A_NODE_ID]	= { .type = NLA_U32 },
 	[KDDM_A_NODE_STATE]	= { .type = NLA_U8 },
 	[KDDM_A_NODE_JOINED]	= { .type = NLA_U8 },
+	[KDDM_A_NODE_ACTIVE]	= { .type = NLA_U8 },
 	[KDDM_A_SET_ID]		= { .type = NLA_U64 },
 	[KDDM_A_SET_LINKER]	= { .type = NLA_STRING },
 	[KDDM_A_SET_OBJ_SIZE]	= { .type = NLA_U32 },
@@ -304,7 +307,7 @@ static void kddm_close(struct kddm *k)
 
 struct status {
 	uint32_t node;
-	bool joined;
+	bool joined, active;
 };
 
 static int parse_status(struct nlattr **tb, void *arg)
@@ -315,6 +318,8 @@ static int parse_status(struct nlattr **tb, void *arg)
 		s->node = nla_get_u32(tb[KDDM_A_NODE_ID]);
 	if (tb[KDDM_A_NODE_JOINED])
 		s->joined = nla_get_u8(tb[KDDM_A_NODE_JOINED]);
+	if (tb[KDDM_A_NODE_ACTIVE])
+		s->active = nla_get_u8(tb[KDDM_A_NODE_ACTIVE]);
 	return 0;
 }
 
@@ -326,8 +331,9 @@ static int cmd_status(struct kddm *k)
 		    parse_status, &s))
 		return 1;
 	if (k->json) {
-		printf("{\"node\":%" PRIu32 ",\"joined\":%s}\n", s.node,
-		       s.joined ? "true" : "false");
+		printf("{\"node\":%" PRIu32 ",\"joined\":%s,\"member\":%s}\n",
+		       s.node, s.joined ? "true" : "false",
+		       s.active ? "true" : "false");
 		return 0;
 	}
 	if (s.node)
@@ -335,6 +341,9 @@ static int cmd_status(struct kddm *k)
 	else
 		printf("node:   unset\n");
 	printf("joined: %s\n", s.joined ? "yes" : "no");
+	if (s.joined)
+		printf("member: %s\n", s.active ? "yes (in the majority)" :
+		       "no (fenced or joining: objects fail with ENOLINK)");
 	return 0;
 }
 
@@ -682,6 +691,8 @@ static const struct {
 	{ KDDM_A_GSTAT_BYTES_RCVD, "bytes_rcvd", "bytes received" },
 	{ KDDM_A_GSTAT_MSGS_DROPPED, "msgs_dropped", "msgs dropped" },
 	{ KDDM_A_GSTAT_RPC_TIMEOUTS, "rpc_timeouts", "rpc timeouts" },
+	{ KDDM_A_GSTAT_FENCES, "fences", "fences" },
+	{ KDDM_A_GSTAT_BAD_HELLOS, "bad_hellos", "refused HELLOs" },
 };
 
 #define NR_GSTATS ARRAY_SIZE(gstat)
@@ -693,6 +704,8 @@ static struct nla_policy gstat_policy[KDDM_A_GSTAT_MAX + 1] = {
 	[KDDM_A_GSTAT_BYTES_RCVD]	= { .type = NLA_U64 },
 	[KDDM_A_GSTAT_MSGS_DROPPED]	= { .type = NLA_U64 },
 	[KDDM_A_GSTAT_RPC_TIMEOUTS]	= { .type = NLA_U64 },
+	[KDDM_A_GSTAT_FENCES]		= { .type = NLA_U64 },
+	[KDDM_A_GSTAT_BAD_HELLOS]	= { .type = NLA_U64 },
 };
 
 static int parse_gstats(struct nlattr **tb, void *arg)
@@ -782,6 +795,59 @@ static int cmd_stats(struct kddm *k, const uint64_t *id)
 	return ret;
 }
 
+/* ---- join ---- */
+
+#define KEY_MIN	16
+#define KEY_MAX	64
+
+struct key {
+	unsigned char b[KEY_MAX];
+	size_t len;
+};
+
+static int put_key(struct nl_msg *msg, const void *arg)
+{
+	const struct key *key = arg;
+
+	return key->len ? nla_put(msg, KDDM_A_KEY, key->len, key->b) : 0;
+}
+
+/* Reads the cluster key: 16 to 64 bytes, taken as they are. */
+static int read_key(const char *path, struct key *key)
+{
+	unsigned char extra;
+	FILE *f = fopen(path, "rb");
+
+	if (!f) {
+		fprintf(stderr, "%s: join: %s: %s\n", prog, path,
+			strerror(errno));
+		return 1;
+	}
+	key->len = fread(key->b, 1, sizeof(key->b), f);
+	if (key->len == sizeof(key->b) && fread(&extra, 1, 1, f) == 1)
+		key->len = KEY_MAX + 1;
+	fclose(f);
+	if (key->len < KEY_MIN || key->len > KEY_MAX) {
+		fprintf(stderr, "%s: join: %s: a cluster key has %d to %d bytes\n",
+			prog, path, KEY_MIN, KEY_MAX);
+		return 1;
+	}
+	return 0;
+}
+
+static int cmd_join(struct kddm *k, const char *key_file)
+{
+	struct key key = { .len = 0 };
+	int ret;
+
+	if (key_file && read_key(key_file, &key))
+		return 1;
+	ret = request(k, "join", KDDM_CMD_JOIN, false, put_key, &key, NULL,
+		      NULL);
+	memset(&key, 0, sizeof(key));
+	return ret;
+}
+
 /* ---- main ---- */
 
 enum op { OP_STATUS, OP_NODES, OP_SETS, OP_STATS, OP_SET_ID, OP_JOIN,
@@ -792,6 +858,7 @@ struct cmdline {
 	bool json, has_id;
 	uint64_t id;		/* node id or set id */
 	const char *word;	/* ipc enable|disable|status */
+	const char *key_file;	/* join --key-file */
 };
 
 static const struct {
@@ -864,6 +931,12 @@ static int parse_cmdline(int argc, char **argv, struct cmdline *c)
 			fputs(usage_text, stdout);
 			return 1;
 		}
+		if (!strcmp(argv[i], "--key-file")) {
+			if (++i == argc)
+				return usage_error("%s", "--key-file needs a file");
+			c->key_file = argv[i];
+			continue;
+		}
 		if (argv[i][0] == '-' && argv[i][1])
 			return usage_error("unknown option '%s'", argv[i]);
 		if (n == 4)
@@ -874,7 +947,10 @@ static int parse_cmdline(int argc, char **argv, struct cmdline *c)
 		fputs(usage_text, stderr);
 		return 2;
 	}
-	return parse_words(n, words, c);
+	i = parse_words(n, words, c);
+	if (!i && c->key_file && c->op != OP_JOIN)
+		return usage_error("%s", "--key-file goes with join");
+	return i;
 }
 
 static int run(struct kddm *k, const struct cmdline *c)
@@ -891,8 +967,7 @@ static int run(struct kddm *k, const struct cmdline *c)
 	case OP_SET_ID:
 		return cmd_set_id(k, (uint32_t)c->id);
 	case OP_JOIN:
-		return request(k, "join", KDDM_CMD_JOIN, false, NULL, NULL,
-			       NULL, NULL);
+		return cmd_join(k, c->key_file);
 	case OP_LEAVE:
 		return request(k, "leave", KDDM_CMD_LEAVE, false, NULL, NULL,
 			       NULL, NULL);

@@ -40,6 +40,8 @@ enum kddm_attr {
 	KDDM_A_SET_NR_OBJECTS,	/* u64, objects with local state */
 	KDDM_A_SET_STATS,	/* nest, enum kddm_stat_attr */
 	KDDM_A_GSTATS,		/* nest, enum kddm_gstat_attr */
+	KDDM_A_KEY,		/* binary, 16..64 bytes: the cluster key (JOIN) */
+	KDDM_A_NODE_ACTIVE,	/* u8: in the majority (0: fenced or joining) */
 
 	__KDDM_A_MAX,
 	KDDM_A_MAX = __KDDM_A_MAX - 1
@@ -87,6 +89,8 @@ enum kddm_gstat_attr {
 	KDDM_A_GSTAT_BYTES_RCVD,	/* u64 */
 	KDDM_A_GSTAT_MSGS_DROPPED,	/* u64 */
 	KDDM_A_GSTAT_RPC_TIMEOUTS,	/* u64 */
+	KDDM_A_GSTAT_FENCES,		/* u64: times this node was fenced */
+	KDDM_A_GSTAT_BAD_HELLOS,	/* u64: HELLOs that failed the key */
 
 	__KDDM_A_GSTAT_MAX,
 	KDDM_A_GSTAT_MAX = __KDDM_A_GSTAT_MAX - 1

@@ -10,7 +10,7 @@
 
 #define KDDM_TIPC_TYPE		0x4b44444dU	/* TIPC service type "KDDM" */
 #define KDDM_WIRE_MAGIC		0x4b44		/* "KD" */
-#define KDDM_WIRE_VERSION	1
+#define KDDM_WIRE_VERSION	2
 
 enum kddm_msg_type {
 	KDDM_MSG_RPC_REPLY = 1,	/* reply to any rpc: __le32 status + data */
@@ -22,6 +22,8 @@ enum kddm_msg_type {
 	KDDM_MSG_SET_INFO,	/* one-way: set attributes (or none: gone) */
 	KDDM_MSG_SET_LEAVE,	/* one-way: the sender closed the set */
 	KDDM_MSG_FRAG,		/* a piece of a longer message */
+	KDDM_MSG_HELLO,		/* one-way: a port proves it is node src */
+	KDDM_MSG_BYE,		/* one-way: the sender declared us down */
 	KDDM_MSG_NR,
 };
 
@@ -35,6 +37,29 @@ struct kddm_wire_hdr {
 	__le32 rpc_id;		/* non-zero: rpc request or its reply */
 	__le64 set_id;
 	__le64 obj_id;
+	__le32 src_inc;		/* sender's incarnation */
+	__le32 dst_inc;		/* receiver's, as the sender knows it (0: HELLO) */
+};
+
+#define KDDM_HELLO_MAC		32
+
+/*
+ * KDDM_MSG_HELLO payload: HMAC-SHA256, keyed with the cluster key, of
+ * "KDDMHELO" followed by these little-endian 32-bit words: sender id,
+ * sender's TIPC node, sender's port, sender's incarnation (the header's
+ * src_inc), receiver id, receiver's TIPC node, receiver's port. The
+ * receiver takes the sender's port from TIPC, never from the payload.
+ */
+struct kddm_wire_hello {
+	__u8 mac[KDDM_HELLO_MAC];
+};
+
+#define KDDM_BYE_LEAVING	1U	/* leaving on purpose: forget me */
+
+/* KDDM_MSG_BYE payload. */
+struct kddm_wire_bye {
+	__le32 flags;
+	__le32 pad;
 };
 
 /*
