@@ -1480,11 +1480,25 @@ void coh_node_down(struct coh_node *node, struct coh_obj *obj, u32 dead)
 
 void coh_reset(struct coh_node *node, struct coh_obj *obj)
 {
+	struct coh_dir *d = &obj->dir;
+	struct coh_qent *e;
+
+	while ((e = d->qhead)) {
+		d->qhead = e->next;
+		node->ops->free(node, e);
+	}
+	set_free(node, &d->copyset);
+	set_free(node, &d->txnset);
+	set_free(node, &obj->acked);
+	memset(d, 0, sizeof(*d));
+	d->owner = COH_NODE_NONE;
+	d->txn_requester = COH_NODE_NONE;
+	d->txn_fwd = COH_NODE_NONE;
 	obj->dead = true;
 	obj->state = COH_INVALID;
 	obj->has_deferred = false;
 	obj->got_grant = false;
 	obj->reserved = false;
 	drop_data(node, obj);
-	post_err(node, obj, -COH_EHOSTDOWN);
+	post_err(node, obj, -COH_ENOLINK);
 }

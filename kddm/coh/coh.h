@@ -38,6 +38,7 @@
 #define COH_ENOMEM	12
 #define COH_EBUSY	16
 #define COH_EINVAL	22
+#define COH_ENOLINK	67
 #define COH_EPROTO	71
 #define COH_EHOSTDOWN	112
 

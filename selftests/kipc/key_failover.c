@@ -8,6 +8,7 @@
  * EIDRM), new keys are made and seen from the other survivor, two nodes
  * racing on one new key get one id, *_INFO and kddm ipcs count what is
  * left; every call returns in bounded time; no kernel warning.
+ * Before that, a partition (keys.partition): node 3's link is cut.
  * Needs 3 nodes; kills node 1 (selftests/cluster.list says so).
  */
 #include "kselftest_harness.h"
@@ -198,10 +199,11 @@ static void check_races(struct __test_metadata *_metadata, const int *nodes,
 		race(_metadata, nodes, t, base, RACE_KEYS, "c,666", out);
 		EXPECT_EQ(RACE_KEYS, ids_in(out[0], list, sizeof(list)))
 			TH_LOG("%s", out[0]);
-		for (n = 1; nodes[n]; n++)
+		for (n = 1; nodes[n]; n++) {
 			EXPECT_STREQ(out[0], out[n])
 				TH_LOG("%s: node %d and node %d differ",
 				       ipcs_type[t], nodes[0], nodes[n]);
+		}
 		rm_list(nodes[0], t, list);
 
 		race(_metadata, nodes, t, base + RACE_KEYS, RACE_KEYS,
@@ -239,6 +241,84 @@ FIXTURE_SETUP(keys)
 
 FIXTURE_TEARDOWN(keys)
 {
+}
+
+/* Cuts node 3 off (its TIPC bearer) for longer than the link tolerance. */
+static int cut(int node, bool on)
+{
+	if (on)
+		return node_run(node, NULL, "b=$(tipc bearer list | sed -n 1s/^eth://p) && echo $b > /tmp/bearer && tipc bearer disable media eth device $b");
+	return node_run(node, NULL, "tipc bearer enable media eth device $(cat /tmp/bearer)");
+}
+
+/*
+ * A partition: node 3 alone is a minority and fences itself (its calls
+ * fail with ENOLINK), nodes 1 and 2 go on and make keys; once the link is
+ * back, node 3 rejoins as a new incarnation and every node sees each key
+ * once, with the majority's id. What node 3 made before the cut went
+ * with its old incarnation.
+ */
+TEST_F_TIMEOUT(keys, partition, 240)
+{
+	static const int majority[] = { 1, 2, 0 }, alone[][2] = {
+		{ 1, 0 }, { 2, 0 }, { 3, 0 } };
+	int base = 0x4b480000 + (getpid() & 0xfff) * 64, t, n;
+	static char made[4][OUT_MAX], seen[4][OUT_MAX];
+	char out[OUT_MAX], list[1024];
+	struct obj old3;
+
+	ASSERT_EQ(3, nodes());
+	ASSERT_EQ(0, cluster_load_kipc(out)) TH_LOG("%s", out);
+	old3 = (struct obj){ .type = SHM, .key = base + 60 };
+	ASSERT_EQ(0, get(_metadata, 3, SHM, old3.key, "cx,666", old3.id))
+		TH_LOG("%s", old3.id);
+
+	ASSERT_EQ(0, cut(3, true));
+	/* node 3 sees the others leave at once, they see it after a while */
+	ASSERT_EQ(0, node_until(3, "kddm status | grep -q \"^member: no\""));
+	ASSERT_EQ(0, node_until(1, "kddm nodes | grep -q \"^3 *down\""));
+	ASSERT_EQ(0, node_until(2, "kddm nodes | grep -q \"^3 *down\""));
+	EXPECT_EQ(1, get(_metadata, 3, SHM, base + 61, "c,666", out));
+	EXPECT_NE(NULL, strstr(out, "ENOLINK")) TH_LOG("%s", out);
+
+	for (t = 0; t < NTYPES; t++) {
+		/* the minority makes nothing, the majority makes every key */
+		race(_metadata, alone[2], t, base + t * 16, RACE_KEYS, "c,666",
+		     made + 2);
+		EXPECT_EQ(0, ids_in(made[2], NULL, 0)) TH_LOG("%s", made[2]);
+		race(_metadata, majority, t, base + t * 16, RACE_KEYS,
+		     "c,666", made);
+		EXPECT_EQ(RACE_KEYS, ids_in(made[0], NULL, 0))
+			TH_LOG("%s", made[0]);
+		EXPECT_STREQ(made[0], made[1]);
+	}
+
+	ASSERT_EQ(0, cut(3, false));
+	ASSERT_EQ(0, node_until(3, "kddm status | grep -q \"^member: yes\""));
+	ASSERT_EQ(0, node_until(1, "kddm nodes | grep -q \"^3 *up\""));
+	ASSERT_EQ(0, node_until(2, "kddm nodes | grep -q \"^3 *up\""));
+	ASSERT_EQ(0, node_run(3, out, "kddm stats --json"));
+	EXPECT_NE(NULL, strstr(out, "\"fences\":1,")) TH_LOG("%s", out);
+
+	for (t = 0; t < NTYPES; t++) {
+		race(_metadata, majority, t, base + t * 16, RACE_KEYS, "c,666",
+		     made);
+		/* each key once: the same id on every node, from any node */
+		for (n = 1; n <= 3; n++) {
+			race(_metadata, alone[n - 1], t, base + t * 16,
+			     RACE_KEYS, "", seen);
+			EXPECT_STREQ(made[0], seen[0])
+				TH_LOG("%s: node %d", ipcs_type[t], n);
+		}
+		ids_in(made[0], list, sizeof(list));
+		rm_list(1, t, list);
+	}
+	/* node 3's segment went with its old incarnation */
+	for (n = 1; n <= 3; n++) {
+		EXPECT_EQ(1, get(_metadata, n, SHM, old3.key, "", out));
+		EXPECT_NE(NULL, strstr(out, "ENOENT")) TH_LOG("node %d: %s", n,
+							     out);
+	}
 }
 
 /* Many round trips through kddm-vm exec: more than the default 30 s. */
