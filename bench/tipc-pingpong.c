@@ -42,6 +42,7 @@
 #define PP_SMALL 64
 #define PP_MAX_COPIES 8
 
+
 /* Every message starts with this header; ECHO is echoed whole. */
 enum { PP_ECHO, PP_REQ, PP_INV, PP_ACK, PP_DATA, PP_DONE };
 struct pp_hdr {
@@ -165,6 +166,41 @@ static double now_ns(void)
 	return t.tv_sec * 1e9 + t.tv_nsec;
 }
 
+/*
+ * Waits for the echo of message @seq (@size bytes in buf), sending it
+ * again when none came within the socket's timeout: a datagram may be
+ * lost while a guest is descheduled, or sent before the server's name
+ * reached every node's name table. Late echoes of earlier tries are
+ * skipped. Returns the echo's length, or -1 with errno set after
+ * RETRIES tries.
+ */
+#define RETRIES 5
+
+static ssize_t recv_echo(int sd, const struct sockaddr_tipc *to, size_t size,
+			 uint32_t seq)
+{
+	static unsigned char out[PP_MAX];
+	struct pp_hdr *h = (struct pp_hdr *)buf;
+	int tries = 0;
+	ssize_t n;
+
+	memcpy(out, buf, size);
+	for (;;) {
+		n = recv(sd, buf, sizeof(buf), 0);
+		if (n >= (ssize_t)sizeof(*h) && h->seq != seq)
+			continue;	/* a late echo of an earlier try */
+		if (n >= 0 || (errno != EAGAIN && errno != EINTR))
+			return n;
+		if (++tries == RETRIES)
+			return -1;
+		fprintf(stderr, "tipc-pingpong: no echo of %u in 5 s, sending again\n",
+			seq);
+		if (sendto(sd, out, size, 0, (const struct sockaddr *)to,
+			   sizeof(*to)) != (ssize_t)size)
+			return -1;
+	}
+}
+
 static int client(unsigned long node, size_t size, unsigned long count)
 {
 	struct sockaddr_tipc to = {
@@ -201,10 +237,10 @@ static int client(unsigned long node, size_t size, unsigned long count)
 				return die("sendto");
 			usleep(100000);
 		}
-		n = recv(sd, buf, sizeof(buf), 0);
+		n = recv_echo(sd, &to, size, (uint32_t)i);
 		if (n < 0)
 			return die("recv");
-		if ((size_t)n != size || h->seq != (uint32_t)i) {
+		if ((size_t)n != size) {
 			fprintf(stderr, "tipc-pingpong: bad echo\n");
 			return 1;
 		}
@@ -253,10 +289,24 @@ static int grab(unsigned long home, size_t size, unsigned long count,
 				return die("sendto");
 			usleep(100000);
 		}
-		for (data = 0, acks = 0; !data || acks < ncopies;) {
+		for (data = 0, acks = 0, tries = 0; !data || acks < ncopies;) {
 			n = recv(sd, buf, sizeof(buf), 0);
+			if (n < 0 && errno == EAGAIN && ++tries < RETRIES) {
+				/* lost on a descheduled guest: ask again */
+				fprintf(stderr, "tipc-pingpong: no reply to %lu in 5 s, asking again\n",
+					i);
+				memset(buf, 0, PP_SMALL);
+				memcpy(buf, &req, sizeof(req));
+				if (sendto(sd, buf, PP_SMALL, 0,
+					   (struct sockaddr *)&to,
+					   sizeof(to)) != PP_SMALL)
+					return die("sendto");
+				continue;
+			}
 			if (n < 0)
 				return die("recv");
+			if (n >= (ssize_t)sizeof(*h) && h->seq < (uint32_t)i)
+				continue;	/* late, for an earlier try */
 			if (n < (ssize_t)sizeof(*h) || h->seq != (uint32_t)i) {
 				fprintf(stderr, "tipc-pingpong: bad reply\n");
 				return 1;
