@@ -477,7 +477,7 @@ static void rejoin(void)
 	WRITE_ONCE(self_inc, get_random_u32() | 1);
 	ret = kddm_transport_open_data(self);
 	if (ret) {
-		pr_err("cannot rejoin: %d\n", ret);
+		pr_err("fenced: no new socket for a new incarnation: %d\n", ret);
 		return;
 	}
 	WRITE_ONCE(mstate, MS_JOINING);

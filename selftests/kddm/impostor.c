@@ -14,6 +14,10 @@
 
 #define OUTF	"/tmp/impostor.out"
 
+static const char start_fmt[] = "rm -f /tmp/impostor.out; KDDM_NODE=2 /selftests/kddm/kddm_impostor 20 /tmp/impostor.out %s >/dev/null 2>&1 &";
+static const char writes_fmt[] = "for i in $(seq 2 21); do kddm-test write %s $i v$i || exit 1; done";
+static const char gets_fmt[] = "for i in $(seq 2 21); do kddm-test get %s $i || exit 1; done";
+
 /* 0 when @node sees nodes 1..3 up (or self) and no other node. */
 static int view_ok(int node, char *out)
 {
@@ -42,9 +46,7 @@ TEST(local_user_cannot_speak_for_a_node)
 	ASSERT_EQ(0, node_run(1, set, "kddm-test create -s 64 -p fixed"))
 		TH_LOG("create: %s", set);
 	ASSERT_EQ(0, node_run(1, out, "kddm-test write %s 1 secret", set));
-	ASSERT_EQ(0, node_run(2, out, "rm -f " OUTF "; KDDM_NODE=2 "
-			      "/selftests/kddm/kddm_impostor 20 " OUTF
-			      " %s >/dev/null 2>&1 &", set)) TH_LOG("%s", out);
+	ASSERT_EQ(0, node_run(2, out, start_fmt, set)) TH_LOG("%s", out);
 	for (tries = 0; tries < 100; tries++) {
 		node_run(2, out, "cat " OUTF " 2>/dev/null");
 		if (strstr(out, "ready"))
@@ -54,11 +56,9 @@ TEST(local_user_cannot_speak_for_a_node)
 	ASSERT_NE(NULL, strstr(out, "ready")) TH_LOG("impostor: %s", out);
 
 	/* node 2 gets data from node 1, and node 3 from node 2 */
-	ASSERT_EQ(0, node_run(2, out, "for i in $(seq 2 21); do "
-			      "kddm-test write %s $i v$i || exit 1; done", set))
+	ASSERT_EQ(0, node_run(2, out, writes_fmt, set))
 		TH_LOG("%s", out);
-	ASSERT_EQ(0, node_run(3, out, "for i in $(seq 2 21); do "
-			      "kddm-test get %s $i || exit 1; done", set))
+	ASSERT_EQ(0, node_run(3, out, gets_fmt, set))
 		TH_LOG("%s", out);
 	EXPECT_NE(NULL, strstr(out, "v21")) TH_LOG("%s", out);
 
@@ -76,11 +76,10 @@ TEST(local_user_cannot_speak_for_a_node)
 	/* it ends, and closes its sockets */
 	for (tries = 0; tries < 300; tries++) {
 		node_run(2, out, "cat " OUTF);
-		if (strstr(out, "hellos ")) {
-			sscanf(strstr(out, "received "), "received %ld",
-			       &received);
+		if (strstr(out, "hellos ") &&
+		    sscanf(strstr(out, "received "), "received %ld",
+			   &received) == 1)
 			break;
-		}
 		usleep(100000);
 	}
 	EXPECT_EQ(0, received) TH_LOG("impostor: %s",
