@@ -2,7 +2,9 @@
 /*
  * A hostile peer: a user-space program on this node sends malformed and
  * forged kDDM messages to node KDDM_TARGET (default 1). The target must
- * drop them all, count them, and go on serving objects. Any kernel warning
+ * drop them all, count them, and go on serving objects. Since members are
+ * authenticated ports, the target drops them at the sender check (a user
+ * socket is no member's port); kddm/impostor checks that part. Any kernel warning
  * on its console fails the run (the driver scans consoles).
  */
 #include <errno.h>
