@@ -654,7 +654,8 @@ bad:
 			    set->id, m->src);
 }
 
-void kddm_obj_node_down(struct kddm_set *set, u32 node)
+/* Node @node left (or, @node 0, this node was fenced): tell every object. */
+static void objs_down(struct kddm_set *set, u32 node)
 {
 	struct kddm_obj *obj;
 	unsigned long id;
@@ -663,27 +664,25 @@ void kddm_obj_node_down(struct kddm_set *set, u32 node)
 		obj = obj_get_locked(set, id, false);
 		if (!obj)
 			continue;
-		coh_node_down(&kddm_coh, &obj->coh, node);
+		if (node)
+			coh_node_down(&kddm_coh, &obj->coh, node);
+		else
+			coh_reset(&kddm_coh, &obj->coh);
 		obj_check_send(obj);
 		obj_release(obj);
 		cond_resched();
 	}
 }
 
+void kddm_obj_node_down(struct kddm_set *set, u32 node)
+{
+	objs_down(set, node);
+}
+
 /* This node was fenced: every object goes, as if it had crashed. */
 void kddm_obj_reset(struct kddm_set *set)
 {
-	struct kddm_obj *obj;
-	unsigned long id;
-
-	xa_for_each(&set->objs, id, obj) {
-		obj = obj_get_locked(set, id, false);
-		if (!obj)
-			continue;
-		coh_reset(&kddm_coh, &obj->coh);
-		obj_release(obj);
-		cond_resched();
-	}
+	objs_down(set, 0);
 }
 
 /* The set was destroyed: waiters find out and fail with -EIDRM. */

@@ -1459,6 +1459,18 @@ int coh_rx(struct coh_node *node, struct coh_obj *obj,
 	return coh_rx_local(node, obj, msg, data);
 }
 
+/* The local copy and every wait go: the object is unusable here. */
+static void kill_copy(struct coh_node *node, struct coh_obj *obj, int err)
+{
+	obj->dead = true;
+	obj->state = COH_INVALID;
+	obj->has_deferred = false;
+	obj->got_grant = false;
+	obj->reserved = false;
+	drop_data(node, obj);
+	post_err(node, obj, err);
+}
+
 void coh_node_down(struct coh_node *node, struct coh_obj *obj, u32 dead)
 {
 	if (dead >= node->nr_nodes || dead == node->self || obj->dead)
@@ -1469,13 +1481,7 @@ void coh_node_down(struct coh_node *node, struct coh_obj *obj, u32 dead)
 	}
 	if (dead != obj->home)
 		return;	/* missing INV_ACKs come from the home (proxy) */
-	obj->dead = true;
-	obj->state = COH_INVALID;
-	obj->has_deferred = false;
-	obj->got_grant = false;
-	obj->reserved = false;
-	drop_data(node, obj);
-	post_err(node, obj, -COH_EHOSTDOWN);
+	kill_copy(node, obj, -COH_EHOSTDOWN);
 }
 
 void coh_reset(struct coh_node *node, struct coh_obj *obj)
@@ -1494,11 +1500,5 @@ void coh_reset(struct coh_node *node, struct coh_obj *obj)
 	d->owner = COH_NODE_NONE;
 	d->txn_requester = COH_NODE_NONE;
 	d->txn_fwd = COH_NODE_NONE;
-	obj->dead = true;
-	obj->state = COH_INVALID;
-	obj->has_deferred = false;
-	obj->got_grant = false;
-	obj->reserved = false;
-	drop_data(node, obj);
-	post_err(node, obj, -COH_ENOLINK);
+	kill_copy(node, obj, -COH_ENOLINK);
 }
