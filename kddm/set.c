@@ -339,6 +339,14 @@ u32 kddm_set_obj_size(const struct kddm_set *set)
 }
 EXPORT_SYMBOL_GPL(kddm_set_obj_size);
 
+/* Is @set one of @ops's sets? An io-linker touches only its own objects. */
+bool kddm_set_uses(const struct kddm_set *set,
+		   const struct kddm_io_linker_ops *ops)
+{
+	return set->linker == ops;
+}
+EXPORT_SYMBOL_GPL(kddm_set_uses);
+
 void *kddm_set_private(const struct kddm_set *set)
 {
 	return set->private;

@@ -49,6 +49,8 @@ account() {
 		f=1
 	fi
 	[ -z "$t" ] && [ "$rc" -eq 4 ] && s=1
+	# No totals at all: the test did not run to its end (or at all).
+	[ -z "$t" ] && [ "$rc" -ne 4 ] && [ "$f" -eq 0 ] && f=1
 	passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
 	if [ "$f" -gt 0 ]; then
 		say "FAIL $name (exit $rc): pass $p fail $f skip $s, log $log"

@@ -116,6 +116,8 @@ void kddm_put_set(struct kddm_set *set);
 int kddm_destroy_set(struct kddm_set *set);
 u64 kddm_set_id(const struct kddm_set *set);
 u32 kddm_set_obj_size(const struct kddm_set *set);
+bool kddm_set_uses(const struct kddm_set *set,
+		   const struct kddm_io_linker_ops *ops);
 void *kddm_set_private(const struct kddm_set *set);
 void kddm_set_set_private(struct kddm_set *set, void *priv);
 u32 kddm_node_id(void);

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # The test driver itself: a guest that dies in the middle of a test fails
 # the run with a clear message and leaves no qemu behind; so does killing
-# the driver. Runs a nested driver on a 2-node cluster of its own.
+# the driver; a test that prints no totals fails. Runs a nested driver on a 2-node cluster of its own.
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 work=$(mktemp -d)
 export KDDM_VM_DIR=$work/cluster KDDM_SKIP_HOST_TESTS=1 KDDM_TEST_LOGS=$work/logs
@@ -35,6 +35,16 @@ check "a guest killed mid-run fails the run" [ $rc -ne 0 ]
 check "the failure names the dead guest" grep -q 'a guest died: node 2' "$work/out"
 check "the closing line counts the failure" grep -qE '^[0-9]+ passed, [1-9][0-9]* failed' "$work/out"
 check "no qemu left behind" no_qemu
+
+# A test that exits 0 without any kselftest totals did not run: it fails.
+printf '#!/bin/sh\necho starting\n' >"$work/silent.sh"
+chmod +x "$work/silent.sh"
+printf '%s host 60\n' "$work/silent.sh" >"$work/list"
+KDDM_TEST_LIST=$work/list KDDM_BUILD=$ROOT/build "$ROOT/selftests/run.sh" -n 2 >"$work/out3" 2>&1
+rc=$?
+sed 's/^/# /' "$work/out3"
+check "a test without totals fails the run" [ $rc -ne 0 ]
+check "and is counted as failed" grep -qE '^[0-9]+ passed, [1-9][0-9]* failed' "$work/out3"
 
 # The driver killed with SIGKILL: its watchdog stops the cluster.
 printf 'kddm/tipc_peers all 60\n%s host 60\n' "$work/sleep.sh" >"$work/list"

@@ -53,6 +53,22 @@ static long test_create(void __user *arg)
 	return copy_to_user(arg, &ts, sizeof(ts)) ? -EFAULT : 0;
 }
 
+/*
+ * The set @id, if it is one of ours: a set id from user space may name
+ * any set of the node (kipc's, kdfs's), whose objects are not ours to
+ * touch.
+ */
+static struct kddm_set *test_find_set(u64 id)
+{
+	struct kddm_set *set = kddm_find_set(id);
+
+	if (!IS_ERR(set) && !kddm_set_uses(set, &test_linker)) {
+		kddm_put_set(set);
+		return ERR_PTR(-EINVAL);
+	}
+	return set;
+}
+
 static long test_destroy(void __user *arg)
 {
 	struct kddm_test_set ts;
@@ -61,7 +77,7 @@ static long test_destroy(void __user *arg)
 
 	if (copy_from_user(&ts, arg, sizeof(ts)))
 		return -EFAULT;
-	set = kddm_find_set(ts.set_id);
+	set = test_find_set(ts.set_id);
 	if (IS_ERR(set))
 		return PTR_ERR(set);
 	ret = kddm_destroy_set(set);
@@ -122,6 +138,8 @@ static long test_obj_op(struct test_file *tf, unsigned int cmd,
 	long ret = 0;
 	void *data;
 
+	if (cmd == KDDM_TEST_INCR && size < sizeof(u64))
+		return -EINVAL;	/* no room for the counter */
 	if (cmd == KDDM_TEST_FIND)
 		data = kddm_find_object(set, to->obj_id) ?: ERR_PTR(-ENOENT);
 	else if (cmd == KDDM_TEST_GET)
@@ -160,7 +178,7 @@ static long test_obj(struct test_file *tf, unsigned int cmd,
 		return -EFAULT;
 	if (cmd == KDDM_TEST_PUT)
 		return test_put(tf, &to);
-	set = kddm_find_set(to.set_id);
+	set = test_find_set(to.set_id);
 	if (IS_ERR(set))
 		return PTR_ERR(set);
 	if (cmd == KDDM_TEST_REMOVE)

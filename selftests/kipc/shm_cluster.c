@@ -299,4 +299,21 @@ TEST_F(shm, limits)
 	EXPECT_EQ(0, node_run(3, out, "ipc-tool shm-rm $(cat /tmp/limit-id)"));
 }
 
+/*
+ * kddm_test.ko takes set ids from user space: it must refuse kipc's sets
+ * (their objects are not plain bytes of the size it would write).
+ */
+TEST_F(shm, test_linker_keeps_off_kipc_sets)
+{
+	char out[OUT_MAX];
+
+	ASSERT_EQ(0, node_run(1, out, "ipc-tool shm-write %s 0 intact",
+			      self->id)) TH_LOG("%s", out);
+	ASSERT_EQ(0, node_run(1, out, "n=0; for s in $(kddm sets | grep kipc | cut -d\" \" -f1); do kddm-test write $s 0 x 2>&1 | grep -q EINVAL || exit 1; kddm-test incr $s 1 2>&1 | grep -q EINVAL || exit 1; n=$((n + 1)); done; echo $n"))
+		TH_LOG("%s", out);
+	EXPECT_LT(0, atoi(out)) TH_LOG("no kipc set found: %s", out);
+	ASSERT_EQ(0, node_run(2, out, "ipc-tool shm-read %s 0 6", self->id));
+	EXPECT_STREQ("intact", out);
+}
+
 TEST_HARNESS_MAIN
