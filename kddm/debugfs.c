@@ -5,11 +5,14 @@
  *   engine   coherence engine counters, messages sent per type
  *   objects  every local object: state, freezes, and on its home the
  *            directory (owner, copies, transaction in progress)
+ *   lose_next  fault injection: write a node id, and the next message
+ *            to that node is lost as if TIPC had dropped it (0: none)
  */
 #include <linux/debugfs.h>
 #include <linux/seq_file.h>
 
 #include "membership.h"
+#include "msg.h"
 #include "set.h"
 
 static struct dentry *kddm_dir;
@@ -93,6 +96,7 @@ void kddm_debugfs_init(void)
 	debugfs_create_file("nodes", 0400, kddm_dir, NULL, &nodes_fops);
 	debugfs_create_file("engine", 0400, kddm_dir, NULL, &engine_fops);
 	debugfs_create_file("objects", 0400, kddm_dir, NULL, &objects_fops);
+	debugfs_create_u32("lose_next", 0600, kddm_dir, &kddm_lose_next);
 }
 
 void kddm_debugfs_exit(void)

@@ -142,6 +142,9 @@ static bool send_lost(int ret)
 	}
 }
 
+/* Fault injection (debugfs lose_next): the next message to this node. */
+u32 kddm_lose_next;
+
 static int send_frame(u32 dst, u8 type, u32 rpc_id, u64 set_id, u64 obj_id,
 		      const void *p1, u32 l1, const void *p2, u32 l2)
 {
@@ -169,7 +172,10 @@ static int send_frame(u32 dst, u8 type, u32 rpc_id, u64 set_id, u64 obj_id,
 	if (ret)
 		goto out;
 	h.dst_inc = cpu_to_le32(inc);
-	if (len > KDDM_TIPC_MAX)
+	if (unlikely(READ_ONCE(kddm_lose_next) == dst) &&
+	    cmpxchg(&kddm_lose_next, dst, 0) == dst)
+		ret = -EAGAIN;	/* as a send that timed out */
+	else if (len > KDDM_TIPC_MAX)
 		ret = send_big(dst, tipc, ref, inc, vec, 3, len);
 	else
 		ret = kddm_transport_send(tipc, ref, vec,

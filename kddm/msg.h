@@ -38,6 +38,7 @@ int kddm_msg_send_port(u32 tipc, u32 ref, u32 dst, u32 dst_inc, u8 type,
 void kddm_msg_recv(u32 tipc_node, u32 ref, void *buf, size_t len);
 void kddm_msg_node_down(u32 node);
 void kddm_msg_count_drop(void);
+extern u32 kddm_lose_next;
 void kddm_msg_stats(u64 *sent, u64 *rcvd, u64 *bsent, u64 *brcvd,
 		    u64 *dropped, u64 *timeouts);
 

@@ -1,0 +1,119 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * A message lost while both nodes stay up (debugfs lose_next: the next
+ * message to a node is dropped as if TIPC had lost it) is a broken link:
+ * its sender declares the peer down, the higher id of the two resets and
+ * rejoins as a new incarnation, the lower one goes on. Nothing hangs, and
+ * every node then reads the last value written. Driven from the host;
+ * every node runs kddm.ko and kddm_test.ko.
+ */
+#include "kselftest_harness.h"
+#include "cluster.h"
+
+static const char lose_fmt[] = "echo %d > /sys/kernel/debug/kddm/lose_next";
+
+/* Polls (bounded) until @cmd succeeds on @node. */
+static int until(int node, const char *cmd)
+{
+	double end = now_s() + 60;
+
+	while (now_s() < end) {
+		if (!node_run(node, NULL, "%s", cmd))
+			return 0;
+		usleep(200000);
+	}
+	return -1;
+}
+
+/* Fences counted on @node. */
+static int fences(int node)
+{
+	char out[OUT_MAX], *p;
+
+	if (node_run(node, out, "kddm stats --json"))
+		return -1;
+	p = strstr(out, "\"fences\":");
+	return p ? atoi(p + 9) : -1;
+}
+
+/* @node is a member, and every other node sees it up. */
+static int back(int node)
+{
+	char cmd[64];
+	int n;
+
+	if (until(node, "kddm status | grep -q \"^member: yes\""))
+		return -1;
+	snprintf(cmd, sizeof(cmd), "kddm nodes | grep -q \"^%d *up\"", node);
+	for (n = 1; n <= nodes(); n++)
+		if (n != node && until(n, cmd))
+			return -1;
+	return 0;
+}
+
+static void read_all(struct __test_metadata *_metadata, const char *set,
+		     const char *want)
+{
+	char out[OUT_MAX];
+	int n;
+
+	for (n = 1; n <= nodes(); n++) {
+		EXPECT_EQ(0, node_run(n, out, "kddm-test get %s 1", set))
+			TH_LOG("node %d: %s", n, out);
+		EXPECT_STREQ(want, out) TH_LOG("node %d", n);
+	}
+}
+
+FIXTURE(link) {
+	int unused;
+};
+
+FIXTURE_SETUP(link)
+{
+}
+
+FIXTURE_TEARDOWN(link)
+{
+}
+
+TEST_F_TIMEOUT(link, lost_message_breaks_it, 240)
+{
+	char set[64], out[OUT_MAX];
+	double t0;
+
+	ASSERT_EQ(3, nodes());
+	ASSERT_EQ(0, node_run(1, set, "kddm-test create -s 64 -p fixed"))
+		TH_LOG("%s", set);
+	ASSERT_EQ(0, node_run(1, out, "kddm-test write %s 1 one", set));
+	read_all(_metadata, set, "one");
+	ASSERT_EQ(0, fences(1));
+	ASSERT_EQ(0, fences(2));
+	ASSERT_EQ(0, fences(3));
+
+	/* node 2's request to node 1 is lost: node 2 (higher) resets */
+	ASSERT_EQ(0, node_run(2, out, lose_fmt, 1));
+	t0 = now_s();
+	node_run(2, out, "kddm-test write %s 1 lost", set);
+	EXPECT_LT(now_s() - t0, 30.0) TH_LOG("the write took %.1f s",
+					      now_s() - t0);
+	ASSERT_EQ(0, back(2));
+	EXPECT_EQ(1, fences(2));
+	EXPECT_EQ(0, fences(1));
+	ASSERT_EQ(0, node_run(2, out, "kddm-test write %s 1 two", set))
+		TH_LOG("%s", out);
+	read_all(_metadata, set, "two");
+
+	/* node 1's invalidation to node 3 is lost: node 3 (higher) resets */
+	ASSERT_EQ(0, node_run(1, out, lose_fmt, 3));
+	t0 = now_s();
+	EXPECT_EQ(0, node_run(1, out, "kddm-test write %s 1 three", set))
+		TH_LOG("%s", out);
+	EXPECT_LT(now_s() - t0, 30.0);
+	ASSERT_EQ(0, back(3));
+	EXPECT_EQ(1, fences(3));
+	EXPECT_EQ(0, fences(1));
+	read_all(_metadata, set, "three");
+	EXPECT_EQ(0, node_run(1, out, "kddm-test destroy %s", set));
+}
+
+TEST_HARNESS_MAIN
