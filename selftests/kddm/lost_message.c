@@ -26,7 +26,7 @@ static int until(int node, const char *cmd)
 }
 
 /* Fences counted on @node. */
-static int fences(int node)
+static int fence_count(int node)
 {
 	char out[OUT_MAX], *p;
 
@@ -86,9 +86,9 @@ TEST_F_TIMEOUT(link, lost_message_breaks_it, 240)
 		TH_LOG("%s", set);
 	ASSERT_EQ(0, node_run(1, out, "kddm-test write %s 1 one", set));
 	read_all(_metadata, set, "one");
-	ASSERT_EQ(0, fences(1));
-	ASSERT_EQ(0, fences(2));
-	ASSERT_EQ(0, fences(3));
+	ASSERT_EQ(0, fence_count(1));
+	ASSERT_EQ(0, fence_count(2));
+	ASSERT_EQ(0, fence_count(3));
 
 	/* node 2's request to node 1 is lost: node 2 (higher) resets */
 	ASSERT_EQ(0, node_run(2, out, lose_fmt, 1));
@@ -97,8 +97,8 @@ TEST_F_TIMEOUT(link, lost_message_breaks_it, 240)
 	EXPECT_LT(now_s() - t0, 30.0) TH_LOG("the write took %.1f s",
 					      now_s() - t0);
 	ASSERT_EQ(0, back(2));
-	EXPECT_EQ(1, fences(2));
-	EXPECT_EQ(0, fences(1));
+	EXPECT_EQ(1, fence_count(2));
+	EXPECT_EQ(0, fence_count(1));
 	ASSERT_EQ(0, node_run(2, out, "kddm-test write %s 1 two", set))
 		TH_LOG("%s", out);
 	read_all(_metadata, set, "two");
@@ -110,8 +110,8 @@ TEST_F_TIMEOUT(link, lost_message_breaks_it, 240)
 		TH_LOG("%s", out);
 	EXPECT_LT(now_s() - t0, 30.0);
 	ASSERT_EQ(0, back(3));
-	EXPECT_EQ(1, fences(3));
-	EXPECT_EQ(0, fences(1));
+	EXPECT_EQ(1, fence_count(3));
+	EXPECT_EQ(0, fence_count(1));
 	read_all(_metadata, set, "three");
 	EXPECT_EQ(0, node_run(1, out, "kddm-test destroy %s", set));
 }
