@@ -88,7 +88,8 @@ static unsigned long *up_map;		/* nodes up (self included) */
 static unsigned long *known_map;	/* nodes counted for the majority */
 static unsigned long *seen_map;		/* nodes ever seen */
 static struct kddm_peer *peers;
-static LIST_HEAD(pubs);			/* receive thread only */
+static LIST_HEAD(pubs);			/* changed on the receive thread */
+static DEFINE_SPINLOCK(pubs_lock);	/* changes, and readers elsewhere */
 static unsigned int nr_pubs;
 static DECLARE_WAIT_QUEUE_HEAD(settle_wq);
 
@@ -319,15 +320,19 @@ static struct kddm_pub *pub_get(u32 id, u32 tipc, u32 ref)
 	p->id = id;
 	p->tipc = tipc;
 	p->ref = ref;
+	spin_lock(&pubs_lock);
 	list_add_tail(&p->list, &pubs);
 	nr_pubs++;
+	spin_unlock(&pubs_lock);
 	return p;
 }
 
 static void pub_del(struct kddm_pub *p)
 {
+	spin_lock(&pubs_lock);
 	list_del(&p->list);
 	nr_pubs--;
+	spin_unlock(&pubs_lock);
 	kfree(p);
 }
 
@@ -343,11 +348,14 @@ static void pubs_free(void)
 static bool pubs_settled(void)
 {
 	struct kddm_pub *p;
+	bool ret = true;
 
+	spin_lock(&pubs_lock);
 	list_for_each_entry(p, &pubs, list)
-		if (p->published && !p->hello_ok)
-			return false;
-	return true;
+		if (READ_ONCE(p->published) && !READ_ONCE(p->hello_ok))
+			ret = false;
+	spin_unlock(&pubs_lock);
+	return ret;
 }
 
 /* ---- up, down, majority ---- */
@@ -699,6 +707,7 @@ static void join_settle(void)
 
 int kddm_join(void)
 {
+	u32 tipc, ref;
 	int ret;
 
 	mutex_lock(&join_mutex);
@@ -725,8 +734,12 @@ int kddm_join(void)
 		clear_bit(self, up_map);
 		goto out;
 	}
-	peers[self].tipc = kddm_transport_port(&peers[self].ref);
+	tipc = kddm_transport_port(&ref);
+	spin_lock(&map_lock);
+	peers[self].tipc = tipc;
+	peers[self].ref = ref;
 	peers[self].inc = self_inc;
+	spin_unlock(&map_lock);
 	WRITE_ONCE(joined, true);
 	join_settle();
 	pr_info("node %u joined the cluster\n", self);
