@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * kipc.ko: cluster-wide System V IPC. Every SysV IPC system call of a
- * task of an enabled IPC namespace is redirected here (hook.c). Shared
- * memory is cluster-wide (shm.c, shm_map.c); message queues and
- * semaphores still pass through to the kernel's own, node-local,
- * implementation.
+ * task of an enabled IPC namespace is redirected here (hook.c) and served
+ * cluster-wide from kDDM objects: shared memory (shm.c, shm_map.c,
+ * shm_step.c), message queues (msg.c) and semaphores (sem.c), with the
+ * key tables and ids of util.c.
  *
  *   /sys/kernel/debug/kipc/counts  calls redirected, per system call
  *   /sys/kernel/debug/kipc/ns      inode numbers of the enabled namespaces;
