@@ -898,6 +898,87 @@ static void old_sem(key_t key)
 }
 #endif
 
+/* The index of object @id of @type (0 shm, 1 msg, 2 sem), or -1. */
+static int index_of(int type, int id)
+{
+	static const int info[] = { SHM_INFO, MSG_INFO, SEM_INFO };
+	static const int stat[] = { SHM_STAT, MSG_STAT, SEM_STAT };
+	union { struct shmid_ds shm; struct msqid_ds msg;
+		struct semid_ds sem; char any[512]; } buf;
+	int max, i, r;
+
+	max = type == 0 ? shmctl(0, info[0], &buf.shm) :
+	      type == 1 ? msgctl(0, info[1], &buf.msg) :
+			  semctl(0, 0, info[2], &buf.any);
+	for (i = 0; i <= max; i++) {
+		r = type == 0 ? shmctl(i, stat[0], &buf.shm) :
+		    type == 1 ? msgctl(i, stat[1], &buf.msg) :
+				semctl(i, 0, stat[2], &buf.sem);
+		if (r == id)
+			return i;
+	}
+	return -1;
+}
+
+static int stat_any_user(int type, key_t idx)
+{
+	static const int stat[] = { SHM_STAT, MSG_STAT, SEM_STAT };
+	static const int any[] = { SHM_STAT_ANY, MSG_STAT_ANY, SEM_STAT_ANY };
+	union { struct shmid_ds shm; struct msqid_ds msg;
+		struct semid_ds sem; } b;
+	long r;
+
+	r = type == 0 ? shmctl(idx, stat[0], &b.shm) :
+	    type == 1 ? msgctl(idx, stat[1], &b.msg) :
+			semctl(idx, 0, stat[2], &b.sem);
+	SAY("user *_STAT 0600", "%s", res(r));
+	r = type == 0 ? shmctl(idx, any[0], &b.shm) :
+	    type == 1 ? msgctl(idx, any[1], &b.msg) :
+			semctl(idx, 0, any[2], &b.sem);
+	SAY("user *_STAT_ANY 0600", "%s mode %o", res(r < 0 ? -1 : 0),
+	    r < 0 ? 0 : type == 0 ? b.shm.shm_perm.mode :
+	    type == 1 ? b.msg.msg_perm.mode : b.sem.sem_perm.mode);
+	fflush(stdout);
+	return 0;
+}
+
+/*
+ * SHM_STAT_ANY, MSG_STAT_ANY, SEM_STAT_ANY: by index like *_STAT, without
+ * the read permission; an index not in use is EINVAL.
+ */
+static void stat_any(key_t key)
+{
+	static const char *const names[] = { "shm", "msg", "sem" };
+	union { struct shmid_ds shm; struct msqid_ds msg;
+		struct semid_ds sem; char any[512]; } b;
+	int type, id, idx, r;
+
+	for (type = 0; type < 3; type++) {
+		id = type == 0 ? shmget(key + type, 4096, IPC_CREAT | 0600) :
+		     type == 1 ? msgget(key + type, IPC_CREAT | 0600) :
+				 semget(key + type, 1, IPC_CREAT | 0600);
+		SAY(names[type], "create %s", res(id));
+		idx = index_of(type, id);
+		SAY(names[type], "index found %d", idx >= 0);
+		r = type == 0 ? shmctl(idx, SHM_STAT_ANY, &b.shm) :
+		    type == 1 ? msgctl(idx, MSG_STAT_ANY, &b.msg) :
+				semctl(idx, 0, SEM_STAT_ANY, &b.sem);
+		SAY(names[type], "*_STAT_ANY gives the id %d", r == id);
+		as_user(stat_any_user, type, idx);
+		r = type == 0 ? shmctl(0, SHM_INFO, &b.shm) :
+		    type == 1 ? msgctl(0, MSG_INFO, &b.msg) :
+				semctl(0, 0, SEM_INFO, &b.any);
+		r = type == 0 ? shmctl(r + 1, SHM_STAT_ANY, &b.shm) :
+		    type == 1 ? msgctl(r + 1, MSG_STAT_ANY, &b.msg) :
+				semctl(r + 1, 0, SEM_STAT_ANY, &b.sem);
+		SAY(names[type], "*_STAT_ANY past the highest %s", res(r));
+		r = type == 0 ? shmctl(id, IPC_RMID, NULL) :
+		    type == 1 ? msgctl(id, IPC_RMID, NULL) :
+				semctl(id, 0, IPC_RMID);
+		SAY(names[type], "rm %s", res(r));
+	}
+}
+
 int main(int argc, char **argv)
 {
 	key_t key = argc > 1 ? (key_t)strtol(argv[1], NULL, 0) : 0x6b646966;
@@ -918,6 +999,7 @@ int main(int argc, char **argv)
 	with_sysctls(msg_limits, key + 0x300);
 	with_sysctls(sem_limits, key + 0x400);
 	sem_undo_sharing(key + 0x500);
+	stat_any(key + 0x600);
 	SAY("end", "%s", "ok");
 	return 0;
 }
