@@ -126,7 +126,7 @@ int kipc_index_to_id(enum kipc_type type, int idx);
 int kipc_perms(const struct kipc_perm *p, short flag);
 bool kipc_owner(const struct kipc_perm *p);
 void kipc_perm_init(struct kipc_perm *p, int flg);
-int kipc_new_id(struct kddm_set *set, void **obj);
+int kipc_new_id(struct kddm_set *set, enum kipc_type type, void **obj);
 struct kddm_set *kipc_open_obj_set(u32 name, u32 obj_size);
 int kipc_util_init(void);
 void kipc_util_exit(void);

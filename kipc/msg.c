@@ -513,7 +513,7 @@ static int newque(struct kipc_keyget *g, int flg)
 
 	if (g->count >= ns->msg_ctlmni)
 		return -ENOSPC;
-	id = kipc_new_id(msg_set, (void **)&q);
+	id = kipc_new_id(msg_set, KIPC_MSG, (void **)&q);
 	if (id < 0)
 		return id;
 	q_clear(q);

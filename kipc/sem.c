@@ -132,7 +132,7 @@ static int newary(struct kipc_keyget *g, int nsems, int flg)
 		return -ENOSPC;
 	if (g->count >= ns->sc_semmni)
 		return -ENOSPC;
-	id = kipc_new_id(sem_set, (void **)&a);
+	id = kipc_new_id(sem_set, KIPC_SEM, (void **)&a);
 	if (id < 0)
 		return id;
 	sem_clear(a);

@@ -71,7 +71,7 @@ static int newseg(struct kipc_keyget *g, size_t size, int flg)
 		return -ENOSPC;
 	if (g->count >= ipc->shm_ctlmni)
 		return -ENOSPC;
-	id = kipc_new_id(kipc_shm_meta_set, (void **)&m);
+	id = kipc_new_id(kipc_shm_meta_set, KIPC_SHM, (void **)&m);
 	if (id < 0)
 		return id;
 	memset(m, 0, sizeof(*m));

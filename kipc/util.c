@@ -722,24 +722,64 @@ void kipc_perm_init(struct kipc_perm *p, int flg)
 	p->mode = flg & 0777;
 }
 
-/*
- * A fresh id homed on this node, its object in @set grabbed: objects of
- * kipc start with a u32 "exists" field.
- */
-int kipc_new_id(struct kddm_set *set, void **obj)
+/* Grabs object @id of @set: 1 if free (kept grabbed), 0 if taken. */
+static int try_id(struct kddm_set *set, int id, void **obj)
 {
-	int tries, id;
+	*obj = kddm_grab_object(set, id);
+	if (IS_ERR(*obj))
+		return PTR_ERR(*obj);
+	if (!*(u32 *)*obj)
+		return 1;
+	kddm_put_object(set, id);
+	return 0;
+}
+
+/*
+ * The id a writer of /proc/sys/kernel/{shm,msg,sem}_next_id asked for
+ * (CRIU restores objects with it), read once as the kernel does: its slot
+ * if it names this node (ids carry their node), else -1.
+ */
+static int wanted_id(enum kipc_type type)
+{
+	/* ipc/util.h's IPC_SEM_IDS, IPC_MSG_IDS, IPC_SHM_IDS */
+	static const int ids_of[KIPC_NR_TYPES] = {
+		[KIPC_SHM] = 2, [KIPC_MSG] = 1, [KIPC_SEM] = 0,
+	};
+	int want = xchg(&kipc_ns()->ids[ids_of[type]].next_id, -1);
+
+	if (want < 0)
+		return -1;
+	if (kipc_id_node(want) != kddm_node_id()) {
+		pr_info_ratelimited("kipc: next id %d names node %u, not this one: not used\n",
+				    want, kipc_id_node(want));
+		return -1;
+	}
+	return want & (KIPC_SLOTS - 1);
+}
+
+/*
+ * A fresh id of @type homed on this node, its object in @set grabbed:
+ * objects of kipc start with a u32 "exists" field. With a next id set,
+ * the first free slot from it, as the kernel's idr_alloc() from it.
+ */
+int kipc_new_id(struct kddm_set *set, enum kipc_type type, void **obj)
+{
+	int tries, id, ret, want = wanted_id(type);
+	u32 slot;
 
 	for (tries = 0; tries < KIPC_SLOTS; tries++) {
-		u32 slot = (u32)atomic_inc_return(&next_slot) % KIPC_SLOTS;
-
+		if (want >= 0 && want + tries >= KIPC_SLOTS)
+			break;
+		if (want >= 0)
+			slot = want + tries;
+		else
+			slot = (u32)atomic_inc_return(&next_slot) % KIPC_SLOTS;
 		id = (int)(kddm_node_id() << KIPC_SLOT_BITS | slot);
-		*obj = kddm_grab_object(set, id);
-		if (IS_ERR(*obj))
-			return PTR_ERR(*obj);
-		if (!*(u32 *)*obj)
+		ret = try_id(set, id, obj);
+		if (ret < 0)
+			return ret;
+		if (ret)
 			return id;
-		kddm_put_object(set, id);
 	}
 	return -ENOSPC;
 }

@@ -979,6 +979,71 @@ static void stat_any(key_t key)
 	}
 }
 
+static int create(int type, key_t key)
+{
+	return type == 0 ? shmget(key, 4096, IPC_CREAT | 0600) :
+	       type == 1 ? msgget(key, IPC_CREAT | 0600) :
+			   semget(key, 1, IPC_CREAT | 0600);
+}
+
+static void destroy(int type, int id)
+{
+	if (type == 0)
+		shmctl(id, IPC_RMID, NULL);
+	else if (type == 1)
+		msgctl(id, IPC_RMID, NULL);
+	else
+		semctl(id, 0, IPC_RMID);
+}
+
+static int proc_int(const char *path, int set, int v)
+{
+	FILE *f = fopen(path, set ? "w" : "r");
+	int ok;
+
+	if (!f)
+		return -2;
+	ok = set ? fprintf(f, "%d\n", v) > 0 : fscanf(f, "%d", &v) == 1;
+	if (fclose(f) || !ok)
+		return -2;
+	return v;
+}
+
+/*
+ * /proc/sys/kernel/{shm,msg,sem}_next_id: the next object gets that id
+ * (the next free one from it if taken), once. The id names this node's
+ * range (node << 15), where kipc and the kernel both can honour it.
+ */
+static void next_ids(key_t key)
+{
+	static const char *const files[] = {
+		"/proc/sys/kernel/shm_next_id", "/proc/sys/kernel/msg_next_id",
+		"/proc/sys/kernel/sem_next_id",
+	};
+	static const char *const names[] = { "shm", "msg", "sem" };
+	int type, node = proc_int("/etc/kddm/node", 0, 0), want, a, b, c;
+
+	want = (node > 0 ? node : 1) << 15 | 30001;
+	for (type = 0; type < 3; type++) {
+		SAY(names[type], "next_id unset %d",
+		    proc_int(files[type], 0, 0) == -1);
+		proc_int(files[type], 1, want);
+		a = create(type, key + 2 * type);
+		SAY(names[type], "next_id used %d", a == want);
+		SAY(names[type], "next_id reset %d",
+		    proc_int(files[type], 0, 0) == -1);
+		proc_int(files[type], 1, want);
+		b = create(type, key + 2 * type + 1);
+		SAY(names[type], "next_id taken, next free %d", b == want + 1);
+		c = create(type, IPC_PRIVATE);
+		SAY(names[type], "then a usual id %d",
+		    c >= 0 && c != want + 2);
+		destroy(type, a);
+		destroy(type, b);
+		destroy(type, c);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	key_t key = argc > 1 ? (key_t)strtol(argv[1], NULL, 0) : 0x6b646966;
@@ -1000,6 +1065,7 @@ int main(int argc, char **argv)
 	with_sysctls(sem_limits, key + 0x400);
 	sem_undo_sharing(key + 0x500);
 	stat_any(key + 0x600);
+	next_ids(key + 0x700);
 	SAY("end", "%s", "ok");
 	return 0;
 }
