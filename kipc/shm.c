@@ -71,6 +71,14 @@ static int newseg(struct kipc_keyget *g, size_t size, int flg)
 		return -ENOSPC;
 	if (g->count >= ipc->shm_ctlmni)
 		return -ENOSPC;
+	/*
+	 * No huge pages in the cluster: EPERM without CAP_IPC_LOCK, as the
+	 * kernel says (it also admits sysctl vm.hugetlb_shm_group, which a
+	 * module cannot read); ENOMEM with it, as the kernel says when no
+	 * huge page is reserved.
+	 */
+	if (flg & SHM_HUGETLB)
+		return capable(CAP_IPC_LOCK) ? -ENOMEM : -EPERM;
 	id = kipc_new_id(kipc_shm_meta_set, KIPC_SHM, (void **)&m);
 	if (id < 0)
 		return id;

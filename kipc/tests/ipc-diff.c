@@ -72,6 +72,8 @@ static int user_checks(int id, key_t key)
 	SAY("user IPC_STAT", "%s", res(shmctl(id, IPC_STAT, &ds)));
 	SAY("user IPC_RMID", "%s", res(shmctl(id, IPC_RMID, NULL)));
 	SAY("user shmat", "%s", res((long)shmat(id, NULL, 0)));
+	SAY("user SHM_HUGETLB", "%s", res(shmget(key + 0x10, 2 << 20,
+					       IPC_CREAT | SHM_HUGETLB | 0600)));
 	fflush(stdout);
 	return 0;
 }
@@ -146,6 +148,11 @@ static void shm_battery(key_t key)
 		    si.shmmax, si.shmmin, si.shmmni, si.shmall);
 	}
 	SAY("bad cmd", "%s", res(shmctl(id, 12345, &ds)));
+	/* with no huge page reserved (vm.nr_hugepages 0, as on the guests) */
+	SAY("SHM_HUGETLB none reserved", "%s",
+	    res(shmget(key + 0x11, 2 << 20, IPC_CREAT | SHM_HUGETLB | 0600)));
+	SAY("SHM_HUGETLB existing key", "%d",
+	    shmget(key, 100, SHM_HUGETLB) == id);
 	SAY("bad id", "%s", res(shmctl(0x7ffffff0, IPC_STAT, &ds)));
 	SAY("negative id", "%s", res(shmctl(-1, IPC_STAT, &ds)));
 	fflush(stdout);
