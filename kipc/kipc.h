@@ -161,7 +161,7 @@ bool kipc_is_shm_vma(struct vm_area_struct *vma);
 extern struct kddm_set *kipc_shm_meta_set;
 
 /* shm.c: attach accounting, called by the mapping's vm_ops. */
-void kipc_shm_attached(int shmid);
+int kipc_shm_attached(int shmid);
 void kipc_shm_detached(int shmid);
 struct shminfo64;
 struct shm_info;

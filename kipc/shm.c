@@ -164,16 +164,22 @@ static void forget(int id, u64 size)
 	kipc_shm_pages_remove(id, size);
 }
 
-void kipc_shm_attached(int id)
+/*
+ * A new mapping of segment @id: 0, or -EINVAL when the segment is gone
+ * (a remap_file_pages() after its last detach and IPC_RMID: the kernel's
+ * shm_mmap() fails the same way).
+ */
+int kipc_shm_attached(int id)
 {
 	struct kipc_shm_meta *m = meta_grab(id);
 
 	if (IS_ERR(m))
-		return;
+		return PTR_ERR(m);
 	m->nattch++;
 	m->atime = ktime_get_real_seconds();
 	m->lpid = task_tgid_vnr(current);
 	meta_put(id);
+	return 0;
 }
 
 void kipc_shm_detached(int id)
@@ -244,24 +250,72 @@ long kipc_do_shmat(int id, unsigned long addr, int flg)
 	return ret;
 }
 
+/*
+ * The next mapping, from @from, of a segment attached at @addr: a kipc
+ * vma whose offset in the segment is its distance from @addr. The first
+ * one found names the segment (@file, @size); after it only that
+ * segment's, within @size of @addr. Under the mmap lock.
+ */
+static bool next_fragment(struct mm_struct *mm, unsigned long addr,
+			  unsigned long from, struct file **file,
+			  loff_t *size, unsigned long *start,
+			  unsigned long *end)
+{
+	VMA_ITERATOR(vmi, mm, from);
+	struct vm_area_struct *vma;
+
+	for_each_vma(vmi, vma) {
+		if (*file && (loff_t)(vma->vm_end - addr) > *size)
+			return false;
+		if (!kipc_is_shm_vma(vma) ||
+		    (vma->vm_start - addr) / PAGE_SIZE != vma->vm_pgoff ||
+		    (*file && vma->vm_file != *file))
+			continue;
+		if (!*file) {
+			*file = get_file(vma->vm_file);
+			*size = PAGE_ALIGN(i_size_read(file_inode(*file)));
+		}
+		*start = vma->vm_start;
+		*end = vma->vm_end;
+		return true;
+	}
+	return false;
+}
+
+/*
+ * As the kernel's shmdt(): the first mapping of a segment that says it
+ * was attached at @addr (a fragment after mprotect(), munmap() or
+ * remap_file_pages() will do), then every fragment of that segment within
+ * its size.
+ */
 long kipc_do_shmdt(unsigned long addr)
 {
 	struct mm_struct *mm = current->mm;
-	struct vm_area_struct *vma;
-	unsigned long size = 0;
+	unsigned long from = addr, start, end;
+	struct file *file = NULL;
+	loff_t size = 0;
+	long ret = -EINVAL;
+	bool found;
 
 	if (addr & ~PAGE_MASK)
 		return -EINVAL;
-	if (mmap_read_lock_killable(mm))
-		return -EINTR;
-	vma = find_vma(mm, addr);
-	if (vma && vma->vm_start == addr && !vma->vm_pgoff &&
-	    kipc_is_shm_vma(vma))
-		size = i_size_read(file_inode(vma->vm_file));
-	mmap_read_unlock(mm);
-	if (!size)
-		return -EINVAL;
-	return vm_munmap(addr, PAGE_ALIGN(size));
+	for (;;) {
+		if (mmap_read_lock_killable(mm)) {
+			ret = -EINTR;
+			break;
+		}
+		found = next_fragment(mm, addr, from, &file, &size, &start,
+				      &end);
+		mmap_read_unlock(mm);
+		if (!found)
+			break;
+		vm_munmap(start, end - start);
+		from = end;
+		ret = 0;
+	}
+	if (file)
+		fput(file);
+	return ret;
 }
 
 static void fill_ds(struct shmid64_ds *ds, const struct kipc_shm_meta *m)

@@ -578,12 +578,15 @@ static int kipc_shm_mmap(struct file *file, struct vm_area_struct *vma)
 {
 	struct inode *inode = file_inode(file);
 	u64 pages = DIV_ROUND_UP(i_size_read(inode), PAGE_SIZE);
+	int ret;
 
 	if (vma->vm_pgoff + vma_pages(vma) > pages)
 		return -EINVAL;
+	ret = kipc_shm_attached((int)(long)inode->i_private);
+	if (ret)
+		return ret;
 	vma->vm_flags |= VM_MIXEDMAP | VM_DONTEXPAND;
 	vma->vm_ops = &kipc_vm_ops;
-	kipc_shm_attached((int)(long)inode->i_private);
 	return 0;
 }
 

@@ -23,6 +23,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/ipc.h>
+#include <sys/mman.h>
 #include <sys/msg.h>
 #include <sys/sem.h>
 #include <sys/shm.h>
@@ -1051,6 +1052,92 @@ static void next_ids(key_t key)
 	}
 }
 
+static char *remap_at;
+static volatile int remap_go;
+
+/* remap_file_pages() of the whole segment, until it fails (bounded). */
+static void *remap_loop(void *arg)
+{
+	long i, r = 0;
+
+	(void)arg;
+	for (i = 0; i < 100000 && !r; i++) {
+		r = remap_file_pages(remap_at, 4 * 4096, 0, 0, 0);
+		if (i == 10)
+			remap_go = 1;
+	}
+	remap_go = 1;
+	return (void *)(long)(r ? errno : 0);
+}
+
+/* Is segment @id still there? */
+static const char *seg_state(int id)
+{
+	struct shmid_ds ds;
+
+	return res(shmctl(id, IPC_STAT, &ds));
+}
+
+/*
+ * remap_file_pages() on an attached segment: a fragment still detaches
+ * with the address of the attach; once the segment is removed and its
+ * last mapping goes, a remap fails (the kernel's shm_mmap() refuses a
+ * removed segment), in a race with IPC_RMID too, and a program killed
+ * meanwhile leaves nothing behind.
+ */
+static void remap_battery(key_t key)
+{
+	struct shmid_ds ds;
+	pthread_t t;
+	void *ret;
+	pid_t pid;
+	int id, st;
+	char *a;
+
+	id = shmget(key, 4 * 4096, IPC_CREAT | 0600);
+	a = shmat(id, NULL, 0);
+	strcpy(a + 2 * 4096, "page two");
+	SAY("remap page 0 to 2", "%s", res(remap_file_pages(a, 4096, 0, 2, 0)));
+	SAY("remapped bytes", "%d", !strcmp(a, "page two"));
+	SAY("shmdt after remap", "%s", res(shmdt(a)));
+	a = shmat(id, NULL, 0);
+	SAY("IPC_RMID attached", "%s", res(shmctl(id, IPC_RMID, NULL)));
+	SAY("remap removed segment", "%s",
+	    res(remap_file_pages(a, 4 * 4096, 0, 0, 0)));
+	SAY("segment after", "%s", seg_state(id));
+	SAY("shmdt nothing left", "%s", res(shmdt(a)));
+
+	id = shmget(key + 1, 4 * 4096, IPC_CREAT | 0600);
+	remap_at = shmat(id, NULL, 0);
+	remap_go = 0;
+	pthread_create(&t, NULL, remap_loop, NULL);
+	while (!remap_go)
+		sched_yield();
+	SAY("IPC_RMID during remaps", "%s", res(shmctl(id, IPC_RMID, NULL)));
+	pthread_join(t, &ret);
+	SAY("remaps ended", "%s", ret ? strerrorname_np((long)ret) : "no");
+	shmdt(remap_at);
+	SAY("segment after race", "%s", seg_state(id));
+
+	id = shmget(key + 2, 4 * 4096, IPC_CREAT | 0600);
+	pid = fork();
+	if (!pid) {
+		remap_at = shmat(id, NULL, 0);
+		shmctl(id, IPC_RMID, NULL);
+		for (;;)
+			remap_file_pages(remap_at, 4096, 0, 1, 0);
+	}
+	while (!shmctl(id, IPC_STAT, &ds) && !(ds.shm_perm.mode & SHM_DEST) &&
+	       waitpid(pid, &st, WNOHANG) == 0)
+		usleep(1000);
+	usleep(100000);
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+	SAY("killed while remapping", "%s", WIFSIGNALED(st) ?
+	    strsignal(WTERMSIG(st)) : "exited");
+	SAY("segment after kill", "%s", seg_state(id));
+}
+
 int main(int argc, char **argv)
 {
 	key_t key = argc > 1 ? (key_t)strtol(argv[1], NULL, 0) : 0x6b646966;
@@ -1073,6 +1160,7 @@ int main(int argc, char **argv)
 	sem_undo_sharing(key + 0x500);
 	stat_any(key + 0x600);
 	next_ids(key + 0x700);
+	remap_battery(key + 0x800);
 	SAY("end", "%s", "ok");
 	return 0;
 }
