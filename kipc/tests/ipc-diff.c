@@ -1053,7 +1053,7 @@ static void next_ids(key_t key)
 }
 
 static char *remap_at;
-static volatile int remap_go;
+static int remap_go;	/* __atomic: set by the remapping thread */
 
 /* remap_file_pages() of the whole segment, until it fails (bounded). */
 static void *remap_loop(void *arg)
@@ -1064,9 +1064,9 @@ static void *remap_loop(void *arg)
 	for (i = 0; i < 100000 && !r; i++) {
 		r = remap_file_pages(remap_at, 4 * 4096, 0, 0, 0);
 		if (i == 10)
-			remap_go = 1;
+			__atomic_store_n(&remap_go, 1, __ATOMIC_RELEASE);
 	}
-	remap_go = 1;
+	__atomic_store_n(&remap_go, 1, __ATOMIC_RELEASE);
 	return (void *)(long)(r ? errno : 0);
 }
 
@@ -1109,9 +1109,9 @@ static void remap_battery(key_t key)
 
 	id = shmget(key + 1, 4 * 4096, IPC_CREAT | 0600);
 	remap_at = shmat(id, NULL, 0);
-	remap_go = 0;
+	__atomic_store_n(&remap_go, 0, __ATOMIC_RELEASE);
 	pthread_create(&t, NULL, remap_loop, NULL);
-	while (!remap_go)
+	while (!__atomic_load_n(&remap_go, __ATOMIC_ACQUIRE))
 		sched_yield();
 	SAY("IPC_RMID during remaps", "%s", res(shmctl(id, IPC_RMID, NULL)));
 	pthread_join(t, &ret);
