@@ -200,10 +200,20 @@ int kddm_set_self(u32 node)
 	return ret;
 }
 
+/*
+ * @cb->node_up runs at once for every other node up now, then @cb sees
+ * every change (a module loaded after the others joined knows them too).
+ */
 void kddm_register_node_callback(struct kddm_node_callback *cb)
 {
+	unsigned long n;
+
 	down_write(&cb_sem);
 	list_add_tail(&cb->list, &callbacks);
+	if (cb->node_up)
+		for_each_set_bit(n, up_map, KDDM_MAX_NODE + 1)
+			if (n != kddm_self())
+				cb->node_up(n, cb->arg);
 	up_write(&cb_sem);
 }
 EXPORT_SYMBOL_GPL(kddm_register_node_callback);

@@ -62,7 +62,7 @@ static void notrace kipc_ftrace_handler(unsigned long ip,
 		return;
 	/* Only current changes its own nsproxy: no lock needed to read it. */
 	nsp = current->nsproxy;
-	if (!nsp || !kipc_ns_enabled(nsp->ipc_ns))
+	if (!hook->any_ns && (!nsp || !kipc_ns_enabled(nsp->ipc_ns)))
 		return;
 	/* Dropped by the KIPC_HOOK_ENTRY() entry; fails once unloading. */
 	if (!try_module_get(THIS_MODULE))

@@ -36,6 +36,9 @@ struct kipc_hook {
 	const char *name;	/* kernel function to intercept */
 	kipc_syscall_fn func;	/* where to redirect: impl##_entry */
 	kipc_syscall_fn orig;	/* the intercepted function, set by install */
+	bool any_ns;		/* redirect every call, not only those of
+				 * the tasks of enabled namespaces
+				 */
 	/* private */
 	struct ftrace_ops ops;
 	bool registered;

@@ -123,6 +123,9 @@ void kipc_unkey(enum kipc_type type, int id);
 int kipc_keys_count(enum kipc_type type, u32 *n, u64 *total);
 int kipc_keys_ids(enum kipc_type type, s32 **ids);
 int kipc_index_to_id(enum kipc_type type, int idx);
+
+/* proc.c: /proc/sysvipc/{shm,msg,sem} of enabled namespaces */
+extern const struct seq_operations kipc_proc_seqops;
 int kipc_perms(const struct kipc_perm *p, short flag);
 bool kipc_owner(const struct kipc_perm *p);
 void kipc_perm_init(struct kipc_perm *p, int flg);

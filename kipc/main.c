@@ -43,6 +43,8 @@ enum kipc_call {
 	KIPC_SEMGET, KIPC_SEMOP, KIPC_SEMTIMEDOP, KIPC_SEMCTL,
 	KIPC_EXIT_SEM,		/* not a system call: see kipc_exit_sem_entry() */
 	KIPC_COPY_SEMUNDO,	/* nor this: see kipc_copy_semundo_entry() */
+	KIPC_PROC_OPEN,		/* /proc/sysvipc files: kipc_proc_open_entry() */
+	KIPC_PROC_RELEASE,	/* and kipc_proc_release_entry() */
 	KIPC_NR_CALLS
 };
 
@@ -139,6 +141,46 @@ static int kipc_copy_semundo_entry(unsigned long clone_flags,
 	return ret;
 }
 
+/*
+ * sysvipc_proc_open(inode, file) of ipc/util.c, for a task of an enabled
+ * namespace: the kernel's open, then kipc's seq_operations (proc.c) list
+ * the cluster's objects. The module reference taken for this call stays
+ * with the file until kipc_proc_release_entry().
+ */
+static int kipc_proc_open_entry(struct inode *inode, struct file *file)
+{
+	int (*orig)(struct inode *inode, struct file *file) =
+		(void *)kipc_hooks[KIPC_PROC_OPEN].orig;
+	struct seq_file *s;
+	int ret;
+
+	atomic64_inc(&kipc_counts[KIPC_PROC_OPEN]);
+	ret = orig(inode, file);
+	if (ret) {
+		module_put(THIS_MODULE);
+		return ret;
+	}
+	s = file->private_data;
+	s->op = &kipc_proc_seqops;
+	return 0;
+}
+
+/* sysvipc_proc_release(), for every task: ours give their reference back. */
+static int kipc_proc_release_entry(struct inode *inode, struct file *file)
+{
+	int (*orig)(struct inode *inode, struct file *file) =
+		(void *)kipc_hooks[KIPC_PROC_RELEASE].orig;
+	const struct seq_file *s = file->private_data;
+	bool ours = s->op == &kipc_proc_seqops;
+	int ret;
+
+	ret = orig(inode, file);
+	if (ours)
+		module_put(THIS_MODULE);
+	module_put(THIS_MODULE);
+	return ret;
+}
+
 static struct kipc_hook kipc_hooks[KIPC_NR_CALLS] = {
 	[KIPC_SHMGET] = KIPC_HOOK("__x64_sys_shmget", kipc_shmget),
 	[KIPC_SHMAT] = KIPC_HOOK("__x64_sys_shmat", kipc_shmat),
@@ -158,6 +200,13 @@ static struct kipc_hook kipc_hooks[KIPC_NR_CALLS] = {
 	[KIPC_COPY_SEMUNDO] = {
 		.name = "copy_semundo",
 		.func = (kipc_syscall_fn)(void *)kipc_copy_semundo_entry },
+	[KIPC_PROC_OPEN] = {
+		.name = "sysvipc_proc_open",
+		.func = (kipc_syscall_fn)(void *)kipc_proc_open_entry },
+	[KIPC_PROC_RELEASE] = {
+		.name = "sysvipc_proc_release",
+		.func = (kipc_syscall_fn)(void *)kipc_proc_release_entry,
+		.any_ns = true },
 };
 
 static struct dentry *kipc_dir;

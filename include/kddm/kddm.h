@@ -172,7 +172,10 @@ int kddm_remove_object(struct kddm_set *set, u64 objid);
 int kddm_flush_object(struct kddm_set *set, u64 objid);
 int kddm_sync_object(struct kddm_set *set, u64 objid);
 
-/* Membership callbacks for client modules (o2hb style). */
+/*
+ * Membership callbacks for client modules (o2hb style). At registration,
+ * node_up runs for every other node already up.
+ */
 struct kddm_node_callback {
 	void (*node_up)(u32 node, void *arg);
 	void (*node_down)(u32 node, void *arg);

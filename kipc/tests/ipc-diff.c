@@ -951,6 +951,45 @@ static int stat_any_user(int type, key_t idx)
 }
 
 /*
+ * /proc/sysvipc/{shm,msg,sem}: the kernel's header, and a line for object
+ * @id of @key (its first columns: key, id, perms, then size and nattch,
+ * cbytes and qnum, or nsems).
+ */
+static void proc_line(int type, key_t key, int id)
+{
+	static const char *const files[] = {
+		"/proc/sysvipc/shm", "/proc/sysvipc/msg", "/proc/sysvipc/sem",
+	};
+	char line[512];
+	unsigned long a, b;
+	int k, i, found = 0;
+	unsigned int mode;
+	FILE *f = fopen(files[type], "r");
+
+	if (!f) {
+		SAY(files[type], "%s", res(-1));
+		return;
+	}
+	if (fgets(line, sizeof(line), f))
+		printf("%s", line);
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%d %d %o %lu %*u %*u %lu", &k, &i, &mode, &a,
+			   &b) < 4 || k != key || i != id)
+			continue;
+		if (type == 0)	/* size cpid lpid nattch */
+			sscanf(line, "%*d %*d %*o %lu %*u %*u %lu", &a, &b);
+		else if (type == 1)	/* cbytes qnum */
+			sscanf(line, "%*d %*d %*o %lu %lu", &a, &b);
+		else			/* nsems */
+			b = 0;
+		SAY(files[type], "listed: mode %o %lu %lu", mode, a, b);
+		found++;
+	}
+	fclose(f);
+	SAY(files[type], "lines for it %d", found);
+}
+
+/*
  * SHM_STAT_ANY, MSG_STAT_ANY, SEM_STAT_ANY: by index like *_STAT, without
  * the read permission; an index not in use is EINVAL.
  */
@@ -966,6 +1005,7 @@ static void stat_any(key_t key)
 		     type == 1 ? msgget(key + type, IPC_CREAT | 0600) :
 				 semget(key + type, 1, IPC_CREAT | 0600);
 		SAY(names[type], "create %s", res(id));
+		proc_line(type, key + type, id);
 		idx = index_of(type, id);
 		SAY(names[type], "index found %d", idx >= 0);
 		r = type == 0 ? shmctl(idx, SHM_STAT_ANY, &b.shm) :

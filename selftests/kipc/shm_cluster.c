@@ -316,4 +316,23 @@ TEST_F(shm, test_linker_keeps_off_kipc_sets)
 	EXPECT_STREQ("intact", out);
 }
 
+/*
+ * kipc loaded again on a node that was up all along: it knows the other
+ * nodes (kDDM replays their node_up) and finds their objects by key, in
+ * ipcs' /proc/sysvipc/shm too.
+ */
+TEST_F(shm, reloaded_node_sees_the_others)
+{
+	char out[OUT_MAX];
+
+	ASSERT_EQ(0, node_run(2, out, "rmmod kipc && insmod /lib/modules/kddm/kipc.ko enable_init_ns=1"))
+		TH_LOG("%s", out);
+	ASSERT_EQ(0, node_run(2, out, "ipc-tool shm-get %d 100", self->key))
+		TH_LOG("%s", out);
+	EXPECT_STREQ(self->id, out);
+	ASSERT_EQ(0, node_run(2, out, "grep -c \" %s \" /proc/sysvipc/shm",
+			      self->id)) TH_LOG("%s", out);
+	EXPECT_STREQ("1", out);
+}
+
 TEST_HARNESS_MAIN
