@@ -18,10 +18,10 @@
  * this node joined (less those that left on purpose). A node that sees
  * fewer than a strict majority of the known nodes up (a tie goes to the
  * side with the lowest known id) is fenced: it closes its socket, every
- * object it holds is reset (its waiters and later calls fail with
- * -ENOLINK), and it rejoins as a new incarnation once it sees a majority
- * published again. So two sides of a partition never both go on, and a
- * node declared down never comes back with the state it had.
+ * object it holds is reset (its waiters fail with -ENOLINK), and it opens
+ * a new socket, a new incarnation, at once; its calls fail with -ENOLINK
+ * until it sees a majority again. So two sides of a partition never both
+ * go on, and a node declared down never comes back with the state it had.
  *
  * Where both sides keep their majority (only some links broke, or a
  * message was lost while both stayed up), the higher id of the pair
@@ -73,7 +73,7 @@ enum kddm_mstate {
 	MS_OUT,		/* not joined */
 	MS_JOINING,	/* published, not (yet) a majority */
 	MS_ACTIVE,	/* a member of the majority */
-	MS_FENCED,	/* socket closed, waiting to see a majority again */
+	MS_FENCED,	/* socket closed; reopened at once (rejoin()) */
 };
 
 static DEFINE_MUTEX(join_mutex);	/* self, joined; join and leave */
@@ -466,31 +466,20 @@ static void try_up(struct kddm_pub *p)
 
 /* ---- fencing and rejoining ---- */
 
-/* Is a majority published, counting this node? */
-static bool majority_visible(void)
-{
-	unsigned long *vis = bitmap_zalloc(KDDM_MAX_NODE + 1, GFP_KERNEL);
-	struct kddm_pub *p;
-	bool ok;
-
-	if (!vis)
-		return false;
-	set_bit(self, vis);
-	list_for_each_entry(p, &pubs, list)
-		if (p->published && test_bit(p->id, known_map))
-			set_bit(p->id, vis);
-	ok = majority(vis, bitmap_weight(vis, KDDM_MAX_NODE + 1));
-	bitmap_free(vis);
-	return ok;
-}
-
+/*
+ * A fenced node publishes again at once, as a new incarnation with no
+ * state: it is a member of the majority (MS_ACTIVE) only once it sees
+ * one, through HELLOs. (Waiting to see a majority published before
+ * publishing would never end where every node of a cut-off group, or of
+ * the whole cluster after a switch reboot, was fenced.)
+ */
 static void rejoin(void)
 {
 	struct kddm_pub *p;
 	u32 tipc, ref;
 	int ret;
 
-	if (mstate != MS_FENCED || !majority_visible())
+	if (mstate != MS_FENCED)
 		return;
 	WRITE_ONCE(self_inc, get_random_u32() | 1);
 	ret = kddm_transport_open_data(self);
@@ -516,8 +505,8 @@ static void rejoin(void)
 
 /*
  * This node may hold state the others consider gone: forget all of it,
- * leave (our publication is withdrawn), and rejoin as a new incarnation
- * once a majority is published.
+ * leave (our publication is withdrawn, so every node still linked to us
+ * sees us go) and rejoin as a new incarnation.
  */
 static void fence(const char *why)
 {

@@ -4,6 +4,25 @@
  * nodes in one process, with a seeded random schedule of local operations,
  * message deliveries (FIFO per ordered pair of nodes) and node crashes, and
  * checks the coherence invariants after every step.
+ *
+ * With --partition (and --loss), kDDM's membership rules are modelled too
+ * (kddm/membership.c): links are cut (a minority of the nodes, or one
+ * link), each node detects each lost peer on its own, at a random later
+ * step; a node without a strict majority of the nodes (a tie goes to the
+ * side of node 0) is fenced: coh_reset() of every object, and it rejoins
+ * as a new incarnation with fresh objects once the cut heals; where both
+ * ends of a cut link keep a majority, the higher id resets and rejoins. A
+ * message lost while both nodes stay up (--loss) cuts that link. Messages
+ * of an old incarnation, or from a node the receiver saw down, are never
+ * delivered. Between the home's detection of a node and that node's
+ * detection of the home, its copy is orphaned: it may be stale and its
+ * writes reach nobody (kDDM has no leases). A node at either end of a cut
+ * link, and any node that took a message from such a node during the
+ * cut, is tainted until the cut heals: its copies are not checked while
+ * tainted, and an object it changed keeps its structural checks (one
+ * writer or readers, directory against copies) but not the comparison
+ * with the last committed value, which an orphaned writer can make wrong
+ * for good. The stale reads these serve are counted and printed.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +59,8 @@ struct snode {
 	struct sobj *objs;
 	struct thr thr[NTHREADS];
 	bool alive;
+	bool fenced;		/* reset, waiting for the cut to heal */
+	u32 inc;		/* incarnation */
 };
 
 struct smsg {
@@ -48,6 +69,7 @@ struct smsg {
 	u64 data;
 	bool has_data;
 	u32 depth;
+	u32 src_inc, dst_inc;
 };
 
 struct chan {
@@ -72,6 +94,17 @@ static bool crashed_any;
 static u64 net_msgs;
 static u32 ncrash;
 
+/* membership model (--partition, --loss) */
+static bool partitions, losses;
+static unsigned char *sees_down;	/* N * N: [i * N + j] i saw j down */
+static unsigned char *cut;		/* N * N: link i -> j cut */
+static u32 *pending;			/* detections to come: i * N + j */
+static u32 npending;
+static bool cut_active;
+static unsigned char *tainted;		/* N: took part in a cut (see below) */
+static unsigned char *obj_tainted;	/* M: a tainted node changed it */
+static u64 nfences, nstale_window, nlost;
+
 /* statistics of one run */
 static u64 ops_done, ops_failed, msgs_total;
 
@@ -89,7 +122,8 @@ static const char *const msg_names[COH_MSG_NR] = {
 	[COH_MSG_RECALL] = "RECALL",
 };
 
-static bool verbose;
+static bool verbose, quiet;
+static u64 tot_fences, tot_stale;
 
 static u64 rnd(void)
 {
@@ -195,9 +229,13 @@ static void s_send(struct coh_node *n, struct coh_obj *o, u32 dst,
 	if (m->set_id != o->set_id || m->obj_id != o->obj_id)
 		fail("send: message names another object");
 	net_msgs++;
-	if (!nodes[dst].alive)
-		return;
+	if (!nodes[dst].alive || nodes[n->self].fenced ||
+	    (sees_down && (sees_down[n->self * N + dst] ||
+			   cut[n->self * N + dst])))
+		return;		/* no member there, or the link is cut */
 	sm = calloc(1, sizeof(*sm));
+	sm->src_inc = nodes[n->self].inc;
+	sm->dst_inc = nodes[dst].inc;
 	sm->m = *m;
 	sm->has_data = with_data;
 	sm->data = SO(o)->val;
@@ -262,16 +300,34 @@ static bool stable(const struct coh_obj *o)
 	return o->state == COH_READ || o->state == COH_WRITE;
 }
 
+static bool member(u32 i)
+{
+	return nodes[i].alive && !nodes[i].fenced;
+}
+
+/*
+ * Node @i's copy of @obj is orphaned: the home saw @i down (and forgot
+ * the copy) while @i has not yet seen the home down. Until it does, @i
+ * may read a stale value and its writes are lost (kDDM has no leases).
+ */
+static bool orphaned(u32 i, u32 obj)
+{
+	u32 h = home_of(obj);
+
+	return sees_down && h != i && sees_down[h * N + i] &&
+	       !sees_down[i * N + h];
+}
+
 static void check_obj(u32 obj)
 {
 	u32 i, writers = 0, readers = 0, w = 0;
 
-	if (!nodes[home_of(obj)].alive)
+	if (!member(home_of(obj)))
 		return;
 	for (i = 0; i < N; i++) {
 		struct sobj *so;
 
-		if (!nodes[i].alive)
+		if (!member(i) || orphaned(i, obj) || tainted[i])
 			continue;
 		so = &nodes[i].objs[obj];
 		if (so->c.dead)
@@ -282,7 +338,8 @@ static void check_obj(u32 obj)
 		} else if (so->c.state == COH_READ) {
 			readers++;
 		}
-		if (stable(&so->c) && so->val != committed[obj])
+		if (stable(&so->c) && so->val != committed[obj] &&
+		    !obj_tainted[obj])
 			fail("obj %u: node %u holds a %s copy with value %llu, last committed %llu",
 			     obj, i, so->c.state == COH_READ ? "READ" : "WRITE",
 			     (unsigned long long)so->val,
@@ -350,7 +407,7 @@ static void check_quiescent(void)
 			fail("obj %u: home %u says owner %d, writer is %d",
 			     obj, h, (int)d->owner, (int)writer);
 		if (d->owner == COH_NODE_NONE && d->exists && !d->lost &&
-		    hs->val != committed[obj])
+		    !obj_tainted[obj] && hs->val != committed[obj])
 			fail("obj %u: home data %llu != committed %llu", obj,
 			     (unsigned long long)hs->val,
 			     (unsigned long long)committed[obj]);
@@ -370,6 +427,17 @@ static void deliver(u32 id)
 	m.src = src;
 	if (m.obj_id >= M || !sn->alive)
 		fail("bad delivery");
+	if (sn->fenced || sm->src_inc != nodes[src].inc ||
+	    sm->dst_inc != sn->inc ||
+	    (sees_down && (sees_down[dst * N + src] || cut[src * N + dst]))) {
+		free(sm);	/* old incarnation, or from a node seen down */
+		return;
+	}
+	if (cut_active && tainted[src]) {
+		tainted[dst] = 1;
+		if (sm->has_data)
+			obj_tainted[m.obj_id] = 1;
+	}
 	cur_depth = sm->depth;
 	if (verbose)
 		fprintf(stderr, "%llu: %u->%u %s obj %llu req %u\n",
@@ -411,6 +479,7 @@ static void op_done(struct snode *sn, struct thr *t, int ret)
 			break;
 		case -COH_EIO:
 		case -COH_EHOSTDOWN:
+		case -COH_ENOLINK:
 			if (!crashed_any)
 				fail("node %u obj %u: error %d without crash",
 				     self, t->obj, ret);
@@ -433,7 +502,10 @@ static void op_done(struct snode *sn, struct thr *t, int ret)
 		t->st = T_IDLE;
 		return;
 	}
-	if (so->val != committed[t->obj])
+	if (so->val != committed[t->obj] &&
+	    (orphaned(self, t->obj) || tainted[self] || obj_tainted[t->obj])) {
+		nstale_window++;	/* no leases: see the top comment */
+	} else if (so->val != committed[t->obj])
 		fail("node %u obj %u: %s returned value %llu, last committed %llu (stale read)",
 		     self, t->obj, t->op == OP_GET ? "get" : "grab",
 		     (unsigned long long)so->val,
@@ -451,6 +523,12 @@ static int do_call(struct snode *sn, struct thr *t)
 {
 	struct coh_obj *o = &sn->objs[t->obj].c;
 	struct coh_wait *w = (t->flags & (COH_ASYNC | COH_TRY)) ? NULL : &t->w;
+	u32 h = home_of(t->obj);
+
+	/* as kddm/object.c, before a first call: a home down cannot answer */
+	if (t->st == T_IDLE && h != sn->c.self && sees_down &&
+	    sees_down[sn->c.self * N + h])
+		return -COH_EHOSTDOWN;
 
 	switch (t->op) {
 	case OP_GET:
@@ -462,13 +540,19 @@ static int do_call(struct snode *sn, struct thr *t)
 	}
 }
 
+static void maybe_afresh(struct snode *sn, u32 obj);
+
 static void release(struct snode *sn, struct thr *t)
 {
 	struct sobj *so = &sn->objs[t->obj];
 
 	if (t->op == OP_GRAB && !so->c.dead) {
 		so->val++;
-		committed[t->obj] = so->val;
+		/* the write of an orphaned copy reaches nobody */
+		if (!orphaned(sn->c.self, t->obj))
+			committed[t->obj] = so->val;
+		if (tainted[sn->c.self])
+			obj_tainted[t->obj] = 1;
 	}
 	if (coh_put(&sn->c, &so->c))
 		fail("put failed");
@@ -484,6 +568,7 @@ static void start_op(struct snode *sn, struct thr *t)
 	t->obj = rndn(M);
 	t->flags = 0;
 	coh_wait_init(&t->w);
+	maybe_afresh(sn, t->obj);
 	if (r < 10) {
 		ret = coh_flush(&sn->c, &sn->objs[t->obj].c);
 		if (ret && ret != -COH_EBUSY && ret != -COH_EHOSTDOWN)
@@ -543,6 +628,8 @@ static void crash(u32 victim)
 	crashed_any = true;
 	ncrash++;
 	nodes[victim].alive = false;
+	for (i = 0; i < N; i++)	/* everyone sees a crash at once */
+		sees_down[i * N + victim] = 1;
 	/* drop its channels */
 	for (i = 0; i < N; i++) {
 		u32 ids[2] = { victim * N + i, i * N + victim };
@@ -564,6 +651,239 @@ static void crash(u32 victim)
 				      victim);
 	}
 	check_all();
+}
+
+/* membership model: partitions, fencing, rejoin (see the top comment) */
+
+static void fence(u32 k);
+
+/* In @i's view, a strict majority of the N nodes is up, or half with 0. */
+static bool has_majority(u32 i)
+{
+	u32 j, up = 0;
+
+	for (j = 0; j < N; j++)
+		up += !sees_down[i * N + j];
+	return 2 * up > N || (2 * up == N && !sees_down[i * N]);
+}
+
+/* Node @i learns that @j is down (TIPC withdrew it). */
+static void detect(u32 i, u32 j)
+{
+	u32 o;
+
+	if (sees_down[i * N + j] || !nodes[i].alive)
+		return;
+	sees_down[i * N + j] = 1;
+	if (nodes[i].fenced)
+		return;		/* its objects went with the reset */
+	if (verbose)
+		fprintf(stderr, "%llu: node %u sees node %u down\n",
+			(unsigned long long)step, i, j);
+	for (o = 0; o < M; o++)
+		coh_node_down(&nodes[i].c, &nodes[i].objs[o].c, j);
+	if (!has_majority(i))
+		fence(i);
+}
+
+static void drop_channels(u32 k)
+{
+	u32 i;
+	int d;
+
+	for (i = 0; i < N; i++) {
+		u32 ids[2] = { k * N + i, i * N + k };
+
+		for (d = 0; d < 2; d++)
+			while (chans[ids[d]] && chans[ids[d]]->head)
+				free(chan_pop(ids[d]));
+	}
+}
+
+/* The thread's operation ends: its object was reset under it. */
+static void end_thread(struct snode *sn, struct thr *t)
+{
+	if (t->st == T_HOLD) {
+		release(sn, t);
+	} else if (t->st == T_WAIT) {
+		t->woken = false;
+		op_done(sn, t, do_call(sn, t));
+		if (t->st != T_IDLE)
+			fail("node %u: a waiter survived the reset",
+			     sn->c.self);
+	}
+}
+
+/*
+ * Node @k fences itself: every object reset, every operation ends, its
+ * socket closes (the nodes still linked to it see it go at once).
+ */
+static void fence(u32 k)
+{
+	struct snode *sn = &nodes[k];
+	u32 o, j;
+	int t;
+
+	if (sn->fenced || !sn->alive)
+		return;
+	if (verbose)
+		fprintf(stderr, "%llu: node %u fenced\n",
+			(unsigned long long)step, k);
+	sn->fenced = true;
+	nfences++;
+	crashed_any = true;
+	for (o = 0; o < M; o++)
+		coh_reset(&sn->c, &sn->objs[o].c);
+	for (t = 0; t < NTHREADS; t++)
+		end_thread(sn, &sn->thr[t]);
+	drop_channels(k);
+	for (j = 0; j < N; j++)
+		if (j != k && !cut[j * N + k])
+			detect(j, k);
+}
+
+/* Node @k, fenced, joins again as a new incarnation with fresh objects. */
+static void rejoin(u32 k)
+{
+	struct snode *sn = &nodes[k];
+	u32 o, j;
+
+	for (j = 0; j < N; j++)
+		if (j != k && member(j) && !sees_down[j * N + k])
+			fail("node %u rejoins before node %u saw it down", k, j);
+	for (o = 0; o < M; o++) {
+		coh_obj_destroy(&sn->c, &sn->objs[o].c);
+		coh_obj_init(&sn->c, &sn->objs[o].c, 1, o, home_of(o));
+	}
+	sn->inc++;
+	sn->fenced = false;
+	/* fenced nodes are down to it until they rejoin too */
+	for (j = 0; j < N; j++) {
+		sees_down[k * N + j] = j != k && !member(j);
+		if (j != k)
+			sees_down[j * N + k] = 0;
+	}
+	if (verbose)
+		fprintf(stderr, "%llu: node %u rejoined\n",
+			(unsigned long long)step, k);
+}
+
+/*
+ * An object whose home left and is back is started afresh at its next
+ * use, once nothing holds it (kddm/object.c obj_get_locked()).
+ */
+static void maybe_afresh(struct snode *sn, u32 obj)
+{
+	struct coh_obj *c = &sn->objs[obj].c;
+	u32 h = home_of(obj);
+
+	if (!c->dead || h == sn->c.self || !member(h) ||
+	    sees_down[sn->c.self * N + h] || c->readers || c->writer ||
+	    c->nwaiters || c->has_deferred)
+		return;
+	coh_obj_destroy(&sn->c, c);
+	coh_obj_init(&sn->c, c, 1, obj, h);
+}
+
+static void cut_link(u32 a, u32 b)
+{
+	if (cut[a * N + b])
+		return;
+	cut[a * N + b] = cut[b * N + a] = 1;
+	tainted[a] = tainted[b] = 1;
+	pending[npending++] = a * N + b;
+	pending[npending++] = b * N + a;
+}
+
+static int member_node(void)
+{
+	u32 i, start = rndn(N);
+
+	for (i = 0; i < N; i++)
+		if (member((start + i) % N))
+			return (int)((start + i) % N);
+	return -1;
+}
+
+/* A minority of the members cut off from the rest, or one link cut. */
+static void start_partition(void)
+{
+	u32 i, j, s, n = 0, max = N >= 3 ? (N - 1) / 2 : 0;
+	unsigned char *in = calloc(N, 1);
+	int k;
+
+	if (max > 3)
+		max = 3;
+	if (!max || rndn(2)) {		/* one link */
+		k = member_node();
+		i = (u32)k;
+		j = (u32)member_node();
+		if (k >= 0 && i != j && member(j))
+			cut_link(i, j);
+	} else {
+		s = 1 + rndn(max);
+		for (n = 0; n < s; n++) {
+			k = member_node();
+			if (k >= 0)
+				in[k] = 1;
+		}
+		for (i = 0; i < N; i++)
+			for (j = 0; j < N; j++)
+				if (in[i] && !in[j] && member(i) && member(j))
+					cut_link(i, j);
+	}
+	free(in);
+	if (npending) {
+		cut_active = true;
+		crashed_any = true;
+	}
+}
+
+/* A message in flight between two members is lost: that link breaks. */
+static void lose_one(void)
+{
+	u32 id = nonempty[rndn(nnonempty)], a = id / N, b = id % N;
+
+	if (!member(a) || !member(b) || cut[id])
+		return;
+	free(chan_pop(id));
+	nlost++;
+	cut_link(a, b);
+	cut_active = true;
+	crashed_any = true;
+}
+
+static void detect_one(void)
+{
+	u32 k = rndn(npending), p = pending[k];
+
+	pending[k] = pending[--npending];
+	detect(p / N, p % N);
+}
+
+/*
+ * The cut heals once every detection was made: fenced nodes rejoin, and
+ * of two members that saw each other down the higher id resets.
+ */
+static void heal(void)
+{
+	u32 i, j;
+
+	memset(cut, 0, (size_t)N * N);
+	cut_active = false;
+	memset(tainted, 0, N);
+	for (i = 0; i < N; i++)
+		if (nodes[i].alive && nodes[i].fenced)
+			rejoin(i);
+	for (i = N; i-- > 0; ) {
+		for (j = 0; j < i && member(i); j++) {
+			if (!member(j) || (!sees_down[i * N + j] &&
+					   !sees_down[j * N + i]))
+				continue;
+			fence(i);
+			rejoin(i);
+		}
+	}
 }
 
 /* setup / teardown */
@@ -589,6 +909,14 @@ static void setup(u32 n, u32 m, u64 s)
 	nnonempty = 0;
 	committed = calloc(M, sizeof(*committed));
 	lost_ever = calloc(M, sizeof(*lost_ever));
+	sees_down = calloc((size_t)N * N, 1);
+	tainted = calloc(N, 1);
+	obj_tainted = calloc(M, 1);
+	cut = calloc((size_t)N * N, 1);
+	pending = calloc((size_t)N * N, sizeof(*pending));
+	npending = 0;
+	cut_active = false;
+	nfences = nstale_window = nlost = 0;
 	for (i = 0; i < N; i++) {
 		struct snode *sn = &nodes[i];
 
@@ -624,6 +952,12 @@ static void teardown(void)
 	free(nodes);
 	free(committed);
 	free(lost_ever);
+	free(sees_down);
+	free(tainted);
+	free(obj_tainted);
+	free(cut);
+	free(pending);
+	sees_down = NULL;
 	if (allocs)
 		fail("%ld engine allocations leaked", allocs);
 }
@@ -697,18 +1031,31 @@ static double run(u32 n, u32 m, u64 s, u64 steps, bool crashes)
 	setup(n, m, s);
 	for (i = 0; i < steps; i++) {
 		u32 x = rndn(1000);
+		int k;
 
 		step = i;
 		if (crashes && ncrash < max_crash && x == 0) {
 			crash(alive_node());
+		} else if (partitions && !cut_active && x == 1) {
+			start_partition();
+		} else if (losses && !cut_active && nnonempty && x == 2) {
+			lose_one();
+		} else if (npending && x >= 900) {
+			detect_one();
+		} else if (cut_active && !npending && x >= 980) {
+			heal();
 		} else if (nnonempty && x < 500) {
 			deliver(nonempty[rndn(nnonempty)]);
-		} else {
-			struct snode *sn = &nodes[alive_node()];
+		} else if ((k = member_node()) >= 0) {
+			struct snode *sn = &nodes[k];
 
 			thread_step(sn, &sn->thr[rndn(NTHREADS)], false);
 		}
 	}
+	while (npending)
+		detect_one();
+	if (cut_active)
+		heal();
 	drain();
 	msgs_total = total_sent();
 	if (!crashed_any) {
@@ -721,6 +1068,13 @@ static double run(u32 n, u32 m, u64 s, u64 steps, bool crashes)
 				     nodes[j].c.stats.dropped);
 	}
 	r = ops_done ? (double)msgs_total / (double)ops_done : 0;
+	if (verbose || ((partitions || losses) && !quiet))
+		printf("nodes %u seed %llu: %llu fences, %llu messages lost, %llu stale reads from orphaned copies\n",
+		       n, (unsigned long long)s, (unsigned long long)nfences,
+		       (unsigned long long)nlost,
+		       (unsigned long long)nstale_window);
+	tot_fences += nfences;
+	tot_stale += nstale_window;
 	teardown();
 	return r;
 }
@@ -906,6 +1260,7 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: kddm-sim [--quick | --long] [--nodes N] [--objects M]\n"
 		"                [--seed S] [--seeds K] [--steps T] [--crash]\n"
+		"                [--partition] [--loss]\n"
 		"                [--sizes 2,4,...] [--table] [--verbose]\n");
 	exit(2);
 }
@@ -928,6 +1283,10 @@ int main(int argc, char **argv)
 			longm = true;
 		} else if (!strcmp(o, "--crash")) {
 			crashes = true;
+		} else if (!strcmp(o, "--partition")) {
+			partitions = true;
+		} else if (!strcmp(o, "--loss")) {
+			losses = true;
 		} else if (!strcmp(o, "--table")) {
 			table = true;
 		} else if (!strcmp(o, "--verbose")) {
@@ -959,6 +1318,8 @@ int main(int argc, char **argv)
 		if (sizes[i] < 2 || sizes[i] > 4096)
 			usage();
 
+	if (quick || longm)
+		quiet = true;
 	if (quick || longm) {
 		static const u32 qs[] = { 2, 3, 4, 5, 8, 16, 64, 256, 1024 };
 		u32 k;
@@ -978,6 +1339,8 @@ int main(int argc, char **argv)
 					(sd % 3 == 0 ? 1 + (u32)(sd % 4) :
 					 (n < 16 ? 6 : 24));
 
+				/* a quarter with cuts, losses and rejoins */
+				partitions = losses = sd % 4 == 2 && n <= 64;
 				run(n, m, s0 + sd, st, sd % 2 == 1);
 				passed++;
 			}
@@ -985,6 +1348,10 @@ int main(int argc, char **argv)
 			fflush(stdout);
 		}
 		/* any violation exits with status 1 before reaching this */
+		if (tot_fences)
+			printf("sim: %llu fences, %llu stale reads from orphaned copies\n",
+			       (unsigned long long)tot_fences,
+			       (unsigned long long)tot_stale);
 		printf("sim: %u passed, 0 failed\n", passed);
 		return 0;
 	}
