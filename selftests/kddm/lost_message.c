@@ -79,6 +79,7 @@ FIXTURE_TEARDOWN(link)
 TEST_F_TIMEOUT(link, lost_message_breaks_it, 240)
 {
 	char set[64], out[OUT_MAX];
+	int f[4], n;
 	double t0;
 
 	ASSERT_EQ(3, nodes());
@@ -86,9 +87,11 @@ TEST_F_TIMEOUT(link, lost_message_breaks_it, 240)
 		TH_LOG("%s", set);
 	ASSERT_EQ(0, node_run(1, out, "kddm-test write %s 1 one", set));
 	read_all(_metadata, set, "one");
-	ASSERT_EQ(0, fence_count(1));
-	ASSERT_EQ(0, fence_count(2));
-	ASSERT_EQ(0, fence_count(3));
+	/* counts so far (earlier tests on this cluster may have fenced) */
+	for (n = 1; n <= 3; n++) {
+		f[n] = fence_count(n);
+		ASSERT_LE(0, f[n]);
+	}
 
 	/* node 2's request to node 1 is lost: node 2 (higher) resets */
 	ASSERT_EQ(0, node_run(2, out, lose_fmt, 1));
@@ -97,8 +100,8 @@ TEST_F_TIMEOUT(link, lost_message_breaks_it, 240)
 	EXPECT_LT(now_s() - t0, 30.0) TH_LOG("the write took %.1f s",
 					      now_s() - t0);
 	ASSERT_EQ(0, back(2));
-	EXPECT_EQ(1, fence_count(2));
-	EXPECT_EQ(0, fence_count(1));
+	EXPECT_EQ(f[2] + 1, fence_count(2));
+	EXPECT_EQ(f[1], fence_count(1));
 	ASSERT_EQ(0, node_run(2, out, "kddm-test write %s 1 two", set))
 		TH_LOG("%s", out);
 	read_all(_metadata, set, "two");
@@ -110,8 +113,8 @@ TEST_F_TIMEOUT(link, lost_message_breaks_it, 240)
 		TH_LOG("%s", out);
 	EXPECT_LT(now_s() - t0, 30.0);
 	ASSERT_EQ(0, back(3));
-	EXPECT_EQ(1, fence_count(3));
-	EXPECT_EQ(0, fence_count(1));
+	EXPECT_EQ(f[3] + 1, fence_count(3));
+	EXPECT_EQ(f[1], fence_count(1));
 	read_all(_metadata, set, "three");
 	EXPECT_EQ(0, node_run(1, out, "kddm-test destroy %s", set));
 }
