@@ -466,6 +466,19 @@ static void try_up(struct kddm_pub *p)
 
 /* ---- fencing and rejoining ---- */
 
+/* Our own port and incarnation, as a peer's (messages to ourselves). */
+static void self_port(void)
+{
+	u32 tipc, ref;
+
+	tipc = kddm_transport_port(&ref);
+	spin_lock(&map_lock);
+	peers[self].tipc = tipc;
+	peers[self].ref = ref;
+	peers[self].inc = self_inc;
+	spin_unlock(&map_lock);
+}
+
 /*
  * A fenced node publishes again at once, as a new incarnation with no
  * state: it is a member of the majority (MS_ACTIVE) only once it sees
@@ -476,7 +489,6 @@ static void try_up(struct kddm_pub *p)
 static void rejoin(void)
 {
 	struct kddm_pub *p;
-	u32 tipc, ref;
 	int ret;
 
 	if (mstate != MS_FENCED)
@@ -488,12 +500,7 @@ static void rejoin(void)
 		return;
 	}
 	WRITE_ONCE(mstate, MS_JOINING);
-	tipc = kddm_transport_port(&ref);
-	spin_lock(&map_lock);
-	peers[self].tipc = tipc;
-	peers[self].ref = ref;
-	peers[self].inc = self_inc;
-	spin_unlock(&map_lock);
+	self_port();
 	pr_info("rejoining the cluster as a new incarnation\n");
 	list_for_each_entry(p, &pubs, list) {
 		p->hello_ok = false;
@@ -706,7 +713,6 @@ static void join_settle(void)
 
 int kddm_join(void)
 {
-	u32 tipc, ref;
 	int ret;
 
 	mutex_lock(&join_mutex);
@@ -733,12 +739,7 @@ int kddm_join(void)
 		clear_bit(self, up_map);
 		goto out;
 	}
-	tipc = kddm_transport_port(&ref);
-	spin_lock(&map_lock);
-	peers[self].tipc = tipc;
-	peers[self].ref = ref;
-	peers[self].inc = self_inc;
-	spin_unlock(&map_lock);
+	self_port();
 	WRITE_ONCE(joined, true);
 	join_settle();
 	pr_info("node %u joined the cluster\n", self);
