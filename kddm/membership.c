@@ -38,6 +38,7 @@
 #include <linux/kthread.h>
 #include <linux/list.h>
 #include <linux/mm.h>
+#include <linux/moduleparam.h>
 #include <linux/mutex.h>
 #include <linux/random.h>
 #include <linux/rwsem.h>
@@ -92,6 +93,16 @@ static LIST_HEAD(pubs);			/* changed on the receive thread */
 static DEFINE_SPINLOCK(pubs_lock);	/* changes, and readers elsewhere */
 static unsigned int nr_pubs;
 static DECLARE_WAIT_QUEUE_HEAD(settle_wq);
+
+/*
+ * The cluster's size, if the admin says it: a majority is then counted
+ * against at least this many nodes, so that a node that joins while cut
+ * off from the others is no majority of one.
+ */
+static unsigned int expect_nodes;
+module_param(expect_nodes, uint, 0444);
+MODULE_PARM_DESC(expect_nodes,
+		 "nodes in the cluster: a majority counts at least these (0: the nodes seen)");
 
 static struct crypto_shash *hmac;
 static bool have_key;
@@ -372,7 +383,8 @@ static bool pubs_settled(void)
 
 static bool majority(const unsigned long *with, unsigned int n)
 {
-	unsigned int known = bitmap_weight(known_map, KDDM_MAX_NODE + 1);
+	unsigned int known = max(bitmap_weight(known_map, KDDM_MAX_NODE + 1),
+				 READ_ONCE(expect_nodes));
 	unsigned long lowest = find_first_bit(known_map, KDDM_MAX_NODE + 1);
 
 	if (2 * n != known)
@@ -415,7 +427,8 @@ static void fence(const char *why);
 static void check_majority(void)
 {
 	unsigned int up = bitmap_weight(up_map, KDDM_MAX_NODE + 1);
-	unsigned int known = bitmap_weight(known_map, KDDM_MAX_NODE + 1);
+	unsigned int known = max(bitmap_weight(known_map, KDDM_MAX_NODE + 1),
+				 READ_ONCE(expect_nodes));
 	bool ok = majority(up_map, up);
 
 	if (mstate == MS_JOINING && ok) {

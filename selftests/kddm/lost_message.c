@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * A message lost while both nodes stay up (debugfs lose_next: the next
- * message to a node is dropped as if TIPC had lost it) is a broken link:
+ * Membership. A message lost while both nodes stay up (debugfs lose_next:
+ * the next message to a node is dropped as if TIPC had lost it) is a
+ * broken link:
  * its sender declares the peer down, the higher id of the two resets and
  * rejoins as a new incarnation, the lower one goes on. Nothing hangs, and
  * every node then reads the last value written. Driven from the host;
@@ -117,6 +118,27 @@ TEST_F_TIMEOUT(link, lost_message_breaks_it, 240)
 	EXPECT_EQ(f[1], fence_count(1));
 	read_all(_metadata, set, "three");
 	EXPECT_EQ(0, node_run(1, out, "kddm-test destroy %s", set));
+}
+
+/*
+ * expect_nodes: a node that counts on 7 nodes sees 3 and is no member of
+ * the majority (its objects fail with ENOLINK); loaded as usual (the test
+ * cluster's size, 3) it is one again.
+ */
+TEST_F_TIMEOUT(link, expected_cluster_size, 120)
+{
+	char out[OUT_MAX];
+
+	ASSERT_EQ(0, node_run(3, out, "kddm-load -u && insmod /lib/modules/kddm/kddm.ko node_id=3 expect_nodes=7 && kddm join --key-file /etc/kddm/key && insmod /lib/modules/kddm/kddm_test.ko"))
+		TH_LOG("%s", out);
+	ASSERT_EQ(0, until(3, "kddm nodes | grep -q \"^1 *up\" && kddm nodes | grep -q \"^2 *up\""));
+	ASSERT_EQ(0, node_run(3, out, "kddm status"));
+	EXPECT_NE(NULL, strstr(out, "member: no")) TH_LOG("%s", out);
+	EXPECT_NE(0, node_run(3, out, "S=$(kddm-test create -s 64 -p fixed) && kddm-test write $S 1 x"));
+	EXPECT_NE(NULL, strstr(out, "ENOLINK")) TH_LOG("%s", out);
+	ASSERT_EQ(0, node_run(3, out, "kddm-load -u && kddm-load")) TH_LOG("%s", out);
+	ASSERT_EQ(0, until(3, "kddm status | grep -q \"^member: yes\""));
+	ASSERT_EQ(0, back(3));
 }
 
 TEST_HARNESS_MAIN
