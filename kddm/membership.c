@@ -381,10 +381,16 @@ static bool pubs_settled(void)
 
 /* ---- up, down, majority ---- */
 
+/* The nodes a majority is counted against. */
+static unsigned int known_count(void)
+{
+	return max(bitmap_weight(known_map, KDDM_MAX_NODE + 1),
+		   READ_ONCE(expect_nodes));
+}
+
 static bool majority(const unsigned long *with, unsigned int n)
 {
-	unsigned int known = max(bitmap_weight(known_map, KDDM_MAX_NODE + 1),
-				 READ_ONCE(expect_nodes));
+	unsigned int known = known_count();
 	unsigned long lowest = find_first_bit(known_map, KDDM_MAX_NODE + 1);
 
 	if (2 * n != known)
@@ -427,8 +433,7 @@ static void fence(const char *why);
 static void check_majority(void)
 {
 	unsigned int up = bitmap_weight(up_map, KDDM_MAX_NODE + 1);
-	unsigned int known = max(bitmap_weight(known_map, KDDM_MAX_NODE + 1),
-				 READ_ONCE(expect_nodes));
+	unsigned int known = known_count();
 	bool ok = majority(up_map, up);
 
 	if (mstate == MS_JOINING && ok) {
@@ -620,6 +625,16 @@ bad:
 			    m->src, m->tipc, m->ref);
 }
 
+/* The link to up node @node broke: it is down to us; the higher id resets. */
+static void link_broken(u32 node)
+{
+	node_down(node);
+	if (self > node && mstate == MS_ACTIVE)
+		fence("a link to a lower node broke");
+	else
+		check_majority();
+}
+
 /* KDDM_MSG_BYE: the sender declared us down (or leaves for good). */
 static void bye_recv(struct kddm_msg *m)
 {
@@ -630,17 +645,14 @@ static void bye_recv(struct kddm_msg *m)
 		kddm_msg_count_drop();
 		return;
 	}
-	node_down(node);
 	if (le32_to_cpu(b->flags) & KDDM_BYE_LEAVING) {
+		node_down(node);
 		clear_bit(node, known_map);
 		check_majority();
 		return;
 	}
 	pr_warn("node %u lost a message from or to us\n", node);
-	if (self > node && mstate == MS_ACTIVE)
-		fence("a link to a lower node broke");
-	else
-		check_majority();
+	link_broken(node);
 }
 
 /*
@@ -667,7 +679,6 @@ static void bye_send(u32 tipc, u32 ref, u32 node, u32 inc, u32 flags)
 static void lost_work_fn(struct kthread_work *w)
 {
 	unsigned long node;
-	struct kddm_peer p;
 
 	for (;;) {
 		spin_lock(&lost_lock);
@@ -679,16 +690,13 @@ static void lost_work_fn(struct kthread_work *w)
 			return;
 		if (mstate != MS_ACTIVE || !test_bit(node, up_map))
 			continue;
-		p = peers[node];
 		pr_warn("a message to or from node %lu was lost: link broken\n",
 			node);
-		node_down(node);
-		if (self > node) {
-			fence("a link to a lower node broke");
-			continue;
-		}
-		bye_send(p.tipc, p.ref, node, p.inc, 0);
-		check_majority();
+		/* the lower id tells the higher, which resets */
+		if (self < node)
+			bye_send(peers[node].tipc, peers[node].ref, node,
+				 peers[node].inc, 0);
+		link_broken(node);
 	}
 }
 

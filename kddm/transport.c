@@ -82,8 +82,11 @@ static u32 returned_msg(const void *cbuf, size_t used)
 	return 0;
 }
 
-/* Returns a datagram's length, 0 for one to skip, -EAGAIN when empty. */
-static int recv_one(u32 *from, u32 *ref)
+/*
+ * Returns a datagram's length, -EAGAIN when empty, or 0 for one that TIPC
+ * returned (@err set, @from and @ref: the port it was for).
+ */
+static int recv_one(u32 *from, u32 *ref, u32 *err)
 {
 	struct sockaddr_tipc addr = {};
 	char cbuf[CMSG_SPACE(8) + CMSG_SPACE(1024)];
@@ -94,7 +97,6 @@ static int recv_one(u32 *from, u32 *ref)
 		.msg_control = cbuf,
 		.msg_controllen = sizeof(cbuf),
 	};
-	u32 err;
 	int n;
 
 	n = kernel_recvmsg(data_sock, &msg, &iov, 1, KDDM_TIPC_MAX,
@@ -102,15 +104,10 @@ static int recv_one(u32 *from, u32 *ref)
 	if (n < 0)
 		return n;
 	/* put_cmsg() advanced msg_control: what is left is unused. */
-	err = returned_msg(cbuf, sizeof(cbuf) - msg.msg_controllen);
-	if (err) {
-		/* the source is the port it was for */
-		t_ops->returned(addr.addr.id.node, addr.addr.id.ref, err);
-		return 0;
-	}
+	*err = returned_msg(cbuf, sizeof(cbuf) - msg.msg_controllen);
 	*from = addr.addr.id.node;
 	*ref = addr.addr.id.ref;
-	return n;
+	return *err ? 0 : n;
 }
 
 #define RX_BATCH	64
@@ -118,7 +115,7 @@ static int recv_one(u32 *from, u32 *ref)
 static void rx_work_fn(struct kthread_work *w)
 {
 	int n, budget = RX_BATCH;
-	u32 from, ref;
+	u32 from, ref, err = 0;
 
 	/*
 	 * Handlers send: the lock is not held while they run. After a batch,
@@ -131,12 +128,14 @@ static void rx_work_fn(struct kthread_work *w)
 			break;
 		}
 		down_read(&t_sem);
-		n = data_sock ? recv_one(&from, &ref) : -EAGAIN;
+		n = data_sock ? recv_one(&from, &ref, &err) : -EAGAIN;
 		up_read(&t_sem);
 		if (n == -EAGAIN)
 			break;
 		if (n > 0)
 			t_ops->recv(from, ref, rx_buf, n);
+		else if (!n && err)
+			t_ops->returned(from, ref, err);
 		else if (n < 0)
 			pr_warn_ratelimited("receive error %d\n", n);
 		cond_resched();
@@ -304,13 +303,6 @@ u32 kddm_transport_port(u32 *ref)
 	}
 	up_read(&t_sem);
 	return node;
-}
-
-u32 kddm_transport_tipc_addr(void)
-{
-	u32 ref;
-
-	return kddm_transport_port(&ref);
 }
 
 /*

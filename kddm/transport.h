@@ -28,7 +28,6 @@ int kddm_transport_start(u32 self, const struct kddm_transport_ops *ops);
 void kddm_transport_stop(void);
 int kddm_transport_send(u32 tipc, u32 ref, struct kvec *vec, size_t nvec,
 			size_t len);
-u32 kddm_transport_tipc_addr(void);
 u32 kddm_transport_port(u32 *ref);
 void kddm_transport_close_data(void);
 int kddm_transport_open_data(u32 self);

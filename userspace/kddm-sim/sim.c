@@ -618,9 +618,23 @@ static void thread_step(struct snode *sn, struct thr *t, bool drain)
 	}
 }
 
+static void drop_channels(u32 k)
+{
+	u32 i;
+	int d;
+
+	for (i = 0; i < N; i++) {
+		u32 ids[2] = { k * N + i, i * N + k };
+
+		for (d = 0; d < 2; d++)
+			while (chans[ids[d]] && chans[ids[d]]->head)
+				free(chan_pop(ids[d]));
+	}
+}
+
 static void crash(u32 victim)
 {
-	u32 i, o, id;
+	u32 i, o;
 
 	if (verbose)
 		fprintf(stderr, "%llu: crash of node %u\n",
@@ -630,17 +644,7 @@ static void crash(u32 victim)
 	nodes[victim].alive = false;
 	for (i = 0; i < N; i++)	/* everyone sees a crash at once */
 		sees_down[i * N + victim] = 1;
-	/* drop its channels */
-	for (i = 0; i < N; i++) {
-		u32 ids[2] = { victim * N + i, i * N + victim };
-		int k;
-
-		for (k = 0; k < 2; k++) {
-			id = ids[k];
-			while (chans[id] && chans[id]->head)
-				free(chan_pop(id));
-		}
-	}
+	drop_channels(victim);
 	for (o = 0; o < M; o++)
 		coh_obj_destroy(&nodes[victim].c, &nodes[victim].objs[o].c);
 	for (i = 0; i < N; i++) {
@@ -686,19 +690,6 @@ static void detect(u32 i, u32 j)
 		fence(i);
 }
 
-static void drop_channels(u32 k)
-{
-	u32 i;
-	int d;
-
-	for (i = 0; i < N; i++) {
-		u32 ids[2] = { k * N + i, i * N + k };
-
-		for (d = 0; d < 2; d++)
-			while (chans[ids[d]] && chans[ids[d]]->head)
-				free(chan_pop(ids[d]));
-	}
-}
 
 /* The thread's operation ends: its object was reset under it. */
 static void end_thread(struct snode *sn, struct thr *t)
