@@ -129,6 +129,8 @@ extern const struct seq_operations kipc_proc_seqops;
 int kipc_perms(const struct kipc_perm *p, short flag);
 bool kipc_owner(const struct kipc_perm *p);
 void kipc_perm_init(struct kipc_perm *p, int flg);
+void kipc_perm_out(struct ipc64_perm *out, const struct kipc_perm *p);
+int kipc_perm_in(const struct ipc64_perm *in, u32 *uid, u32 *gid);
 int kipc_new_id(struct kddm_set *set, enum kipc_type type, void **obj);
 struct kddm_set *kipc_open_obj_set(u32 name, u32 obj_size);
 int kipc_util_init(void);

@@ -575,27 +575,11 @@ long kipc_do_msgget(key_t key, int flg)
 
 /* ---- msgctl ---- */
 
-static u32 uid_out(u32 uid)
-{
-	return from_kuid_munged(current_user_ns(),
-				make_kuid(&init_user_ns, uid));
-}
-
-static u32 gid_out(u32 gid)
-{
-	return from_kgid_munged(current_user_ns(),
-				make_kgid(&init_user_ns, gid));
-}
-
 static void fill_ds(struct msqid64_ds *ds, const struct kipc_msg_queue *q)
 {
 	memset(ds, 0, sizeof(*ds));
 	ds->msg_perm.key = q->key;
-	ds->msg_perm.uid = uid_out(q->uid);
-	ds->msg_perm.gid = gid_out(q->gid);
-	ds->msg_perm.cuid = uid_out(q->cuid);
-	ds->msg_perm.cgid = gid_out(q->cgid);
-	ds->msg_perm.mode = q->mode;
+	kipc_perm_out(&ds->msg_perm, &KIPC_PERM(q));
 	ds->msg_stime = q->stime;
 	ds->msg_rtime = q->rtime;
 	ds->msg_ctime = q->ctime;
@@ -699,14 +683,11 @@ long kipc_msg_set(int id, const struct msqid64_ds *ds)
 	struct ipc_namespace *ns = kipc_ns();
 	struct kipc_msg_queue *q;
 	int qbytes;
-	kuid_t uid;
-	kgid_t gid;
+	u32 uid, gid;
 	long ret = 0;
 
 	/* ksys_msgctl() hands msg_qbytes on as an int */
 	qbytes = (int)ds->msg_qbytes;
-	uid = make_kuid(current_user_ns(), ds->msg_perm.uid);
-	gid = make_kgid(current_user_ns(), ds->msg_perm.gid);
 	q = q_get(id, true);
 	if (IS_ERR(q))
 		return PTR_ERR(q);
@@ -715,12 +696,12 @@ long kipc_msg_set(int id, const struct msqid64_ds *ds)
 	else if ((unsigned int)qbytes > ns->msg_ctlmnb &&
 		 !capable(CAP_SYS_RESOURCE))
 		ret = -EPERM;
-	else if (!uid_valid(uid) || !gid_valid(gid) ||
+	else if (kipc_perm_in(&ds->msg_perm, &uid, &gid) ||
 		 qbytes < 0 || qbytes > KIPC_MSG_MAX_QBYTES)
 		ret = -EINVAL;
 	if (!ret) {
-		q->uid = from_kuid(&init_user_ns, uid);
-		q->gid = from_kgid(&init_user_ns, gid);
+		q->uid = uid;
+		q->gid = gid;
 		q->mode = (q->mode & ~0777) | (ds->msg_perm.mode & 0777);
 		q->qbytes = qbytes;
 		q->ctime = ktime_get_real_seconds();

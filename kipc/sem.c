@@ -744,11 +744,7 @@ static void fill_ds(struct semid64_ds *ds, const struct kipc_sem_array *a)
 {
 	memset(ds, 0, sizeof(*ds));
 	ds->sem_perm.key = a->key;
-	ds->sem_perm.uid = a->uid;
-	ds->sem_perm.gid = a->gid;
-	ds->sem_perm.cuid = a->cuid;
-	ds->sem_perm.cgid = a->cgid;
-	ds->sem_perm.mode = a->mode;
+	kipc_perm_out(&ds->sem_perm, &KIPC_PERM(a));
 	ds->sem_otime = a->otime;
 	ds->sem_ctime = a->ctime;
 	ds->sem_nsems = a->nsems;
@@ -923,10 +919,12 @@ long kipc_sem_down(int id, int cmd, const struct semid64_ds *ds)
 	if (!kipc_owner(&p)) {
 		ret = -EPERM;
 	} else if (cmd == IPC_SET) {
-		a->uid = ds->sem_perm.uid;
-		a->gid = ds->sem_perm.gid;
-		a->mode = (a->mode & ~0777) | (ds->sem_perm.mode & 0777);
-		a->ctime = ktime_get_real_seconds();
+		ret = kipc_perm_in(&ds->sem_perm, &a->uid, &a->gid);
+		if (!ret) {
+			a->mode = (a->mode & ~0777) |
+				  (ds->sem_perm.mode & 0777);
+			a->ctime = ktime_get_real_seconds();
+		}
 	} else {
 		/* Waiters see it gone (EIDRM); then the table forgets it. */
 		nsems = a->nsems;

@@ -18,6 +18,7 @@
 #include <linux/mm.h>
 #include <linux/mman.h>
 #include <linux/sched.h>
+#include <linux/sched/signal.h>
 #include <linux/shm.h>
 #include <linux/slab.h>
 #include <linux/timekeeping.h>
@@ -322,12 +323,9 @@ static void fill_ds(struct shmid64_ds *ds, const struct kipc_shm_meta *m)
 {
 	memset(ds, 0, sizeof(*ds));
 	ds->shm_perm.key = m->key;
-	ds->shm_perm.uid = m->uid;
-	ds->shm_perm.gid = m->gid;
-	ds->shm_perm.cuid = m->cuid;
-	ds->shm_perm.cgid = m->cgid;
-	ds->shm_perm.mode = m->mode | (m->dest ? SHM_DEST : 0) |
-			    (m->locked ? SHM_LOCKED : 0);
+	kipc_perm_out(&ds->shm_perm, &KIPC_PERM(m));
+	ds->shm_perm.mode |= (m->dest ? SHM_DEST : 0) |
+			     (m->locked ? SHM_LOCKED : 0);
 	ds->shm_segsz = m->size;
 	ds->shm_atime = m->atime;
 	ds->shm_dtime = m->dtime;
@@ -386,6 +384,21 @@ long kipc_shm_stat(int id, int cmd, struct shmid64_ds *ds)
 	return cmd == IPC_STAT ? 0 : id;
 }
 
+/* shmctl_do_lock()'s rule: the owner or CAP_IPC_LOCK, and a memlock limit. */
+static int may_lock(const struct kipc_perm *p, int cmd)
+{
+	kuid_t euid = current_euid();
+
+	if (ns_capable(kipc_ns()->user_ns, CAP_IPC_LOCK))
+		return 0;
+	if (!uid_eq(euid, make_kuid(&init_user_ns, p->uid)) &&
+	    !uid_eq(euid, make_kuid(&init_user_ns, p->cuid)))
+		return -EPERM;
+	if (cmd == SHM_LOCK && !rlimit(RLIMIT_MEMLOCK))
+		return -EPERM;
+	return 0;
+}
+
 /* IPC_SET (owner and mode from @ds), IPC_RMID, SHM_LOCK, SHM_UNLOCK. */
 long kipc_shm_down(int id, int cmd, const struct shmid64_ds *ds)
 {
@@ -400,17 +413,18 @@ long kipc_shm_down(int id, int cmd, const struct shmid64_ds *ds)
 		return PTR_ERR(m);
 	p = KIPC_PERM(m);
 	if (cmd == SHM_LOCK || cmd == SHM_UNLOCK) {
-		if (!kipc_owner(&p) && !capable(CAP_IPC_LOCK))
-			ret = -EPERM;
-		else
+		ret = may_lock(&p, cmd);
+		if (!ret)
 			m->locked = cmd == SHM_LOCK;
 	} else if (!kipc_owner(&p)) {
 		ret = -EPERM;
 	} else if (cmd == IPC_SET) {
-		m->uid = ds->shm_perm.uid;
-		m->gid = ds->shm_perm.gid;
-		m->mode = (m->mode & ~0777) | (ds->shm_perm.mode & 0777);
-		m->ctime = ktime_get_real_seconds();
+		ret = kipc_perm_in(&ds->shm_perm, &m->uid, &m->gid);
+		if (!ret) {
+			m->mode = (m->mode & ~0777) |
+				  (ds->shm_perm.mode & 0777);
+			m->ctime = ktime_get_real_seconds();
+		}
 	} else if (m->nattch) {
 		/* IPC_RMID while attached: dies at the last detach. */
 		m->dest = 1;

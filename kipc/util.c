@@ -712,6 +712,35 @@ bool kipc_owner(const struct kipc_perm *p)
 	       ns_capable(kipc_ns()->user_ns, CAP_SYS_ADMIN);
 }
 
+/* Owner fields as the caller's user namespace sees them (ipc/shm.c fill). */
+void kipc_perm_out(struct ipc64_perm *out, const struct kipc_perm *p)
+{
+	struct user_namespace *ns = current_user_ns();
+
+	out->uid = from_kuid_munged(ns, make_kuid(&init_user_ns, p->uid));
+	out->gid = from_kgid_munged(ns, make_kgid(&init_user_ns, p->gid));
+	out->cuid = from_kuid_munged(ns, make_kuid(&init_user_ns, p->cuid));
+	out->cgid = from_kgid_munged(ns, make_kgid(&init_user_ns, p->cgid));
+	out->mode = p->mode;
+}
+
+/*
+ * The owner IPC_SET asks for, from the caller's user namespace into the
+ * stored (initial namespace) ids; -EINVAL if it has no mapping, as
+ * ipc_update_perm().
+ */
+int kipc_perm_in(const struct ipc64_perm *in, u32 *uid, u32 *gid)
+{
+	kuid_t kuid = make_kuid(current_user_ns(), in->uid);
+	kgid_t kgid = make_kgid(current_user_ns(), in->gid);
+
+	if (!uid_valid(kuid) || !gid_valid(kgid))
+		return -EINVAL;
+	*uid = from_kuid(&init_user_ns, kuid);
+	*gid = from_kgid(&init_user_ns, kgid);
+	return 0;
+}
+
 /* Fills the owner fields of a new object for the calling task. */
 void kipc_perm_init(struct kipc_perm *p, int flg)
 {

@@ -14,6 +14,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -24,6 +25,7 @@
 #include <string.h>
 #include <sys/ipc.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/msg.h>
 #include <sys/sem.h>
 #include <sys/shm.h>
@@ -1178,6 +1180,136 @@ static void remap_battery(key_t key)
 	SAY("segment after kill", "%s", seg_state(id));
 }
 
+/* ---- a caller in a user namespace: ids converted, ipc_update_perm ---- */
+
+union ipc_ds {
+	struct shmid_ds shm;
+	struct msqid_ds msg;
+	struct semid_ds sem;
+	char any[512];
+};
+
+static long ctl(int type, int id, int cmd, union ipc_ds *b)
+{
+	return type == 0 ? shmctl(id, cmd, &b->shm) :
+	       type == 1 ? msgctl(id, cmd, &b->msg) :
+			   semctl(id, 0, cmd, &b->sem);
+}
+
+/* Every *id_ds starts with its struct ipc_perm. */
+static void owner_line(const char *name, int type, int id)
+{
+	union ipc_ds b;
+	struct ipc_perm *p = &b.shm.shm_perm;
+
+	if (ctl(type, id, IPC_STAT, &b) < 0) {
+		SAY(name, "%s", res(-1));
+		return;
+	}
+	SAY(name, "uid %u gid %u cuid %u cgid %u mode %o", p->uid, p->gid,
+	    p->cuid, p->cgid, p->mode & 0777);
+}
+
+static int set_owner(int type, int id, uid_t uid, gid_t gid, int mode)
+{
+	union ipc_ds b;
+
+	if (ctl(type, id, IPC_STAT, &b) < 0)
+		return -1;
+	b.shm.shm_perm.uid = uid;
+	b.shm.shm_perm.gid = gid;
+	b.shm.shm_perm.mode = mode;
+	return ctl(type, id, IPC_SET, &b);
+}
+
+static int write_str(const char *path, const char *str)
+{
+	int fd = open(path, O_WRONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = write(fd, str, strlen(str));
+	close(fd);
+	return n == (ssize_t)strlen(str) ? 0 : -1;
+}
+
+/* uid and gid 1000, mapped to 0 in a user namespace of their own. */
+static int enter_userns(void)
+{
+	/* a change of uid makes us undumpable: /proc/self/ root's */
+	if (setgroups(0, NULL) || setresgid(1000, 1000, 1000) ||
+	    setresuid(1000, 1000, 1000) || prctl(PR_SET_DUMPABLE, 1) ||
+	    unshare(CLONE_NEWUSER))
+		return -1;
+	if (write_str("/proc/self/setgroups", "deny") ||
+	    write_str("/proc/self/uid_map", "0 1000 1") ||
+	    write_str("/proc/self/gid_map", "0 1000 1"))
+		return -1;
+	return 0;
+}
+
+/* @id: root's, mode 0644; @closed: root's, mode 0600. */
+static int userns_checks(int type, int id, int closed, key_t key)
+{
+	union ipc_ds b;
+	int mine;
+
+	if (enter_userns())
+		return 98;
+	owner_line("ns root's object", type, id);
+	SAY("ns root's 0600 object", "%s", res(ctl(type, closed, IPC_STAT,
+						   &b)));
+	SAY("ns IPC_SET root's", "%s", res(set_owner(type, id, 0, 0, 0666)));
+	SAY("ns IPC_RMID root's", "%s", res(ctl(type, id, IPC_RMID, &b)));
+	mine = create(type, key);
+	SAY("ns create", "%s", res(mine));
+	owner_line("ns own object", type, mine);
+	SAY("ns IPC_SET unmapped uid", "%s",
+	    res(set_owner(type, mine, 5, 0, 0640)));
+	SAY("ns IPC_SET unmapped gid", "%s",
+	    res(set_owner(type, mine, 0, 5, 0640)));
+	SAY("ns IPC_SET mapped", "%s", res(set_owner(type, mine, 0, 0, 0640)));
+	owner_line("ns after IPC_SET", type, mine);
+	if (type == 0) {
+		SAY("ns SHM_LOCK own", "%s", res(shmctl(mine, SHM_LOCK, NULL)));
+		SAY("ns SHM_UNLOCK own", "%s",
+		    res(shmctl(mine, SHM_UNLOCK, NULL)));
+		SAY("ns SHM_LOCK root's", "%s", res(shmctl(id, SHM_LOCK, NULL)));
+	}
+	fflush(stdout);
+	return 0;
+}
+
+static void userns_battery(key_t key)
+{
+	static const char *const names[] = { "shm", "msg", "sem" };
+	int type, id, closed, mine, st;
+	pid_t pid;
+
+	for (type = 0; type < 3; type++) {
+		SAY("userns", "%s", names[type]);
+		id = create(type, key + 4 * type);
+		closed = create(type, key + 4 * type + 1);
+		set_owner(type, id, 0, 0, 0644);
+		fflush(stdout);
+		pid = fork();
+		if (!pid)
+			_exit(userns_checks(type, id, closed,
+					    key + 4 * type + 2));
+		waitpid(pid, &st, 0);
+		SAY("userns child", "status %d", WIFEXITED(st) ?
+		    WEXITSTATUS(st) : 128 + WTERMSIG(st));
+		mine = type == 0 ? shmget(key + 4 * type + 2, 0, 0) :
+		       type == 1 ? msgget(key + 4 * type + 2, 0) :
+				   semget(key + 4 * type + 2, 0, 0);
+		owner_line("outside: ns-made object", type, mine);
+		destroy(type, mine);
+		destroy(type, closed);
+		destroy(type, id);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	key_t key = argc > 1 ? (key_t)strtol(argv[1], NULL, 0) : 0x6b646966;
@@ -1201,6 +1333,7 @@ int main(int argc, char **argv)
 	stat_any(key + 0x600);
 	next_ids(key + 0x700);
 	remap_battery(key + 0x800);
+	userns_battery(key + 0x900);
 	SAY("end", "%s", "ok");
 	return 0;
 }
