@@ -423,6 +423,7 @@ static void node_up(const struct kddm_pub *p)
 	set_bit(p->id, seen_map);
 	set_bit(p->id, up_map);
 	spin_unlock(&map_lock);
+	kddm_object_node_seen(p->id);
 	pr_info("node %u joined (TIPC %x)\n", p->id, p->tipc);
 	trace_kddm_node(p->id, true);
 	run_callbacks(p->id, true);

@@ -733,4 +733,11 @@ int kddm_object_init(void)
 void kddm_object_set_self(u32 self)
 {
 	kddm_coh.self = self;
+	coh_node_span(&kddm_coh, self);
+}
+
+/* Node @id joined: node sets made from now on hold it. */
+void kddm_object_node_seen(u32 id)
+{
+	coh_node_span(&kddm_coh, id);
 }

@@ -45,23 +45,40 @@ static void dir_drain(struct coh_node *n, struct coh_obj *o);
 
 /* Node sets */
 
-static u32 set_words(const struct coh_node *n)
+/*
+ * A set holds node ids below its words * 64 and grows to hold more: its
+ * size follows the highest node id in use (coh_node_span()), not the
+ * bound @nr_nodes, so a small cluster pays a word per set, not 8 KiB.
+ */
+static int set_reserve(struct coh_node *n, struct coh_set *s, u32 id)
 {
-	return (n->nr_nodes + 63) >> 6;
+	u32 words = (id >> 6) + 1, span = (coh_load(n->span) + 63) >> 6;
+	u64 *bits;
+
+	if (s->bits && id < s->words << 6)
+		return 0;
+	if (id >= n->nr_nodes)
+		return -COH_EINVAL;
+	if (words < span)
+		words = span;
+	bits = n->ops->alloc(n, words * (u32)sizeof(u64));
+	if (!bits)
+		return -COH_ENOMEM;
+	memset(bits, 0, words * sizeof(u64));
+	if (s->bits) {
+		memcpy(bits, s->bits, s->words * sizeof(u64));
+		n->ops->free(n, s->bits);
+	} else {
+		s->count = 0;
+	}
+	s->bits = bits;
+	s->words = words;
+	return 0;
 }
 
 static int set_prepare(struct coh_node *n, struct coh_set *s)
 {
-	u32 size = set_words(n) * (u32)sizeof(u64);
-
-	if (s->bits)
-		return 0;
-	s->bits = n->ops->alloc(n, size);
-	if (!s->bits)
-		return -COH_ENOMEM;
-	memset(s->bits, 0, size);
-	s->count = 0;
-	return 0;
+	return set_reserve(n, s, 0);
 }
 
 static void set_free(struct coh_node *n, struct coh_set *s)
@@ -69,18 +86,20 @@ static void set_free(struct coh_node *n, struct coh_set *s)
 	if (s->bits)
 		n->ops->free(n, s->bits);
 	s->bits = NULL;
+	s->words = 0;
 	s->count = 0;
 }
 
 static bool set_test(const struct coh_set *s, u32 id)
 {
-	return s->bits && (s->bits[id >> 6] >> (id & 63)) & 1;
+	return s->bits && id < s->words << 6 &&
+	       (s->bits[id >> 6] >> (id & 63)) & 1;
 }
 
-/* The set must have been prepared. */
+/* @id must have been reserved (set_reserve()). */
 static void set_add(struct coh_set *s, u32 id)
 {
-	if (!s->bits || set_test(s, id))
+	if (!s->bits || id >= s->words << 6 || set_test(s, id))
 		return;
 	s->bits[id >> 6] |= 1ULL << (id & 63);
 	s->count++;
@@ -94,10 +113,10 @@ static void set_del(struct coh_set *s, u32 id)
 	s->count--;
 }
 
-static void set_clear(struct coh_node *n, struct coh_set *s)
+static void set_clear(struct coh_set *s)
 {
 	if (s->bits)
-		memset(s->bits, 0, set_words(n) * sizeof(u64));
+		memset(s->bits, 0, s->words * sizeof(u64));
 	s->count = 0;
 }
 
@@ -139,13 +158,12 @@ static u32 coh_ffs64(u64 w)
 }
 
 /* First member >= @from, or COH_NODE_NONE. */
-static u32 set_next(const struct coh_node *n, const struct coh_set *s,
-		    u32 from)
+static u32 set_next(const struct coh_set *s, u32 from)
 {
-	u32 i, nw = set_words(n);
+	u32 i, nw = s->words;
 	u64 w;
 
-	if (!s->bits || !s->count || from >= n->nr_nodes)
+	if (!s->bits || !s->count || from >= nw << 6)
 		return COH_NODE_NONE;
 	i = from >> 6;
 	w = s->bits[i] & (~0ULL << (from & 63));
@@ -351,6 +369,8 @@ static int copy_ack(struct coh_node *n, struct coh_obj *o,
 		return coh_stale(n);
 	if (set_test(&o->acked, who))
 		return coh_stale(n);
+	if (set_reserve(n, &o->acked, who))
+		return -COH_ENOMEM;
 	set_add(&o->acked, who);
 	o->acks_got++;
 	if (o->got_grant && o->acks_got >= o->acks_needed)
@@ -560,7 +580,7 @@ static void dir_txn_end(struct coh_node *n, struct coh_obj *o)
 {
 	o->dir.txn = COH_TXN_NONE;
 	o->dir.txn_flags = 0;
-	set_clear(n, &o->dir.txnset);
+	set_clear(&o->dir.txnset);
 	dir_drain(n, o);
 }
 
@@ -595,7 +615,9 @@ static void dir_read(struct coh_node *n, struct coh_obj *o, u32 src, u32 req)
 
 	bool local = d->owner == COH_NODE_NONE || d->owner == n->self;
 
-	if ((src != n->self || !local) && set_prepare(n, &d->copyset)) {
+	/* room for the reader and for the owner that will write back */
+	if ((src != n->self && set_reserve(n, &d->copyset, src)) ||
+	    (!local && set_reserve(n, &d->copyset, d->owner))) {
 		send_err(n, o, src, req, -COH_EAGAIN);
 		return;
 	}
@@ -676,11 +698,11 @@ static void dir_write(struct coh_node *n, struct coh_obj *o, u32 src,
 	d->valid = false;
 	if (k) {
 		set_swap(&d->copyset, &d->txnset);
-		set_clear(n, &d->copyset);
+		set_clear(&d->copyset);
 		dir_txn_start(o, COH_TXN_INV, src, req, COH_TF_NEED_DONE);
 		msg_init(&m, COH_MSG_INV, src, req);
-		for (c = set_next(n, &d->txnset, 0); c != COH_NODE_NONE;
-		     c = set_next(n, &d->txnset, c + 1))
+		for (c = set_next(&d->txnset, 0); c != COH_NODE_NONE;
+		     c = set_next(&d->txnset, c + 1))
 			coh_xmit(n, o, c, &m, false);
 	}
 	if (had_read) {
@@ -703,12 +725,14 @@ static void dir_remove(struct coh_node *n, struct coh_obj *o, u32 src,
 		send_err(n, o, src, req, -COH_ENOENT);
 		return;
 	}
-	if (set_prepare(n, &d->copyset) || set_prepare(n, &d->txnset)) {
+	if (set_prepare(n, &d->copyset) || set_prepare(n, &d->txnset) ||
+	    (d->owner != COH_NODE_NONE &&
+	     set_reserve(n, &d->copyset, d->owner))) {
 		send_err(n, o, src, req, -COH_EAGAIN);
 		return;
 	}
 	set_swap(&d->copyset, &d->txnset);
-	set_clear(n, &d->copyset);
+	set_clear(&d->copyset);
 	d->fuzzy = false;
 	if (d->owner != COH_NODE_NONE && d->owner != n->self)
 		set_add(&d->txnset, d->owner);
@@ -725,8 +749,8 @@ static void dir_remove(struct coh_node *n, struct coh_obj *o, u32 src,
 	}
 	dir_txn_start(o, COH_TXN_RM, src, req, 0);
 	msg_init(&m, COH_MSG_RM, src, req);
-	for (c = set_next(n, &d->txnset, 0); c != COH_NODE_NONE;
-	     c = set_next(n, &d->txnset, c + 1))
+	for (c = set_next(&d->txnset, 0); c != COH_NODE_NONE;
+	     c = set_next(&d->txnset, c + 1))
 		coh_xmit(n, o, c, &m, false);
 }
 
@@ -809,6 +833,21 @@ static int dir_request(struct coh_node *n, struct coh_obj *o,
 	if (d->txn == COH_TXN_NONE && !d->qhead &&
 	    !dir_conflict(n, o, m->type, m->src)) {
 		dir_serve(n, o, m->type, m->flags, m->src, m->req);
+		return 0;
+	}
+	/*
+	 * A node waits for one request per object at a time: a newer one
+	 * supersedes its queued one (whose answer it would drop as stale),
+	 * so the queue holds at most one entry per node.
+	 */
+	for (e = d->qhead; e; e = e->next) {
+		if (e->src != m->src)
+			continue;
+		e->type = m->type;
+		e->flags = m->flags;
+		e->req = m->req;
+		coh_stale(n);
+		dir_drain(n, o);
 		return 0;
 	}
 	e = n->ops->alloc(n, sizeof(*e));
@@ -897,6 +936,9 @@ static int dir_writeback(struct coh_node *n, struct coh_obj *o,
 	if (d->txn != COH_TXN_FWD_READ || m->src != d->txn_fwd ||
 	    m->req != d->txn_req || (d->txn_flags & COH_TF_GOT_WB) || !data)
 		return coh_bad(n);
+	/* dir_read() made room for the owner; it may have grown since */
+	if (set_reserve(n, &d->copyset, m->src))
+		return -COH_ENOMEM;
 	n->ops->install(n, o, data);
 	d->valid = true;
 	d->owner = COH_NODE_NONE;
@@ -1176,7 +1218,14 @@ int coh_node_init(struct coh_node *node, const struct coh_ops *ops,
 	node->ops = ops;
 	node->self = self;
 	node->nr_nodes = nr_nodes;
+	node->span = self + 1;
 	return 0;
+}
+
+void coh_node_span(struct coh_node *node, u32 id)
+{
+	if (id < node->nr_nodes && id >= coh_load(node->span))
+		coh_store(node->span, id + 1);
 }
 
 void coh_obj_init(struct coh_node *node, struct coh_obj *obj, u32 set_id,
@@ -1271,7 +1320,7 @@ static int start_req(struct coh_node *n, struct coh_obj *o, u8 state,
 	if (state == COH_WAIT_WRITE) {
 		if (set_prepare(n, &o->acked))
 			return -COH_ENOMEM;
-		set_clear(n, &o->acked);
+		set_clear(&o->acked);
 		type = COH_MSG_REQ_WRITE;
 		coh_stat_inc(&n->stats.grab_misses);
 	} else {

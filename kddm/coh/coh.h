@@ -17,8 +17,9 @@
  *   held, and must not re-enter the engine for that object (they may
  *   sleep only if the caller's lock allows it: kddm.ko's mutex does).
  * - Node-wide state (struct coh_node) is only written by coh_node_init(),
- *   coh_obj_init() (which must be serialised on a node, e.g. under the
- *   object table lock) and by statistics counters (racy increments).
+ *   coh_node_span(), coh_obj_init() (which must be serialised on a node,
+ *   e.g. under the object table lock) and by statistics counters (racy
+ *   increments).
  * - Entry points return 0 on success, COH_WAIT (> 0) when the caller must
  *   sleep until ops->wake() is called for the object and then call the
  *   same function again with the same struct coh_wait, or -COH_Exxx.
@@ -233,6 +234,8 @@ struct coh_ops {
  * @priv: free for the caller
  * @self: local node id
  * @nr_nodes: node ids are < @nr_nodes (up to 65536 and beyond)
+ * @span: node ids in use are < @span (coh_node_span()): new node sets
+ *	are sized for it
  * @obj_seq: seeds the request ids of new objects
  * @stats: counters
  */
@@ -241,17 +244,20 @@ struct coh_node {
 	void *priv;
 	u32 self;
 	u32 nr_nodes;
+	u32 span;
 	u32 obj_seq;
 	struct coh_stats stats;
 };
 
 /**
  * struct coh_set - dynamically allocated node bitmap
- * @bits: (nr_nodes + 63) / 64 words, NULL until first needed
+ * @bits: @words words, NULL until first needed
+ * @words: grows to hold the highest node id added
  * @count: number of bits set
  */
 struct coh_set {
 	u64 *bits;
+	u32 words;
 	u32 count;
 };
 
@@ -395,6 +401,16 @@ static inline void coh_wait_init(struct coh_wait *w)
  */
 int coh_node_init(struct coh_node *node, const struct coh_ops *ops,
 		  u32 self, u32 nr_nodes);
+
+/**
+ * coh_node_span() - node @id is in use: size new node sets to hold it
+ * @node: instance
+ * @id: node id, < @nr_nodes
+ *
+ * Callers serialise it (kddm.ko: membership); any context may read the
+ * result.  Sets made before grow when a higher id is added to them.
+ */
+void coh_node_span(struct coh_node *node, u32 id);
 
 /**
  * coh_obj_init() - initialise the local state of an object

@@ -17,6 +17,9 @@
 
 /* Statistics are shared by all objects of a node: tolerate racy updates. */
 #define coh_stat_inc(p)	WRITE_ONCE(*(p), READ_ONCE(*(p)) + 1)
+/* Node-wide hints written by one context and read by any. */
+#define coh_load(x)	READ_ONCE(x)
+#define coh_store(x, v)	WRITE_ONCE(x, v)
 
 #else /* !__KERNEL__ */
 
@@ -33,6 +36,8 @@ typedef int32_t s32;
 typedef int64_t s64;
 
 #define coh_stat_inc(p)	((*(p))++)
+#define coh_load(x)	(x)
+#define coh_store(x, v)	((x) = (v))
 
 #endif /* __KERNEL__ */
 

@@ -360,6 +360,13 @@ static void check_all(void)
 }
 
 /* quiescence: directory agrees with the copies */
+/* A node set holds ids below its words * 64 (it grows as ids come). */
+static bool in_set(const struct coh_set *s, u32 id)
+{
+	return s->bits && id < s->words * 64 &&
+	       (s->bits[id >> 6] >> (id & 63)) & 1;
+}
+
 static void check_quiescent(void)
 {
 	u32 obj, i;
@@ -392,14 +399,11 @@ static void check_quiescent(void)
 				writer = i;
 			if (i == h)
 				continue;
-			if (c->state == COH_READ &&
-			    !(d->copyset.bits &&
-			      (d->copyset.bits[i >> 6] >> (i & 63)) & 1))
+			if (c->state == COH_READ && !in_set(&d->copyset, i))
 				fail("obj %u: node %u has a READ copy unknown to home %u",
 				     obj, i, h);
 			if (c->state != COH_READ && !d->lost && !crashed_any &&
-			    d->copyset.bits &&
-			    (d->copyset.bits[i >> 6] >> (i & 63)) & 1)
+			    in_set(&d->copyset, i))
 				fail("obj %u: home %u lists node %u in the copyset, state %u",
 				     obj, h, i, c->state);
 		}
