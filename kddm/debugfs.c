@@ -2,7 +2,7 @@
 /*
  * /sys/kernel/debug/kddm: deep internals for developers.
  *   nodes    every node known, with its TIPC address
- *   engine   coherence engine counters, messages sent per type
+ *   engine   coherence engine counters, messages sent per type, bytes held
  *   objects  every local object: state, freezes, and on its home the
  *            directory (owner, copies, transaction in progress)
  *   lose_next  fault injection: write a node id, and the next message
@@ -46,6 +46,7 @@ static int engine_show(struct seq_file *m, void *v)
 		   st->dropped, st->stale);
 	for (i = 1; i < COH_MSG_NR; i++)
 		seq_printf(m, "sent[%d] %llu\n", i, st->sent[i]);
+	seq_printf(m, "bytes %ld\n", kddm_engine_bytes());
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(engine);

@@ -33,14 +33,27 @@ static struct kddm_obj *to_kobj(struct coh_obj *o)
 	return container_of(o, struct kddm_obj, coh);
 }
 
+/* Bytes the engine holds (node sets, queued requests), for debugfs. */
+static atomic_long_t engine_bytes = ATOMIC_LONG_INIT(0);
+
 static void *k_alloc(struct coh_node *n, u32 size)
 {
-	return kzalloc(size, GFP_KERNEL);
+	void *p = kzalloc(size, GFP_KERNEL);
+
+	if (p)
+		atomic_long_add(ksize(p), &engine_bytes);
+	return p;
 }
 
 static void k_free(struct coh_node *n, void *p)
 {
+	atomic_long_sub(ksize(p), &engine_bytes);
 	kfree(p);
+}
+
+long kddm_engine_bytes(void)
+{
+	return atomic_long_read(&engine_bytes);
 }
 
 static int ensure_data(struct kddm_obj *obj)

@@ -75,6 +75,7 @@ void kddm_coh_recv(struct kddm_set *set, struct kddm_msg *m);
 int kddm_object_init(void);
 void kddm_object_set_self(u32 self);
 void kddm_object_node_seen(u32 id);
+long kddm_engine_bytes(void);
 unsigned long kddm_set_nr_objects(struct kddm_set *set);
 
 #endif /* _KDDM_SET_H */

@@ -71,6 +71,46 @@ TEST_F(set, invalidation_on_grab)
 	}
 }
 
+static long engine_bytes(int node)
+{
+	char out[OUT_MAX];
+
+	if (node_run(node, out,
+		     "sed -n s/^bytes\\ //p /sys/kernel/debug/kddm/engine"))
+		return -1;
+	return atol(out);
+}
+
+/*
+ * What a home spends on the copies of its objects: node sets sized for
+ * the node ids in use (a word for 64 ids), not for every possible id.
+ */
+TEST_F(set, home_memory_per_copied_object)
+{
+	const char *objects_file = "/sys/kernel/debug/kddm/objects";
+	const int objs = 400;
+	char out[OUT_MAX];
+	long before, after;
+	int n, copied;
+
+	ASSERT_LE(0, node_run(1, out, "grep -c copies=%d %s", nodes() - 1,
+			      objects_file));
+	copied = atoi(out);
+	before = engine_bytes(1);
+	ASSERT_LE(0, before);
+	for (n = 2; n <= nodes(); n++)
+		ASSERT_EQ(0, node_run(n, out, "kddm-test touch %s 0 %d",
+				      self->id, objs)) TH_LOG("%s", out);
+	after = engine_bytes(1);
+	/* the home knows every copy */
+	ASSERT_EQ(0, node_run(1, out, "grep -c copies=%d %s", nodes() - 1,
+			      objects_file)) TH_LOG("%s", out);
+	EXPECT_EQ(objs, atoi(out) - copied);
+	/* 8 KiB each when a set was sized for every node id */
+	EXPECT_GT(64 * objs, after - before)
+		TH_LOG("%ld bytes for %d objects", after - before, objs);
+}
+
 /* P processes on every node each add K to one counter: exactly N*P*K. */
 TEST_F(set, cluster_counter)
 {
