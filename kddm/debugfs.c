@@ -61,10 +61,10 @@ static void obj_line(struct seq_file *m, struct kddm_set *set,
 	seq_printf(m, "%llx\t%llx\t%u\t%u\t%u\t%d\t%d", set->id, o->obj_id,
 		   o->home, o->state, o->readers, o->writer, o->dead);
 	if (o->home == kddm_self())
-		seq_printf(m, "\towner=%d copies=%u txn=%u valid=%d lost=%d exists=%d",
+		seq_printf(m, "\towner=%d copies=%u txn=%u valid=%d lost=%d exists=%d queued=%u",
 			   d->owner == COH_NODE_NONE ? -1 : (int)d->owner,
 			   d->copyset.count, d->txn, d->valid, d->lost,
-			   d->exists);
+			   d->exists, coh_dir_queued(o, COH_NODE_NONE));
 	seq_putc(m, '\n');
 	mutex_unlock(&obj->lock);
 }

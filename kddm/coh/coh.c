@@ -1222,6 +1222,16 @@ int coh_node_init(struct coh_node *node, const struct coh_ops *ops,
 	return 0;
 }
 
+u32 coh_dir_queued(const struct coh_obj *obj, u32 node)
+{
+	const struct coh_qent *e;
+	u32 n = 0;
+
+	for (e = obj->dir.qhead; e; e = e->next)
+		n += node == COH_NODE_NONE || e->src == node;
+	return n;
+}
+
 void coh_node_span(struct coh_node *node, u32 id)
 {
 	if (id < node->nr_nodes && id >= coh_load(node->span))

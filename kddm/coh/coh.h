@@ -413,6 +413,15 @@ int coh_node_init(struct coh_node *node, const struct coh_ops *ops,
 void coh_node_span(struct coh_node *node, u32 id);
 
 /**
+ * coh_dir_queued() - requests queued at the home of @obj
+ * @obj: object, locked
+ * @node: count only those of @node; COH_NODE_NONE: all
+ *
+ * Return: the number of requests, at most one per node.
+ */
+u32 coh_dir_queued(const struct coh_obj *obj, u32 node);
+
+/**
  * coh_obj_init() - initialise the local state of an object
  * @node: engine
  * @obj: object (caller memory)

@@ -321,6 +321,7 @@ static bool orphaned(u32 i, u32 obj)
 static void check_obj(u32 obj)
 {
 	u32 i, writers = 0, readers = 0, w = 0;
+	const struct coh_obj *hc;
 
 	if (!member(home_of(obj)))
 		return;
@@ -345,6 +346,15 @@ static void check_obj(u32 obj)
 			     (unsigned long long)so->val,
 			     (unsigned long long)committed[obj]);
 	}
+	/* the home queues at most one request per node */
+	hc = &nodes[home_of(obj)].objs[obj].c;
+	if (coh_dir_queued(hc, COH_NODE_NONE) > N)
+		fail("obj %u: %u requests queued at the home", obj,
+		     coh_dir_queued(hc, COH_NODE_NONE));
+	for (i = 0; N <= 16 && i < N; i++)
+		if (coh_dir_queued(hc, i) > 1)
+			fail("obj %u: %u requests of node %u queued", obj,
+			     coh_dir_queued(hc, i), i);
 	if (writers > 1)
 		fail("obj %u: %u writers", obj, writers);
 	if (writers && readers)
@@ -359,13 +369,14 @@ static void check_all(void)
 		check_obj(o);
 }
 
-/* quiescence: directory agrees with the copies */
 /* A node set holds ids below its words * 64 (it grows as ids come). */
 static bool in_set(const struct coh_set *s, u32 id)
 {
 	return s->bits && id < s->words * 64 &&
 	       (s->bits[id >> 6] >> (id & 63)) & 1;
 }
+
+/* quiescence: directory agrees with the copies */
 
 static void check_quiescent(void)
 {
