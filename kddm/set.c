@@ -457,6 +457,20 @@ static void set_leave_send(struct kddm_set *set)
 }
 
 /*
+ * Waits until we hold the last reference to @set, which is unhashed. A
+ * holder that never lets go (a bug in an io-linker) would leave the
+ * caller in D state for good: say so every 10 s, which also keeps the
+ * hung-task detector from taking it for a kernel hang.
+ */
+static void set_wait_unused(struct kddm_set *set)
+{
+	while (!wait_var_event_timeout(&set->ref, kref_read(&set->ref) == 1,
+				       10 * HZ))
+		pr_warn("set %llx: still used by %u holders, waiting\n",
+			set->id, kref_read(&set->ref) - 1);
+}
+
+/*
  * Unhashes every set @match accepts and returns only when nobody else
  * holds one any more: their objects are freed through the linker, which
  * may be about to go away.
@@ -482,7 +496,7 @@ static void sets_unhash_matching(bool (*match)(struct kddm_set *,
 	while (!list_empty(&gone)) {
 		set = list_first_entry(&gone, struct kddm_set, teardown);
 		list_del(&set->teardown);
-		wait_var_event(&set->ref, kref_read(&set->ref) == 1);
+		set_wait_unused(set);
 		kddm_put_set(set);
 	}
 }
