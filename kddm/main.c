@@ -45,7 +45,7 @@ static int __init kddm_init(void)
 		if (!ret && join)
 			ret = kddm_join();
 		if (ret)
-			goto err_transport;
+			goto err_object;
 	}
 	ret = kddm_netlink_init();
 	if (ret)
@@ -56,6 +56,8 @@ static int __init kddm_init(void)
 err_leave:
 	if (kddm_joined())
 		kddm_leave();
+err_object:
+	kddm_object_exit();
 err_transport:
 	kddm_transport_exit();
 err_membership:
@@ -68,6 +70,7 @@ static void __exit kddm_exit(void)
 	kddm_debugfs_exit();
 	kddm_netlink_exit();
 	kddm_sets_shutdown();
+	kddm_object_exit();
 	if (kddm_joined())
 		kddm_leave();
 	kddm_transport_exit();

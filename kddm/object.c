@@ -10,14 +10,17 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/kthread.h>
 #include <linux/ktime.h>
 #include <linux/log2.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
+#include <linux/workqueue.h>
 
 #include "msg.h"
 #include "set.h"
 #include "trace.h"
+#include "transport.h"
 
 struct coh_node kddm_coh;
 static DEFINE_SPINLOCK(obj_init_lock);	/* coh_obj_init() is per node */
@@ -593,14 +596,11 @@ int kddm_flush_object(struct kddm_set *set, u64 objid)
 }
 EXPORT_SYMBOL_GPL(kddm_flush_object);
 
-/*
- * Writes the object back through the io-linker's sync_object(), from a
- * read copy (fetched first if this node has none).
- */
-int kddm_sync_object(struct kddm_set *set, u64 objid)
+/* The io-linker's sync_object() on a read copy, fetched if need be. */
+static int sync_here(struct kddm_set *set, u64 objid)
 {
 	void *data;
-	int ret = 0;
+	int ret;
 
 	if (!set->linker->sync_object)
 		return -EOPNOTSUPP;
@@ -610,6 +610,97 @@ int kddm_sync_object(struct kddm_set *set, u64 objid)
 	ret = set->linker->sync_object(set, objid, data);
 	kddm_put_object(set, objid);
 	return ret;
+}
+
+/*
+ * SYNC requests from other nodes run on their own workqueue: getting the
+ * object may wait for its owner's answer, which the receive thread must
+ * be free to take. At most SYNC_MAX wait at once; more get -EBUSY.
+ */
+#define SYNC_MAX	256
+static struct workqueue_struct *sync_wq;
+static atomic_t syncs_queued = ATOMIC_INIT(0);
+static bool sync_closing;	/* written and read on the receive thread */
+
+struct sync_work {
+	struct work_struct work;
+	struct kddm_msg req;	/* the header, for the reply */
+};
+
+static void sync_work_fn(struct work_struct *work)
+{
+	struct sync_work *sw = container_of(work, struct sync_work, work);
+	struct kddm_set *set = kddm_set_lookup(sw->req.set_id);
+	int ret = -ENOENT;
+
+	if (set) {
+		ret = home_of(set, sw->req.obj_id) == kddm_self() ?
+		      sync_here(set, sw->req.obj_id) : -EINVAL;
+		kddm_put_set(set);
+	}
+	kddm_rpc_reply(&sw->req, ret, NULL, 0);
+	kfree(sw);
+	atomic_dec(&syncs_queued);
+}
+
+static void sync_recv(struct kddm_msg *m)
+{
+	struct sync_work *sw;
+	int ret = -ESHUTDOWN;
+
+	if (!m->rpc_id) {
+		kddm_msg_count_drop();
+		return;
+	}
+	if (sync_closing)
+		goto refuse;
+	ret = -EBUSY;
+	if (atomic_inc_return(&syncs_queued) > SYNC_MAX)
+		goto undo;
+	ret = -ENOMEM;
+	sw = kmalloc(sizeof(*sw), GFP_KERNEL);
+	if (!sw)
+		goto undo;
+	sw->req = *m;
+	sw->req.data = NULL;
+	sw->req.len = 0;
+	INIT_WORK(&sw->work, sync_work_fn);
+	queue_work(sync_wq, &sw->work);
+	return;
+undo:
+	atomic_dec(&syncs_queued);
+refuse:
+	kddm_rpc_reply(m, ret, NULL, 0);
+}
+
+static void sync_close(struct kthread_work *w)
+{
+	sync_closing = true;
+}
+
+/* Longest wait for a home's answer: its disk write included. */
+#define SYNC_TIMEOUT	(120 * HZ)
+
+/*
+ * kddm_sync_object - write the object back to its home's backing store
+ *
+ * The io-linker's sync_object() runs on the object's home (where its
+ * backing store is), on the current data: the home fetches it from the
+ * owner if another node writes it. Return: 0 or -errno (-EOPNOTSUPP: the
+ * linker has no sync_object; -EHOSTDOWN: the home is down).
+ */
+int kddm_sync_object(struct kddm_set *set, u64 objid)
+{
+	u32 home = home_of(set, objid);
+
+	if (!set->linker->sync_object)
+		return -EOPNOTSUPP;
+	if (home == kddm_self())
+		return sync_here(set, objid);
+	if (home == KDDM_NODE_NONE)
+		return -EINVAL;
+	return kddm_rpc_call(home, KDDM_MSG_SYNC, set->id, objid, NULL, 0,
+			     NULL, 0, SYNC_TIMEOUT);
 }
 EXPORT_SYMBOL_GPL(kddm_sync_object);
 
@@ -739,7 +830,27 @@ unsigned long kddm_set_nr_objects(struct kddm_set *set)
 
 int kddm_object_init(void)
 {
-	return coh_node_init(&kddm_coh, &kddm_coh_ops, 0, KDDM_MAX_NODE + 1);
+	int ret = coh_node_init(&kddm_coh, &kddm_coh_ops, 0,
+				KDDM_MAX_NODE + 1);
+
+	if (ret)
+		return -EINVAL;
+	sync_wq = alloc_workqueue("kddm_sync", WQ_UNBOUND, 0);
+	if (!sync_wq)
+		return -ENOMEM;
+	kddm_msg_register(KDDM_MSG_SYNC, 0, sync_recv);
+	return 0;
+}
+
+/* After the sets are gone: SYNC requests get -ESHUTDOWN, queued ones end. */
+void kddm_object_exit(void)
+{
+	struct kthread_work close;
+
+	kthread_init_work(&close, sync_close);
+	kddm_transport_queue(&close);
+	kddm_transport_flush();
+	destroy_workqueue(sync_wq);
 }
 
 /* The node id is fixed while joined; no object exists before the join. */

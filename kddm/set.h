@@ -73,6 +73,7 @@ struct kddm_obj *kddm_obj_ref(struct kddm_set *set, u64 objid);
 void kddm_obj_unref(struct kddm_obj *obj);
 void kddm_coh_recv(struct kddm_set *set, struct kddm_msg *m);
 int kddm_object_init(void);
+void kddm_object_exit(void);
 void kddm_object_set_self(u32 self);
 void kddm_object_node_seen(u32 id);
 long kddm_engine_bytes(void);

@@ -56,7 +56,9 @@ struct kddm_set;
  * @remove_object: kddm_remove_object() on this node removed the object
  *	cluster-wide (called on the removing node only; the other copies
  *	get @invalidate_object). Optional.
- * @sync_object: write the object back to its backing store. Optional.
+ * @sync_object: write the object back to its backing store; runs on the
+ *	object's home, in process context, whoever called
+ *	kddm_sync_object(). Optional.
  * @reload_object: re-read an object whose only copy was lost with a node
  *	from the backing store. Optional: without it the object fails -EIO.
  * @default_owner: custom default-owner (home) policy, called once per

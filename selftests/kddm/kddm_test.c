@@ -2,8 +2,9 @@
 /*
  * kddm_test.ko: a test io-linker ("kddm_test") whose objects are plain
  * byte arrays, and /dev/kddm_test, through which selftests and benchmarks
- * drive get/grab/put/remove/flush/find from processes. Like lib/test_*.ko,
- * it exists for testing only.
+ * drive get/grab/put/remove/flush/find/sync from processes. Its
+ * sync_object() copies the object into a store of the node (the home),
+ * which STORED reads back. Like lib/test_*.ko, it exists for testing only.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -27,10 +28,90 @@ struct test_file {
 	struct list_head held;
 };
 
+/*
+ * The backing store of this node: what sync_object() wrote, the first
+ * KDDM_TEST_STORE_MAX bytes of each object synced here (on its home).
+ */
+struct stored {
+	struct list_head list;
+	u64 set_id, obj_id;
+	u32 len;
+	u8 data[KDDM_TEST_STORE_MAX];
+};
+
+#define STORE_MAX_OBJS	4096
+static LIST_HEAD(store);
+static DEFINE_MUTEX(store_lock);
+static unsigned int store_n;
+
+static struct stored *store_find(u64 set_id, u64 obj_id)
+{
+	struct stored *st;
+
+	list_for_each_entry(st, &store, list)
+		if (st->set_id == set_id && st->obj_id == obj_id)
+			return st;
+	return NULL;
+}
+
+static int test_sync_object(struct kddm_set *set, u64 objid, void *data)
+{
+	struct stored *st;
+	int ret = 0;
+
+	mutex_lock(&store_lock);
+	st = store_find(kddm_set_id(set), objid);
+	if (!st && store_n >= STORE_MAX_OBJS) {
+		ret = -ENOSPC;
+	} else if (!st) {
+		st = kzalloc(sizeof(*st), GFP_KERNEL);
+		if (st) {
+			st->set_id = kddm_set_id(set);
+			st->obj_id = objid;
+			list_add(&st->list, &store);
+			store_n++;
+		} else {
+			ret = -ENOMEM;
+		}
+	}
+	if (st) {
+		st->len = min_t(u32, kddm_set_obj_size(set), sizeof(st->data));
+		memcpy(st->data, data, st->len);
+	}
+	mutex_unlock(&store_lock);
+	return ret;
+}
+
+static void store_free(void)
+{
+	struct stored *st, *tmp;
+
+	list_for_each_entry_safe(st, tmp, &store, list)
+		kfree(st);
+}
+
 static const struct kddm_io_linker_ops test_linker = {
 	.name = "kddm_test",
 	.owner = THIS_MODULE,
+	.sync_object = test_sync_object,
 };
+
+/* STORED: what this node's store holds of the object (no kDDM call). */
+static long test_stored(struct kddm_test_obj *to)
+{
+	void __user *ubuf = u64_to_user_ptr(to->buf);
+	struct stored *st;
+	long ret = -ENOENT;
+
+	mutex_lock(&store_lock);
+	st = store_find(to->set_id, to->obj_id);
+	if (st) {
+		to->len = min(to->len, st->len);
+		ret = copy_to_user(ubuf, st->data, to->len) ? -EFAULT : 0;
+	}
+	mutex_unlock(&store_lock);
+	return ret;
+}
 
 static long test_create(void __user *arg)
 {
@@ -178,6 +259,12 @@ static long test_obj(struct test_file *tf, unsigned int cmd,
 		return -EFAULT;
 	if (cmd == KDDM_TEST_PUT)
 		return test_put(tf, &to);
+	if (cmd == KDDM_TEST_STORED) {
+		ret = test_stored(&to);
+		if (!ret && copy_to_user(arg, &to, sizeof(to)))
+			ret = -EFAULT;
+		return ret;
+	}
 	set = test_find_set(to.set_id);
 	if (IS_ERR(set))
 		return PTR_ERR(set);
@@ -185,6 +272,8 @@ static long test_obj(struct test_file *tf, unsigned int cmd,
 		ret = kddm_remove_object(set, to.obj_id);
 	else if (cmd == KDDM_TEST_FLUSH)
 		ret = kddm_flush_object(set, to.obj_id);
+	else if (cmd == KDDM_TEST_SYNC)
+		ret = kddm_sync_object(set, to.obj_id);
 	else
 		ret = test_obj_op(tf, cmd, set, &to);
 	if (ret == 1)
@@ -213,6 +302,8 @@ static long test_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	case KDDM_TEST_REMOVE:
 	case KDDM_TEST_FLUSH:
 	case KDDM_TEST_FIND:
+	case KDDM_TEST_SYNC:
+	case KDDM_TEST_STORED:
 		return test_obj(file->private_data, cmd, uarg);
 	}
 	return -ENOTTY;
@@ -276,6 +367,7 @@ static void __exit kddm_test_exit(void)
 {
 	misc_deregister(&test_dev);
 	kddm_unregister_io_linker(&test_linker);
+	store_free();
 }
 
 module_init(kddm_test_init);

@@ -71,6 +71,41 @@ TEST_F(set, invalidation_on_grab)
 	}
 }
 
+/*
+ * kddm_sync_object() writes the current data at the object's home (node
+ * 1), whoever asks and wherever the writable copy is.
+ */
+TEST_F(set, sync_writes_back_at_the_home)
+{
+	char out[OUT_MAX];
+	int n;
+
+	ASSERT_EQ(0, node_run(2, out, "kddm-test write %s 5 first", self->id))
+		TH_LOG("%s", out);
+	/* asked by a third node while node 2 holds the writable copy */
+	ASSERT_EQ(0, node_run(3, out, "kddm-test sync %s 5", self->id))
+		TH_LOG("%s", out);
+	ASSERT_EQ(0, node_run(1, out, "kddm-test stored %s 5", self->id))
+		TH_LOG("%s", out);
+	EXPECT_STREQ("first", out);
+	for (n = 2; n <= nodes(); n++) {
+		EXPECT_NE(0, node_run(n, out, "kddm-test stored %s 5",
+				      self->id)) TH_LOG("node %d: %s", n, out);
+	}
+	/* asked by the writer itself, after a new write */
+	ASSERT_EQ(0, node_run(3, out, "kddm-test write %s 5 second",
+			      self->id));
+	ASSERT_EQ(0, node_run(3, out, "kddm-test sync %s 5", self->id))
+		TH_LOG("%s", out);
+	ASSERT_EQ(0, node_run(1, out, "kddm-test stored %s 5", self->id));
+	EXPECT_STREQ("second", out);
+	/* and by the home */
+	ASSERT_EQ(0, node_run(2, out, "kddm-test write %s 5 third", self->id));
+	ASSERT_EQ(0, node_run(1, out, "kddm-test sync %s 5", self->id));
+	ASSERT_EQ(0, node_run(1, out, "kddm-test stored %s 5", self->id));
+	EXPECT_STREQ("third", out);
+}
+
 static long engine_bytes(int node)
 {
 	char out[OUT_MAX];

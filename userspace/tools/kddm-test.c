@@ -11,6 +11,8 @@
  *   kddm-test write SET OBJ TEXT
  *   kddm-test incr SET OBJ [COUNT]              prints the last value
  *   kddm-test remove|flush SET OBJ
+ *   kddm-test sync SET OBJ          the home writes it to its store
+ *   kddm-test stored SET OBJ        prints this node's stored copy
  *   kddm-test hold-get|hold-grab SET OBJ        freeze, say "held", wait
  *                                               for stdin to close, put
  *   kddm-test bench-get|bench-grab SET FIRST N  get (grab) + put of objects
@@ -218,6 +220,15 @@ static int obj_cmd(int argc, char **argv)
 			if (ioctl(dev, KDDM_TEST_INCR, &to))
 				return fail();
 		printf("%llu\n", (unsigned long long)to.value);
+	} else if (!strcmp(op, "sync")) {
+		if (ioctl(dev, KDDM_TEST_SYNC, &to))
+			return fail();
+	} else if (!strcmp(op, "stored")) {
+		memset(buf, 0, KDDM_TEST_STORE_MAX + 1);
+		to.len = KDDM_TEST_STORE_MAX;
+		if (ioctl(dev, KDDM_TEST_STORED, &to))
+			return fail();
+		printf("%s\n", buf);
 	} else if (!strcmp(op, "remove") || !strcmp(op, "flush")) {
 		if (ioctl(dev, op[0] == 'r' ? KDDM_TEST_REMOVE :
 			  KDDM_TEST_FLUSH, &to))

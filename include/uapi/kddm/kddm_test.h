@@ -44,5 +44,10 @@ struct kddm_test_obj {
 #define KDDM_TEST_FLUSH		_IOW(KDDM_TEST_IOC, 8, struct kddm_test_obj)
 #define KDDM_TEST_FIND		_IOWR(KDDM_TEST_IOC, 9, struct kddm_test_obj)
 #define KDDM_TEST_GRAB		_IOWR(KDDM_TEST_IOC, 10, struct kddm_test_obj)
+/* kddm_sync_object(): the home copies the object into its store */
+#define KDDM_TEST_SYNC		_IOW(KDDM_TEST_IOC, 11, struct kddm_test_obj)
+/* this node's store: the first KDDM_TEST_STORE_MAX bytes last synced */
+#define KDDM_TEST_STORED	_IOWR(KDDM_TEST_IOC, 12, struct kddm_test_obj)
+#define KDDM_TEST_STORE_MAX	256
 
 #endif /* _UAPI_KDDM_TEST_H */
