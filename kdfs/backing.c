@@ -1,0 +1,511 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kdfs backing store: what a node's objects are made of on its own disk,
+ * under BACKING/kdfs, in files a person can read:
+ *
+ *   node            this node's id (a backing directory serves one node)
+ *   alloc           the next inode number n this node gives out
+ *   i/<ino>         an inode: "mode=... nlink=... uid=... size=..." (text)
+ *   d/<ino>         a directory: one "<ino> <type> <name>" line per entry,
+ *                   bytes of the name below '!', '%' and DEL as %XX
+ *   f/<ino>         a regular file's or a symlink's data, as is
+ *
+ * <ino> is the inode number in hex (16 digits). Files are rewritten in
+ * place and fsync'ed; the I/O runs with the credentials of the mount,
+ * without file system recursion into reclaim (memalloc_nofs).
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/cred.h>
+#include <linux/file.h>
+#include <linux/namei.h>
+#include <linux/sched/mm.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+
+#include "kdfs.h"
+
+/*
+ * The mount's backing store is used by the io-linkers, on any thread and
+ * for requests of any node, while this node's mount lives: kdfs_mount_sem
+ * (read) keeps it from going; mount and umount take it for write.
+ */
+DECLARE_RWSEM(kdfs_mount_sem);
+
+struct io_ctx {
+	const struct cred *old;
+	unsigned int nofs;
+	bool up;
+};
+
+static void io_begin(struct io_ctx *c)
+{
+	down_read(&kdfs_mount_sem);
+	c->up = kdfs_this && kdfs_this->backing.dentry;
+	if (c->up)
+		c->old = override_creds(kdfs_this->cred);
+	c->nofs = memalloc_nofs_save();
+}
+
+static void io_end(struct io_ctx *c)
+{
+	memalloc_nofs_restore(c->nofs);
+	if (c->up)
+		revert_creds(c->old);
+	up_read(&kdfs_mount_sem);
+}
+
+/* Between io_begin() and io_end(). */
+static struct file *open_rel(const char *name, int flags)
+{
+	if (!kdfs_this || !kdfs_this->backing.dentry)
+		return ERR_PTR(-ENODEV);
+	return file_open_root(&kdfs_this->backing, name,
+			      flags | O_LARGEFILE | O_NOFOLLOW, 0600);
+}
+
+/* Replaces the file @name with @len bytes of @buf, durably. */
+static int write_file(const char *name, const void *buf, size_t len)
+{
+	struct io_ctx c;
+	struct file *f;
+	loff_t pos = 0;
+	ssize_t n;
+	int ret;
+
+	io_begin(&c);
+	f = open_rel(name, O_WRONLY | O_CREAT | O_TRUNC);
+	ret = PTR_ERR_OR_ZERO(f);
+	if (ret)
+		goto out;
+	n = kernel_write(f, buf, len, &pos);
+	ret = n < 0 ? n : n != len ? -EIO : vfs_fsync(f, 1);
+	fput(f);
+out:
+	io_end(&c);
+	return ret;
+}
+
+/* Reads up to @len bytes of @name; the count, or -errno (-ENOENT). */
+static ssize_t read_file(const char *name, void *buf, size_t len, loff_t pos)
+{
+	struct io_ctx c;
+	struct file *f;
+	ssize_t n;
+
+	io_begin(&c);
+	f = open_rel(name, O_RDONLY);
+	if (IS_ERR(f)) {
+		n = PTR_ERR(f);
+	} else {
+		n = kernel_read(f, buf, len, &pos);
+		fput(f);
+	}
+	io_end(&c);
+	return n;
+}
+
+static void ino_name(char *buf, size_t len, char kind, u64 ino)
+{
+	snprintf(buf, len, "%c/%016llx", kind, ino);
+}
+
+/* ---- inodes ---- */
+
+#define INODE_TEXT	320
+
+int kdfs_store_inode(u64 ino, const struct kdfs_iobj *io)
+{
+	char name[24], *buf;
+	int len, ret;
+
+	buf = kmalloc(INODE_TEXT, GFP_KERNEL);
+	if (!buf)
+		return -ENOMEM;
+	len = scnprintf(buf, INODE_TEXT,
+			"mode=%o nlink=%u uid=%u gid=%u size=%llu rdev=%u gen=%llu atime=%lld.%09u mtime=%lld.%09u ctime=%lld.%09u\n",
+			io->mode, io->nlink, io->uid, io->gid, io->size,
+			io->rdev, io->gen, io->atime, io->atime_ns,
+			io->mtime, io->mtime_ns, io->ctime, io->ctime_ns);
+	ino_name(name, sizeof(name), 'i', ino);
+	ret = write_file(name, buf, len);
+	kfree(buf);
+	return ret;
+}
+
+int kdfs_load_inode(u64 ino, struct kdfs_iobj *io)
+{
+	char name[24], *buf;
+	ssize_t n;
+	int ret = -EUCLEAN;
+
+	buf = kzalloc(INODE_TEXT + 1, GFP_KERNEL);
+	if (!buf)
+		return -ENOMEM;
+	ino_name(name, sizeof(name), 'i', ino);
+	n = read_file(name, buf, INODE_TEXT, 0);
+	if (n < 0) {
+		ret = n;
+		goto out;
+	}
+	memset(io, 0, sizeof(*io));
+	if (sscanf(buf,
+		   "mode=%o nlink=%u uid=%u gid=%u size=%llu rdev=%u gen=%llu atime=%lld.%u mtime=%lld.%u ctime=%lld.%u",
+		   &io->mode, &io->nlink, &io->uid, &io->gid, &io->size,
+		   &io->rdev, &io->gen, &io->atime, &io->atime_ns,
+		   &io->mtime, &io->mtime_ns, &io->ctime, &io->ctime_ns) == 13 &&
+	    io->mode && io->size <= KDFS_MAX_FILE_SIZE)
+		ret = 0;
+	else
+		pr_warn_ratelimited("inode %llx: damaged %s, ignored\n", ino,
+				    name);
+out:
+	kfree(buf);
+	return ret;
+}
+
+/* ---- directories ---- */
+
+static bool plain(u8 c)
+{
+	return c > ' ' && c != '%' && c != 0x7f;
+}
+
+/* At most 3 bytes a name byte, plus "<ino> <type> " and a newline. */
+#define DIR_TEXT_MAX	(KDFS_DIR_ROOM * 3 + 64)
+
+int kdfs_store_dir(u64 ino, const struct kdfs_dobj *d)
+{
+	struct kdfs_dirent *de;
+	char name[24], *buf;
+	size_t len = 0;
+	int i, ret;
+
+	buf = kvmalloc(DIR_TEXT_MAX, GFP_KERNEL);
+	if (!buf)
+		return -ENOMEM;
+	kdfs_for_each_dirent(d, de) {
+		len += scnprintf(buf + len, DIR_TEXT_MAX - len, "%016llx %u ",
+				 de->ino, de->type);
+		for (i = 0; i < de->len; i++) {
+			u8 c = de->name[i];
+
+			if (plain(c))
+				buf[len++] = c;
+			else
+				len += scnprintf(buf + len, DIR_TEXT_MAX - len,
+						 "%%%02X", c);
+		}
+		buf[len++] = '\n';
+	}
+	ino_name(name, sizeof(name), 'd', ino);
+	ret = write_file(name, buf, len);
+	kvfree(buf);
+	return ret;
+}
+
+/* One "<ino> <type> <name>" line into @de (room for a whole entry). */
+static int parse_entry(char *line, struct kdfs_dirent *de)
+{
+	unsigned long long ino;
+	unsigned int type;
+	char *p;
+	int n = 0, len = 0;
+
+	if (sscanf(line, "%llx %u %n", &ino, &type, &n) != 2 || !n)
+		return -EUCLEAN;
+	for (p = line + n; *p; p++) {
+		u8 c = *p;
+
+		if (len >= NAME_MAX || !plain(c))
+			return -EUCLEAN;
+		if (c == '%') {
+			if (!p[1] || !p[2] || hex2bin(&c, p + 1, 1))
+				return -EUCLEAN;
+			p += 2;
+		}
+		de->name[len++] = c;
+	}
+	if (!len || !ino || type > DT_WHT)
+		return -EUCLEAN;
+	de->ino = ino;
+	de->type = type;
+	de->len = len;
+	return 0;
+}
+
+int kdfs_load_dir(u64 ino, struct kdfs_dobj *d)
+{
+	char name[24], *buf, *line, *next;
+	struct kdfs_dirent *de;
+	ssize_t n;
+	int ret = 0;
+
+	buf = kvmalloc(DIR_TEXT_MAX + 1, GFP_KERNEL);
+	if (!buf)
+		return -ENOMEM;
+	ino_name(name, sizeof(name), 'd', ino);
+	n = read_file(name, buf, DIR_TEXT_MAX, 0);
+	if (n < 0) {
+		ret = n;
+		goto out;
+	}
+	buf[n] = '\0';
+	d->used = 0;
+	d->count = 0;
+	for (line = buf; *line; line = next) {
+		next = strchrnul(line, '\n');
+		if (*next)
+			*next++ = '\0';
+		de = (struct kdfs_dirent *)(d->entries + d->used);
+		if (d->used + sizeof(*de) + NAME_MAX > KDFS_DIR_ROOM ||
+		    parse_entry(line, de)) {
+			pr_warn_ratelimited("directory %llx: damaged entry in %s, skipped\n",
+					    ino, name);
+			continue;
+		}
+		d->used += sizeof(*de) + de->len;
+		d->count++;
+	}
+out:
+	kvfree(buf);
+	return ret;
+}
+
+/* ---- data ---- */
+
+/*
+ * Page @index, written whole at its place (the inode's sync cuts the file
+ * to its size: the size is the inode's, not the data file's).
+ */
+int kdfs_store_page(u64 ino, pgoff_t index, const void *page)
+{
+	loff_t pos = (loff_t)index << PAGE_SHIFT;
+	size_t len = PAGE_SIZE;
+	struct io_ctx c;
+	char name[24];
+	struct file *f;
+	ssize_t n;
+	int ret;
+
+	ino_name(name, sizeof(name), 'f', ino);
+	io_begin(&c);
+	f = open_rel(name, O_WRONLY | O_CREAT);
+	ret = PTR_ERR_OR_ZERO(f);
+	if (!ret) {
+		n = kernel_write(f, page, len, &pos);
+		ret = n < 0 ? n : n != len ? -EIO : vfs_fsync(f, 1);
+		fput(f);
+	}
+	io_end(&c);
+	return ret;
+}
+
+int kdfs_load_page(u64 ino, pgoff_t index, void *page)
+{
+	char name[24];
+	ssize_t n;
+
+	ino_name(name, sizeof(name), 'f', ino);
+	n = read_file(name, page, PAGE_SIZE, (loff_t)index << PAGE_SHIFT);
+	if (n == -ENOENT)
+		n = 0;
+	if (n < 0)
+		return n;
+	memset(page + n, 0, PAGE_SIZE - n);
+	return 0;
+}
+
+/* Cuts the data file of @ino to @size (a truncate), if it is longer. */
+static int trim_data(u64 ino, loff_t size)
+{
+	struct io_ctx c;
+	char name[24];
+	struct file *f;
+	int ret;
+
+	ino_name(name, sizeof(name), 'f', ino);
+	io_begin(&c);
+	f = open_rel(name, O_WRONLY);
+	ret = PTR_ERR_OR_ZERO(f);
+	if (!ret) {
+		if (i_size_read(file_inode(f)) > size)
+			ret = vfs_truncate(&f->f_path, size);
+		fput(f);
+	}
+	io_end(&c);
+	return ret == -ENOENT ? 0 : ret;
+}
+
+/* ---- allocator ---- */
+
+int kdfs_store_alloc(u32 node, const struct kdfs_aobj *a)
+{
+	char buf[32];
+
+	return write_file("alloc", buf,
+			  scnprintf(buf, sizeof(buf), "%llu\n", a->next));
+}
+
+int kdfs_load_alloc(u32 node, struct kdfs_aobj *a)
+{
+	char buf[32] = "";
+	ssize_t n = read_file("alloc", buf, sizeof(buf) - 1, 0);
+
+	if (n < 0)
+		return n;
+	if (kstrtoull(strim(buf), 10, &a->next) || !a->next ||
+	    a->next > KDFS_INO_MAX + 1)
+		return -EUCLEAN;
+	return 0;
+}
+
+/* ---- removal ---- */
+
+/* Removes @name (a hex inode number) from the subdirectory @kind. */
+static int unlink_in(char kind, const char *name)
+{
+	struct dentry *dir, *d;
+	struct io_ctx c;
+	int ret;
+
+	io_begin(&c);
+	if (!c.up) {
+		io_end(&c);
+		return -ENODEV;
+	}
+	dir = kdfs_this->sub[kind == 'i' ? 0 : kind == 'd' ? 1 : 2].dentry;
+	inode_lock_nested(d_inode(dir), I_MUTEX_PARENT);
+	d = lookup_one_len(name, dir, strlen(name));
+	ret = PTR_ERR_OR_ZERO(d);
+	if (!ret) {
+		ret = d_is_positive(d) ?
+		      vfs_unlink(&init_user_ns, d_inode(dir), d, NULL) : 0;
+		dput(d);
+	}
+	inode_unlock(d_inode(dir));
+	io_end(&c);
+	return ret;
+}
+
+/* The inode is gone: so are its files. */
+int kdfs_forget_inode(u64 ino)
+{
+	char name[17];
+	int ret, r;
+
+	snprintf(name, sizeof(name), "%016llx", ino);
+	ret = unlink_in('f', name);
+	r = unlink_in('d', name);
+	ret = ret ?: r;
+	r = unlink_in('i', name);
+	return ret ?: r;
+}
+
+/* Cuts a regular file's data to @size if it is longer (truncate). */
+int kdfs_trim_data(u64 ino, loff_t size)
+{
+	return trim_data(ino, size);
+}
+
+/* ---- mount ---- */
+
+static int mkdir_path(const char *path)
+{
+	struct dentry *d;
+	struct path p;
+	int ret;
+
+	d = kern_path_create(AT_FDCWD, path, &p, LOOKUP_DIRECTORY);
+	if (IS_ERR(d))
+		return PTR_ERR(d) == -EEXIST ? 0 : PTR_ERR(d);
+	ret = vfs_mkdir(mnt_user_ns(p.mnt), d_inode(p.dentry), d, 0700);
+	done_path_create(&p, d);
+	return ret;
+}
+
+/* The node file: written at the first mount, checked at the others. */
+static int check_node(struct kdfs_sb *s)
+{
+	char buf[16] = "";
+	u32 node;
+	ssize_t n = read_file("node", buf, sizeof(buf) - 1, 0);
+
+	if (n == -ENOENT) {
+		n = scnprintf(buf, sizeof(buf), "%u\n", s->node);
+		return write_file("node", buf, n);
+	}
+	if (n < 0)
+		return n;
+	if (kstrtou32(strim(buf), 10, &node))
+		return -EUCLEAN;
+	if (node != s->node) {
+		pr_err("backing directory belongs to node %u, this is node %u\n",
+		       node, s->node);
+		return -EXDEV;
+	}
+	return 0;
+}
+
+/*
+ * Opens (making it if needed) BACKING/kdfs and its subdirectories. @dir
+ * must be a writable directory of a local file system.
+ */
+int kdfs_backing_open(struct kdfs_sb *s, const char *dir)
+{
+	static const char *const subs[] = { "i", "d", "f" };
+	struct path p;
+	char *buf;
+	int i, ret;
+
+	ret = kern_path(dir, LOOKUP_FOLLOW | LOOKUP_DIRECTORY, &p);
+	if (ret) {
+		pr_err("backing directory %s: error %d\n", dir, ret);
+		return ret;
+	}
+	ret = -EROFS;
+	if (__mnt_is_readonly(p.mnt) || sb_rdonly(p.dentry->d_sb))
+		goto bad;
+	ret = -EINVAL;
+	if (p.dentry->d_sb->s_magic == KDFS_MAGIC)
+		goto bad;	/* kdfs over kdfs */
+	ret = inode_permission(mnt_user_ns(p.mnt), d_inode(p.dentry),
+			       MAY_WRITE | MAY_EXEC);
+	if (ret)
+		goto bad;
+	path_put(&p);
+	buf = kmalloc(PATH_MAX, GFP_KERNEL);
+	if (!buf)
+		return -ENOMEM;
+	snprintf(buf, PATH_MAX, "%s/kdfs", dir);
+	ret = mkdir_path(buf) ?: kern_path(buf, 0, &s->backing);
+	for (i = 0; !ret && i < ARRAY_SIZE(subs); i++) {
+		snprintf(buf, PATH_MAX, "%s/kdfs/%s", dir, subs[i]);
+		ret = mkdir_path(buf) ?: kern_path(buf, 0, &s->sub[i]);
+	}
+	kfree(buf);
+	if (!ret)
+		ret = check_node(s);
+	if (ret) {
+		pr_err("backing directory %s: error %d\n", dir, ret);
+		kdfs_backing_close(s);
+	}
+	return ret;
+bad:
+	pr_err("backing directory %s: error %d\n", dir, ret);
+	path_put(&p);
+	return ret;
+}
+
+void kdfs_backing_close(struct kdfs_sb *s)
+{
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(s->sub); i++)
+		if (s->sub[i].dentry)
+			path_put(&s->sub[i]);
+	if (s->backing.dentry)
+		path_put(&s->backing);
+	memset(&s->backing, 0, sizeof(s->backing));
+	memset(s->sub, 0, sizeof(s->sub));
+}

@@ -1,0 +1,274 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kdfs file data: no page cache. A read copies from read copies of the
+ * file's page objects, a write into the grabbed pages, so that a read on
+ * any node after a write on another returns the written bytes, with no
+ * close or sync in between. A write grabs the inode object first and
+ * keeps it for its length: writes to one file are serialised cluster-wide
+ * and O_APPEND takes the size it then holds.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/fs.h>
+#include <linux/falloc.h>
+#include <linux/mm.h>
+#include <linux/uio.h>
+
+#include "kdfs.h"
+
+/* ---- open files: the nodes with the inode open ---- */
+
+static int set_open(struct inode *inode, bool open)
+{
+	u64 bit = BIT_ULL(kdfs_this->node - 1);
+	struct kdfs_iobj *io;
+	bool gone;
+	u64 size;
+
+	io = kddm_grab_object(kdfs_inodes, inode->i_ino);
+	if (IS_ERR(io))
+		return kdfs_errno(PTR_ERR(io));
+	if (open)
+		io->open_nodes |= bit;
+	else
+		io->open_nodes &= ~bit;
+	gone = io->mode && !io->nlink && !io->open_nodes;
+	size = io->size;
+	if (gone)
+		io->mode = 0;
+	kdfs_iobj_put(inode->i_ino);
+	if (gone) {
+		kdfs_truncate_pages(inode->i_ino, 0, size);
+		return kdfs_sync_meta(inode->i_ino);
+	}
+	return 0;
+}
+
+static int kdfs_open(struct inode *inode, struct file *file)
+{
+	struct kdfs_inode *ki = KDFS_I(inode);
+	int ret = 0;
+
+	if (kdfs_this->node > 64)
+		return 0;	/* unlinked-open tracking: nodes 1..64 */
+	mutex_lock(&ki->open_lock);
+	if (!ki->opens)
+		ret = set_open(inode, true);
+	if (!ret)
+		ki->opens++;
+	mutex_unlock(&ki->open_lock);
+	return ret;
+}
+
+static int kdfs_release(struct inode *inode, struct file *file)
+{
+	struct kdfs_inode *ki = KDFS_I(inode);
+
+	if (kdfs_this->node > 64)
+		return 0;
+	mutex_lock(&ki->open_lock);
+	if (!--ki->opens)
+		set_open(inode, false);
+	mutex_unlock(&ki->open_lock);
+	return 0;
+}
+
+/* ---- data ---- */
+
+/* Drops the pages past @from (zeroing the tail of the one it cuts). */
+int kdfs_truncate_pages(u64 ino, u64 from, u64 to)
+{
+	pgoff_t i = from >> PAGE_SHIFT, end = DIV_ROUND_UP(to, PAGE_SIZE);
+	size_t off = offset_in_page(from);
+
+	if (off && i < end) {
+		u64 id = kdfs_page_id(ino, i);
+		u8 *page = kddm_grab_object(kdfs_pages, id);
+
+		if (IS_ERR(page))
+			return kdfs_errno(PTR_ERR(page));
+		memset(page + off, 0, PAGE_SIZE - off);
+		kddm_put_object(kdfs_pages, id);
+		i++;
+	}
+	for (; i < end; i++)
+		kddm_remove_object(kdfs_pages, kdfs_page_id(ino, i));
+	return 0;
+}
+
+static ssize_t kdfs_read_iter(struct kiocb *iocb, struct iov_iter *to)
+{
+	struct inode *inode = file_inode(iocb->ki_filp);
+	loff_t pos = iocb->ki_pos, size;
+	ssize_t done = 0;
+	int ret;
+
+	ret = kdfs_refresh(inode);
+	if (ret)
+		return ret;
+	size = i_size_read(inode);
+	while (iov_iter_count(to) && pos < size) {
+		u64 id = kdfs_page_id(inode->i_ino, pos >> PAGE_SHIFT);
+		size_t off = offset_in_page(pos), n, got;
+		void *page;
+
+		n = min_t(loff_t, PAGE_SIZE - off, size - pos);
+		n = min(n, iov_iter_count(to));
+		page = kddm_get_object(kdfs_pages, id);
+		if (IS_ERR(page)) {
+			ret = kdfs_errno(PTR_ERR(page));
+			break;
+		}
+		got = copy_to_iter(page + off, n, to);
+		kddm_put_object(kdfs_pages, id);
+		pos += got;
+		done += got;
+		if (got < n) {
+			ret = -EFAULT;
+			break;
+		}
+	}
+	iocb->ki_pos = pos;
+	return done ?: ret;
+}
+
+/* Writes @from at @pos into the pages; the bytes written or -errno. */
+static ssize_t write_pages(u64 ino, loff_t pos, struct iov_iter *from)
+{
+	ssize_t done = 0;
+
+	while (iov_iter_count(from)) {
+		u64 id = kdfs_page_id(ino, pos >> PAGE_SHIFT);
+		size_t off = offset_in_page(pos), n, got;
+		void *page;
+
+		n = min(PAGE_SIZE - off, iov_iter_count(from));
+		page = kddm_grab_object(kdfs_pages, id);
+		if (IS_ERR(page))
+			return done ?: kdfs_errno(PTR_ERR(page));
+		got = copy_from_iter(page + off, n, from);
+		kddm_put_object(kdfs_pages, id);
+		pos += got;
+		done += got;
+		if (got < n)
+			return done ?: -EFAULT;
+	}
+	return done;
+}
+
+static ssize_t kdfs_write_iter(struct kiocb *iocb, struct iov_iter *from)
+{
+	struct inode *inode = file_inode(iocb->ki_filp);
+	struct kdfs_iobj *io;
+	loff_t pos, end;
+	ssize_t ret;
+
+	io = kdfs_iobj_grab(inode->i_ino);
+	if (IS_ERR(io))
+		return PTR_ERR(io);
+	pos = iocb->ki_flags & IOCB_APPEND ? io->size : iocb->ki_pos;
+	ret = -EFBIG;
+	if (pos >= KDFS_MAX_FILE_SIZE)
+		goto out;
+	iov_iter_truncate(from, KDFS_MAX_FILE_SIZE - pos);
+	/* a write by others than root drops set-id bits, as file_remove_privs */
+	if ((io->mode & (S_ISUID | S_ISGID)) && !capable(CAP_FSETID))
+		io->mode &= ~(S_ISUID | ((io->mode & 0010) ? S_ISGID : 0));
+	ret = write_pages(inode->i_ino, pos, from);
+	if (ret > 0) {
+		end = pos + ret;
+		if (end > io->size)
+			io->size = end;
+		kdfs_touch(io, true);
+		iocb->ki_pos = end;
+		KDFS_I(inode)->dirty = true;
+	}
+out:
+	kdfs_fill_inode(inode, io);
+	kdfs_iobj_put(inode->i_ino);
+	if (ret > 0 && (iocb->ki_flags & IOCB_DSYNC)) {
+		int err = kdfs_fsync_inode(inode);
+
+		if (err)
+			ret = err;
+	}
+	return ret;
+}
+
+/* Every page below the size, then the inode, written back at the homes. */
+int kdfs_fsync_inode(struct inode *inode)
+{
+	pgoff_t i, n;
+	int ret = kdfs_refresh(inode);
+
+	if (ret)
+		return ret;
+	n = DIV_ROUND_UP(i_size_read(inode), PAGE_SIZE);
+	for (i = 0; i < n && !ret; i++) {
+		ret = kddm_sync_object(kdfs_pages,
+				       kdfs_page_id(inode->i_ino, i));
+		ret = ret == -ENOENT ? 0 : kdfs_errno(ret);
+	}
+	if (!ret)
+		ret = kdfs_sync_meta(inode->i_ino);
+	if (!ret)
+		KDFS_I(inode)->dirty = false;
+	return ret;
+}
+
+static int kdfs_fsync(struct file *file, loff_t start, loff_t end,
+		      int datasync)
+{
+	return kdfs_fsync_inode(file_inode(file));
+}
+
+static loff_t kdfs_llseek(struct file *file, loff_t offset, int whence)
+{
+	if (whence == SEEK_END || whence == SEEK_DATA || whence == SEEK_HOLE) {
+		int ret = kdfs_refresh(file_inode(file));
+
+		if (ret)
+			return ret;
+	}
+	return generic_file_llseek(file, offset, whence);
+}
+
+/* Mode 0 only: the size grows (the pages read as zeros until written). */
+static long kdfs_fallocate(struct file *file, int mode, loff_t offset,
+			   loff_t len)
+{
+	struct inode *inode = file_inode(file);
+	struct kdfs_iobj *io;
+	loff_t end;
+	int ret = 0;
+
+	if (mode & ~FALLOC_FL_KEEP_SIZE)
+		return -EOPNOTSUPP;
+	if (check_add_overflow(offset, len, &end) || end > KDFS_MAX_FILE_SIZE)
+		return -EFBIG;
+	if (mode & FALLOC_FL_KEEP_SIZE)
+		return 0;
+	io = kdfs_iobj_grab(inode->i_ino);
+	if (IS_ERR(io))
+		return PTR_ERR(io);
+	if (end > io->size) {
+		io->size = end;
+		kdfs_touch(io, true);
+	}
+	kdfs_fill_inode(inode, io);
+	kdfs_iobj_put(inode->i_ino);
+	ret = kdfs_sync_meta(inode->i_ino);
+	return ret;
+}
+
+const struct file_operations kdfs_file_fops = {
+	.owner = THIS_MODULE,
+	.open = kdfs_open,
+	.release = kdfs_release,
+	.llseek = kdfs_llseek,
+	.read_iter = kdfs_read_iter,
+	.write_iter = kdfs_write_iter,
+	.fsync = kdfs_fsync,
+	.fallocate = kdfs_fallocate,
+	.splice_read = generic_file_splice_read,
+};

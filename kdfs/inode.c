@@ -1,0 +1,860 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kdfs inodes and directories. A node's VFS inode is a cache of the inode
+ * object: attributes are read again from a read copy of the object (local
+ * while no other node changed it) at each lookup, getattr and permission
+ * check. Every change grabs the objects it touches, in this order: the
+ * directory listings (ascending inode number), then the inode objects
+ * (ascending), then data pages; it writes them back to their homes'
+ * disks (kddm_sync_object()) before it returns.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/cred.h>
+#include <linux/namei.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+
+#include "kdfs.h"
+
+/* ---- objects ---- */
+
+static struct kdfs_iobj *iobj_get(u64 ino)
+{
+	struct kdfs_iobj *io = kddm_get_object(kdfs_inodes, ino);
+
+	if (IS_ERR(io))
+		return ERR_PTR(kdfs_errno(PTR_ERR(io)));
+	if (!io->mode) {
+		kddm_put_object(kdfs_inodes, ino);
+		return ERR_PTR(-ENOENT);
+	}
+	return io;
+}
+
+struct kdfs_iobj *kdfs_iobj_grab(u64 ino)
+{
+	struct kdfs_iobj *io = kddm_grab_object(kdfs_inodes, ino);
+
+	if (IS_ERR(io))
+		return ERR_PTR(kdfs_errno(PTR_ERR(io)));
+	if (!io->mode) {
+		kddm_put_object(kdfs_inodes, ino);
+		return ERR_PTR(-ENOENT);
+	}
+	return io;
+}
+
+void kdfs_iobj_put(u64 ino)
+{
+	kddm_put_object(kdfs_inodes, ino);
+}
+
+static struct kdfs_dobj *dobj_grab(u64 ino)
+{
+	struct kdfs_dobj *d = kddm_grab_object(kdfs_dirs, ino);
+
+	return IS_ERR(d) ? ERR_PTR(kdfs_errno(PTR_ERR(d))) : d;
+}
+
+static struct kdfs_dobj *dobj_get(u64 ino)
+{
+	struct kdfs_dobj *d = kddm_get_object(kdfs_dirs, ino);
+
+	return IS_ERR(d) ? ERR_PTR(kdfs_errno(PTR_ERR(d))) : d;
+}
+
+/* Durable at the homes: 0 or the first error. */
+int kdfs_sync_meta(u64 ino)
+{
+	return kdfs_errno(kddm_sync_object(kdfs_inodes, ino));
+}
+
+static int sync_dir(u64 ino)
+{
+	return kdfs_errno(kddm_sync_object(kdfs_dirs, ino));
+}
+
+/* A new directory's listing: empty, and on its home's disk. */
+int kdfs_init_dir(u64 ino)
+{
+	struct kdfs_dobj *d = dobj_grab(ino);
+
+	if (IS_ERR(d))
+		return PTR_ERR(d);
+	d->used = 0;
+	d->count = 0;
+	kddm_put_object(kdfs_dirs, ino);
+	return sync_dir(ino);
+}
+
+void kdfs_touch(struct kdfs_iobj *io, bool mtime)
+{
+	struct timespec64 now;
+
+	ktime_get_real_ts64(&now);
+	io->ctime = now.tv_sec;
+	io->ctime_ns = now.tv_nsec;
+	if (mtime) {
+		io->mtime = now.tv_sec;
+		io->mtime_ns = now.tv_nsec;
+	}
+	io->gen++;
+}
+
+static struct kdfs_dirent *dir_find(struct kdfs_dobj *d, const char *name,
+				    unsigned int len)
+{
+	struct kdfs_dirent *de;
+
+	kdfs_for_each_dirent(d, de)
+		if (de->len == len && !memcmp(de->name, name, len))
+			return de;
+	return NULL;
+}
+
+static int dir_add(struct kdfs_dobj *d, const char *name, unsigned int len,
+		   u64 ino, u8 type)
+{
+	struct kdfs_dirent *de;
+
+	if (d->used + sizeof(*de) + len > KDFS_DIR_ROOM)
+		return -ENOSPC;
+	de = (struct kdfs_dirent *)(d->entries + d->used);
+	de->ino = ino;
+	de->type = type;
+	de->len = len;
+	memcpy(de->name, name, len);
+	d->used += sizeof(*de) + len;
+	d->count++;
+	return 0;
+}
+
+static void dir_del(struct kdfs_dobj *d, struct kdfs_dirent *de)
+{
+	u8 *next = (u8 *)kdfs_dirent_next(de);
+
+	memmove(de, next, d->entries + d->used - next);
+	d->used -= next - (u8 *)de;
+	d->count--;
+}
+
+/* ---- VFS inodes ---- */
+
+void kdfs_fill_inode(struct inode *inode, const struct kdfs_iobj *io)
+{
+	inode->i_mode = io->mode;
+	inode->i_uid = make_kuid(&init_user_ns, io->uid);
+	inode->i_gid = make_kgid(&init_user_ns, io->gid);
+	set_nlink(inode, io->nlink);
+	i_size_write(inode, io->size);
+	inode->i_atime = (struct timespec64){ io->atime, io->atime_ns };
+	inode->i_mtime = (struct timespec64){ io->mtime, io->mtime_ns };
+	inode->i_ctime = (struct timespec64){ io->ctime, io->ctime_ns };
+	inode->i_rdev = new_decode_dev(io->rdev);
+	inode->i_blocks = (io->size + 511) >> 9;
+}
+
+/* Reads the attributes again from the inode object. */
+int kdfs_refresh(struct inode *inode)
+{
+	struct kdfs_iobj *io = iobj_get(inode->i_ino);
+
+	if (IS_ERR(io))
+		return PTR_ERR(io);
+	if ((io->mode ^ inode->i_mode) & S_IFMT) {
+		kdfs_iobj_put(inode->i_ino);
+		return -ESTALE;
+	}
+	kdfs_fill_inode(inode, io);
+	kdfs_iobj_put(inode->i_ino);
+	return 0;
+}
+
+static void set_ops(struct inode *inode)
+{
+	switch (inode->i_mode & S_IFMT) {
+	case S_IFDIR:
+		inode->i_op = &kdfs_dir_iops;
+		inode->i_fop = &kdfs_dir_fops;
+		break;
+	case S_IFREG:
+		inode->i_op = &kdfs_file_iops;
+		inode->i_fop = &kdfs_file_fops;
+		break;
+	case S_IFLNK:
+		inode->i_op = &kdfs_symlink_iops;
+		break;
+	default:
+		inode->i_op = &kdfs_file_iops;
+		init_special_inode(inode, inode->i_mode, inode->i_rdev);
+		break;
+	}
+}
+
+struct inode *kdfs_iget(struct super_block *sb, u64 ino)
+{
+	struct kdfs_iobj *io;
+	struct inode *inode;
+
+	inode = iget_locked(sb, ino);
+	if (!inode)
+		return ERR_PTR(-ENOMEM);
+	if (!(inode->i_state & I_NEW)) {
+		int ret = kdfs_refresh(inode);
+
+		if (ret) {
+			iput(inode);
+			return ERR_PTR(ret);
+		}
+		return inode;
+	}
+	io = iobj_get(ino);
+	if (IS_ERR(io)) {
+		iget_failed(inode);
+		return ERR_CAST(io);
+	}
+	kdfs_fill_inode(inode, io);
+	kdfs_iobj_put(ino);
+	set_ops(inode);
+	unlock_new_inode(inode);
+	return inode;
+}
+
+/* A new inode number, from @node's range. */
+int kdfs_new_ino(struct kdfs_sb *s, u32 node, u64 *ino)
+{
+	u64 id = kdfs_alloc_id(node);
+	struct kdfs_aobj *a;
+	int ret = 0;
+
+	a = kddm_grab_object(kdfs_allocs, id);
+	if (IS_ERR(a))
+		return kdfs_errno(PTR_ERR(a));
+	if (a->next > KDFS_INO_MAX)
+		ret = -ENOSPC;
+	else
+		*ino = kdfs_ino(node, a->next++);
+	kddm_put_object(kdfs_allocs, id);
+	/* on disk before use: a number is never given twice */
+	return ret ?: kdfs_errno(kddm_sync_object(kdfs_allocs, id));
+}
+
+/* The node that gets a new inode made in @dir. */
+static u32 placement(struct kdfs_sb *s)
+{
+	return s->place ?: s->node;
+}
+
+/* ---- lookup ---- */
+
+static struct dentry *kdfs_lookup(struct inode *dir, struct dentry *dentry,
+				  unsigned int flags)
+{
+	struct kdfs_dirent *de;
+	struct inode *inode = NULL;
+	struct kdfs_dobj *d;
+	u64 ino = 0;
+
+	if (dentry->d_name.len > NAME_MAX)
+		return ERR_PTR(-ENAMETOOLONG);
+	d = dobj_get(dir->i_ino);
+	if (IS_ERR(d))
+		return ERR_CAST(d);
+	de = dir_find(d, dentry->d_name.name, dentry->d_name.len);
+	if (de)
+		ino = de->ino;
+	kddm_put_object(kdfs_dirs, dir->i_ino);
+	if (ino) {
+		inode = kdfs_iget(dir->i_sb, ino);
+		if (IS_ERR(inode))
+			return ERR_CAST(inode);
+	}
+	return d_splice_alias(inode, dentry);
+}
+
+/* A cached name is valid while the listing still says the same. */
+static int kdfs_d_revalidate(struct dentry *dentry, unsigned int flags)
+{
+	struct kdfs_dirent *de;
+	struct kdfs_dobj *d;
+	struct dentry *parent;
+	u64 want, dir;
+	int ret;
+
+	if (flags & LOOKUP_RCU)
+		return -ECHILD;
+	parent = dget_parent(dentry);
+	dir = d_inode(parent)->i_ino;
+	dput(parent);
+	want = d_really_is_positive(dentry) ? d_inode(dentry)->i_ino : 0;
+	d = dobj_get(dir);
+	if (IS_ERR(d))
+		return PTR_ERR(d) == -ENOENT ? 0 : PTR_ERR(d);
+	de = dir_find(d, dentry->d_name.name, dentry->d_name.len);
+	ret = (de ? de->ino : 0) == want;
+	kddm_put_object(kdfs_dirs, dir);
+	if (ret && want)
+		ret = !kdfs_refresh(d_inode(dentry));
+	return ret;
+}
+
+const struct dentry_operations kdfs_dops = {
+	.d_revalidate = kdfs_d_revalidate,
+};
+
+/* ---- making inodes ---- */
+
+struct newinfo {
+	umode_t mode;
+	dev_t rdev;
+	const char *link;	/* symlink target */
+};
+
+static void init_iobj(struct kdfs_iobj *io, struct inode *dir,
+		      const struct newinfo *ni)
+{
+	memset(io, 0, sizeof(*io));
+	io->mode = ni->mode;
+	io->uid = from_kuid(&init_user_ns, current_fsuid());
+	io->gid = from_kgid(&init_user_ns, current_fsgid());
+	if (dir->i_mode & S_ISGID) {
+		io->gid = from_kgid(&init_user_ns, dir->i_gid);
+		if (S_ISDIR(ni->mode))
+			io->mode |= S_ISGID;
+	}
+	io->nlink = S_ISDIR(ni->mode) ? 2 : 1;
+	io->rdev = new_encode_dev(ni->rdev);
+	io->size = ni->link ? strlen(ni->link) : 0;
+	kdfs_touch(io, true);
+	io->atime = io->mtime;
+	io->atime_ns = io->mtime_ns;
+}
+
+/* The symlink target in page 0 of the new inode. */
+static int write_link(u64 ino, const char *link)
+{
+	u64 id = kdfs_page_id(ino, 0);
+	void *page = kddm_grab_object(kdfs_pages, id);
+
+	if (IS_ERR(page))
+		return kdfs_errno(PTR_ERR(page));
+	memset(page, 0, PAGE_SIZE);
+	memcpy(page, link, strlen(link));
+	kddm_put_object(kdfs_pages, id);
+	return kdfs_errno(kddm_sync_object(kdfs_pages, id));
+}
+
+/* The parent's times (and link count for a subdirectory). */
+static int parent_changed(u64 dir, int dlinks)
+{
+	struct kdfs_iobj *io = kdfs_iobj_grab(dir);
+
+	if (IS_ERR(io))
+		return PTR_ERR(io);
+	io->nlink += dlinks;
+	kdfs_touch(io, true);
+	kdfs_iobj_put(dir);
+	return 0;
+}
+
+static int kdfs_new(struct inode *dir, struct dentry *dentry,
+		    const struct newinfo *ni)
+{
+	struct kdfs_sb *s = dir->i_sb->s_fs_info;
+	const struct qstr *q = &dentry->d_name;
+	struct kdfs_iobj *io;
+	struct kdfs_dobj *d;
+	struct inode *inode;
+	u64 ino;
+	int ret;
+
+	if (ni->link && strlen(ni->link) >= PAGE_SIZE)
+		return -ENAMETOOLONG;
+	ret = kdfs_new_ino(s, placement(s), &ino);
+	if (ret)
+		return ret;
+	if (ni->link) {
+		ret = write_link(ino, ni->link);
+		if (ret)
+			return ret;
+	}
+	d = dobj_grab(dir->i_ino);
+	if (IS_ERR(d))
+		return PTR_ERR(d);
+	ret = -EEXIST;
+	if (dir_find(d, q->name, q->len))
+		goto out_dir;
+	io = kddm_grab_object(kdfs_inodes, ino);
+	ret = kdfs_errno(PTR_ERR_OR_ZERO(io));
+	if (ret)
+		goto out_dir;
+	init_iobj(io, dir, ni);
+	kdfs_iobj_put(ino);
+	ret = dir_add(d, q->name, q->len, ino, S_DT(ni->mode));
+	if (!ret)
+		ret = parent_changed(dir->i_ino, S_ISDIR(ni->mode));
+out_dir:
+	kddm_put_object(kdfs_dirs, dir->i_ino);
+	if (ret)
+		return ret;
+	ret = kdfs_sync_meta(ino) ?: sync_dir(dir->i_ino) ?:
+	      kdfs_sync_meta(dir->i_ino);
+	if (!ret && S_ISDIR(ni->mode))
+		ret = kdfs_init_dir(ino);
+	if (ret)
+		return ret;
+	inode = kdfs_iget(dir->i_sb, ino);
+	if (IS_ERR(inode))
+		return PTR_ERR(inode);
+	d_instantiate(dentry, inode);
+	return 0;
+}
+
+static int kdfs_create(struct user_namespace *ns, struct inode *dir,
+		       struct dentry *dentry, umode_t mode, bool excl)
+{
+	struct newinfo ni = { .mode = (mode & ~S_IFMT) | S_IFREG };
+
+	return kdfs_new(dir, dentry, &ni);
+}
+
+static int kdfs_mkdir(struct user_namespace *ns, struct inode *dir,
+		      struct dentry *dentry, umode_t mode)
+{
+	struct newinfo ni = { .mode = (mode & ~S_IFMT) | S_IFDIR };
+
+	return kdfs_new(dir, dentry, &ni);
+}
+
+static int kdfs_mknod(struct user_namespace *ns, struct inode *dir,
+		      struct dentry *dentry, umode_t mode, dev_t rdev)
+{
+	struct newinfo ni = { .mode = mode, .rdev = rdev };
+
+	return kdfs_new(dir, dentry, &ni);
+}
+
+static int kdfs_symlink(struct user_namespace *ns, struct inode *dir,
+			struct dentry *dentry, const char *target)
+{
+	struct newinfo ni = { .mode = S_IFLNK | 0777, .link = target };
+
+	return kdfs_new(dir, dentry, &ni);
+}
+
+/* ---- removing and linking ---- */
+
+/* Drops pages 0.. of a freed inode from the cluster. */
+static void drop_pages(u64 ino, u64 size)
+{
+	pgoff_t i, n = DIV_ROUND_UP(size, PAGE_SIZE);
+
+	for (i = 0; i < n; i++)
+		kddm_remove_object(kdfs_pages, kdfs_page_id(ino, i));
+}
+
+/*
+ * One link of @ino less (@dir: it was a directory). Frees the inode when
+ * no link and no open file is left anywhere. Called with no object held.
+ */
+static int unlinked(u64 ino, bool dir)
+{
+	struct kdfs_iobj *io = kdfs_iobj_grab(ino);
+	u64 size = 0;
+	bool gone;
+
+	if (IS_ERR(io))
+		return PTR_ERR(io);
+	io->nlink = dir || io->nlink <= 1 ? 0 : io->nlink - 1;
+	kdfs_touch(io, false);
+	gone = !io->nlink && !io->open_nodes;
+	if (gone) {
+		size = io->size;
+		io->mode = 0;
+	}
+	kdfs_iobj_put(ino);
+	if (gone)
+		drop_pages(ino, size);
+	return kdfs_sync_meta(ino);
+}
+
+/* Whether the directory @ino has no entry (-errno if unreadable). */
+static int dir_empty(u64 ino)
+{
+	struct kdfs_dobj *d = dobj_get(ino);
+	int ret;
+
+	if (IS_ERR(d))
+		return PTR_ERR(d);
+	ret = !d->count;
+	kddm_put_object(kdfs_dirs, ino);
+	return ret;
+}
+
+static int remove_name(struct inode *dir, struct dentry *dentry, bool isdir)
+{
+	const struct qstr *q = &dentry->d_name;
+	u64 ino = d_inode(dentry)->i_ino;
+	struct kdfs_dirent *de;
+	struct kdfs_dobj *d;
+	int ret;
+
+	d = dobj_grab(dir->i_ino);
+	if (IS_ERR(d))
+		return PTR_ERR(d);
+	de = dir_find(d, q->name, q->len);
+	ret = -ENOENT;
+	if (!de || de->ino != ino)
+		goto out;
+	if (isdir) {
+		ret = dir_empty(ino);
+		if (ret <= 0) {
+			ret = ret ?: -ENOTEMPTY;
+			goto out;
+		}
+	}
+	dir_del(d, de);
+	ret = parent_changed(dir->i_ino, isdir ? -1 : 0);
+out:
+	kddm_put_object(kdfs_dirs, dir->i_ino);
+	if (ret)
+		return ret;
+	ret = unlinked(ino, isdir) ?: sync_dir(dir->i_ino) ?:
+	      kdfs_sync_meta(dir->i_ino);
+	kdfs_refresh(dir);
+	if (isdir)
+		clear_nlink(d_inode(dentry));
+	else
+		drop_nlink(d_inode(dentry));
+	return ret;
+}
+
+static int kdfs_unlink(struct inode *dir, struct dentry *dentry)
+{
+	return remove_name(dir, dentry, false);
+}
+
+static int kdfs_rmdir(struct inode *dir, struct dentry *dentry)
+{
+	return remove_name(dir, dentry, true);
+}
+
+static int kdfs_link(struct dentry *old, struct inode *dir,
+		     struct dentry *dentry)
+{
+	struct inode *inode = d_inode(old);
+	const struct qstr *q = &dentry->d_name;
+	struct kdfs_iobj *io;
+	struct kdfs_dobj *d;
+	int ret;
+
+	d = dobj_grab(dir->i_ino);
+	if (IS_ERR(d))
+		return PTR_ERR(d);
+	ret = -EEXIST;
+	if (dir_find(d, q->name, q->len))
+		goto out;
+	io = kdfs_iobj_grab(inode->i_ino);
+	ret = PTR_ERR_OR_ZERO(io);
+	if (ret)
+		goto out;
+	if (!io->nlink) {
+		ret = -ENOENT;
+	} else {
+		ret = dir_add(d, q->name, q->len, inode->i_ino,
+			      S_DT(io->mode));
+		if (!ret) {
+			io->nlink++;
+			kdfs_touch(io, false);
+		}
+	}
+	kdfs_iobj_put(inode->i_ino);
+	if (!ret)
+		ret = parent_changed(dir->i_ino, 0);
+out:
+	kddm_put_object(kdfs_dirs, dir->i_ino);
+	if (ret)
+		return ret;
+	ret = kdfs_sync_meta(inode->i_ino) ?: sync_dir(dir->i_ino) ?:
+	      kdfs_sync_meta(dir->i_ino);
+	if (ret)
+		return ret;
+	kdfs_refresh(inode);
+	ihold(inode);
+	d_instantiate(dentry, inode);
+	return 0;
+}
+
+/* ---- rename ---- */
+
+struct rename {
+	u64 odir, ndir, ino, victim;
+	bool isdir;
+	const struct qstr *oname, *nname;
+};
+
+/* Both listings grabbed: checks and moves the entry. */
+static int rename_entries(struct rename *r, struct kdfs_dobj *od,
+			  struct kdfs_dobj *nd, unsigned int flags)
+{
+	struct kdfs_dirent *de, *ne;
+	u8 type;
+	int ret;
+
+	de = dir_find(od, r->oname->name, r->oname->len);
+	if (!de || de->ino != r->ino)
+		return -ENOENT;
+	type = de->type;
+	ne = dir_find(nd, r->nname->name, r->nname->len);
+	if (ne && (flags & RENAME_NOREPLACE))
+		return -EEXIST;
+	if ((ne ? ne->ino : 0) != r->victim)
+		return -ESTALE;	/* the VFS saw another target: retry */
+	if (ne && ne->ino == r->ino)
+		return 0;	/* two links of one inode: nothing to do */
+	if (ne) {
+		if (r->isdir != (ne->type == DT_DIR))
+			return r->isdir ? -ENOTDIR : -EISDIR;
+		if (ne->type == DT_DIR) {
+			ret = dir_empty(ne->ino);
+			if (ret <= 0)
+				return ret ?: -ENOTEMPTY;
+		}
+		dir_del(nd, ne);
+		/* an entry before @de moved it down in the same listing */
+		if (od == nd)
+			de = dir_find(od, r->oname->name, r->oname->len);
+	}
+	dir_del(od, de);
+	return dir_add(nd, r->nname->name, r->nname->len, r->ino, type);
+}
+
+static int kdfs_rename(struct user_namespace *ns, struct inode *odir,
+		       struct dentry *odentry, struct inode *ndir,
+		       struct dentry *ndentry, unsigned int flags)
+{
+	struct rename r = {
+		.odir = odir->i_ino, .ndir = ndir->i_ino,
+		.ino = d_inode(odentry)->i_ino,
+		.victim = d_really_is_positive(ndentry) ?
+			  d_inode(ndentry)->i_ino : 0,
+		.isdir = d_is_dir(odentry),
+		.oname = &odentry->d_name, .nname = &ndentry->d_name,
+	};
+	struct kdfs_dobj *od, *nd;
+	u64 first = min(r.odir, r.ndir), second = max(r.odir, r.ndir);
+	int ret, links;
+
+	if (flags & ~RENAME_NOREPLACE)
+		return -EINVAL;
+	od = dobj_grab(first);
+	if (IS_ERR(od))
+		return PTR_ERR(od);
+	nd = od;
+	if (second != first) {
+		nd = dobj_grab(second);
+		if (IS_ERR(nd)) {
+			kddm_put_object(kdfs_dirs, first);
+			return PTR_ERR(nd);
+		}
+	}
+	if (first != r.odir)
+		swap(od, nd);
+	ret = rename_entries(&r, od, nd, flags);
+	links = r.isdir && r.odir != r.ndir;
+	if (!ret && r.victim && r.victim != r.ino &&
+	    d_is_dir(ndentry))
+		links--;	/* the replaced directory's ".." */
+	if (!ret)
+		ret = parent_changed(r.ndir, links > 0 ? 1 : 0);
+	if (!ret && r.odir != r.ndir)
+		ret = parent_changed(r.odir, r.isdir ? -1 : 0);
+	if (second != first)
+		kddm_put_object(kdfs_dirs, second);
+	kddm_put_object(kdfs_dirs, first);
+	if (ret)
+		return ret;
+	if (r.victim && r.victim != r.ino)
+		ret = unlinked(r.victim, d_is_dir(ndentry));
+	ret = ret ?: sync_dir(r.odir) ?: kdfs_sync_meta(r.odir);
+	if (!ret && r.odir != r.ndir)
+		ret = sync_dir(r.ndir) ?: kdfs_sync_meta(r.ndir);
+	kdfs_refresh(odir);
+	if (ndir != odir)
+		kdfs_refresh(ndir);
+	return ret;
+}
+
+/* ---- attributes ---- */
+
+static int kdfs_getattr(struct user_namespace *ns, const struct path *path,
+			struct kstat *stat, u32 mask, unsigned int flags)
+{
+	struct inode *inode = d_inode(path->dentry);
+	int ret = kdfs_refresh(inode);
+
+	if (ret)
+		return ret;
+	generic_fillattr(&init_user_ns, inode, stat);
+	stat->blksize = PAGE_SIZE;
+	return 0;
+}
+
+static int kdfs_permission(struct user_namespace *ns, struct inode *inode,
+			   int mask)
+{
+	if (!(mask & MAY_NOT_BLOCK)) {
+		int ret = kdfs_refresh(inode);
+
+		if (ret)
+			return ret;
+	}
+	return generic_permission(&init_user_ns, inode, mask);
+}
+
+static int kdfs_setattr(struct user_namespace *ns, struct dentry *dentry,
+			struct iattr *attr)
+{
+	struct inode *inode = d_inode(dentry);
+	struct kdfs_iobj *io;
+	int ret;
+
+	ret = kdfs_refresh(inode) ?: setattr_prepare(&init_user_ns, dentry,
+						     attr);
+	if (ret)
+		return ret;
+	if ((attr->ia_valid & ATTR_SIZE) &&
+	    attr->ia_size > KDFS_MAX_FILE_SIZE)
+		return -EFBIG;
+	io = kdfs_iobj_grab(inode->i_ino);
+	if (IS_ERR(io))
+		return PTR_ERR(io);
+	if (attr->ia_valid & ATTR_MODE)
+		io->mode = (io->mode & S_IFMT) | (attr->ia_mode & ~S_IFMT);
+	if (attr->ia_valid & ATTR_UID)
+		io->uid = from_kuid(&init_user_ns, attr->ia_uid);
+	if (attr->ia_valid & ATTR_GID)
+		io->gid = from_kgid(&init_user_ns, attr->ia_gid);
+	if (attr->ia_valid & ATTR_ATIME) {
+		io->atime = attr->ia_atime.tv_sec;
+		io->atime_ns = attr->ia_atime.tv_nsec;
+	}
+	if (attr->ia_valid & ATTR_MTIME) {
+		io->mtime = attr->ia_mtime.tv_sec;
+		io->mtime_ns = attr->ia_mtime.tv_nsec;
+	}
+	if (attr->ia_valid & ATTR_SIZE) {
+		if (attr->ia_size < io->size)
+			ret = kdfs_truncate_pages(inode->i_ino, attr->ia_size,
+						  io->size);
+		if (!ret)
+			io->size = attr->ia_size;
+	}
+	if (!ret) {
+		kdfs_touch(io, (attr->ia_valid & ATTR_SIZE) &&
+			       !(attr->ia_valid & ATTR_MTIME));
+		if (attr->ia_valid & ATTR_CTIME) {
+			io->ctime = attr->ia_ctime.tv_sec;
+			io->ctime_ns = attr->ia_ctime.tv_nsec;
+		}
+	}
+	kdfs_iobj_put(inode->i_ino);
+	if (!ret)
+		ret = kdfs_sync_meta(inode->i_ino);
+	kdfs_refresh(inode);
+	return ret;
+}
+
+/* ---- symlinks ---- */
+
+static const char *kdfs_get_link(struct dentry *dentry, struct inode *inode,
+				 struct delayed_call *done)
+{
+	u64 id;
+	char *buf, *page;
+
+	if (!dentry)
+		return ERR_PTR(-ECHILD);
+	id = kdfs_page_id(inode->i_ino, 0);
+	buf = kzalloc(PAGE_SIZE, GFP_KERNEL);
+	if (!buf)
+		return ERR_PTR(-ENOMEM);
+	page = kddm_get_object(kdfs_pages, id);
+	if (IS_ERR(page)) {
+		kfree(buf);
+		return ERR_PTR(kdfs_errno(PTR_ERR(page)));
+	}
+	memcpy(buf, page, PAGE_SIZE - 1);
+	kddm_put_object(kdfs_pages, id);
+	set_delayed_call(done, kfree_link, buf);
+	return buf;
+}
+
+const struct inode_operations kdfs_symlink_iops = {
+	.get_link = kdfs_get_link,
+	.getattr = kdfs_getattr,
+	.setattr = kdfs_setattr,
+};
+
+const struct inode_operations kdfs_file_iops = {
+	.getattr = kdfs_getattr,
+	.setattr = kdfs_setattr,
+	.permission = kdfs_permission,
+};
+
+const struct inode_operations kdfs_dir_iops = {
+	.lookup = kdfs_lookup,
+	.create = kdfs_create,
+	.mkdir = kdfs_mkdir,
+	.mknod = kdfs_mknod,
+	.symlink = kdfs_symlink,
+	.unlink = kdfs_unlink,
+	.rmdir = kdfs_rmdir,
+	.link = kdfs_link,
+	.rename = kdfs_rename,
+	.getattr = kdfs_getattr,
+	.setattr = kdfs_setattr,
+	.permission = kdfs_permission,
+};
+
+/* ---- readdir ---- */
+
+static int kdfs_iterate(struct file *file, struct dir_context *ctx)
+{
+	struct inode *dir = file_inode(file);
+	struct kdfs_dirent *de;
+	struct kdfs_dobj *d;
+	loff_t i = 2;
+	void *snap;
+
+	if (!dir_emit_dots(file, ctx))
+		return 0;
+	d = dobj_get(dir->i_ino);
+	if (IS_ERR(d))
+		return PTR_ERR(d);
+	/* emitting may fault: from a snapshot, the listing put */
+	snap = kvmalloc(sizeof(*d) + d->used, GFP_KERNEL);
+	if (snap)
+		memcpy(snap, d, sizeof(*d) + d->used);
+	kddm_put_object(kdfs_dirs, dir->i_ino);
+	if (!snap)
+		return -ENOMEM;
+	kdfs_for_each_dirent((struct kdfs_dobj *)snap, de) {
+		if (i++ < ctx->pos)
+			continue;
+		if (!dir_emit(ctx, de->name, de->len, de->ino, de->type))
+			break;
+		ctx->pos++;
+	}
+	kvfree(snap);
+	return 0;
+}
+
+const struct file_operations kdfs_dir_fops = {
+	.owner = THIS_MODULE,
+	.llseek = generic_file_llseek,
+	.read = generic_read_dir,
+	.iterate_shared = kdfs_iterate,
+	.fsync = noop_fsync,
+};

@@ -1,0 +1,172 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * kdfs: a symmetric cluster file system on kDDM. Every node mounts the
+ * same tree; an inode, its directory listing and its data pages are kDDM
+ * objects homed on the node whose number the inode carries (bits 48..63
+ * of the inode number, kDDM's OBJID_BITS policy), and stored there, in a
+ * directory of that node's own file system (the backing directory).
+ */
+#ifndef _KDFS_H
+#define _KDFS_H
+
+#include <linux/fs.h>
+#include <linux/path.h>
+#include <linux/rwsem.h>
+#include <linux/types.h>
+#include <kddm/kddm.h>
+
+#define KDFS_MAGIC		0x6b646673	/* "kdfs" */
+
+/* Well-known kDDM set names (kddm_open_set()). */
+#define KDFS_SET_INODES		0x6b646601
+#define KDFS_SET_DIRS		0x6b646602
+#define KDFS_SET_PAGES		0x6b646603
+#define KDFS_SET_ALLOC		0x6b646604
+
+/*
+ * Inode numbers: node << 48 | n, n in 1..KDFS_INO_MAX. Data page objects:
+ * node << 48 | n << 24 | page index, so a file has at most 2^24 pages.
+ */
+#define KDFS_NODE_SHIFT		48
+#define KDFS_INO_BITS		24
+#define KDFS_INO_MAX		((1ULL << KDFS_INO_BITS) - 1)
+#define KDFS_PAGE_BITS		24
+#define KDFS_MAX_FILE_SIZE	((loff_t)PAGE_SIZE << KDFS_PAGE_BITS)
+#define KDFS_ROOT_N		1	/* the root is n 1 of its node */
+
+static inline u32 kdfs_ino_node(u64 ino)
+{
+	return (u32)(ino >> KDFS_NODE_SHIFT);
+}
+
+static inline u64 kdfs_ino(u32 node, u64 n)
+{
+	return (u64)node << KDFS_NODE_SHIFT | n;
+}
+
+static inline u64 kdfs_page_id(u64 ino, pgoff_t index)
+{
+	return (ino & ~((1ULL << KDFS_NODE_SHIFT) - 1)) |
+	       (ino & KDFS_INO_MAX) << KDFS_PAGE_BITS | index;
+}
+
+static inline u64 kdfs_alloc_id(u32 node)
+{
+	return (u64)node << KDFS_NODE_SHIFT;
+}
+
+/* An inode, as a kDDM object (native layout: one architecture). */
+struct kdfs_iobj {
+	u32 mode;		/* 0: no such inode */
+	u32 nlink;
+	u32 uid, gid;		/* initial user namespace */
+	u64 size;
+	s64 atime, mtime, ctime;
+	u32 atime_ns, mtime_ns, ctime_ns;
+	u32 rdev;
+	u64 gen;		/* bumped at each change */
+	u64 open_nodes;		/* bit N-1: node N has it open */
+};
+
+/* A directory listing: entries packed after the header. */
+struct kdfs_dirent {
+	u64 ino;
+	u8 type;		/* DT_* */
+	u8 len;
+	char name[];
+} __packed;
+
+struct kdfs_dobj {
+	u32 used;		/* bytes of entries */
+	u32 count;
+	u8 entries[];
+};
+
+#define KDFS_DIR_SIZE		(128U << 10)
+#define KDFS_DIR_ROOM		(KDFS_DIR_SIZE - sizeof(struct kdfs_dobj))
+
+static inline struct kdfs_dirent *kdfs_dirent_next(struct kdfs_dirent *de)
+{
+	return (void *)de + sizeof(*de) + de->len;
+}
+
+#define kdfs_for_each_dirent(d, de)					\
+	for (de = (struct kdfs_dirent *)(d)->entries;			\
+	     (u8 *)de < (d)->entries + (d)->used;			\
+	     de = kdfs_dirent_next(de))
+
+/* The per-allocator-node object: the next inode n to give out. */
+struct kdfs_aobj {
+	u64 next;
+};
+
+/* The mount of this node (one per node). */
+struct kdfs_sb {
+	struct path backing;	/* BACKING/kdfs */
+	struct path sub[3];	/* its i, d and f */
+	const struct cred *cred;	/* for backing I/O */
+	u32 node;		/* this node */
+	u32 root_node;		/* the root directory's home */
+	u32 place;		/* 0: creating node; else a fixed node */
+	bool rr;		/* round-robin placement over nodes up */
+	struct super_block *sb;
+};
+
+extern struct kddm_set *kdfs_inodes, *kdfs_dirs, *kdfs_pages, *kdfs_allocs;
+extern struct kdfs_sb *kdfs_this;	/* the mount of this node, or NULL */
+extern struct rw_semaphore kdfs_mount_sem;	/* write: kdfs_this changes */
+
+/* backing.c: the node's own store, under BACKING/kdfs. */
+int kdfs_backing_open(struct kdfs_sb *s, const char *dir);
+void kdfs_backing_close(struct kdfs_sb *s);
+int kdfs_store_inode(u64 ino, const struct kdfs_iobj *io);
+int kdfs_load_inode(u64 ino, struct kdfs_iobj *io);
+int kdfs_store_dir(u64 ino, const struct kdfs_dobj *d);
+int kdfs_load_dir(u64 ino, struct kdfs_dobj *d);
+int kdfs_store_page(u64 ino, pgoff_t index, const void *page);
+int kdfs_load_page(u64 ino, pgoff_t index, void *page);
+int kdfs_store_alloc(u32 node, const struct kdfs_aobj *a);
+int kdfs_load_alloc(u32 node, struct kdfs_aobj *a);
+int kdfs_forget_inode(u64 ino);
+int kdfs_trim_data(u64 ino, loff_t size);
+
+/* objects.c: the io-linkers and sets. */
+int kdfs_objects_init(void);
+int kdfs_sets_open(void);
+void kdfs_sets_close(void);
+void kdfs_objects_exit(void);
+int kdfs_errno(int err);
+
+/* A node's VFS inode of kdfs. */
+struct kdfs_inode {
+	struct inode vfs;
+	struct mutex open_lock;
+	unsigned int opens;	/* open files of this node */
+	bool dirty;		/* written here since the last sync */
+};
+
+static inline struct kdfs_inode *KDFS_I(struct inode *inode)
+{
+	return container_of(inode, struct kdfs_inode, vfs);
+}
+
+/* inode.c */
+struct kdfs_iobj *kdfs_iobj_grab(u64 ino);
+void kdfs_iobj_put(u64 ino);
+int kdfs_sync_meta(u64 ino);
+int kdfs_init_dir(u64 ino);
+void kdfs_touch(struct kdfs_iobj *io, bool mtime);
+void kdfs_fill_inode(struct inode *inode, const struct kdfs_iobj *io);
+struct inode *kdfs_iget(struct super_block *sb, u64 ino);
+int kdfs_refresh(struct inode *inode);
+int kdfs_new_ino(struct kdfs_sb *s, u32 node, u64 *ino);
+/* file.c */
+int kdfs_truncate_pages(u64 ino, u64 from, u64 to);
+int kdfs_fsync_inode(struct inode *inode);
+
+extern const struct inode_operations kdfs_file_iops, kdfs_dir_iops,
+	kdfs_symlink_iops;
+extern const struct file_operations kdfs_file_fops, kdfs_dir_fops;
+extern const struct dentry_operations kdfs_dops;
+
+#endif /* _KDFS_H */

@@ -1,0 +1,307 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kdfs objects: four well-known kDDM sets, each homed by the node number
+ * in bits 48..63 of the object id (OBJID_BITS), each with an io-linker
+ * that loads an object from its home's backing store on first touch (and
+ * after the loss of its only writable copy) and writes it back on sync.
+ *
+ *   inodes   struct kdfs_iobj, id = inode number
+ *   dirs     struct kdfs_dobj (a whole listing, up to 128 KiB), id = inode
+ *   pages    one page of a file's data, id = kdfs_page_id()
+ *   allocs   struct kdfs_aobj, id = node << 48: the next inode number
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/mm.h>
+#include <linux/slab.h>
+
+#include "kdfs.h"
+
+struct kddm_set *kdfs_inodes, *kdfs_dirs, *kdfs_pages, *kdfs_allocs;
+
+/* What a call on an object of a dead, fenced or absent node gives. */
+int kdfs_errno(int err)
+{
+	switch (err) {
+	case -EHOSTDOWN:
+	case -ENOLINK:
+	case -ENOPKG:
+	case -ENOPROTOOPT:
+	case -ENODEV:
+	case -EUCLEAN:
+	case -EIDRM:
+	case -ENOTCONN:
+		return -EIO;
+	}
+	return err;
+}
+
+/* ---- inodes ---- */
+
+static int inode_load(struct kddm_set *set, u64 objid, void *data)
+{
+	int ret = kdfs_load_inode(objid, data);
+
+	if (ret == -ENOENT) {
+		memset(data, 0, sizeof(struct kdfs_iobj));
+		ret = 0;
+	}
+	return ret;
+}
+
+static int inode_sync(struct kddm_set *set, u64 objid, void *data)
+{
+	const struct kdfs_iobj *io = data;
+
+	if (!io->mode)
+		return kdfs_forget_inode(objid);
+	if (S_ISREG(io->mode)) {
+		int ret = kdfs_trim_data(objid, io->size);
+
+		if (ret)
+			return ret;
+	}
+	return kdfs_store_inode(objid, io);
+}
+
+static const struct kddm_io_linker_ops inode_linker = {
+	.name = "kdfs_inode",
+	.owner = THIS_MODULE,
+	.first_touch = inode_load,
+	.sync_object = inode_sync,
+	.reload_object = inode_load,
+};
+
+/* ---- directories ---- */
+
+static void *dir_alloc(struct kddm_set *set, u64 objid)
+{
+	return kvzalloc(KDFS_DIR_SIZE, GFP_KERNEL);
+}
+
+static void dir_free(struct kddm_set *set, u64 objid, void *data)
+{
+	kvfree(data);
+}
+
+static int dir_load(struct kddm_set *set, u64 objid, void *data)
+{
+	struct kdfs_dobj *d = data;
+	int ret = kdfs_load_dir(objid, d);
+
+	if (ret == -ENOENT) {
+		d->used = 0;
+		d->count = 0;
+		ret = 0;
+	}
+	return ret;
+}
+
+static u32 dir_size(struct kddm_set *set, u64 objid, void *data)
+{
+	const struct kdfs_dobj *d = data;
+
+	return sizeof(*d) + d->used;
+}
+
+static int dir_export(struct kddm_set *set, u64 objid, void *data,
+		      void *buf, size_t len)
+{
+	u32 n = dir_size(set, objid, data);
+
+	if (n > len)
+		return -EMSGSIZE;
+	memcpy(buf, data, n);
+	return n;
+}
+
+/* A listing from a peer: every entry must lie within it. */
+static bool dir_valid(const struct kdfs_dobj *d, size_t len)
+{
+	const u8 *p, *end;
+	u32 count = 0;
+
+	if (len < sizeof(*d) || d->used > len - sizeof(*d))
+		return false;
+	p = d->entries;
+	end = d->entries + d->used;
+	while (p < end) {
+		const struct kdfs_dirent *de = (const void *)p;
+
+		if (end - p < sizeof(*de) || !de->len ||
+		    end - p < sizeof(*de) + de->len)
+			return false;
+		p += sizeof(*de) + de->len;
+		count++;
+	}
+	return count == d->count;
+}
+
+static int dir_import(struct kddm_set *set, u64 objid, void *data,
+		      const void *buf, size_t len)
+{
+	struct kdfs_dobj *d = data;
+
+	if (!dir_valid(buf, len)) {
+		pr_warn_ratelimited("directory %llx: malformed copy dropped\n",
+				    objid);
+		d->used = 0;
+		d->count = 0;
+		return -EPROTO;
+	}
+	memcpy(data, buf, len);
+	return 0;
+}
+
+static int dir_sync(struct kddm_set *set, u64 objid, void *data)
+{
+	return kdfs_store_dir(objid, data);
+}
+
+static const struct kddm_io_linker_ops dir_linker = {
+	.name = "kdfs_dir",
+	.owner = THIS_MODULE,
+	.alloc_object = dir_alloc,
+	.free_object = dir_free,
+	.first_touch = dir_load,
+	.export_object = dir_export,
+	.export_size = dir_size,
+	.import_object = dir_import,
+	.sync_object = dir_sync,
+	.reload_object = dir_load,
+};
+
+/* ---- pages ---- */
+
+static u64 page_ino(u64 objid)
+{
+	return kdfs_ino(kdfs_ino_node(objid),
+			(objid >> KDFS_PAGE_BITS) & KDFS_INO_MAX);
+}
+
+static pgoff_t kdfs_page_index(u64 objid)
+{
+	return objid & ((1ULL << KDFS_PAGE_BITS) - 1);
+}
+
+static int page_load(struct kddm_set *set, u64 objid, void *data)
+{
+	return kdfs_load_page(page_ino(objid), kdfs_page_index(objid), data);
+}
+
+static int page_sync(struct kddm_set *set, u64 objid, void *data)
+{
+	return kdfs_store_page(page_ino(objid), kdfs_page_index(objid), data);
+}
+
+static const struct kddm_io_linker_ops page_linker = {
+	.name = "kdfs_page",
+	.owner = THIS_MODULE,
+	.first_touch = page_load,
+	.sync_object = page_sync,
+	.reload_object = page_load,
+};
+
+/* ---- inode number allocators ---- */
+
+static int alloc_load(struct kddm_set *set, u64 objid, void *data)
+{
+	struct kdfs_aobj *a = data;
+	int ret = kdfs_load_alloc(kdfs_ino_node(objid), a);
+
+	if (ret == -ENOENT) {
+		a->next = KDFS_ROOT_N + 1;
+		ret = 0;
+	}
+	return ret;
+}
+
+static int alloc_sync(struct kddm_set *set, u64 objid, void *data)
+{
+	return kdfs_store_alloc(kdfs_ino_node(objid), data);
+}
+
+static const struct kddm_io_linker_ops alloc_linker = {
+	.name = "kdfs_alloc",
+	.owner = THIS_MODULE,
+	.first_touch = alloc_load,
+	.sync_object = alloc_sync,
+	.reload_object = alloc_load,
+};
+
+/* ---- sets ---- */
+
+static const struct kddm_io_linker_ops *const linkers[] = {
+	&inode_linker, &dir_linker, &page_linker, &alloc_linker,
+};
+
+static struct kddm_set *open_set(u32 name, const char *linker, u32 size)
+{
+	struct kddm_set_attr attr = {
+		.linker = linker,
+		.obj_size = size,
+		.policy = KDDM_OWNER_OBJID_BITS,
+	};
+
+	return kddm_open_set(name, &attr);
+}
+
+/* Opens the sets (at mount); 0 or -errno. */
+int kdfs_sets_open(void)
+{
+	kdfs_inodes = open_set(KDFS_SET_INODES, inode_linker.name,
+			       sizeof(struct kdfs_iobj));
+	kdfs_dirs = open_set(KDFS_SET_DIRS, dir_linker.name, KDFS_DIR_SIZE);
+	kdfs_pages = open_set(KDFS_SET_PAGES, page_linker.name, PAGE_SIZE);
+	kdfs_allocs = open_set(KDFS_SET_ALLOC, alloc_linker.name,
+			       sizeof(struct kdfs_aobj));
+	if (IS_ERR(kdfs_inodes) || IS_ERR(kdfs_dirs) || IS_ERR(kdfs_pages) ||
+	    IS_ERR(kdfs_allocs)) {
+		int ret = PTR_ERR(IS_ERR(kdfs_inodes) ? kdfs_inodes :
+				  IS_ERR(kdfs_dirs) ? kdfs_dirs :
+				  IS_ERR(kdfs_pages) ? kdfs_pages :
+				  kdfs_allocs);
+
+		kdfs_sets_close();
+		return ret;
+	}
+	return 0;
+}
+
+void kdfs_sets_close(void)
+{
+	struct kddm_set **sets[] = {
+		&kdfs_inodes, &kdfs_dirs, &kdfs_pages, &kdfs_allocs,
+	};
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(sets); i++) {
+		if (!IS_ERR_OR_NULL(*sets[i]))
+			kddm_put_set(*sets[i]);
+		*sets[i] = NULL;
+	}
+}
+
+int kdfs_objects_init(void)
+{
+	int i, ret;
+
+	for (i = 0; i < ARRAY_SIZE(linkers); i++) {
+		ret = kddm_register_io_linker(linkers[i]);
+		if (ret)
+			goto undo;
+	}
+	return 0;
+undo:
+	while (i--)
+		kddm_unregister_io_linker(linkers[i]);
+	return ret;
+}
+
+void kdfs_objects_exit(void)
+{
+	int i = ARRAY_SIZE(linkers);
+
+	while (i--)
+		kddm_unregister_io_linker(linkers[i]);
+}
