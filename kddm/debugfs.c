@@ -5,6 +5,7 @@
  *   engine   coherence engine counters, messages sent per type, bytes held
  *   objects  every local object: state, freezes, and on its home the
  *            directory (owner, copies, transaction in progress)
+ *   lose_bye   fault injection: write 1, and the next BYE is lost
  *   lose_next  fault injection: write a node id, and the next message
  *            to that node is lost as if TIPC had dropped it (0: none)
  */
@@ -98,6 +99,7 @@ void kddm_debugfs_init(void)
 	debugfs_create_file("engine", 0400, kddm_dir, NULL, &engine_fops);
 	debugfs_create_file("objects", 0400, kddm_dir, NULL, &objects_fops);
 	debugfs_create_u32("lose_next", 0600, kddm_dir, &kddm_lose_next);
+	debugfs_create_u32("lose_bye", 0600, kddm_dir, &kddm_lose_bye);
 }
 
 void kddm_debugfs_exit(void)

@@ -31,6 +31,7 @@ u32 kddm_self_inc(void);		/* this node's incarnation */
 int kddm_peer_addr(u32 node, u32 *tipc, u32 *ref, u32 *inc);
 bool kddm_peer_ok(u32 node, u32 tipc, u32 ref, u32 src_inc, u32 dst_inc);
 void kddm_peer_lost(u32 node);		/* a message to/from it was lost */
+void kddm_dead_sender(u32 node, u32 tipc, u32 ref, u32 inc);
 int kddm_set_key(const void *key, unsigned int len);	/* before join */
 void kddm_membership_stats(u64 *fences, u64 *bad_hellos);
 

@@ -324,13 +324,32 @@ static struct kddm_pub *pub_find(u32 id, u32 tipc, u32 ref)
 	return NULL;
 }
 
+static void pub_del(struct kddm_pub *p);
+
+/*
+ * The table is full (a local user may publish kDDM's type 1024 times):
+ * the oldest port that never proved an id makes room; proven ones stay.
+ */
+static bool pub_evict(void)
+{
+	struct kddm_pub *p;
+
+	list_for_each_entry(p, &pubs, list) {
+		if (!p->hello_ok) {
+			pub_del(p);
+			return true;
+		}
+	}
+	return false;
+}
+
 static struct kddm_pub *pub_get(u32 id, u32 tipc, u32 ref)
 {
 	struct kddm_pub *p = pub_find(id, tipc, ref);
 
 	if (p)
 		return p;
-	if (nr_pubs >= MAX_PUBS) {
+	if (nr_pubs >= MAX_PUBS && !pub_evict()) {
 		pr_warn_ratelimited("too many kDDM ports published: %x:%u ignored\n",
 				    tipc, ref);
 		return NULL;
@@ -388,13 +407,24 @@ static unsigned int known_count(void)
 		   READ_ONCE(expect_nodes));
 }
 
+/*
+ * A strict majority of the known nodes; a tie goes to the side holding
+ * the lowest id, which both sides must name alike: with expect_nodes,
+ * only while this node knows exactly that many nodes (a node rebooted
+ * during a partition knows fewer, one more than the cluster's size means
+ * a stale expect_nodes: neither may break a tie).
+ */
 static bool majority(const unsigned long *with, unsigned int n)
 {
-	unsigned int known = known_count();
+	unsigned int seen = bitmap_weight(known_map, KDDM_MAX_NODE + 1);
+	unsigned int expect = READ_ONCE(expect_nodes);
+	unsigned int known = max(seen, expect);
 	unsigned long lowest = find_first_bit(known_map, KDDM_MAX_NODE + 1);
 
 	if (2 * n != known)
 		return 2 * n > known;
+	if (expect && seen != expect)
+		return false;
 	return lowest <= KDDM_MAX_NODE && test_bit(lowest, with);
 }
 
@@ -423,6 +453,10 @@ static void node_up(const struct kddm_pub *p)
 	set_bit(p->id, seen_map);
 	set_bit(p->id, up_map);
 	spin_unlock(&map_lock);
+	if (READ_ONCE(expect_nodes) &&
+	    bitmap_weight(known_map, KDDM_MAX_NODE + 1) > expect_nodes)
+		pr_warn_ratelimited("node %u makes more nodes than expect_nodes=%u: no tie is broken until it is raised\n",
+				    p->id, expect_nodes);
 	kddm_object_node_seen(p->id);
 	pr_info("node %u joined (TIPC %x)\n", p->id, p->tipc);
 	trace_kddm_node(p->id, true);
@@ -447,6 +481,37 @@ static void check_majority(void)
 	}
 }
 
+static void bye_send(u32 tipc, u32 ref, u32 node, u32 inc, u32 flags);
+
+/* A BYE may be lost like any message: said again, at most 10 a second. */
+static DEFINE_RATELIMIT_STATE(bye_rs, HZ, 10);
+
+static void bye_again(u32 node, u32 tipc, u32 ref, u32 inc)
+{
+	if (__ratelimit(&bye_rs))
+		bye_send(tipc, ref, node, inc, 0);
+}
+
+/*
+ * A datagram from a port that is no member's, on the receive thread: if
+ * it is the incarnation of @node we declared down, that node missed our
+ * BYE (it still sends as a member): tell it again.
+ */
+void kddm_dead_sender(u32 node, u32 tipc, u32 ref, u32 inc)
+{
+	bool dead;
+
+	if (!node || node > KDDM_MAX_NODE || node == kddm_self())
+		return;
+	spin_lock(&map_lock);
+	dead = !test_bit(node, up_map) && peers[node].dead_inc &&
+	       peers[node].dead_tipc == tipc && peers[node].dead_ref == ref &&
+	       peers[node].dead_inc == inc;
+	spin_unlock(&map_lock);
+	if (dead)
+		bye_again(node, tipc, ref, inc);
+}
+
 /* A node @id we declared down is back with the same incarnation. */
 static bool stale_return(const struct kddm_pub *p)
 {
@@ -458,6 +523,7 @@ static bool stale_return(const struct kddm_pub *p)
 	if (self < p->id) {
 		pr_info_ratelimited("node %u is back with the incarnation we declared down: waiting for it to rejoin\n",
 				    p->id);
+		bye_again(p->id, p->tipc, p->ref, p->inc);
 		return true;
 	}
 	pr_warn("node %u declared us down while we saw it down: rejoining as a new incarnation\n",
@@ -484,6 +550,18 @@ static void try_up(struct kddm_pub *p)
 }
 
 /* ---- fencing and rejoining ---- */
+
+/* Forgets the incarnations declared down (a new one of ours). map_lock. */
+static void clear_dead(void)
+{
+	u32 n;
+
+	for (n = 1; n <= KDDM_MAX_NODE; n++) {
+		peers[n].dead_tipc = 0;
+		peers[n].dead_ref = 0;
+		peers[n].dead_inc = 0;
+	}
+}
 
 /* Our own port and incarnation, as a peer's (messages to ourselves). */
 static void self_port(void)
@@ -547,8 +625,7 @@ static void fence(const char *why)
 	kddm_msg_node_down(self);
 	kddm_sets_reset();
 	spin_lock(&map_lock);
-	for (n = 1; n <= KDDM_MAX_NODE; n++)
-		peers[n].dead_tipc = peers[n].dead_ref = peers[n].dead_inc = 0;
+	clear_dead();
 	spin_unlock(&map_lock);
 	pr_warn("fenced (%s): objects fail with ENOLINK until this node rejoins\n",
 		why);
@@ -614,6 +691,12 @@ static void hello_recv(struct kddm_msg *m)
 		return;
 	if (p->hello_ok && p->inc != m->src_inc)
 		goto bad;
+	/*
+	 * Only kDDM holds the key, and it publishes its port before its
+	 * first HELLO: an entry made here (evicted, or its publication
+	 * still queued) stands for a published port.
+	 */
+	p->published = true;
 	p->hello_ok = true;
 	p->inc = m->src_inc;
 	try_up(p);
@@ -630,7 +713,7 @@ bad:
 static void link_broken(u32 node)
 {
 	node_down(node);
-	if (self > node && mstate == MS_ACTIVE)
+	if (self > node && (mstate == MS_ACTIVE || mstate == MS_JOINING))
 		fence("a link to a lower node broke");
 	else
 		check_majority();
@@ -670,9 +753,16 @@ void kddm_peer_lost(u32 node)
 	kddm_transport_queue(&lost_work);
 }
 
+/* Fault injection (debugfs lose_bye): the next BYE is not sent. */
+u32 kddm_lose_bye;
+
 static void bye_send(u32 tipc, u32 ref, u32 node, u32 inc, u32 flags)
 {
 	struct kddm_wire_bye b = { .flags = cpu_to_le32(flags) };
+
+	if (unlikely(READ_ONCE(kddm_lose_bye)) &&
+	    cmpxchg(&kddm_lose_bye, 1, 0) == 1)
+		return;
 
 	kddm_msg_send_port(tipc, ref, node, inc, KDDM_MSG_BYE, &b, sizeof(b));
 }
@@ -689,7 +779,8 @@ static void lost_work_fn(struct kthread_work *w)
 		spin_unlock(&lost_lock);
 		if (node > KDDM_MAX_NODE)
 			return;
-		if (mstate != MS_ACTIVE || !test_bit(node, up_map))
+		if ((mstate != MS_ACTIVE && mstate != MS_JOINING) ||
+		    !test_bit(node, up_map))
 			continue;
 		pr_warn("a message to or from node %lu was lost: link broken\n",
 			node);
@@ -748,6 +839,7 @@ int kddm_join(void)
 		pr_warn("no cluster key: any local user of a member node can speak for it (see kddm join --key-file)\n");
 	WRITE_ONCE(self_inc, get_random_u32() | 1);
 	spin_lock(&map_lock);
+	clear_dead();
 	bitmap_zero(known_map, KDDM_MAX_NODE + 1);
 	set_bit(self, known_map);
 	set_bit(self, seen_map);
@@ -780,11 +872,26 @@ static void leave_work_fn(struct kthread_work *w)
 				 KDDM_BYE_LEAVING);
 }
 
+/*
+ * After the sockets closed, on the receive thread too: a loss reported
+ * meanwhile (lost_work_fn) runs before or after it, never at once.
+ */
+static void left_work_fn(struct kthread_work *w)
+{
+	unsigned long n;
+
+	WRITE_ONCE(mstate, MS_OUT);
+	clear_bit(self, up_map);
+	for_each_set_bit(n, up_map, KDDM_MAX_NODE + 1)
+		node_down(n);
+	kddm_msg_node_down(self);	/* a long message of our own, if any */
+	pubs_free();
+}
+
 /* Leaving with sets in use is refused; peers see us as a node that left. */
 int kddm_leave(void)
 {
 	struct kthread_work w;
-	unsigned long n;
 	int ret = 0;
 
 	mutex_lock(&join_mutex);
@@ -801,12 +908,9 @@ int kddm_leave(void)
 	kddm_transport_queue(&w);
 	kddm_transport_flush();
 	kddm_transport_stop();
-	WRITE_ONCE(mstate, MS_OUT);
-	clear_bit(self, up_map);
-	for_each_set_bit(n, up_map, KDDM_MAX_NODE + 1)
-		node_down(n);
-	kddm_msg_node_down(self);	/* a long message of our own, if any */
-	pubs_free();
+	kthread_init_work(&w, left_work_fn);
+	kddm_transport_queue(&w);
+	kddm_transport_flush();
 	WRITE_ONCE(joined, false);
 	pr_info("node %u left the cluster\n", self);
 out:

@@ -134,7 +134,7 @@ static bool send_lost(int ret)
 	case -ETIMEDOUT:
 	case -ENOMEM:
 	case -ENOBUFS:
-	case -EINTR:
+	case -EINTR:	/* a fatal signal: kddm_transport_send() blocks others */
 	case -ERESTARTSYS:
 		return true;
 	default:
@@ -363,7 +363,10 @@ static bool sender_ok(const struct kddm_msg *m)
 		return true;
 	/* Its HELLO or publication may be queued behind this datagram. */
 	kddm_transport_sync_topology();
-	return kddm_peer_ok(m->src, m->tipc, m->ref, m->src_inc, m->dst_inc);
+	if (kddm_peer_ok(m->src, m->tipc, m->ref, m->src_inc, m->dst_inc))
+		return true;
+	kddm_dead_sender(m->src, m->tipc, m->ref, m->src_inc);
+	return false;
 }
 
 /* Checks the header of a message of @len bytes and decodes it into @m. */

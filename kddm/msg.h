@@ -39,6 +39,7 @@ void kddm_msg_recv(u32 tipc_node, u32 ref, void *buf, size_t len);
 void kddm_msg_node_down(u32 node);
 void kddm_msg_count_drop(void);
 extern u32 kddm_lose_next;
+extern u32 kddm_lose_bye;
 void kddm_msg_stats(u64 *sent, u64 *rcvd, u64 *bsent, u64 *brcvd,
 		    u64 *dropped, u64 *timeouts);
 

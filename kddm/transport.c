@@ -152,12 +152,14 @@ static void top_work_fn(struct kthread_work *w)
 	for (;;) {
 		down_read(&t_sem);
 		n = top_sock ? kernel_recvmsg(top_sock, &msg, &iov, 1,
-					      sizeof(ev), MSG_DONTWAIT) : 0;
+					      sizeof(ev), MSG_DONTWAIT) : -EAGAIN;
 		up_read(&t_sem);
-		if (n == -EAGAIN || !n)
+		if (n == -EAGAIN)
 			break;
 		if (n != sizeof(ev)) {
-			pr_warn_ratelimited("topology server said %d\n", n);
+			/* no more node events: membership would freeze */
+			pr_err_ratelimited("TIPC topology server connection: %d: membership no longer follows the cluster\n",
+					   n);
 			break;
 		}
 		if (ev.s.seq.type != KDDM_TIPC_TYPE ||
@@ -352,12 +354,22 @@ int kddm_transport_send(u32 tipc, u32 ref, struct kvec *vec, size_t nvec,
 	};
 	int ret = -ENOTCONN;
 
+	sigset_t all, old;
+
 	if (len > KDDM_TIPC_MAX)
 		return -EMSGSIZE;
+	/*
+	 * TIPC waits for a congested link interruptibly: a signal to the
+	 * sending task would lose the message, and break the link. Only
+	 * SIGKILL may interrupt it (the task dies anyway).
+	 */
+	siginitsetinv(&all, sigmask(SIGKILL));
+	sigprocmask(SIG_BLOCK, &all, &old);
 	down_read(&t_sem);
 	if (data_sock)
 		ret = kernel_sendmsg(data_sock, &msg, vec, nvec, len);
 	up_read(&t_sem);
+	sigprocmask(SIG_SETMASK, &old, NULL);
 	return ret < 0 ? ret : 0;
 }
 

@@ -121,6 +121,44 @@ TEST_F_TIMEOUT(link, lost_message_breaks_it, 240)
 }
 
 /*
+ * The BYE that tells node 3 it was declared down is lost too: node 3 goes
+ * on as a member; its next message to node 1 comes from an incarnation
+ * node 1 declared down, which node 1 answers with a BYE again. Node 3's
+ * call ends (no wait for an answer that never comes), it resets and is
+ * back.
+ */
+TEST_F_TIMEOUT(link, lost_bye_is_said_again, 240)
+{
+	char set[64], out[OUT_MAX];
+	int f3;
+	double t0;
+
+	ASSERT_EQ(3, nodes());
+	ASSERT_EQ(0, node_run(1, set, "kddm-test create -s 64 -p fixed"))
+		TH_LOG("%s", set);
+	ASSERT_EQ(0, node_run(1, out, "kddm-test write %s 1 one", set));
+	read_all(_metadata, set, "one");
+	f3 = fence_count(3);
+	ASSERT_LE(0, f3);
+	ASSERT_EQ(0, node_run(1, out, "echo 1 > /sys/kernel/debug/kddm/lose_bye"));
+	ASSERT_EQ(0, node_run(1, out, lose_fmt, 3));
+	EXPECT_EQ(0, node_run(1, out, "kddm-test write %s 1 two", set))
+		TH_LOG("%s", out);
+	/* node 3 did not hear it: still a member, in its own view */
+	ASSERT_EQ(0, node_run(3, out, "kddm status"));
+	EXPECT_NE(NULL, strstr(out, "member: yes")) TH_LOG("%s", out);
+	EXPECT_EQ(f3, fence_count(3));
+	t0 = now_s();
+	node_run(3, out, "kddm-test grab %s 1", set);
+	EXPECT_LT(now_s() - t0, 30.0) TH_LOG("node 3's grab took %.1f s: %s",
+					      now_s() - t0, out);
+	ASSERT_EQ(0, back(3));
+	EXPECT_EQ(f3 + 1, fence_count(3));
+	read_all(_metadata, set, "two");
+	EXPECT_EQ(0, node_run(1, out, "kddm-test destroy %s", set));
+}
+
+/*
  * expect_nodes: a node that counts on 7 nodes sees 3 and is no member of
  * the majority (its objects fail with ENOLINK); loaded as usual (the test
  * cluster's size, 3) it is one again.
