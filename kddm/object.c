@@ -424,10 +424,12 @@ static int engine_call(struct kddm_obj *obj, enum obj_op op, u32 flags,
 }
 
 /*
- * Runs @op until it completes, sleeping (killable) between tries. Called
- * and returns with the object locked.
+ * Runs @op until it completes, sleeping (killable, or not at all
+ * interruptible with @nointr) between tries. Called and returns with the
+ * object locked.
  */
-static int obj_wait_op(struct kddm_obj *obj, enum obj_op op, u32 flags)
+static int obj_wait_op(struct kddm_obj *obj, enum obj_op op, u32 flags,
+		       bool nointr)
 {
 	struct coh_wait w;
 	DEFINE_WAIT(wait);
@@ -456,14 +458,16 @@ static int obj_wait_op(struct kddm_obj *obj, enum obj_op op, u32 flags)
 			break;
 		if (!start)
 			start = ktime_get();
-		prepare_to_wait(&obj->wq, &wait, TASK_KILLABLE);
+		prepare_to_wait(&obj->wq, &wait, nointr ? TASK_UNINTERRUPTIBLE :
+							  TASK_KILLABLE);
 		mutex_unlock(&obj->lock);
 		/* set_unhash() clears hashed before it wakes anyone */
 		if (READ_ONCE(obj->set->hashed))
 			schedule();
 		finish_wait(&obj->wq, &wait);
 		mutex_lock(&obj->lock);
-		if (fatal_signal_pending(current) || !obj->set->hashed) {
+		if ((!nointr && fatal_signal_pending(current)) ||
+		    !obj->set->hashed) {
 			coh_wait_cancel(&kddm_coh, &obj->coh, &w);
 			ret = obj->set->hashed ? -EINTR : -EIDRM;
 			break;
@@ -492,7 +496,7 @@ static void *obj_op(struct kddm_set *set, u64 objid, int flags,
 	obj = obj_get_locked(set, objid, true);
 	if (IS_ERR(obj))
 		return obj;
-	ret = obj_wait_op(obj, op, cflags);
+	ret = obj_wait_op(obj, op, cflags, flags & KDDM_NOINTR);
 	data = obj->data;	/* frozen on success: it stays */
 	if (!ret && !data && !(cflags & COH_ASYNC)) {
 		/* cannot happen (storage precedes every copy): be safe */
@@ -574,7 +578,7 @@ int kddm_remove_object(struct kddm_set *set, u64 objid)
 	obj = obj_get_locked(set, objid, true);
 	if (IS_ERR(obj))
 		return PTR_ERR(obj);
-	ret = obj_wait_op(obj, OP_REMOVE, 0);
+	ret = obj_wait_op(obj, OP_REMOVE, 0, false);
 	if (!ret && set->linker->remove_object && obj->data)
 		set->linker->remove_object(set, objid, obj->data);
 	obj_release(obj);

@@ -36,13 +36,14 @@ struct kddm_set *kipc_shm_meta_set;
 
 /* ---- segments ---- */
 
-static struct kipc_shm_meta *meta_grab(int id)
+static struct kipc_shm_meta *meta_grab_flags(int id, int flags)
 {
 	struct kipc_shm_meta *m;
 
 	if (id <= 0)
 		return ERR_PTR(-EINVAL);
-	m = kddm_grab_object_no_ft(kipc_shm_meta_set, id);
+	m = kddm_grab_object_flags(kipc_shm_meta_set, id,
+				   KDDM_NO_FT | flags);
 	if (IS_ERR(m))
 		return ERR_PTR(kipc_id_err(id, PTR_ERR(m)));
 	if (!m->exists) {
@@ -50,6 +51,11 @@ static struct kipc_shm_meta *meta_grab(int id)
 		return ERR_PTR(-EINVAL);
 	}
 	return m;
+}
+
+static struct kipc_shm_meta *meta_grab(int id)
+{
+	return meta_grab_flags(id, 0);
 }
 
 static void meta_put(int id)
@@ -183,9 +189,14 @@ int kipc_shm_attached(int id)
 	return 0;
 }
 
+/*
+ * A mapping went: on munmap, shmdt, or the exit of a task that may have
+ * been killed (a fatal signal must not make the detach, and so the
+ * segment's end, be skipped).
+ */
 void kipc_shm_detached(int id)
 {
-	struct kipc_shm_meta *m = meta_grab(id);
+	struct kipc_shm_meta *m = meta_grab_flags(id, KDDM_NOINTR);
 	u64 size = 0;
 
 	if (IS_ERR(m))

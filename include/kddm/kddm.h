@@ -129,6 +129,10 @@ bool kddm_node_known(u32 node);	/* up now, or was up since the join */
 #define KDDM_NO_FT	0x1	/* no first touch: -ENOENT if nowhere */
 #define KDDM_TRY	0x2	/* fail with -EBUSY instead of waiting */
 #define KDDM_ASYNC	0x4	/* prefetch: start the fetch, do not freeze */
+#define KDDM_NOINTR	0x8	/* wait even with a fatal signal pending
+				 * (cleanup of a dying task); node failures
+				 * still end the wait
+				 */
 
 void *kddm_get_object_flags(struct kddm_set *set, u64 objid, int flags);
 void *kddm_grab_object_flags(struct kddm_set *set, u64 objid, int flags);
