@@ -667,7 +667,7 @@ static int kdfs_rename(struct user_namespace *ns, struct inode *odir,
 	    d_is_dir(ndentry))
 		links--;	/* the replaced directory's ".." */
 	if (!ret)
-		ret = parent_changed(r.ndir, links > 0 ? 1 : 0);
+		ret = parent_changed(r.ndir, links);
 	if (!ret && r.odir != r.ndir)
 		ret = parent_changed(r.odir, r.isdir ? -1 : 0);
 	if (second != first)

@@ -13,6 +13,7 @@
 #include <linux/path.h>
 #include <linux/rwsem.h>
 #include <linux/types.h>
+#include <linux/workqueue.h>
 #include <kddm/kddm.h>
 
 #define KDFS_MAGIC		0x6b646673	/* "kdfs" */
@@ -22,6 +23,7 @@
 #define KDFS_SET_DIRS		0x6b646602
 #define KDFS_SET_PAGES		0x6b646603
 #define KDFS_SET_ALLOC		0x6b646604
+#define KDFS_SET_DF		0x6b646605
 
 /*
  * Inode numbers: node << 48 | n, n in 1..KDFS_INO_MAX. Data page objects:
@@ -100,6 +102,14 @@ struct kdfs_aobj {
 	u64 next;
 };
 
+/* A node's backing file system usage, in its own object (id node << 48). */
+struct kdfs_df {
+	u64 blocks, bfree, bavail;	/* bytes */
+	u64 files, ffree;
+	u32 mounted;
+	u32 pad;
+};
+
 /* The mount of this node (one per node). */
 struct kdfs_sb {
 	struct path backing;	/* BACKING/kdfs */
@@ -108,11 +118,12 @@ struct kdfs_sb {
 	u32 node;		/* this node */
 	u32 root_node;		/* the root directory's home */
 	u32 place;		/* 0: creating node; else a fixed node */
-	bool rr;		/* round-robin placement over nodes up */
 	struct super_block *sb;
+	struct delayed_work df_work;	/* refreshes our kdfs_df */
 };
 
-extern struct kddm_set *kdfs_inodes, *kdfs_dirs, *kdfs_pages, *kdfs_allocs;
+extern struct kddm_set *kdfs_inodes, *kdfs_dirs, *kdfs_pages, *kdfs_allocs,
+	*kdfs_dfs;
 extern struct kdfs_sb *kdfs_this;	/* the mount of this node, or NULL */
 extern struct rw_semaphore kdfs_mount_sem;	/* write: kdfs_this changes */
 

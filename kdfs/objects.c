@@ -9,6 +9,8 @@
  *   dirs     struct kdfs_dobj (a whole listing, up to 128 KiB), id = inode
  *   pages    one page of a file's data, id = kdfs_page_id()
  *   allocs   struct kdfs_aobj, id = node << 48: the next inode number
+ *   dfs      struct kdfs_df, id = node << 48: its backing store's usage
+ *            (memory only: each mounted node refreshes its own)
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -17,7 +19,8 @@
 
 #include "kdfs.h"
 
-struct kddm_set *kdfs_inodes, *kdfs_dirs, *kdfs_pages, *kdfs_allocs;
+struct kddm_set *kdfs_inodes, *kdfs_dirs, *kdfs_pages, *kdfs_allocs,
+	*kdfs_dfs;
 
 /* What a call on an object of a dead, fenced or absent node gives. */
 int kdfs_errno(int err)
@@ -229,10 +232,17 @@ static const struct kddm_io_linker_ops alloc_linker = {
 	.reload_object = alloc_load,
 };
 
+/* ---- usage ---- */
+
+static const struct kddm_io_linker_ops df_linker = {
+	.name = "kdfs_df",
+	.owner = THIS_MODULE,
+};
+
 /* ---- sets ---- */
 
 static const struct kddm_io_linker_ops *const linkers[] = {
-	&inode_linker, &dir_linker, &page_linker, &alloc_linker,
+	&inode_linker, &dir_linker, &page_linker, &alloc_linker, &df_linker,
 };
 
 static struct kddm_set *open_set(u32 name, const char *linker, u32 size)
@@ -255,12 +265,15 @@ int kdfs_sets_open(void)
 	kdfs_pages = open_set(KDFS_SET_PAGES, page_linker.name, PAGE_SIZE);
 	kdfs_allocs = open_set(KDFS_SET_ALLOC, alloc_linker.name,
 			       sizeof(struct kdfs_aobj));
+	kdfs_dfs = open_set(KDFS_SET_DF, df_linker.name,
+			    sizeof(struct kdfs_df));
 	if (IS_ERR(kdfs_inodes) || IS_ERR(kdfs_dirs) || IS_ERR(kdfs_pages) ||
-	    IS_ERR(kdfs_allocs)) {
+	    IS_ERR(kdfs_allocs) || IS_ERR(kdfs_dfs)) {
 		int ret = PTR_ERR(IS_ERR(kdfs_inodes) ? kdfs_inodes :
 				  IS_ERR(kdfs_dirs) ? kdfs_dirs :
 				  IS_ERR(kdfs_pages) ? kdfs_pages :
-				  kdfs_allocs);
+				  IS_ERR(kdfs_allocs) ? kdfs_allocs :
+				  kdfs_dfs);
 
 		kdfs_sets_close();
 		return ret;
@@ -271,7 +284,7 @@ int kdfs_sets_open(void)
 void kdfs_sets_close(void)
 {
 	struct kddm_set **sets[] = {
-		&kdfs_inodes, &kdfs_dirs, &kdfs_pages, &kdfs_allocs,
+		&kdfs_inodes, &kdfs_dirs, &kdfs_pages, &kdfs_allocs, &kdfs_dfs,
 	};
 	int i;
 

@@ -74,15 +74,84 @@ static int kdfs_sync_fs(struct super_block *sb, int wait)
 	return ret;
 }
 
-/* What the backing directories hold, summed over the nodes: this node's. */
+/* ---- usage: each node publishes its own, statfs sums them ---- */
+
+#define DF_PERIOD	(10 * HZ)
+
+/* Our backing file system's usage into our kdfs_df object. */
+static int df_publish(struct kdfs_sb *s, bool mounted)
+{
+	u64 id = kdfs_alloc_id(s->node);
+	struct kstatfs st;
+	struct kdfs_df *df;
+	int ret = vfs_statfs(&s->backing, &st);
+
+	if (ret)
+		return ret;
+	df = kddm_grab_object(kdfs_dfs, id);
+	if (IS_ERR(df))
+		return kdfs_errno(PTR_ERR(df));
+	df->blocks = st.f_blocks * st.f_bsize;
+	df->bfree = st.f_bfree * st.f_bsize;
+	df->bavail = st.f_bavail * st.f_bsize;
+	df->files = st.f_files;
+	df->ffree = st.f_ffree;
+	df->mounted = mounted;
+	kddm_put_object(kdfs_dfs, id);
+	return 0;
+}
+
+static void df_work_fn(struct work_struct *w)
+{
+	struct kdfs_sb *s = container_of(to_delayed_work(w), struct kdfs_sb,
+					 df_work);
+
+	df_publish(s, true);
+	schedule_delayed_work(&s->df_work, DF_PERIOD);
+}
+
+/*
+ * The backing file systems of every node that has kdfs mounted, summed
+ * (each as it last published it: at most DF_PERIOD old, fresh for this
+ * node). Nodes that are down are left out.
+ */
 static int kdfs_statfs(struct dentry *dentry, struct kstatfs *buf)
 {
 	struct kdfs_sb *s = dentry->d_sb->s_fs_info;
-	int ret = vfs_statfs(&s->backing, buf);
+	u64 blocks = 0, bfree = 0, bavail = 0, files = 0, ffree = 0;
+	u32 n;
+	int ret = df_publish(s, true);
 
+	if (ret)
+		return ret;
+	for (n = 1; n <= 64; n++) {
+		u64 id = kdfs_alloc_id(n);
+		struct kdfs_df *df;
+
+		if (!kddm_node_known(n))
+			continue;
+		df = kddm_get_object_no_ft(kdfs_dfs, id);
+		if (IS_ERR(df))
+			continue;	/* never mounted, or down */
+		if (df->mounted) {
+			blocks += df->blocks;
+			bfree += df->bfree;
+			bavail += df->bavail;
+			files += df->files;
+			ffree += df->ffree;
+		}
+		kddm_put_object(kdfs_dfs, id);
+	}
 	buf->f_type = KDFS_MAGIC;
+	buf->f_bsize = PAGE_SIZE;
+	buf->f_frsize = PAGE_SIZE;
+	buf->f_blocks = blocks >> PAGE_SHIFT;
+	buf->f_bfree = bfree >> PAGE_SHIFT;
+	buf->f_bavail = bavail >> PAGE_SHIFT;
+	buf->f_files = files;
+	buf->f_ffree = ffree;
 	buf->f_namelen = NAME_MAX;
-	return ret;
+	return 0;
 }
 
 static void kdfs_evict_inode(struct inode *inode)
@@ -239,6 +308,8 @@ static int kdfs_fill_super(struct super_block *sb, struct fs_context *fc)
 	ret = -ENOMEM;
 	if (!sb->s_root)
 		goto sets;
+	INIT_DELAYED_WORK(&s->df_work, df_work_fn);
+	schedule_delayed_work(&s->df_work, 0);
 	mutex_unlock(&mount_lock);
 	pr_info("node %u mounted, backing %s, root on node %u\n", s->node,
 		o->backing, s->root_node);
@@ -295,6 +366,10 @@ static void kdfs_kill_sb(struct super_block *sb)
 {
 	struct kdfs_sb *s = sb->s_fs_info;
 
+	if (s) {
+		cancel_delayed_work_sync(&s->df_work);
+		df_publish(s, false);
+	}
 	kill_anon_super(sb);
 	if (!s)
 		return;

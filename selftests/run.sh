@@ -133,7 +133,10 @@ boot() {
 	BOOTS=$((BOOTS + 1))
 	say "booting $NODES nodes (consoles in $KDDM_VM_DIR)"
 	"$VM" down >/dev/null 2>&1
-	if ! "$VM" up -n "$NODES" --load --owner $$ >"$LOGS/up.log" 2>&1; then
+	# a disk per node (kdfs); empty at the first boot of a run only
+	wipe=""
+	[ "$BOOTS" -eq 1 ] && wipe=--wipe-disks
+	if ! "$VM" up -n "$NODES" --load --disk 256M $wipe --owner $$ >"$LOGS/up.log" 2>&1; then
 		cat "$LOGS/up.log"
 		say "FAIL cluster did not come up"
 		failed=$((failed + 1))

@@ -1,0 +1,58 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kdfs persistence: files made on every node and synced are all there,
+ * byte for byte, after every node was killed and booted again (a cluster
+ * reboot; the disks of kddm-vm up --disk stay), and after an unmount and
+ * a mount. The driver boots the cluster again afterwards (kills=1).
+ */
+#include "kselftest_harness.h"
+#include "common.h"
+
+static const char dir[] = "/kdfs/persist";
+
+static void check_tree(struct __test_metadata *_metadata, int node,
+		       const char *sums)
+{
+	char out[OUT_MAX];
+
+	ASSERT_EQ(0, node_run(node, out, "cd %s && md5sum n1 n2 n3 sub/deep && readlink ln && ls sub",
+			      dir)) TH_LOG("node %d: %s", node, out);
+	EXPECT_STREQ(sums, out) TH_LOG("node %d", node);
+}
+
+TEST(cluster_reboot)
+{
+	char out[OUT_MAX], sums[OUT_MAX];
+	int n;
+
+	ASSERT_EQ(0, kdfs_mount_all(out)) TH_LOG("%s", out);
+	node_run(1, NULL, "rm -rf %s", dir);
+	ASSERT_EQ(0, node_run(1, out, "mkdir -p %s/sub", dir)) TH_LOG("%s", out);
+	for (n = 1; n <= 3; n++) {
+		ASSERT_EQ(0, node_run(n, out, "dd if=/dev/urandom of=%s/n%d bs=1000 count=%d 2>/dev/null && sync",
+				      dir, n, 10 * n)) TH_LOG("%s", out);
+	}
+	ASSERT_EQ(0, node_run(2, out, "echo deep > %s/sub/deep && ln -s n1 %s/ln && sync",
+			      dir, dir));
+	ASSERT_EQ(0, node_run(3, sums, "cd %s && md5sum n1 n2 n3 sub/deep && readlink ln && ls sub",
+			      dir)) TH_LOG("%s", sums);
+
+	/* unmount and mount again on node 2 */
+	ASSERT_EQ(0, node_run(2, out, "umount /kdfs && kddm-load kdfs"))
+		TH_LOG("%s", out);
+	check_tree(_metadata, 2, sums);
+
+	/* every node killed and booted again */
+	for (n = 1; n <= 3; n++) {
+		char cmd[512];
+
+		snprintf(cmd, sizeof(cmd), "%s restart %d >/dev/null",
+			 cluster_vm(), n);
+		ASSERT_EQ(0, system(cmd)) TH_LOG("restart %d", n);
+	}
+	ASSERT_EQ(0, kdfs_mount_all(out)) TH_LOG("%s", out);
+	for (n = 1; n <= 3; n++)
+		check_tree(_metadata, n, sums);
+}
+
+TEST_HARNESS_MAIN

@@ -1,0 +1,237 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kdfs semantics across nodes: a write on one node is read on another
+ * with no close or sync in between; appends from three nodes at once lose
+ * nothing; O_EXCL races make exactly one file; rename, link, symlink,
+ * rmdir and readdir agree on every node; an unlinked file lives while
+ * another node has it open, and its store goes at the last close; bad
+ * mount input gets a clear error.
+ */
+#include "kselftest_harness.h"
+#include "common.h"
+
+FIXTURE(kdfs) {
+	char dir[64];
+};
+
+FIXTURE_SETUP(kdfs)
+{
+	char out[OUT_MAX];
+
+	ASSERT_EQ(0, kdfs_mount_all(out)) TH_LOG("%s", out);
+	snprintf(self->dir, sizeof(self->dir), "/kdfs/t%d-%d", getpid(),
+		 cluster_key(0));
+	ASSERT_EQ(0, node_run(2, out, "mkdir %s", self->dir))
+		TH_LOG("%s", out);
+}
+
+FIXTURE_TEARDOWN(kdfs)
+{
+}
+
+TEST_F(kdfs, write_here_read_there)
+{
+	char out[OUT_MAX];
+
+	ASSERT_EQ(0, node_run(1, out, "printf hello > %s/f", self->dir))
+		TH_LOG("%s", out);
+	ASSERT_EQ(0, node_run(2, out, "cat %s/f", self->dir)) TH_LOG("%s", out);
+	EXPECT_STREQ("hello", out);
+	ASSERT_EQ(0, node_run(3, out, "printf \" world\" >> %s/f", self->dir));
+	ASSERT_EQ(0, node_run(1, out, "cat %s/f", self->dir));
+	EXPECT_STREQ("hello world", out);
+	ASSERT_EQ(0, node_run(2, out, "stat -c %%s %s/f", self->dir));
+	EXPECT_STREQ("11", out);
+	/* an overwrite in the middle, seen at once by a reader elsewhere */
+	ASSERT_EQ(0, node_run(3, out, "printf HE | dd of=%s/f conv=notrunc 2>/dev/null",
+			      self->dir));
+	ASSERT_EQ(0, node_run(2, out, "cat %s/f", self->dir));
+	EXPECT_STREQ("HEllo world", out);
+	/* truncate on one node, size and data on another */
+	ASSERT_EQ(0, node_run(1, out, "truncate -s 4 %s/f", self->dir))
+		TH_LOG("%s", out);
+	ASSERT_EQ(0, node_run(3, out, "cat %s/f; stat -c \" %%s\" %s/f",
+			      self->dir, self->dir));
+	EXPECT_STREQ("HEll 4", out);
+}
+
+/* Data bigger than a page, written on node 3, checksummed on node 1. */
+TEST_F(kdfs, large_file)
+{
+	char a[OUT_MAX], b[OUT_MAX];
+
+	ASSERT_EQ(0, node_run(3, a, "dd if=/dev/urandom of=/tmp/big bs=64k count=20 2>/dev/null && cp /tmp/big %s/big && md5sum < /tmp/big",
+			      self->dir)) TH_LOG("%s", a);
+	ASSERT_EQ(0, node_run(1, b, "md5sum < %s/big", self->dir))
+		TH_LOG("%s", b);
+	EXPECT_STREQ(a, b);
+	ASSERT_EQ(0, node_run(2, b, "stat -c %%s %s/big", self->dir));
+	EXPECT_STREQ("1310720", b);
+}
+
+TEST_F(kdfs, append_from_three_nodes)
+{
+	char out[OUT_MAX], cmd[512], want[1024];
+	FILE *p[3];
+	int n, i, len = 0;
+
+	for (n = 1; n <= 3; n++) {
+		snprintf(cmd, sizeof(cmd),
+			 "i=0; while [ $i -lt 100 ]; do echo \"n%d $i\" >> %s/log || exit 1; i=$((i+1)); done",
+			 n, self->dir);
+		p[n - 1] = bg_start(n, cmd);
+		ASSERT_NE(NULL, p[n - 1]);
+	}
+	for (n = 1; n <= 3; n++) {
+		EXPECT_EQ(0, bg_wait(p[n - 1], out)) TH_LOG("node %d: %s", n,
+							     out);
+	}
+	ASSERT_EQ(0, node_run(2, out, "wc -l < %s/log", self->dir));
+	EXPECT_EQ(300, atoi(out));
+	for (i = 0; i < 100; i++)
+		len += snprintf(want + len, sizeof(want) - len, "%d ", i);
+	for (n = 1; n <= 3; n++) {
+		ASSERT_EQ(0, node_run(n % 3 + 1, out,
+				      "grep \"^n%d \" %s/log | cut -d\" \" -f2 | tr \"\\n\" \" \"",
+				      n, self->dir));
+		EXPECT_STREQ(want, out) TH_LOG("node %d's lines", n);
+	}
+}
+
+TEST_F(kdfs, exclusive_create_race)
+{
+	char out[3][OUT_MAX], cmd[512], got[OUT_MAX];
+	FILE *p[3];
+	int n, i, won = 0;
+
+	for (n = 1; n <= 3; n++) {
+		snprintf(cmd, sizeof(cmd),
+			 "i=0; while [ $i -lt 30 ]; do if (set -C; echo %d > %s/e$i) 2>/dev/null; then echo \"won $i\"; fi; i=$((i+1)); done",
+			 n, self->dir);
+		p[n - 1] = bg_start(n, cmd);
+		ASSERT_NE(NULL, p[n - 1]);
+	}
+	for (n = 1; n <= 3; n++) {
+		EXPECT_EQ(0, bg_wait(p[n - 1], out[n - 1])) TH_LOG("node %d: %s",
+								 n, out[n - 1]);
+	}
+	for (i = 0; i < 30; i++) {
+		char tag[32];
+		int winner = 0;
+
+		snprintf(tag, sizeof(tag), "won %d\n", i);
+		for (n = 1; n <= 3; n++) {
+			if (strstr(out[n - 1], tag)) {
+				won++;
+				EXPECT_EQ(0, winner) TH_LOG("e%d won twice", i);
+				winner = n;
+			}
+		}
+		EXPECT_NE(0, winner) TH_LOG("nobody made e%d", i);
+		ASSERT_EQ(0, node_run(2, got, "cat %s/e%d", self->dir, i));
+		EXPECT_EQ(winner, atoi(got)) TH_LOG("e%d", i);
+	}
+	EXPECT_EQ(30, won);
+	ASSERT_EQ(0, node_run(1, got, "ls %s | wc -l", self->dir));
+	EXPECT_EQ(30, atoi(got));
+}
+
+TEST_F(kdfs, names_agree_everywhere)
+{
+	char out[OUT_MAX];
+	const char *d = self->dir;
+
+	ASSERT_EQ(0, node_run(1, out, "mkdir %s/a %s/b && i=0; while [ $i -lt 50 ]; do echo $i > %s/a/f$i; i=$((i+1)); done",
+			      d, d, d)) TH_LOG("%s", out);
+	ASSERT_EQ(0, node_run(3, out, "ls %s/a | wc -l", d));
+	EXPECT_EQ(50, atoi(out));
+	/* across directories, and over an existing name */
+	ASSERT_EQ(0, node_run(2, out, "mv %s/a/f7 %s/b/g && echo old > %s/b/h && mv %s/b/g %s/b/h",
+			      d, d, d, d, d)) TH_LOG("%s", out);
+	ASSERT_EQ(0, node_run(1, out, "ls %s/a | wc -l; cat %s/b/h; ls %s/b",
+			      d, d, d));
+	EXPECT_STREQ("49\n7\nh", out);
+	EXPECT_NE(0, node_run(3, out, "rmdir %s/a", d));
+	EXPECT_NE(NULL, strstr(out, "not empty")) TH_LOG("%s", out);
+	/* hard and symbolic links */
+	ASSERT_EQ(0, node_run(3, out, "ln %s/b/h %s/b/hl && ln -s h %s/b/sl",
+			      d, d, d)) TH_LOG("%s", out);
+	ASSERT_EQ(0, node_run(1, out, "stat -c %%h %s/b/h; readlink %s/b/sl; cat %s/b/sl",
+			      d, d, d));
+	EXPECT_STREQ("2\nh\n7", out);
+	/* gone everywhere */
+	ASSERT_EQ(0, node_run(2, out, "rm %s/a/* && rmdir %s/a", d, d))
+		TH_LOG("%s", out);
+	EXPECT_NE(0, node_run(1, out, "ls %s/a", d));
+	ASSERT_EQ(0, node_run(3, out, "ls %s", d));
+	EXPECT_STREQ("b", out);
+	ASSERT_EQ(0, node_run(3, out, "stat -c %%h %s", d));
+	EXPECT_STREQ("3", out) TH_LOG("links of the test directory");
+}
+
+/* How many files node @n stores for inode @ino (i/, d/, f/). */
+static int stored(int n, const char *ino)
+{
+	char out[OUT_MAX];
+
+	if (node_run(n, out, "ls /var/lib/kddm/kdfs/i /var/lib/kddm/kdfs/f | grep -c %s",
+		     ino))
+		return 0;
+	return atoi(out);
+}
+
+TEST_F(kdfs, unlinked_file_lives_while_open)
+{
+	char out[OUT_MAX], cmd[512], ino[32], hex[32];
+	FILE *reader;
+	int i;
+
+	ASSERT_EQ(0, node_run(3, out, "echo kept > %s/u && sync", self->dir));
+	ASSERT_EQ(0, node_run(1, ino, "stat -c %%i %s/u", self->dir));
+	snprintf(hex, sizeof(hex), "%016llx", strtoull(ino, NULL, 10));
+	/* node 3 made it: its home and store */
+	EXPECT_EQ(2, stored(3, hex)) TH_LOG("inode %s", hex);
+	snprintf(cmd, sizeof(cmd),
+		 "exec 3< %s/u; echo open > %s/opened; while [ ! -e %s/go ]; do sleep 0.1; done; cat <&3",
+		 self->dir, self->dir, self->dir);
+	reader = bg_start(2, cmd);
+	ASSERT_NE(NULL, reader);
+	for (i = 0; i < 300 && node_run(1, NULL, "test -e %s/opened",
+					self->dir); i++)
+		usleep(100000);
+	ASSERT_EQ(0, node_run(1, out, "rm %s/u && test ! -e %s/u", self->dir,
+			      self->dir)) TH_LOG("%s", out);
+	EXPECT_EQ(2, stored(3, hex)) TH_LOG("gone while open on node 2");
+	ASSERT_EQ(0, node_run(1, out, "touch %s/go", self->dir));
+	EXPECT_EQ(0, bg_wait(reader, out));
+	EXPECT_STREQ("kept\n", out);
+	/* the last close anywhere frees it */
+	EXPECT_EQ(0, stored(3, hex)) TH_LOG("still stored after the close");
+}
+
+TEST_F(kdfs, bad_mount_input)
+{
+	char out[OUT_MAX];
+
+	EXPECT_NE(0, node_run(3, out, "mkdir -p /mnt/k && mount -t kdfs -o backing=/tmp none /mnt/k"));
+	EXPECT_NE(NULL, strstr(out, "busy")) TH_LOG("a second mount: %s", out);
+	ASSERT_EQ(0, node_run(3, out, "umount /kdfs")) TH_LOG("%s", out);
+	EXPECT_NE(0, node_run(3, out, "mount -t kdfs none /kdfs"));
+	EXPECT_NE(0, node_run(3, out, "mount -t kdfs -o backing=/nonexistent none /kdfs"));
+	EXPECT_NE(NULL, strstr(out, "No such file")) TH_LOG("%s", out);
+	EXPECT_NE(0, node_run(3, out, "mount -t kdfs -o backing=/etc/kddm/node none /kdfs"));
+	EXPECT_NE(0, node_run(3, out, "mount -t kdfs -o backing=/var/lib/kddm,bogus=1 none /kdfs"));
+	EXPECT_NE(0, node_run(3, out, "mount -t kdfs -o backing=/var/lib/kddm,root=0 none /kdfs"));
+	EXPECT_NE(0, node_run(3, out, "mkdir -p /mnt/ro && mount -t tmpfs -o ro tmpfs /mnt/ro && mount -t kdfs -o backing=/mnt/ro none /kdfs"));
+	EXPECT_NE(NULL, strstr(out, "Read-only")) TH_LOG("%s", out);
+	/* another node's backing directory is refused */
+	EXPECT_NE(0, node_run(3, out, "mkdir -p /tmp/other/kdfs && echo 1 > /tmp/other/kdfs/node && mount -t kdfs -o backing=/tmp/other none /kdfs"));
+	node_run(3, NULL, "umount /mnt/ro");
+	/* and the right one works again, with the same tree */
+	ASSERT_EQ(0, node_run(3, out, "kddm-load kdfs && ls -d %s", self->dir))
+		TH_LOG("%s", out);
+	ASSERT_EQ(0, node_run(3, out, "dmesg | grep -c \"kdfs: backing directory\""));
+	EXPECT_LE(3, atoi(out));
+}
+
+TEST_HARNESS_MAIN
