@@ -358,15 +358,32 @@ static int parent_changed(u64 dir, int dlinks)
 	return 0;
 }
 
+/* The name exists after all (made on another node): open what is there. */
+static int found(struct inode *dir, struct dentry *dentry, u64 ino)
+{
+	struct inode *inode = kdfs_iget(dir->i_sb, ino);
+
+	if (IS_ERR(inode))
+		return PTR_ERR(inode);
+	d_instantiate(dentry, inode);
+	return 1;
+}
+
+/*
+ * Makes @dentry in @dir. If the name exists (another node made it since
+ * our lookup): -EEXIST with @excl, else the dentry gets that inode and
+ * 1 is returned. 0: made.
+ */
 static int kdfs_new(struct inode *dir, struct dentry *dentry,
-		    const struct newinfo *ni)
+		    const struct newinfo *ni, bool excl)
 {
 	struct kdfs_sb *s = dir->i_sb->s_fs_info;
 	const struct qstr *q = &dentry->d_name;
+	struct kdfs_dirent *de;
 	struct kdfs_iobj *io;
 	struct kdfs_dobj *d;
 	struct inode *inode;
-	u64 ino;
+	u64 ino, there;
 	int ret;
 
 	if (ni->link && strlen(ni->link) >= PAGE_SIZE)
@@ -382,8 +399,14 @@ static int kdfs_new(struct inode *dir, struct dentry *dentry,
 	d = dobj_grab(dir->i_ino);
 	if (IS_ERR(d))
 		return PTR_ERR(d);
-	ret = -EEXIST;
-	if (dir_find(d, q->name, q->len))
+	de = dir_find(d, q->name, q->len);
+	if (de) {
+		there = de->ino;
+		kddm_put_object(kdfs_dirs, dir->i_ino);
+		return excl ? -EEXIST : found(dir, dentry, there);
+	}
+	ret = -ENOSPC;
+	if (d->used + sizeof(*de) + q->len > KDFS_DIR_ROOM)
 		goto out_dir;
 	io = kddm_grab_object(kdfs_inodes, ino);
 	ret = kdfs_errno(PTR_ERR_OR_ZERO(io));
@@ -416,7 +439,39 @@ static int kdfs_create(struct user_namespace *ns, struct inode *dir,
 {
 	struct newinfo ni = { .mode = (mode & ~S_IFMT) | S_IFREG };
 
-	return kdfs_new(dir, dentry, &ni);
+	return kdfs_new(dir, dentry, &ni, true);
+}
+
+/*
+ * open(O_CREAT) as one step: another node may make the name between our
+ * lookup and our create; without O_EXCL that open opens what it made.
+ */
+static int kdfs_atomic_open(struct inode *dir, struct dentry *dentry,
+			    struct file *file, unsigned int flags,
+			    umode_t mode)
+{
+	struct newinfo ni = { .mode = (mode & ~S_IFMT) | S_IFREG };
+	struct dentry *res = NULL;
+	int ret;
+
+	if (d_in_lookup(dentry)) {
+		res = kdfs_lookup(dir, dentry, 0);
+		if (IS_ERR(res))
+			return PTR_ERR(res);
+		if (res)
+			dentry = res;
+	}
+	if (!(flags & O_CREAT) || d_really_is_positive(dentry))
+		return finish_no_open(file, res);
+	ret = kdfs_new(dir, dentry, &ni, flags & O_EXCL);
+	if (ret > 0)
+		return finish_no_open(file, res);	/* it was there */
+	if (!ret) {
+		file->f_mode |= FMODE_CREATED;
+		ret = finish_open(file, dentry, NULL);
+	}
+	dput(res);
+	return ret;
 }
 
 static int kdfs_mkdir(struct user_namespace *ns, struct inode *dir,
@@ -424,7 +479,7 @@ static int kdfs_mkdir(struct user_namespace *ns, struct inode *dir,
 {
 	struct newinfo ni = { .mode = (mode & ~S_IFMT) | S_IFDIR };
 
-	return kdfs_new(dir, dentry, &ni);
+	return kdfs_new(dir, dentry, &ni, true);
 }
 
 static int kdfs_mknod(struct user_namespace *ns, struct inode *dir,
@@ -432,7 +487,7 @@ static int kdfs_mknod(struct user_namespace *ns, struct inode *dir,
 {
 	struct newinfo ni = { .mode = mode, .rdev = rdev };
 
-	return kdfs_new(dir, dentry, &ni);
+	return kdfs_new(dir, dentry, &ni, true);
 }
 
 static int kdfs_symlink(struct user_namespace *ns, struct inode *dir,
@@ -440,7 +495,7 @@ static int kdfs_symlink(struct user_namespace *ns, struct inode *dir,
 {
 	struct newinfo ni = { .mode = S_IFLNK | 0777, .link = target };
 
-	return kdfs_new(dir, dentry, &ni);
+	return kdfs_new(dir, dentry, &ni, true);
 }
 
 /* ---- removing and linking ---- */
@@ -806,6 +861,7 @@ const struct inode_operations kdfs_file_iops = {
 const struct inode_operations kdfs_dir_iops = {
 	.lookup = kdfs_lookup,
 	.create = kdfs_create,
+	.atomic_open = kdfs_atomic_open,
 	.mkdir = kdfs_mkdir,
 	.mknod = kdfs_mknod,
 	.symlink = kdfs_symlink,
