@@ -19,9 +19,11 @@
 
 /* ---- objects ---- */
 
-static struct kdfs_iobj *iobj_get(u64 ino)
+/* A read copy (or with @grab the writable one) of a live inode. */
+static struct kdfs_iobj *iobj_op(u64 ino, bool grab)
 {
-	struct kdfs_iobj *io = kddm_get_object(kdfs_inodes, ino);
+	struct kdfs_iobj *io = grab ? kddm_grab_object(kdfs_inodes, ino) :
+				      kddm_get_object(kdfs_inodes, ino);
 
 	if (IS_ERR(io))
 		return ERR_PTR(kdfs_errno(PTR_ERR(io)));
@@ -32,17 +34,14 @@ static struct kdfs_iobj *iobj_get(u64 ino)
 	return io;
 }
 
+static struct kdfs_iobj *iobj_get(u64 ino)
+{
+	return iobj_op(ino, false);
+}
+
 struct kdfs_iobj *kdfs_iobj_grab(u64 ino)
 {
-	struct kdfs_iobj *io = kddm_grab_object(kdfs_inodes, ino);
-
-	if (IS_ERR(io))
-		return ERR_PTR(kdfs_errno(PTR_ERR(io)));
-	if (!io->mode) {
-		kddm_put_object(kdfs_inodes, ino);
-		return ERR_PTR(-ENOENT);
-	}
-	return io;
+	return iobj_op(ino, true);
 }
 
 void kdfs_iobj_put(u64 ino)

@@ -65,6 +65,18 @@ static void read_all(struct __test_metadata *_metadata, const char *set,
 	}
 }
 
+/* A set homed on node 1 whose object 1 every node reads as "one". */
+static void new_set(struct __test_metadata *_metadata, char *set)
+{
+	char out[OUT_MAX];
+
+	ASSERT_EQ(3, nodes());
+	ASSERT_EQ(0, node_run(1, set, "kddm-test create -s 64 -p fixed"))
+		TH_LOG("%s", set);
+	ASSERT_EQ(0, node_run(1, out, "kddm-test write %s 1 one", set));
+	read_all(_metadata, set, "one");
+}
+
 FIXTURE(link) {
 	int unused;
 };
@@ -83,11 +95,7 @@ TEST_F_TIMEOUT(link, lost_message_breaks_it, 240)
 	int f[4], n;
 	double t0;
 
-	ASSERT_EQ(3, nodes());
-	ASSERT_EQ(0, node_run(1, set, "kddm-test create -s 64 -p fixed"))
-		TH_LOG("%s", set);
-	ASSERT_EQ(0, node_run(1, out, "kddm-test write %s 1 one", set));
-	read_all(_metadata, set, "one");
+	new_set(_metadata, set);
 	/* counts so far (earlier tests on this cluster may have fenced) */
 	for (n = 1; n <= 3; n++) {
 		f[n] = fence_count(n);
@@ -133,11 +141,7 @@ TEST_F_TIMEOUT(link, lost_bye_is_said_again, 240)
 	int f3;
 	double t0;
 
-	ASSERT_EQ(3, nodes());
-	ASSERT_EQ(0, node_run(1, set, "kddm-test create -s 64 -p fixed"))
-		TH_LOG("%s", set);
-	ASSERT_EQ(0, node_run(1, out, "kddm-test write %s 1 one", set));
-	read_all(_metadata, set, "one");
+	new_set(_metadata, set);
 	f3 = fence_count(3);
 	ASSERT_LE(0, f3);
 	ASSERT_EQ(0, node_run(1, out, "echo 1 > /sys/kernel/debug/kddm/lose_bye"));
