@@ -10,6 +10,8 @@
 #include <linux/fs_parser.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
+#include <linux/proc_fs.h>
+#include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/statfs.h>
 
@@ -18,6 +20,7 @@
 struct kdfs_sb *kdfs_this;
 static DEFINE_MUTEX(mount_lock);
 static struct kmem_cache *inode_cache;
+static struct proc_dir_entry *proc_dir;	/* /proc/fs/kdfs */
 
 /* ---- inodes ---- */
 
@@ -98,6 +101,35 @@ static int df_publish(struct kdfs_sb *s, bool mounted)
 	df->ffree = st.f_ffree;
 	df->mounted = mounted;
 	kddm_put_object(kdfs_dfs, id);
+	return 0;
+}
+
+/*
+ * /proc/fs/kdfs/df: "NODE SIZE USED AVAIL FILES FFREE" in bytes and
+ * inodes, a line per node with kdfs mounted, as each last published it.
+ */
+static int df_show(struct seq_file *m, void *v)
+{
+	u32 n;
+
+	seq_puts(m, "node size used avail files ffree\n");
+	mutex_lock(&mount_lock);
+	for (n = 1; kdfs_this && n <= 64; n++) {
+		u64 id = kdfs_alloc_id(n);
+		struct kdfs_df *df;
+
+		if (!kddm_node_known(n))
+			continue;
+		df = kddm_get_object_no_ft(kdfs_dfs, id);
+		if (IS_ERR(df))
+			continue;
+		if (df->mounted)
+			seq_printf(m, "%u %llu %llu %llu %llu %llu\n", n,
+				   df->blocks, df->blocks - df->bfree,
+				   df->bavail, df->files, df->ffree);
+		kddm_put_object(kdfs_dfs, id);
+	}
+	mutex_unlock(&mount_lock);
 	return 0;
 }
 
@@ -406,11 +438,16 @@ static int __init kdfs_init(void)
 	ret = kdfs_objects_init();
 	if (ret)
 		goto cache;
+	ret = -ENOMEM;
+	proc_dir = proc_mkdir("fs/kdfs", NULL);
+	if (!proc_dir || !proc_create_single("df", 0444, proc_dir, df_show))
+		goto proc;
 	ret = register_filesystem(&kdfs_type);
 	if (ret)
-		goto objects;
+		goto proc;
 	return 0;
-objects:
+proc:
+	proc_remove(proc_dir);	/* NULL: nothing */
 	kdfs_objects_exit();
 cache:
 	kmem_cache_destroy(inode_cache);
@@ -420,6 +457,7 @@ cache:
 static void __exit kdfs_exit(void)
 {
 	unregister_filesystem(&kdfs_type);
+	proc_remove(proc_dir);
 	kdfs_objects_exit();
 	rcu_barrier();
 	kmem_cache_destroy(inode_cache);

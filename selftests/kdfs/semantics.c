@@ -209,6 +209,40 @@ TEST_F(kdfs, unlinked_file_lives_while_open)
 	EXPECT_EQ(0, stored(3, hex)) TH_LOG("still stored after the close");
 }
 
+/* Which node holds what, and the space of all of them. */
+TEST_F(kdfs, where_and_df)
+{
+	char out[OUT_MAX];
+	unsigned long long one, all;
+	int n;
+
+	ASSERT_EQ(0, node_run(3, out, "echo x > %s/w3 && mkdir %s/d3",
+			      self->dir, self->dir));
+	ASSERT_EQ(0, node_run(1, out, "kddm where %s/w3", self->dir))
+		TH_LOG("%s", out);
+	EXPECT_NE(NULL, strstr(out, "data on node 3")) TH_LOG("%s", out);
+	ASSERT_EQ(0, node_run(2, out, "kddm where --json %s/d3", self->dir));
+	EXPECT_NE(NULL, strstr(out, "\"metadata_node\":3")) TH_LOG("%s", out);
+	EXPECT_NE(0, node_run(2, out, "kddm where /etc"));
+	EXPECT_NE(NULL, strstr(out, "not on kdfs")) TH_LOG("%s", out);
+	ASSERT_EQ(0, node_run(2, out, "kddm df | tail -n +2 | wc -l"));
+	EXPECT_EQ(nodes(), atoi(out));
+	ASSERT_EQ(0, node_run(2, out, "kddm df --json"));
+	for (n = 1; n <= nodes(); n++) {
+		char tag[32];
+
+		snprintf(tag, sizeof(tag), "\"node\":%d,", n);
+		EXPECT_NE(NULL, strstr(out, tag)) TH_LOG("%s", out);
+	}
+	/* statfs: the disks of all nodes together */
+	ASSERT_EQ(0, node_run(1, out, "df -k /var/lib/kddm | tail -1 | awk \"{print \\$2}\""));
+	one = strtoull(out, NULL, 10);
+	ASSERT_EQ(0, node_run(1, out, "df -k /kdfs | tail -1 | awk \"{print \\$2}\""));
+	all = strtoull(out, NULL, 10);
+	EXPECT_LT(one * (nodes() - 1), all) TH_LOG("one %llu all %llu", one, all);
+	EXPECT_GE(one * nodes() + 1024, all) TH_LOG("one %llu all %llu", one, all);
+}
+
 TEST_F(kdfs, bad_mount_input)
 {
 	char out[OUT_MAX];

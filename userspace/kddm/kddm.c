@@ -22,6 +22,7 @@
 
 #include <kddm/kddm_netlink.h>
 
+#include "fs.h"
 #include "ipc.h"
 
 #ifndef SOL_NETLINK
@@ -47,6 +48,8 @@ static const char usage_text[] =
 "                         any local user of a member can speak for it\n"
 "  leave                  leave the cluster (no sets may exist)\n"
 "  ipcs                   System V IPC objects of the cluster (kipc.ko)\n"
+"  df                     each node's kdfs backing store: size, used, free\n"
+"  where PATH             the node holding a kdfs file's metadata and data\n"
 "  ipc enable|disable|status\n"
 "                         make this IPC namespace cluster-wide, or local\n"
 "\n"
@@ -851,7 +854,7 @@ static int cmd_join(struct kddm *k, const char *key_file)
 /* ---- main ---- */
 
 enum op { OP_STATUS, OP_NODES, OP_SETS, OP_STATS, OP_SET_ID, OP_JOIN,
-	  OP_LEAVE, OP_IPCS, OP_IPC };
+	  OP_LEAVE, OP_IPCS, OP_IPC, OP_DF, OP_WHERE };
 
 struct cmdline {
 	enum op op;
@@ -895,6 +898,17 @@ static int parse_words(int n, char **w, struct cmdline *c)
 	if (!strcmp(w[0], "ipcs")) {
 		c->op = OP_IPCS;
 		return n == 1 ? 0 : usage_error("%s: too many arguments", w[0]);
+	}
+	if (!strcmp(w[0], "df")) {
+		c->op = OP_DF;
+		return n == 1 ? 0 : usage_error("%s: too many arguments", w[0]);
+	}
+	if (!strcmp(w[0], "where")) {
+		if (n != 2)
+			return usage_error("%s", "usage: kddm where PATH");
+		c->op = OP_WHERE;
+		c->word = w[1];
+		return 0;
 	}
 	if (!strcmp(w[0], "ipc")) {
 		if (n != 2 || (strcmp(w[1], "enable") && strcmp(w[1], "disable") &&
@@ -973,6 +987,8 @@ static int run(struct kddm *k, const struct cmdline *c)
 			       NULL, NULL);
 	case OP_IPCS:
 	case OP_IPC:
+	case OP_DF:
+	case OP_WHERE:
 		break;
 	}
 	return 2;
@@ -991,6 +1007,10 @@ int main(int argc, char **argv)
 		return kddm_ipcs(c.json);
 	if (c.op == OP_IPC)
 		return kddm_ipc_ctl(c.word);
+	if (c.op == OP_DF)
+		return kddm_df(c.json);
+	if (c.op == OP_WHERE)
+		return kddm_where(c.word, c.json);
 	k.json = c.json;
 	ret = kddm_open(&k);
 	if (!ret)
