@@ -1,0 +1,72 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kdfs and a node that dies: node 3 is killed while node 2 appends to a
+ * file node 3 holds. The writer gets an error (EIO) within TIPC's link
+ * tolerance and a few seconds, not a hang; the files of nodes 1 and 2
+ * keep working; node 3's files fail with EIO until it is back, and then
+ * hold every byte that was synced. The driver boots the cluster again
+ * afterwards (kills=3).
+ */
+#include "kselftest_harness.h"
+#include "common.h"
+
+static const char dir[] = "/kdfs/nodefail";
+
+TEST(node_killed_during_writes)
+{
+	char out[OUT_MAX], cmd[512];
+	double t0;
+	FILE *writer;
+
+	ASSERT_EQ(0, kdfs_mount_all(out)) TH_LOG("%s", out);
+	node_run(1, NULL, "rm -rf %s", dir);
+	ASSERT_EQ(0, node_run(1, out, "mkdir %s && echo one > %s/f1", dir,
+			      dir)) TH_LOG("%s", out);
+	ASSERT_EQ(0, node_run(3, out, "echo synced > %s/f3 && sync", dir))
+		TH_LOG("%s", out);
+	ASSERT_EQ(0, node_run(1, out, "kddm where %s/f3", dir));
+	ASSERT_NE(NULL, strstr(out, "on node 3")) TH_LOG("%s", out);
+
+	snprintf(cmd, sizeof(cmd),
+		 "while echo more >> %s/f3; do :; done; echo stopped", dir);
+	writer = bg_start(2, cmd);
+	ASSERT_NE(NULL, writer);
+	usleep(500000);
+	snprintf(cmd, sizeof(cmd), "%s kill 3 >/dev/null", cluster_vm());
+	ASSERT_EQ(0, system(cmd));
+	t0 = now_s();
+	bg_wait(writer, out);
+	EXPECT_LT(now_s() - t0, 30.0) TH_LOG("the writer ran %.1f s more",
+					      now_s() - t0);
+	EXPECT_NE(NULL, strstr(out, "stopped")) TH_LOG("%s", out);
+	EXPECT_NE(NULL, strstr(out, "Input/output error")) TH_LOG("%s", out);
+
+	/* the rest of the tree works */
+	EXPECT_EQ(0, node_run(1, out, "cat %s/f1", dir));
+	EXPECT_STREQ("one", out);
+	EXPECT_EQ(0, node_run(2, out, "echo two > %s/f2 && cat %s/f2", dir,
+			      dir)) TH_LOG("%s", out);
+	EXPECT_STREQ("two", out);
+	/* the listing is node 1's: every name, f3's inode unreadable */
+	node_run(1, out, "ls %s", dir);
+	EXPECT_NE(NULL, strstr(out, "f1")) TH_LOG("%s", out);
+	EXPECT_NE(NULL, strstr(out, "f2")) TH_LOG("%s", out);
+	EXPECT_NE(NULL, strstr(out, "f3")) TH_LOG("%s", out);
+	/* node 3's file fails at once */
+	t0 = now_s();
+	EXPECT_NE(0, node_run(1, out, "cat %s/f3", dir));
+	EXPECT_NE(NULL, strstr(out, "Input/output error")) TH_LOG("%s", out);
+	EXPECT_LT(now_s() - t0, 10.0);
+
+	/* back: what it synced is there */
+	snprintf(cmd, sizeof(cmd), "%s restart 3 >/dev/null", cluster_vm());
+	ASSERT_EQ(0, system(cmd));
+	ASSERT_EQ(0, node_run(3, out, "kddm-load && kddm-load kdfs"))
+		TH_LOG("%s", out);
+	ASSERT_EQ(0, node_run(1, out, "head -1 %s/f3", dir)) TH_LOG("%s", out);
+	EXPECT_STREQ("synced", out);
+	ASSERT_EQ(0, node_run(3, out, "cat %s/f1 %s/f2", dir, dir));
+	EXPECT_STREQ("one\ntwo", out);
+}
+
+TEST_HARNESS_MAIN
