@@ -533,45 +533,99 @@ static int unlinked(u64 ino, bool dir)
 	return kdfs_sync_meta(ino);
 }
 
-/* Whether the directory @ino has no entry (-errno if unreadable). */
-static int dir_empty(u64 ino)
-{
-	struct kdfs_dobj *d = dobj_get(ino);
-	int ret;
+/*
+ * Listings held at once (a parent and the directory it loses, a rename's
+ * two parents and the directory it replaces): taken in ascending inode
+ * order, as every path does, so that two nodes never wait for each other.
+ */
+struct held_dirs {
+	u64 ino[3];
+	bool write[3];
+	struct kdfs_dobj *d[3];
+	int n;
+};
 
-	if (IS_ERR(d))
-		return PTR_ERR(d);
-	ret = !d->count;
-	kddm_put_object(kdfs_dirs, ino);
-	return ret;
+static void dirs_add(struct held_dirs *h, u64 ino, bool write)
+{
+	int i, j;
+
+	for (i = 0; i < h->n; i++) {
+		if (h->ino[i] == ino) {
+			h->write[i] |= write;
+			return;
+		}
+	}
+	for (i = h->n; i > 0 && h->ino[i - 1] > ino; i--)
+		;
+	for (j = h->n; j > i; j--) {
+		h->ino[j] = h->ino[j - 1];
+		h->write[j] = h->write[j - 1];
+	}
+	h->ino[i] = ino;
+	h->write[i] = write;
+	h->n++;
+}
+
+static void dirs_release(struct held_dirs *h, int upto)
+{
+	while (upto--)
+		kddm_put_object(kdfs_dirs, h->ino[upto]);
+}
+
+static int dirs_hold(struct held_dirs *h)
+{
+	int i;
+
+	for (i = 0; i < h->n; i++) {
+		h->d[i] = h->write[i] ? dobj_grab(h->ino[i]) :
+					dobj_get(h->ino[i]);
+		if (IS_ERR(h->d[i])) {
+			int ret = PTR_ERR(h->d[i]);
+
+			dirs_release(h, i);
+			return ret;
+		}
+	}
+	return 0;
+}
+
+static struct kdfs_dobj *dirs_obj(struct held_dirs *h, u64 ino)
+{
+	int i;
+
+	for (i = 0; i < h->n; i++)
+		if (h->ino[i] == ino)
+			return h->d[i];
+	return NULL;
 }
 
 static int remove_name(struct inode *dir, struct dentry *dentry, bool isdir)
 {
 	const struct qstr *q = &dentry->d_name;
 	u64 ino = d_inode(dentry)->i_ino;
+	struct held_dirs h = {};
 	struct kdfs_dirent *de;
 	struct kdfs_dobj *d;
 	int ret;
 
-	d = dobj_grab(dir->i_ino);
-	if (IS_ERR(d))
-		return PTR_ERR(d);
+	dirs_add(&h, dir->i_ino, true);
+	if (isdir)
+		dirs_add(&h, ino, false);	/* must stay empty meanwhile */
+	ret = dirs_hold(&h);
+	if (ret)
+		return ret;
+	d = dirs_obj(&h, dir->i_ino);
 	de = dir_find(d, q->name, q->len);
 	ret = -ENOENT;
 	if (!de || de->ino != ino)
 		goto out;
-	if (isdir) {
-		ret = dir_empty(ino);
-		if (ret <= 0) {
-			ret = ret ?: -ENOTEMPTY;
-			goto out;
-		}
-	}
+	ret = -ENOTEMPTY;
+	if (isdir && dirs_obj(&h, ino)->count)
+		goto out;
 	dir_del(d, de);
 	ret = parent_changed(dir->i_ino, isdir ? -1 : 0);
 out:
-	kddm_put_object(kdfs_dirs, dir->i_ino);
+	dirs_release(&h, h.n);
 	if (ret)
 		return ret;
 	ret = unlinked(ino, isdir) ?: sync_dir(dir->i_ino) ?:
@@ -648,13 +702,13 @@ struct rename {
 	const struct qstr *oname, *nname;
 };
 
-/* Both listings grabbed: checks and moves the entry. */
-static int rename_entries(struct rename *r, struct kdfs_dobj *od,
-			  struct kdfs_dobj *nd, unsigned int flags)
+/* The listings held: checks and moves the entry. */
+static int rename_entries(struct rename *r, struct held_dirs *h,
+			  unsigned int flags)
 {
+	struct kdfs_dobj *od = dirs_obj(h, r->odir), *nd = dirs_obj(h, r->ndir);
 	struct kdfs_dirent *de, *ne;
 	u8 type;
-	int ret;
 
 	de = dir_find(od, r->oname->name, r->oname->len);
 	if (!de || de->ino != r->ino)
@@ -671,9 +725,12 @@ static int rename_entries(struct rename *r, struct kdfs_dobj *od,
 		if (r->isdir != (ne->type == DT_DIR))
 			return r->isdir ? -ENOTDIR : -EISDIR;
 		if (ne->type == DT_DIR) {
-			ret = dir_empty(ne->ino);
-			if (ret <= 0)
-				return ret ?: -ENOTEMPTY;
+			struct kdfs_dobj *vd = dirs_obj(h, ne->ino);
+
+			if (!vd)
+				return -ESTALE;	/* not the VFS's victim */
+			if (vd->count)
+				return -ENOTEMPTY;
 		}
 		dir_del(nd, ne);
 		/* an entry before @de moved it down in the same listing */
@@ -696,26 +753,19 @@ static int kdfs_rename(struct user_namespace *ns, struct inode *odir,
 		.isdir = d_is_dir(odentry),
 		.oname = &odentry->d_name, .nname = &ndentry->d_name,
 	};
-	struct kdfs_dobj *od, *nd;
-	u64 first = min(r.odir, r.ndir), second = max(r.odir, r.ndir);
+	struct held_dirs h = {};
 	int ret, links;
 
 	if (flags & ~RENAME_NOREPLACE)
 		return -EINVAL;
-	od = dobj_grab(first);
-	if (IS_ERR(od))
-		return PTR_ERR(od);
-	nd = od;
-	if (second != first) {
-		nd = dobj_grab(second);
-		if (IS_ERR(nd)) {
-			kddm_put_object(kdfs_dirs, first);
-			return PTR_ERR(nd);
-		}
-	}
-	if (first != r.odir)
-		swap(od, nd);
-	ret = rename_entries(&r, od, nd, flags);
+	dirs_add(&h, r.odir, true);
+	dirs_add(&h, r.ndir, true);
+	if (r.victim && d_is_dir(ndentry))
+		dirs_add(&h, r.victim, false);	/* must stay empty */
+	ret = dirs_hold(&h);
+	if (ret)
+		return ret;
+	ret = rename_entries(&r, &h, flags);
 	links = r.isdir && r.odir != r.ndir;
 	if (!ret && r.victim && r.victim != r.ino &&
 	    d_is_dir(ndentry))
@@ -724,9 +774,7 @@ static int kdfs_rename(struct user_namespace *ns, struct inode *odir,
 		ret = parent_changed(r.ndir, links);
 	if (!ret && r.odir != r.ndir)
 		ret = parent_changed(r.odir, r.isdir ? -1 : 0);
-	if (second != first)
-		kddm_put_object(kdfs_dirs, second);
-	kddm_put_object(kdfs_dirs, first);
+	dirs_release(&h, h.n);
 	if (ret)
 		return ret;
 	if (r.victim && r.victim != r.ino)

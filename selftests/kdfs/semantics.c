@@ -169,6 +169,41 @@ TEST_F(kdfs, names_agree_everywhere)
 	EXPECT_STREQ("3", out) TH_LOG("links of the test directory");
 }
 
+/*
+ * Renames between a directory and its subdirectory (made on nodes whose
+ * inode numbers order them the other way round) on one node, rmdir of
+ * that subdirectory (never empty: ENOTEMPTY) on another, at once: both
+ * hold the two listings, and every call ends (listings are held in one
+ * order everywhere); the names add up.
+ */
+TEST_F(kdfs, cross_directory_races)
+{
+	char out[OUT_MAX], cmd[512];
+	const char *d = self->dir;
+	FILE *p[2];
+	int n;
+
+	/* P on node 3, C = P/c on node 1: ino(C) < ino(P) */
+	ASSERT_EQ(0, node_run(3, out, "mkdir %s/P", d)) TH_LOG("%s", out);
+	ASSERT_EQ(0, node_run(1, out, "mkdir %s/P/c && echo x > %s/P/c/x && touch %s/P/c/keep",
+			      d, d, d)) TH_LOG("%s", out);
+	snprintf(cmd, sizeof(cmd),
+		 "i=0; while [ $i -lt 40 ]; do mv %s/P/c/x %s/P/y && mv %s/P/y %s/P/c/x || exit 1; i=$((i+1)); done",
+		 d, d, d, d);
+	p[0] = bg_start(1, cmd);
+	snprintf(cmd, sizeof(cmd),
+		 "i=0; while [ $i -lt 40 ]; do rmdir %s/P/c 2>/dev/null && exit 2; i=$((i+1)); done",
+		 d);
+	p[1] = bg_start(2, cmd);
+	for (n = 0; n < 2; n++) {
+		ASSERT_NE(NULL, p[n]);
+		EXPECT_EQ(0, bg_wait(p[n], out)) TH_LOG("%d: %s", n, out);
+	}
+	ASSERT_EQ(0, node_run(3, out, "cat %s/P/c/x; ls %s/P; ls %s/P/c", d, d,
+			      d));
+	EXPECT_STREQ("x\nc\nkeep\nx", out);
+}
+
 /* How many files node @n stores for inode @ino (i/, d/, f/). */
 static int stored(int n, const char *ino)
 {
