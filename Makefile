@@ -37,6 +37,10 @@ $(BUILD)/bin/ipc-tool: userspace/tools/ipc-tool.c userspace/tools/ipc-common.h
 	@mkdir -p $(dir $@)
 	$(CC) $(USER_CFLAGS) -Iuserspace/tools -o $@ $<
 
+$(BUILD)/bin/kdfs-mmap: userspace/tools/kdfs-mmap.c
+	@mkdir -p $(dir $@)
+	$(CC) $(USER_CFLAGS) -o $@ $<
+
 $(BUILD)/bin/ipc-smoke: kipc/tests/ipc-smoke.c
 	@mkdir -p $(dir $@)
 	$(CC) $(USER_CFLAGS) -o $@ $<
@@ -85,7 +89,7 @@ $(BUILD)/bin/sem-tool32: kipc/tests/sem-tool.c userspace/tools/ipc-common.h
 
 userspace: $(BUILD)/bin/kddm-agent $(BUILD)/bin/kddm-test $(BUILD)/bin/ipc-tool \
 	   $(BUILD)/bin/ipc-smoke $(BUILD)/bin/ipc-diff $(BUILD)/bin/msg-tool \
-	   $(BUILD)/bin/sem-tool $(BIN32)
+	   $(BUILD)/bin/sem-tool $(BUILD)/bin/kdfs-mmap $(BIN32)
 	$(MAKE) -C userspace/kddm BUILD=$(BUILD)
 	$(MAKE) -C userspace/kddm-sim
 	$(MAKE) -C bench BUILD=$(BUILD)

@@ -293,8 +293,9 @@ int kdfs_store_page(u64 ino, pgoff_t index, const void *page)
 	f = open_rel(name, O_WRONLY | O_CREAT);
 	ret = PTR_ERR_OR_ZERO(f);
 	if (!ret) {
+		/* durable at the inode's sync (trim_data), which follows */
 		n = kernel_write(f, page, len, &pos);
-		ret = n < 0 ? n : n != len ? -EIO : vfs_fsync(f, 1);
+		ret = n < 0 ? n : n != len ? -EIO : 0;
 		fput(f);
 	}
 	io_end(&c);
@@ -316,7 +317,10 @@ int kdfs_load_page(u64 ino, pgoff_t index, void *page)
 	return 0;
 }
 
-/* Cuts the data file of @ino to @size (a truncate), if it is longer. */
+/*
+ * Cuts the data file of @ino to @size (a truncate), if it is longer, and
+ * makes the pages written before durable.
+ */
 static int trim_data(u64 ino, loff_t size)
 {
 	struct io_ctx c;
@@ -331,6 +335,8 @@ static int trim_data(u64 ino, loff_t size)
 	if (!ret) {
 		if (i_size_read(file_inode(f)) > size)
 			ret = vfs_truncate(&f->f_path, size);
+		if (!ret)
+			ret = vfs_fsync(f, 1);
 		fput(f);
 	}
 	io_end(&c);
@@ -402,7 +408,7 @@ int kdfs_forget_inode(u64 ino)
 	return ret ?: r;
 }
 
-/* Cuts a regular file's data to @size if it is longer (truncate). */
+/* A regular file's data cut to @size if longer, and made durable. */
 int kdfs_trim_data(u64 ino, loff_t size)
 {
 	return trim_data(ino, size);

@@ -132,13 +132,26 @@ static ssize_t kdfs_read_iter(struct kiocb *iocb, struct iov_iter *to)
 	return done ?: ret;
 }
 
+/* Page @index was written here: this node's fsync writes it back. */
+void kdfs_page_written(struct inode *inode, pgoff_t index)
+{
+	struct kdfs_inode *ki = KDFS_I(inode);
+
+	ki->dirty = true;
+	/* no memory for the mark: fsync writes every page back */
+	if (xa_is_err(xa_store(&ki->dirty_pages, index, xa_mk_value(1),
+			       GFP_KERNEL)))
+		ki->open_nodes = ~0ULL;
+}
+
 /* Writes @from at @pos into the pages; the bytes written or -errno. */
-static ssize_t write_pages(u64 ino, loff_t pos, struct iov_iter *from)
+static ssize_t write_pages(struct inode *inode, loff_t pos,
+			   struct iov_iter *from)
 {
 	ssize_t done = 0;
 
 	while (iov_iter_count(from)) {
-		u64 id = kdfs_page_id(ino, pos >> PAGE_SHIFT);
+		u64 id = kdfs_page_id(inode->i_ino, pos >> PAGE_SHIFT);
 		size_t off = offset_in_page(pos), n, got;
 		void *page;
 
@@ -148,6 +161,8 @@ static ssize_t write_pages(u64 ino, loff_t pos, struct iov_iter *from)
 			return done ?: kdfs_errno(PTR_ERR(page));
 		got = copy_from_iter(page + off, n, from);
 		kddm_put_object(kdfs_pages, id);
+		if (got)
+			kdfs_page_written(inode, pos >> PAGE_SHIFT);
 		pos += got;
 		done += got;
 		if (got < n)
@@ -174,14 +189,13 @@ static ssize_t kdfs_write_iter(struct kiocb *iocb, struct iov_iter *from)
 	/* a write by others than root drops set-id bits, as file_remove_privs */
 	if ((io->mode & (S_ISUID | S_ISGID)) && !capable(CAP_FSETID))
 		io->mode &= ~(S_ISUID | ((io->mode & 0010) ? S_ISGID : 0));
-	ret = write_pages(inode->i_ino, pos, from);
+	ret = write_pages(inode, pos, from);
 	if (ret > 0) {
 		end = pos + ret;
 		if (end > io->size)
 			io->size = end;
 		kdfs_touch(io, true);
 		iocb->ki_pos = end;
-		KDFS_I(inode)->dirty = true;
 	}
 out:
 	kdfs_fill_inode(inode, io);
@@ -195,24 +209,60 @@ out:
 	return ret;
 }
 
-/* Every page below the size, then the inode, written back at the homes. */
+static int sync_page(u64 ino, pgoff_t index)
+{
+	int ret = kddm_sync_object(kdfs_pages, kdfs_page_id(ino, index));
+
+	return ret == -ENOENT ? 0 : kdfs_errno(ret);	/* a hole */
+}
+
+/*
+ * The pages written here since the last sync, written back at their home
+ * (where the inode's sync then makes them durable). If another node has
+ * the file open, every page below the size: its writes are this fsync's
+ * too.
+ */
+static int sync_pages(struct inode *inode)
+{
+	struct kdfs_inode *ki = KDFS_I(inode);
+	u64 others = ki->open_nodes & ~BIT_ULL(kdfs_this->node - 1);
+	unsigned long index;
+	pgoff_t i, n;
+	void *entry;
+	int ret = 0;
+
+	if (kdfs_this->node > 64 || others) {
+		n = DIV_ROUND_UP(i_size_read(inode), PAGE_SIZE);
+		for (i = 0; i < n && !ret; i++) {
+			xa_erase(&ki->dirty_pages, i);
+			ret = sync_page(inode->i_ino, i);
+		}
+		return ret;
+	}
+	xa_for_each(&ki->dirty_pages, index, entry) {
+		xa_erase(&ki->dirty_pages, index);
+		ret = sync_page(inode->i_ino, index);
+		if (ret) {
+			kdfs_page_written(inode, index);
+			break;
+		}
+	}
+	return ret;
+}
+
+/* What was written here, data then inode, durable at the homes. */
 int kdfs_fsync_inode(struct inode *inode)
 {
-	pgoff_t i, n;
 	int ret = kdfs_refresh(inode);
 
 	if (ret)
 		return ret;
-	n = DIV_ROUND_UP(i_size_read(inode), PAGE_SIZE);
-	for (i = 0; i < n && !ret; i++) {
-		ret = kddm_sync_object(kdfs_pages,
-				       kdfs_page_id(inode->i_ino, i));
-		ret = ret == -ENOENT ? 0 : kdfs_errno(ret);
-	}
+	KDFS_I(inode)->dirty = false;
+	ret = sync_pages(inode);
 	if (!ret)
 		ret = kdfs_sync_meta(inode->i_ino);
-	if (!ret)
-		KDFS_I(inode)->dirty = false;
+	if (ret)
+		KDFS_I(inode)->dirty = true;
 	return ret;
 }
 
@@ -270,5 +320,6 @@ const struct file_operations kdfs_file_fops = {
 	.write_iter = kdfs_write_iter,
 	.fsync = kdfs_fsync,
 	.fallocate = kdfs_fallocate,
+	.mmap = kdfs_file_mmap,
 	.splice_read = generic_file_splice_read,
 };

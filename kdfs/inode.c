@@ -152,6 +152,7 @@ void kdfs_fill_inode(struct inode *inode, const struct kdfs_iobj *io)
 	inode->i_ctime = (struct timespec64){ io->ctime, io->ctime_ns };
 	inode->i_rdev = new_decode_dev(io->rdev);
 	inode->i_blocks = (io->size + 511) >> 9;
+	KDFS_I(inode)->open_nodes = io->open_nodes;
 }
 
 /* Reads the attributes again from the inode object. */

@@ -14,6 +14,7 @@
 #include <linux/rwsem.h>
 #include <linux/types.h>
 #include <linux/workqueue.h>
+#include <linux/xarray.h>
 #include <kddm/kddm.h>
 
 #define KDFS_MAGIC		0x6b646673	/* "kdfs" */
@@ -154,6 +155,8 @@ struct kdfs_inode {
 	struct mutex open_lock;
 	unsigned int opens;	/* open files of this node */
 	bool dirty;		/* written here since the last sync */
+	struct xarray dirty_pages;	/* indexes written here since */
+	u64 open_nodes;		/* as the inode object said last */
 };
 
 static inline struct kdfs_inode *KDFS_I(struct inode *inode)
@@ -174,6 +177,14 @@ int kdfs_new_ino(struct kdfs_sb *s, u32 node, u64 *ino);
 /* file.c */
 int kdfs_truncate_pages(u64 ino, u64 from, u64 to);
 int kdfs_fsync_inode(struct inode *inode);
+void kdfs_page_written(struct inode *inode, pgoff_t index);
+/* mmap.c */
+extern const struct kddm_io_linker_ops kdfs_page_linker;
+int kdfs_file_mmap(struct file *file, struct vm_area_struct *vma);
+void kdfs_mmap_forget(struct inode *inode);
+void kdfs_mmap_drain(void);
+int kdfs_mmap_init(void);
+void kdfs_mmap_exit(void);
 
 extern const struct inode_operations kdfs_file_iops, kdfs_dir_iops,
 	kdfs_symlink_iops;

@@ -7,7 +7,8 @@
  *
  *   inodes   struct kdfs_iobj, id = inode number
  *   dirs     struct kdfs_dobj (a whole listing, up to 128 KiB), id = inode
- *   pages    one page of a file's data, id = kdfs_page_id()
+ *   pages    one page of a file's data, id = kdfs_page_id() (its
+ *            io-linker is in mmap.c: a copy is a struct page)
  *   allocs   struct kdfs_aobj, id = node << 48: the next inode number
  *   dfs      struct kdfs_df, id = node << 48: its backing store's usage
  *            (memory only: each mounted node refreshes its own)
@@ -174,37 +175,6 @@ static const struct kddm_io_linker_ops dir_linker = {
 	.reload_object = dir_load,
 };
 
-/* ---- pages ---- */
-
-static u64 page_ino(u64 objid)
-{
-	return kdfs_ino(kdfs_ino_node(objid),
-			(objid >> KDFS_PAGE_BITS) & KDFS_INO_MAX);
-}
-
-static pgoff_t kdfs_page_index(u64 objid)
-{
-	return objid & ((1ULL << KDFS_PAGE_BITS) - 1);
-}
-
-static int page_load(struct kddm_set *set, u64 objid, void *data)
-{
-	return kdfs_load_page(page_ino(objid), kdfs_page_index(objid), data);
-}
-
-static int page_sync(struct kddm_set *set, u64 objid, void *data)
-{
-	return kdfs_store_page(page_ino(objid), kdfs_page_index(objid), data);
-}
-
-static const struct kddm_io_linker_ops page_linker = {
-	.name = "kdfs_page",
-	.owner = THIS_MODULE,
-	.first_touch = page_load,
-	.sync_object = page_sync,
-	.reload_object = page_load,
-};
-
 /* ---- inode number allocators ---- */
 
 static int alloc_load(struct kddm_set *set, u64 objid, void *data)
@@ -242,7 +212,8 @@ static const struct kddm_io_linker_ops df_linker = {
 /* ---- sets ---- */
 
 static const struct kddm_io_linker_ops *const linkers[] = {
-	&inode_linker, &dir_linker, &page_linker, &alloc_linker, &df_linker,
+	&inode_linker, &dir_linker, &kdfs_page_linker, &alloc_linker,
+	&df_linker,
 };
 
 static struct kddm_set *open_set(u32 name, const char *linker, u32 size)
@@ -262,7 +233,8 @@ int kdfs_sets_open(void)
 	kdfs_inodes = open_set(KDFS_SET_INODES, inode_linker.name,
 			       sizeof(struct kdfs_iobj));
 	kdfs_dirs = open_set(KDFS_SET_DIRS, dir_linker.name, KDFS_DIR_SIZE);
-	kdfs_pages = open_set(KDFS_SET_PAGES, page_linker.name, PAGE_SIZE);
+	kdfs_pages = open_set(KDFS_SET_PAGES, kdfs_page_linker.name,
+			      PAGE_SIZE);
 	kdfs_allocs = open_set(KDFS_SET_ALLOC, alloc_linker.name,
 			       sizeof(struct kdfs_aobj));
 	kdfs_dfs = open_set(KDFS_SET_DF, df_linker.name,

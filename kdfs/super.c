@@ -33,6 +33,8 @@ static struct inode *kdfs_alloc_inode(struct super_block *sb)
 	mutex_init(&ki->open_lock);
 	ki->opens = 0;
 	ki->dirty = false;
+	xa_init(&ki->dirty_pages);
+	ki->open_nodes = 0;
 	return &ki->vfs;
 }
 
@@ -190,6 +192,8 @@ static void kdfs_evict_inode(struct inode *inode)
 {
 	if (KDFS_I(inode)->dirty)
 		kdfs_fsync_inode(inode);
+	kdfs_mmap_forget(inode);
+	xa_destroy(&KDFS_I(inode)->dirty_pages);
 	clear_inode(inode);
 }
 
@@ -406,6 +410,7 @@ static void kdfs_kill_sb(struct super_block *sb)
 	if (!s)
 		return;
 	mutex_lock(&mount_lock);
+	kdfs_mmap_drain();
 	kdfs_sets_close();
 	down_write(&kdfs_mount_sem);
 	kdfs_backing_close(s);
@@ -435,9 +440,12 @@ static int __init kdfs_init(void)
 					init_once);
 	if (!inode_cache)
 		return -ENOMEM;
-	ret = kdfs_objects_init();
+	ret = kdfs_mmap_init();
 	if (ret)
 		goto cache;
+	ret = kdfs_objects_init();
+	if (ret)
+		goto mmap;
 	ret = -ENOMEM;
 	proc_dir = proc_mkdir("fs/kdfs", NULL);
 	if (!proc_dir || !proc_create_single("df", 0444, proc_dir, df_show))
@@ -449,6 +457,8 @@ static int __init kdfs_init(void)
 proc:
 	proc_remove(proc_dir);	/* NULL: nothing */
 	kdfs_objects_exit();
+mmap:
+	kdfs_mmap_exit();
 cache:
 	kmem_cache_destroy(inode_cache);
 	return ret;
@@ -459,6 +469,7 @@ static void __exit kdfs_exit(void)
 	unregister_filesystem(&kdfs_type);
 	proc_remove(proc_dir);
 	kdfs_objects_exit();
+	kdfs_mmap_exit();
 	rcu_barrier();
 	kmem_cache_destroy(inode_cache);
 }

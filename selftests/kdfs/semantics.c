@@ -244,6 +244,65 @@ TEST_F(kdfs, unlinked_file_lives_while_open)
 	EXPECT_EQ(0, stored(3, hex)) TH_LOG("still stored after the close");
 }
 
+/*
+ * One file mapped shared on two nodes: they take turns on a counter in
+ * the mapping (each turn checks the other's store), read() elsewhere sees
+ * the stores with no msync, a mapping sees write(), a truncate elsewhere
+ * makes the cut page fault with SIGBUS, and a program stored on kdfs runs
+ * on another node.
+ */
+TEST_F(kdfs, shared_mmap_two_nodes)
+{
+	char out[OUT_MAX], cmd[512];
+	FILE *p[2];
+	int i, turns;
+
+	ASSERT_EQ(0, node_run(1, out, "truncate -s 8192 %s/m", self->dir))
+		TH_LOG("%s", out);
+	for (i = 0; i < 2; i++) {
+		snprintf(cmd, sizeof(cmd), "kdfs-mmap pingpong %s/m %d 200",
+			 self->dir, i);
+		p[i] = bg_start(i + 1, cmd);
+		ASSERT_NE(NULL, p[i]);
+	}
+	for (i = 0; i < 2; i++) {
+		EXPECT_EQ(0, bg_wait(p[i], out)) {
+			TH_LOG("node %d: %s", i + 1, out);
+		}
+		EXPECT_STREQ("400\n", out);
+	}
+	/* read() on a third node: the counter and the turns, no msync */
+	ASSERT_EQ(0, node_run(3, out, "od -An -tu4 -N4 %s/m; od -An -tu4 -j4096 -N4 %s/m",
+			      self->dir, self->dir)) TH_LOG("%s", out);
+	EXPECT_EQ(2, sscanf(out, "%d %d", &i, &turns));
+	EXPECT_EQ(400, i);
+	EXPECT_EQ(200, turns);
+	ASSERT_EQ(0, node_run(3, out, "kdfs-mmap store %s/m 100 hello",
+			      self->dir)) TH_LOG("%s", out);
+	ASSERT_EQ(0, node_run(1, out, "dd if=%s/m bs=1 skip=100 count=5 2>/dev/null",
+			      self->dir));
+	EXPECT_STREQ("hello", out);
+	ASSERT_EQ(0, node_run(2, out, "kdfs-mmap load %s/m 100 5", self->dir));
+	EXPECT_STREQ("hello", out);
+	/* write() on one node, a mapping on another */
+	ASSERT_EQ(0, node_run(2, out, "printf WORLD | dd of=%s/m bs=1 seek=100 conv=notrunc 2>/dev/null",
+			      self->dir));
+	ASSERT_EQ(0, node_run(3, out, "kdfs-mmap load %s/m 100 5", self->dir));
+	EXPECT_STREQ("WORLD", out);
+	/* cut on node 1: past the end faults on node 2 */
+	ASSERT_EQ(0, node_run(2, out, "kdfs-mmap touch %s/m 5000", self->dir));
+	EXPECT_STREQ("0", out);
+	ASSERT_EQ(0, node_run(1, out, "truncate -s 100 %s/m", self->dir));
+	ASSERT_EQ(0, node_run(2, out, "kdfs-mmap touch %s/m 5000", self->dir));
+	EXPECT_STREQ("sigbus", out);
+	/* exec: the loader maps the program's pages */
+	ASSERT_EQ(0, node_run(1, out, "cp /bin/busybox %s/busybox", self->dir))
+		TH_LOG("%s", out);
+	ASSERT_EQ(0, node_run(3, out, "%s/busybox echo ran", self->dir))
+		TH_LOG("%s", out);
+	EXPECT_STREQ("ran", out);
+}
+
 /* Which node holds what, and the space of all of them. */
 TEST_F(kdfs, where_and_df)
 {

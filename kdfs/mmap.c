@@ -1,0 +1,380 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kdfs data pages and shared mappings. A file's data pages are kDDM
+ * objects (set pages); every local copy of one is a whole struct page, so
+ * that a mapping of the file maps the copy itself, as kipc's segments do.
+ *
+ * A read fault gets the page (read copy) and maps it read-only; a store
+ * faults again into page_mkwrite, which grabs the page (every other copy
+ * in the cluster is invalidated, and unmapped there) and lets the PTE
+ * become writable. When kDDM drops, ships, replaces or frees a local copy,
+ * the io-linker first unmaps it from every local mapping of the file, so
+ * that the next access faults and asks kDDM again: a read on any node
+ * after a store on another sees the stored bytes, through read() or a
+ * mapping, with no msync.
+ *
+ * A fault puts the object before it takes the page lock (the coherence
+ * engine calls the io-linker with the object locked, and the io-linker
+ * takes the page lock: the other order would deadlock). A generation
+ * count in page->private, bumped under the page lock at each unmap,
+ * tells a fault that an unmap came in between (it starts again). Its low
+ * bit says whether a PTE may be writable: a copy shipped while none is
+ * need not be unmapped, only its generation moves.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/fs.h>
+#include <linux/highmem.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/pagemap.h>
+#include <linux/slab.h>
+#include <linux/wait.h>
+#include <linux/workqueue.h>
+#include <linux/xarray.h>
+
+#include "kdfs.h"
+
+#define KP_WRITABLE	1UL	/* page->private: a PTE may be writable */
+#define KP_GEN_STEP	2UL
+
+static DEFINE_MUTEX(maps_lock);	/* the mapped inodes stay while held */
+static DEFINE_XARRAY(mapped);	/* inode number -> inode mapped here */
+
+static u64 page_ino(u64 objid)
+{
+	return kdfs_ino(kdfs_ino_node(objid),
+			(objid >> KDFS_PAGE_BITS) & KDFS_INO_MAX);
+}
+
+static pgoff_t page_index_of(u64 objid)
+{
+	return objid & ((1ULL << KDFS_PAGE_BITS) - 1);
+}
+
+static unsigned long page_gen(struct page *page)
+{
+	return page_private(page) & ~KP_WRITABLE;
+}
+
+/*
+ * Makes faults in flight start again and, if @all or a PTE may be
+ * writable, unmaps the page from every local mapping of its file. Called
+ * with the page locked.
+ */
+static void shoot(u64 objid, struct page *page, bool all)
+{
+	unsigned long priv = page_private(page);
+	struct inode *inode;
+
+	set_page_private(page, page_gen(page) + KP_GEN_STEP);
+	if (!all && !(priv & KP_WRITABLE))
+		return;
+	mutex_lock(&maps_lock);
+	inode = xa_load(&mapped, page_ino(objid));
+	if (inode)
+		unmap_mapping_range(inode->i_mapping,
+				    (loff_t)page_index_of(objid) << PAGE_SHIFT,
+				    PAGE_SIZE, 1);
+	mutex_unlock(&maps_lock);
+}
+
+static void shoot_locked(u64 objid, void *data, bool all)
+{
+	struct page *page = virt_to_page(data);
+
+	lock_page(page);
+	shoot(objid, page, all);
+	unlock_page(page);
+}
+
+/* ---- the io-linker of the pages set ---- */
+
+static void *page_alloc(struct kddm_set *set, u64 objid)
+{
+	struct page *page = alloc_page(GFP_KERNEL | __GFP_ZERO);
+
+	if (!page)
+		return NULL;
+	set_page_private(page, 0);
+	return page_address(page);
+}
+
+static void page_free(struct kddm_set *set, u64 objid, void *data)
+{
+	struct page *page = virt_to_page(data);
+
+	/* A fault that got this page must not map it, nor keep it mapped. */
+	lock_page(page);
+	shoot(objid, page, page_mapped(page));
+	unlock_page(page);
+	put_page(page);
+}
+
+static int page_load(struct kddm_set *set, u64 objid, void *data)
+{
+	struct page *page = virt_to_page(data);
+	int ret;
+
+	lock_page(page);
+	shoot(objid, page, true);
+	ret = kdfs_load_page(page_ino(objid), page_index_of(objid), data);
+	unlock_page(page);
+	return ret;
+}
+
+static int page_export(struct kddm_set *set, u64 objid, void *data,
+		       void *buf, size_t len)
+{
+	struct page *page = virt_to_page(data);
+
+	if (len < PAGE_SIZE)
+		return -ENOSPC;
+	/* No store may land after the copy: write access goes first. */
+	lock_page(page);
+	shoot(objid, page, false);
+	memcpy(buf, data, PAGE_SIZE);
+	unlock_page(page);
+	return PAGE_SIZE;
+}
+
+static int page_import(struct kddm_set *set, u64 objid, void *data,
+		       const void *buf, size_t len)
+{
+	struct page *page = virt_to_page(data);
+
+	if (len != PAGE_SIZE)
+		return -EINVAL;
+	lock_page(page);
+	shoot(objid, page, true);
+	memcpy(data, buf, PAGE_SIZE);
+	unlock_page(page);
+	return 0;
+}
+
+static void page_invalidate(struct kddm_set *set, u64 objid, void *data)
+{
+	shoot_locked(objid, data, true);
+}
+
+static int page_sync(struct kddm_set *set, u64 objid, void *data)
+{
+	return kdfs_store_page(page_ino(objid), page_index_of(objid), data);
+}
+
+const struct kddm_io_linker_ops kdfs_page_linker = {
+	.name = "kdfs_page",
+	.owner = THIS_MODULE,
+	.alloc_object = page_alloc,
+	.free_object = page_free,
+	.first_touch = page_load,
+	.export_object = page_export,
+	.import_object = page_import,
+	.invalidate_object = page_invalidate,
+	.remove_object = page_invalidate,
+	.sync_object = page_sync,
+	.reload_object = page_load,
+};
+
+/* ---- faults ---- */
+
+/*
+ * Gets the page of @vmf (a read copy) and returns it referenced and
+ * locked, or NULL if an unmap came before it was locked (the caller
+ * retries).
+ */
+static struct page *fault_page(struct vm_fault *vmf, int *err)
+{
+	u64 id = kdfs_page_id(file_inode(vmf->vma->vm_file)->i_ino,
+			      vmf->pgoff);
+	unsigned long gen;
+	struct page *page;
+	void *data;
+
+	data = kddm_get_object(kdfs_pages, id);
+	if (IS_ERR(data)) {
+		*err = kdfs_errno(PTR_ERR(data));
+		return NULL;
+	}
+	page = virt_to_page(data);
+	get_page(page);
+	gen = page_gen(page);
+	kddm_put_object(kdfs_pages, id);
+	lock_page(page);
+	if (page_gen(page) == gen)
+		return page;
+	unlock_page(page);
+	put_page(page);
+	return NULL;
+}
+
+static vm_fault_t fault_error(int err)
+{
+	return err == -ENOMEM ? VM_FAULT_OOM : VM_FAULT_SIGBUS;
+}
+
+static vm_fault_t kdfs_vm_fault(struct vm_fault *vmf)
+{
+	struct inode *inode = file_inode(vmf->vma->vm_file);
+	struct page *page;
+	int err;
+
+	/* The size may have changed on another node: SIGBUS past the end. */
+	err = kdfs_refresh(inode);
+	if (err)
+		return fault_error(err);
+	if (vmf->pgoff >= DIV_ROUND_UP(i_size_read(inode), PAGE_SIZE))
+		return VM_FAULT_SIGBUS;
+	do {
+		page = fault_page(vmf, &err);
+		if (err)
+			return fault_error(err);
+	} while (!page);
+	/* Read-only PTE: a store faults again into page_mkwrite. */
+	err = vm_insert_page(vmf->vma, vmf->address, page);
+	unlock_page(page);
+	put_page(page);
+	if (err == -ENOMEM)
+		return VM_FAULT_OOM;
+	return VM_FAULT_NOPAGE;
+}
+
+/* A store through a mapping changes the file: mtime and ctime move. */
+static int mmap_touch(struct inode *inode)
+{
+	struct kdfs_iobj *io = kdfs_iobj_grab(inode->i_ino);
+
+	if (IS_ERR(io))
+		return PTR_ERR(io);
+	kdfs_touch(io, true);
+	kdfs_fill_inode(inode, io);
+	kdfs_iobj_put(inode->i_ino);
+	return 0;
+}
+
+/*
+ * A page grabbed for a store stays frozen (remote requests wait) for
+ * hold_us after the fault, so that the store that faulted lands before
+ * another node takes the page back: without it, a node spinning on the
+ * page could take it after every write fault, before the write.
+ */
+static unsigned int hold_us = 1000;
+module_param(hold_us, uint, 0644);
+MODULE_PARM_DESC(hold_us, "time a page grabbed by a write fault stays here (us)");
+
+struct kdfs_hold {
+	struct delayed_work work;
+	u64 id;
+};
+
+static struct workqueue_struct *hold_wq;
+static atomic_t nr_holds = ATOMIC_INIT(0);
+static DECLARE_WAIT_QUEUE_HEAD(holds_wq);
+
+static void hold_end(struct work_struct *w)
+{
+	struct kdfs_hold *h = container_of(to_delayed_work(w),
+					   struct kdfs_hold, work);
+
+	kddm_put_object(kdfs_pages, h->id);
+	kfree(h);
+	if (atomic_dec_and_test(&nr_holds))
+		wake_up_all(&holds_wq);
+}
+
+/* Grabs the page of @vmf for a store; 0 with @vmf->page locked. */
+static vm_fault_t grab_for_store(struct vm_fault *vmf)
+{
+	u64 id = kdfs_page_id(file_inode(vmf->vma->vm_file)->i_ino,
+			      vmf->pgoff);
+	struct kdfs_hold *h = kmalloc(sizeof(*h), GFP_KERNEL);
+	void *data;
+
+	if (!h)
+		return VM_FAULT_OOM;
+	data = kddm_grab_object(kdfs_pages, id);
+	if (IS_ERR(data)) {
+		kfree(h);
+		return fault_error(kdfs_errno(PTR_ERR(data)));
+	}
+	if (virt_to_page(data) != vmf->page) {
+		/* The PTE mapped an older copy (unmapped since): refault. */
+		kddm_put_object(kdfs_pages, id);
+		kfree(h);
+		return VM_FAULT_NOPAGE;
+	}
+	/*
+	 * Frozen for write: the engine calls no io-linker on this copy, so
+	 * the page lock is only held by faults, which wait on nothing.
+	 */
+	lock_page(vmf->page);
+	set_page_private(vmf->page, page_private(vmf->page) | KP_WRITABLE);
+	h->id = id;
+	INIT_DELAYED_WORK(&h->work, hold_end);
+	atomic_inc(&nr_holds);
+	queue_delayed_work(hold_wq, &h->work, usecs_to_jiffies(hold_us));
+	return 0;
+}
+
+static vm_fault_t kdfs_page_mkwrite(struct vm_fault *vmf)
+{
+	struct inode *inode = file_inode(vmf->vma->vm_file);
+	vm_fault_t ret;
+	int err;
+
+	sb_start_pagefault(inode->i_sb);
+	err = mmap_touch(inode);
+	ret = err ? fault_error(kdfs_errno(err)) : grab_for_store(vmf);
+	if (!ret) {
+		kdfs_page_written(inode, vmf->pgoff);
+		ret = VM_FAULT_LOCKED;
+	}
+	sb_end_pagefault(inode->i_sb);
+	return ret;
+}
+
+static const struct vm_operations_struct kdfs_vm_ops = {
+	.fault = kdfs_vm_fault,
+	.page_mkwrite = kdfs_page_mkwrite,
+};
+
+int kdfs_file_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct inode *inode = file_inode(file);
+	void *old;
+
+	mutex_lock(&maps_lock);
+	old = xa_store(&mapped, inode->i_ino, inode, GFP_KERNEL);
+	mutex_unlock(&maps_lock);
+	if (xa_is_err(old))
+		return xa_err(old);
+	file_accessed(file);
+	vma->vm_flags |= VM_MIXEDMAP;
+	vma->vm_ops = &kdfs_vm_ops;
+	return 0;
+}
+
+/* Every hold ended (before the sets close). */
+void kdfs_mmap_drain(void)
+{
+	wait_event(holds_wq, !atomic_read(&nr_holds));
+}
+
+int kdfs_mmap_init(void)
+{
+	hold_wq = alloc_workqueue("kdfs_hold", WQ_HIGHPRI, 0);
+	return hold_wq ? 0 : -ENOMEM;
+}
+
+void kdfs_mmap_exit(void)
+{
+	destroy_workqueue(hold_wq);
+}
+
+/* @inode is evicted: its pages are not unmapped through it any more. */
+void kdfs_mmap_forget(struct inode *inode)
+{
+	mutex_lock(&maps_lock);
+	xa_cmpxchg(&mapped, inode->i_ino, inode, NULL, 0);
+	mutex_unlock(&maps_lock);
+}
