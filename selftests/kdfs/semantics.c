@@ -255,7 +255,7 @@ TEST_F(kdfs, shared_mmap_two_nodes)
 {
 	char out[OUT_MAX], cmd[512];
 	FILE *p[2];
-	int i, turns;
+	int i, n = 0, turns = 0;
 
 	ASSERT_EQ(0, node_run(1, out, "truncate -s 8192 %s/m", self->dir))
 		TH_LOG("%s", out);
@@ -274,8 +274,9 @@ TEST_F(kdfs, shared_mmap_two_nodes)
 	/* read() on a third node: the counter and the turns, no msync */
 	ASSERT_EQ(0, node_run(3, out, "od -An -tu4 -N4 %s/m; od -An -tu4 -j4096 -N4 %s/m",
 			      self->dir, self->dir)) TH_LOG("%s", out);
-	EXPECT_EQ(2, sscanf(out, "%d %d", &i, &turns));
-	EXPECT_EQ(400, i);
+	i = sscanf(out, "%d %d", &n, &turns);
+	EXPECT_EQ(2, i);
+	EXPECT_EQ(400, n);
 	EXPECT_EQ(200, turns);
 	ASSERT_EQ(0, node_run(3, out, "kdfs-mmap store %s/m 100 hello",
 			      self->dir)) TH_LOG("%s", out);
