@@ -11,8 +11,11 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/cred.h>
+#include <linux/compat.h>
 #include <linux/namei.h>
+#include <linux/siphash.h>
 #include <linux/slab.h>
+#include <linux/sort.h>
 #include <linux/string.h>
 
 #include "kdfs.h"
@@ -924,13 +927,64 @@ const struct inode_operations kdfs_dir_iops = {
 
 /* ---- readdir ---- */
 
+/*
+ * Directory positions: an entry's position is a hash of its name, and
+ * readdir returns the entries in hash order, so that a position stays
+ * valid while entries come and go (rm -r unlinks as it reads): every
+ * entry present from the first read to the last is returned once. Two
+ * names of one hash (2^-62) may lose one of them at a buffer boundary.
+ */
+struct dpos {
+	loff_t pos;
+	const struct kdfs_dirent *de;
+};
+
+static loff_t dirent_pos(const struct kdfs_dirent *de)
+{
+	static const siphash_key_t key = {{ 0x6b64667364697273ULL,
+					    0x706f736974696f6eULL }};
+	u64 h = siphash(de->name, de->len, &key);
+
+	/* 2 and up ("." and ".." are 0 and 1); 32-bit callers get 31 bits */
+	return 2 + (in_compat_syscall() ? h >> 34 : h >> 2);
+}
+
+static int dpos_cmp(const void *a, const void *b)
+{
+	loff_t x = ((const struct dpos *)a)->pos;
+	loff_t y = ((const struct dpos *)b)->pos;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The entries of @d at @from and after, in position order. */
+static struct dpos *dir_order(const struct kdfs_dobj *d, loff_t from,
+			      u32 *n)
+{
+	const struct kdfs_dirent *de;
+	struct dpos *v;
+
+	v = kvmalloc_array(max(d->count, 1U), sizeof(*v), GFP_KERNEL);
+	if (!v)
+		return NULL;
+	*n = 0;
+	kdfs_for_each_dirent(d, de) {
+		loff_t pos = dirent_pos(de);
+
+		if (pos >= from && *n < d->count)
+			v[(*n)++] = (struct dpos){ pos, de };
+	}
+	sort(v, *n, sizeof(*v), dpos_cmp, NULL);
+	return v;
+}
+
 static int kdfs_iterate(struct file *file, struct dir_context *ctx)
 {
 	struct inode *dir = file_inode(file);
-	struct kdfs_dirent *de;
-	struct kdfs_dobj *d;
-	loff_t i = 2;
-	void *snap;
+	struct kdfs_dobj *d, *snap;
+	struct dpos *v;
+	u32 i, n;
+	int ret = 0;
 
 	if (!dir_emit_dots(file, ctx))
 		return 0;
@@ -944,20 +998,34 @@ static int kdfs_iterate(struct file *file, struct dir_context *ctx)
 	kddm_put_object(kdfs_dirs, dir->i_ino);
 	if (!snap)
 		return -ENOMEM;
-	kdfs_for_each_dirent((struct kdfs_dobj *)snap, de) {
-		if (i++ < ctx->pos)
-			continue;
-		if (!dir_emit(ctx, de->name, de->len, de->ino, de->type))
-			break;
-		ctx->pos++;
+	v = dir_order(snap, ctx->pos, &n);
+	if (!v) {
+		ret = -ENOMEM;
+		goto out;
 	}
+	for (i = 0; i < n; i++) {
+		ctx->pos = v[i].pos;
+		if (!dir_emit(ctx, v[i].de->name, v[i].de->len, v[i].de->ino,
+			      v[i].de->type))
+			break;
+		ctx->pos = v[i].pos + 1;
+	}
+	kvfree(v);
+out:
 	kvfree(snap);
-	return 0;
+	return ret;
+}
+
+/* Positions are hashes: any up to LLONG_MAX may be asked for. */
+static loff_t kdfs_dir_llseek(struct file *file, loff_t offset, int whence)
+{
+	return generic_file_llseek_size(file, offset, whence, LLONG_MAX,
+					LLONG_MAX);
 }
 
 const struct file_operations kdfs_dir_fops = {
 	.owner = THIS_MODULE,
-	.llseek = generic_file_llseek,
+	.llseek = kdfs_dir_llseek,
 	.read = generic_read_dir,
 	.iterate_shared = kdfs_iterate,
 	.fsync = noop_fsync,

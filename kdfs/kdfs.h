@@ -88,7 +88,7 @@ struct kdfs_dobj {
 #define KDFS_DIR_SIZE		(128U << 10)
 #define KDFS_DIR_ROOM		(KDFS_DIR_SIZE - sizeof(struct kdfs_dobj))
 
-static inline struct kdfs_dirent *kdfs_dirent_next(struct kdfs_dirent *de)
+static inline struct kdfs_dirent *kdfs_dirent_next(const struct kdfs_dirent *de)
 {
 	return (void *)de + sizeof(*de) + de->len;
 }

@@ -304,6 +304,26 @@ TEST_F(kdfs, shared_mmap_two_nodes)
 	EXPECT_STREQ("ran", out);
 }
 
+/*
+ * readdir positions survive unlinks: rm -r unlinks each entry as it reads
+ * the directory, and must find every one of them (1200 names fill a few
+ * getdents buffers: a listing that shifts under the reader skipped 511
+ * of them, and rmdir failed).
+ */
+TEST_F_TIMEOUT(kdfs, rm_r_while_reading, 180)
+{
+	char out[OUT_MAX];
+
+	ASSERT_EQ(0, node_run(2, out, "mkdir %s/many && cd %s/many && i=0; while [ $i -lt 1200 ]; do : > a-rather-long-file-name-to-fill-bufs-$i || exit 1; i=$((i+1)); done",
+			      self->dir, self->dir)) TH_LOG("%s", out);
+	ASSERT_EQ(0, node_run(3, out, "ls %s/many | wc -l", self->dir));
+	EXPECT_STREQ("1200", out);
+	EXPECT_EQ(0, node_run(1, out, "rm -r %s/many", self->dir)) {
+		TH_LOG("%s", out);
+	}
+	EXPECT_NE(0, node_run(3, out, "test -e %s/many", self->dir));
+}
+
 /* Which node holds what, and the space of all of them. */
 TEST_F(kdfs, where_and_df)
 {
