@@ -41,6 +41,10 @@ $(BUILD)/bin/kdfs-mmap: userspace/tools/kdfs-mmap.c
 	@mkdir -p $(dir $@)
 	$(CC) $(USER_CFLAGS) -o $@ $<
 
+$(BUILD)/bin/kdfs-xattr: userspace/tools/kdfs-xattr.c
+	@mkdir -p $(dir $@)
+	$(CC) $(USER_CFLAGS) -o $@ $<
+
 $(BUILD)/bin/ipc-smoke: kipc/tests/ipc-smoke.c
 	@mkdir -p $(dir $@)
 	$(CC) $(USER_CFLAGS) -o $@ $<
@@ -89,7 +93,8 @@ $(BUILD)/bin/sem-tool32: kipc/tests/sem-tool.c userspace/tools/ipc-common.h
 
 userspace: $(BUILD)/bin/kddm-agent $(BUILD)/bin/kddm-test $(BUILD)/bin/ipc-tool \
 	   $(BUILD)/bin/ipc-smoke $(BUILD)/bin/ipc-diff $(BUILD)/bin/msg-tool \
-	   $(BUILD)/bin/sem-tool $(BUILD)/bin/kdfs-mmap $(BIN32)
+	   $(BUILD)/bin/sem-tool $(BUILD)/bin/kdfs-mmap \
+	   $(BUILD)/bin/kdfs-xattr $(BIN32)
 	$(MAKE) -C userspace/kddm BUILD=$(BUILD)
 	$(MAKE) -C userspace/kddm-sim
 	$(MAKE) -C bench BUILD=$(BUILD)

@@ -134,7 +134,7 @@ static void k_send(struct coh_node *n, struct coh_obj *o, u32 dst,
 		size = export_size(obj);
 		buf = kvmalloc(size, GFP_KERNEL);
 		len = export_data(obj, buf, size);
-		if (len < 0 || len > size) {
+		if (len <= 0 || len > size) {
 			pr_err("set %llx object %llx: export failed (%d)\n",
 			       set->id, o->obj_id, len);
 			len = 0;

@@ -9,6 +9,9 @@
  *   d/<ino>         a directory: one "<ino> <type> <name>" line per entry,
  *                   bytes of the name below '!', '%' and DEL as %XX
  *   f/<ino>         a regular file's or a symlink's data, as is
+ *   x/<ino>         extended attributes (and POSIX ACLs): one
+ *                   "<name> <value in hex>" line each, the name encoded
+ *                   as in d/
  *
  * <ino> is the inode number in hex (16 digits). Files are rewritten in
  * place and fsync'ed; the I/O runs with the credentials of the mount,
@@ -123,10 +126,11 @@ int kdfs_store_inode(u64 ino, const struct kdfs_iobj *io)
 	if (!buf)
 		return -ENOMEM;
 	len = scnprintf(buf, INODE_TEXT,
-			"mode=%o nlink=%u uid=%u gid=%u size=%llu rdev=%u gen=%llu atime=%lld.%09u mtime=%lld.%09u ctime=%lld.%09u\n",
+			"mode=%o nlink=%u uid=%u gid=%u size=%llu rdev=%u gen=%llu atime=%lld.%09u mtime=%lld.%09u ctime=%lld.%09u xattrs=%u\n",
 			io->mode, io->nlink, io->uid, io->gid, io->size,
 			io->rdev, io->gen, io->atime, io->atime_ns,
-			io->mtime, io->mtime_ns, io->ctime, io->ctime_ns);
+			io->mtime, io->mtime_ns, io->ctime, io->ctime_ns,
+			io->xattrs);
 	ino_name(name, sizeof(name), 'i', ino);
 	ret = write_file(name, buf, len);
 	kfree(buf);
@@ -149,11 +153,13 @@ int kdfs_load_inode(u64 ino, struct kdfs_iobj *io)
 		goto out;
 	}
 	memset(io, 0, sizeof(*io));
+	/* xattrs= is optional (stores made before it existed) */
 	if (sscanf(buf,
-		   "mode=%o nlink=%u uid=%u gid=%u size=%llu rdev=%u gen=%llu atime=%lld.%u mtime=%lld.%u ctime=%lld.%u",
+		   "mode=%o nlink=%u uid=%u gid=%u size=%llu rdev=%u gen=%llu atime=%lld.%u mtime=%lld.%u ctime=%lld.%u xattrs=%u",
 		   &io->mode, &io->nlink, &io->uid, &io->gid, &io->size,
 		   &io->rdev, &io->gen, &io->atime, &io->atime_ns,
-		   &io->mtime, &io->mtime_ns, &io->ctime, &io->ctime_ns) == 13 &&
+		   &io->mtime, &io->mtime_ns, &io->ctime, &io->ctime_ns,
+		   &io->xattrs) >= 13 &&
 	    io->mode && io->size <= KDFS_MAX_FILE_SIZE)
 		ret = 0;
 	else
@@ -343,6 +349,113 @@ static int trim_data(u64 ino, loff_t size)
 	return ret == -ENOENT ? 0 : ret;
 }
 
+/* ---- extended attributes ---- */
+
+static int unlink_in(char kind, const char *name);
+
+/* A name byte: at most 3 text bytes; a value byte: 2. */
+#define XATTR_TEXT_MAX	(KDFS_XATTR_ROOM * 3 + 64)
+
+int kdfs_store_xattrs(u64 ino, const u8 *xb, u32 len)
+{
+	const struct kdfs_xent *xe;
+	char name[24], *buf;
+	size_t n = 0;
+	u32 off;
+	int i, ret;
+
+	ino_name(name, sizeof(name), 'x', ino);
+	if (!len)
+		return unlink_in('x', name + 2);
+	buf = kvmalloc(XATTR_TEXT_MAX, GFP_KERNEL);
+	if (!buf)
+		return -ENOMEM;
+	kdfs_for_each_xent(xb, len, off, xe) {
+		for (i = 0; i < xe->nlen; i++) {
+			u8 c = xe->name[i];
+
+			if (plain(c))
+				buf[n++] = c;
+			else
+				n += scnprintf(buf + n, XATTR_TEXT_MAX - n,
+					       "%%%02X", c);
+		}
+		buf[n++] = ' ';
+		bin2hex(buf + n, xe->name + xe->nlen, xe->vlen);
+		n += 2 * xe->vlen;
+		buf[n++] = '\n';
+	}
+	ret = write_file(name, buf, n);
+	kvfree(buf);
+	return ret;
+}
+
+/* One "<name> <hex>" line into @xe (room for KDFS_XATTR_ROOM). */
+static int parse_xattr(char *line, struct kdfs_xent *xe, u32 room)
+{
+	char *sp = strchr(line, ' ');
+	size_t hex;
+	int len = 0;
+	char *p;
+
+	if (!sp)
+		return -EUCLEAN;
+	*sp = '\0';
+	for (p = line; *p; p++) {
+		u8 c = *p;
+
+		if (len >= XATTR_NAME_MAX || !plain(c))
+			return -EUCLEAN;
+		if (c == '%') {
+			if (!p[1] || !p[2] || hex2bin(&c, p + 1, 1))
+				return -EUCLEAN;
+			p += 2;
+		}
+		xe->name[len++] = c;
+	}
+	hex = strlen(sp + 1);
+	if (!len || hex % 2 || sizeof(*xe) + len + hex / 2 > room ||
+	    hex2bin(xe->name + len, sp + 1, hex / 2))
+		return -EUCLEAN;
+	xe->nlen = len;
+	xe->vlen = hex / 2;
+	return 0;
+}
+
+/* The attributes of @ino into @xb (KDFS_XATTR_ROOM); their bytes. */
+int kdfs_load_xattrs(u64 ino, u8 *xb)
+{
+	char name[24], *buf, *line, *next;
+	u32 used = 0;
+	ssize_t n;
+
+	buf = kvmalloc(XATTR_TEXT_MAX + 1, GFP_KERNEL);
+	if (!buf)
+		return -ENOMEM;
+	ino_name(name, sizeof(name), 'x', ino);
+	n = read_file(name, buf, XATTR_TEXT_MAX, 0);
+	if (n < 0) {
+		kvfree(buf);
+		return n == -ENOENT ? 0 : n;
+	}
+	buf[n] = '\0';
+	for (line = buf; *line; line = next) {
+		struct kdfs_xent *xe = (void *)(xb + used);
+
+		next = strchrnul(line, '\n');
+		if (*next)
+			*next++ = '\0';
+		if (parse_xattr(line, xe, KDFS_XATTR_ROOM - used)) {
+			pr_warn_ratelimited("attributes of %llx: damaged line in %s, skipped\n",
+					    ino, name);
+			continue;
+		}
+		used += kdfs_xent_size(xe);
+	}
+	kvfree(buf);
+	return used;
+}
+
 /* ---- allocator ---- */
 
 int kdfs_store_alloc(u32 node, const struct kdfs_aobj *a)
@@ -380,7 +493,8 @@ static int unlink_in(char kind, const char *name)
 		io_end(&c);
 		return -ENODEV;
 	}
-	dir = kdfs_this->sub[kind == 'i' ? 0 : kind == 'd' ? 1 : 2].dentry;
+	dir = kdfs_this->sub[kind == 'i' ? 0 : kind == 'd' ? 1 :
+			     kind == 'f' ? 2 : 3].dentry;
 	inode_lock_nested(d_inode(dir), I_MUTEX_PARENT);
 	d = lookup_one_len(name, dir, strlen(name));
 	ret = PTR_ERR_OR_ZERO(d);
@@ -403,6 +517,9 @@ int kdfs_forget_inode(u64 ino)
 	snprintf(name, sizeof(name), "%016llx", ino);
 	ret = unlink_in('f', name);
 	r = unlink_in('d', name);
+	ret = ret ?: r;
+	ret = ret ?: r;
+	r = unlink_in('x', name);
 	ret = ret ?: r;
 	r = unlink_in('i', name);
 	return ret ?: r;
@@ -459,7 +576,7 @@ static int check_node(struct kdfs_sb *s)
  */
 int kdfs_backing_open(struct kdfs_sb *s, const char *dir)
 {
-	static const char *const subs[] = { "i", "d", "f" };
+	static const char *const subs[] = { "i", "d", "f", "x" };
 	struct path p;
 	char *buf;
 	int i, ret;

@@ -34,8 +34,11 @@ static int set_open(struct inode *inode, bool open)
 		io->open_nodes &= ~bit;
 	gone = io->mode && !io->nlink && !io->open_nodes;
 	size = io->size;
-	if (gone)
+	if (gone) {
 		io->mode = 0;
+		if (io->xattrs)
+			kdfs_xattrs_drop(inode->i_ino);
+	}
 	kdfs_iobj_put(inode->i_ino);
 	if (gone) {
 		kdfs_truncate_pages(inode->i_ino, 0, size);

@@ -13,6 +13,7 @@
 #include <linux/cred.h>
 #include <linux/compat.h>
 #include <linux/namei.h>
+#include <linux/posix_acl.h>
 #include <linux/siphash.h>
 #include <linux/slab.h>
 #include <linux/sort.h>
@@ -156,6 +157,7 @@ void kdfs_fill_inode(struct inode *inode, const struct kdfs_iobj *io)
 	inode->i_rdev = new_decode_dev(io->rdev);
 	inode->i_blocks = (io->size + 511) >> 9;
 	KDFS_I(inode)->open_nodes = io->open_nodes;
+	KDFS_I(inode)->xattrs = io->xattrs;
 }
 
 /* Reads the attributes again from the inode object. */
@@ -220,6 +222,9 @@ struct inode *kdfs_iget(struct super_block *sb, u64 ino)
 	kdfs_fill_inode(inode, io);
 	kdfs_iobj_put(ino);
 	set_ops(inode);
+	/* ACLs may change on another node: never cached here */
+	inode->i_acl = ACL_DONT_CACHE;
+	inode->i_default_acl = ACL_DONT_CACHE;
 	unlock_new_inode(inode);
 	return inode;
 }
@@ -377,8 +382,9 @@ static int found(struct inode *dir, struct dentry *dentry, u64 ino)
  * our lookup): -EEXIST with @excl, else the dentry gets that inode and
  * 1 is returned. 0: made.
  */
-static int kdfs_new(struct inode *dir, struct dentry *dentry,
-		    const struct newinfo *ni, bool excl)
+static int make_inode(struct inode *dir, struct dentry *dentry,
+		     const struct newinfo *ni, bool excl, struct posix_acl *def,
+		     struct posix_acl *acl)
 {
 	struct kdfs_sb *s = dir->i_sb->s_fs_info;
 	const struct qstr *q = &dentry->d_name;
@@ -433,8 +439,33 @@ out_dir:
 	inode = kdfs_iget(dir->i_sb, ino);
 	if (IS_ERR(inode))
 		return PTR_ERR(inode);
+	ret = kdfs_init_acl(inode, def, acl);
+	if (ret) {
+		iput(inode);	/* the name stays, with the mode it got */
+		return ret;
+	}
 	d_instantiate(dentry, inode);
 	return 0;
+}
+
+/*
+ * Makes @dentry in @dir, with the mode and ACLs that the directory's
+ * default ACL (or else the umask) gives it.
+ */
+static int kdfs_new(struct inode *dir, struct dentry *dentry,
+		    const struct newinfo *ni, bool excl)
+{
+	struct posix_acl *def = NULL, *acl = NULL;
+	struct newinfo n = *ni;
+	int ret;
+
+	ret = posix_acl_create(dir, &n.mode, &def, &acl);
+	if (ret)
+		return ret;
+	ret = make_inode(dir, dentry, &n, excl, def, acl);
+	posix_acl_release(def);
+	posix_acl_release(acl);
+	return ret;
 }
 
 static int kdfs_create(struct user_namespace *ns, struct inode *dir,
@@ -530,6 +561,8 @@ static int unlinked(u64 ino, bool dir)
 	if (gone) {
 		size = io->size;
 		io->mode = 0;
+		if (io->xattrs)
+			kdfs_xattrs_drop(ino);
 	}
 	kdfs_iobj_put(ino);
 	if (gone)
@@ -869,6 +902,8 @@ static int kdfs_setattr(struct user_namespace *ns, struct dentry *dentry,
 	if (!ret)
 		ret = kdfs_sync_meta(inode->i_ino);
 	kdfs_refresh(inode);
+	if (!ret && (attr->ia_valid & ATTR_MODE))
+		ret = posix_acl_chmod(&init_user_ns, inode, inode->i_mode);
 	return ret;
 }
 
@@ -901,12 +936,16 @@ const struct inode_operations kdfs_symlink_iops = {
 	.get_link = kdfs_get_link,
 	.getattr = kdfs_getattr,
 	.setattr = kdfs_setattr,
+	.listxattr = kdfs_listxattr,
 };
 
 const struct inode_operations kdfs_file_iops = {
 	.getattr = kdfs_getattr,
 	.setattr = kdfs_setattr,
 	.permission = kdfs_permission,
+	.listxattr = kdfs_listxattr,
+	.get_acl = kdfs_get_acl,
+	.set_acl = kdfs_set_acl,
 };
 
 const struct inode_operations kdfs_dir_iops = {
@@ -920,6 +959,9 @@ const struct inode_operations kdfs_dir_iops = {
 	.rmdir = kdfs_rmdir,
 	.link = kdfs_link,
 	.rename = kdfs_rename,
+	.listxattr = kdfs_listxattr,
+	.get_acl = kdfs_get_acl,
+	.set_acl = kdfs_set_acl,
 	.getattr = kdfs_getattr,
 	.setattr = kdfs_setattr,
 	.permission = kdfs_permission,

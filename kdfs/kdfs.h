@@ -25,6 +25,7 @@
 #define KDFS_SET_PAGES		0x6b646603
 #define KDFS_SET_ALLOC		0x6b646604
 #define KDFS_SET_DF		0x6b646605
+#define KDFS_SET_XATTRS		0x6b646606
 
 /*
  * Inode numbers: node << 48 | n, n in 1..KDFS_INO_MAX. Data page objects:
@@ -69,6 +70,8 @@ struct kdfs_iobj {
 	u32 rdev;
 	u64 gen;		/* bumped at each change */
 	u64 open_nodes;		/* bit N-1: node N has it open */
+	u32 xattrs;		/* extended attributes it has */
+	u32 pad;
 };
 
 /* A directory listing: entries packed after the header. */
@@ -98,6 +101,35 @@ static inline struct kdfs_dirent *kdfs_dirent_next(const struct kdfs_dirent *de)
 	     (u8 *)de < (d)->entries + (d)->used;			\
 	     de = kdfs_dirent_next(de))
 
+/*
+ * Extended attributes of an inode (set xattrs, id = inode number): the
+ * packed entries in a buffer of their own size.
+ */
+struct kdfs_xent {
+	u8 nlen;
+	u8 pad[3];
+	u32 vlen;
+	char name[];		/* nlen bytes, then vlen bytes of value */
+} __packed;
+
+#define KDFS_XATTR_ROOM		(64U << 10)
+
+static inline u32 kdfs_xent_size(const struct kdfs_xent *xe)
+{
+	return sizeof(*xe) + xe->nlen + xe->vlen;
+}
+
+#define kdfs_for_each_xent(buf, len, off, xe)				\
+	for (off = 0; off < (len) &&					\
+	     (xe = (const struct kdfs_xent *)((buf) + off), true);	\
+	     off += kdfs_xent_size(xe))
+
+struct kdfs_xobj {
+	u32 len;		/* bytes of entries */
+	u32 count;
+	u8 *buf;		/* kvmalloc'ed, len bytes */
+};
+
 /* The per-allocator-node object: the next inode n to give out. */
 struct kdfs_aobj {
 	u64 next;
@@ -114,7 +146,7 @@ struct kdfs_df {
 /* The mount of this node (one per node). */
 struct kdfs_sb {
 	struct path backing;	/* BACKING/kdfs */
-	struct path sub[3];	/* its i, d and f */
+	struct path sub[4];	/* its i, d, f and x */
 	const struct cred *cred;	/* for backing I/O */
 	u32 node;		/* this node */
 	u32 root_node;		/* the root directory's home */
@@ -124,7 +156,7 @@ struct kdfs_sb {
 };
 
 extern struct kddm_set *kdfs_inodes, *kdfs_dirs, *kdfs_pages, *kdfs_allocs,
-	*kdfs_dfs;
+	*kdfs_dfs, *kdfs_xattrs;
 extern struct kdfs_sb *kdfs_this;	/* the mount of this node, or NULL */
 extern struct rw_semaphore kdfs_mount_sem;	/* write: kdfs_this changes */
 
@@ -141,6 +173,8 @@ int kdfs_store_alloc(u32 node, const struct kdfs_aobj *a);
 int kdfs_load_alloc(u32 node, struct kdfs_aobj *a);
 int kdfs_forget_inode(u64 ino);
 int kdfs_trim_data(u64 ino, loff_t size);
+int kdfs_store_xattrs(u64 ino, const u8 *xb, u32 len);
+int kdfs_load_xattrs(u64 ino, u8 *xb);
 
 /* objects.c: the io-linkers and sets. */
 int kdfs_objects_init(void);
@@ -157,6 +191,7 @@ struct kdfs_inode {
 	bool dirty;		/* written here since the last sync */
 	struct xarray dirty_pages;	/* indexes written here since */
 	u64 open_nodes;		/* as the inode object said last */
+	u32 xattrs;		/* as the inode object said last */
 };
 
 static inline struct kdfs_inode *KDFS_I(struct inode *inode)
@@ -178,6 +213,17 @@ int kdfs_new_ino(struct kdfs_sb *s, u32 node, u64 *ino);
 int kdfs_truncate_pages(u64 ino, u64 from, u64 to);
 int kdfs_fsync_inode(struct inode *inode);
 void kdfs_page_written(struct inode *inode, pgoff_t index);
+/* xattr.c */
+struct posix_acl;
+extern const struct kddm_io_linker_ops kdfs_xattr_linker;
+extern const struct xattr_handler *kdfs_xattr_handlers[];
+void kdfs_xattrs_drop(u64 ino);
+ssize_t kdfs_listxattr(struct dentry *dentry, char *list, size_t size);
+struct posix_acl *kdfs_get_acl(struct inode *inode, int type, bool rcu);
+int kdfs_set_acl(struct user_namespace *ns, struct inode *inode,
+		 struct posix_acl *acl, int type);
+int kdfs_init_acl(struct inode *inode, struct posix_acl *def,
+		  struct posix_acl *acl);
 /* mmap.c */
 extern const struct kddm_io_linker_ops kdfs_page_linker;
 int kdfs_file_mmap(struct file *file, struct vm_area_struct *vma);

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * kdfs objects: four well-known kDDM sets, each homed by the node number
+ * kdfs objects: well-known kDDM sets, each homed by the node number
  * in bits 48..63 of the object id (OBJID_BITS), each with an io-linker
  * that loads an object from its home's backing store on first touch (and
  * after the loss of its only writable copy) and writes it back on sync.
@@ -12,6 +12,7 @@
  *   allocs   struct kdfs_aobj, id = node << 48: the next inode number
  *   dfs      struct kdfs_df, id = node << 48: its backing store's usage
  *            (memory only: each mounted node refreshes its own)
+ *   xattrs   struct kdfs_xobj, id = inode number (io-linker in xattr.c)
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -21,7 +22,7 @@
 #include "kdfs.h"
 
 struct kddm_set *kdfs_inodes, *kdfs_dirs, *kdfs_pages, *kdfs_allocs,
-	*kdfs_dfs;
+	*kdfs_dfs, *kdfs_xattrs;
 
 /* What a call on an object of a dead, fenced or absent node gives. */
 int kdfs_errno(int err)
@@ -213,7 +214,7 @@ static const struct kddm_io_linker_ops df_linker = {
 
 static const struct kddm_io_linker_ops *const linkers[] = {
 	&inode_linker, &dir_linker, &kdfs_page_linker, &alloc_linker,
-	&df_linker,
+	&df_linker, &kdfs_xattr_linker,
 };
 
 static struct kddm_set *open_set(u32 name, const char *linker, u32 size)
@@ -227,37 +228,45 @@ static struct kddm_set *open_set(u32 name, const char *linker, u32 size)
 	return kddm_open_set(name, &attr);
 }
 
+static struct kddm_set **const sets[] = {
+	&kdfs_inodes, &kdfs_dirs, &kdfs_pages, &kdfs_allocs, &kdfs_dfs,
+	&kdfs_xattrs,
+};
+
 /* Opens the sets (at mount); 0 or -errno. */
 int kdfs_sets_open(void)
 {
-	kdfs_inodes = open_set(KDFS_SET_INODES, inode_linker.name,
-			       sizeof(struct kdfs_iobj));
-	kdfs_dirs = open_set(KDFS_SET_DIRS, dir_linker.name, KDFS_DIR_SIZE);
-	kdfs_pages = open_set(KDFS_SET_PAGES, kdfs_page_linker.name,
-			      PAGE_SIZE);
-	kdfs_allocs = open_set(KDFS_SET_ALLOC, alloc_linker.name,
-			       sizeof(struct kdfs_aobj));
-	kdfs_dfs = open_set(KDFS_SET_DF, df_linker.name,
-			    sizeof(struct kdfs_df));
-	if (IS_ERR(kdfs_inodes) || IS_ERR(kdfs_dirs) || IS_ERR(kdfs_pages) ||
-	    IS_ERR(kdfs_allocs) || IS_ERR(kdfs_dfs)) {
-		int ret = PTR_ERR(IS_ERR(kdfs_inodes) ? kdfs_inodes :
-				  IS_ERR(kdfs_dirs) ? kdfs_dirs :
-				  IS_ERR(kdfs_pages) ? kdfs_pages :
-				  IS_ERR(kdfs_allocs) ? kdfs_allocs :
-				  kdfs_dfs);
+	static const struct {
+		u32 name;
+		const struct kddm_io_linker_ops *linker;
+		u32 size;
+	} def[] = {
+		{ KDFS_SET_INODES, &inode_linker, sizeof(struct kdfs_iobj) },
+		{ KDFS_SET_DIRS, &dir_linker, KDFS_DIR_SIZE },
+		{ KDFS_SET_PAGES, &kdfs_page_linker, PAGE_SIZE },
+		{ KDFS_SET_ALLOC, &alloc_linker, sizeof(struct kdfs_aobj) },
+		{ KDFS_SET_DF, &df_linker, sizeof(struct kdfs_df) },
+		{ KDFS_SET_XATTRS, &kdfs_xattr_linker,
+		  sizeof(u32) + KDFS_XATTR_ROOM },
+	};
+	int i;
 
-		kdfs_sets_close();
-		return ret;
+	BUILD_BUG_ON(ARRAY_SIZE(def) != ARRAY_SIZE(sets));
+	for (i = 0; i < ARRAY_SIZE(def); i++) {
+		*sets[i] = open_set(def[i].name, def[i].linker->name,
+				    def[i].size);
+		if (IS_ERR(*sets[i])) {
+			int ret = PTR_ERR(*sets[i]);
+
+			kdfs_sets_close();
+			return ret;
+		}
 	}
 	return 0;
 }
 
 void kdfs_sets_close(void)
 {
-	struct kddm_set **sets[] = {
-		&kdfs_inodes, &kdfs_dirs, &kdfs_pages, &kdfs_allocs, &kdfs_dfs,
-	};
 	int i;
 
 	for (i = 0; i < ARRAY_SIZE(sets); i++) {

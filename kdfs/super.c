@@ -328,6 +328,8 @@ static int kdfs_fill_super(struct super_block *sb, struct fs_context *fc)
 	sb->s_fs_info = s;
 	sb->s_magic = KDFS_MAGIC;
 	sb->s_op = &kdfs_sops;
+	sb->s_xattr = kdfs_xattr_handlers;
+	sb->s_flags |= SB_POSIXACL;
 	sb->s_d_op = &kdfs_dops;
 	sb->s_maxbytes = KDFS_MAX_FILE_SIZE;
 	sb->s_time_gran = 1;

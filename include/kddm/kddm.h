@@ -42,7 +42,8 @@ struct kddm_set;
  * @first_touch: initialise a new object on its home node (it existed
  *	nowhere). Optional: without it the data is zeroed.
  * @export_object: copy the object's data into @buf (at most @len bytes);
- *	return the number of bytes or -errno. Called with the object locked.
+ *	return the number of bytes (at least 1: an empty payload is not
+ *	a copy) or -errno. Called with the object locked.
  *	Optional: without it the object is obj_size plain bytes, shipped
  *	whole (and, without @import_object, received whole, zero-padded).
  * @export_size: the bytes @export_object needs for this object now (the

@@ -15,7 +15,7 @@ static void check_tree(struct __test_metadata *_metadata, int node,
 {
 	char out[OUT_MAX];
 
-	ASSERT_EQ(0, node_run(node, out, "cd %s && md5sum n1 n2 n3 sub/deep && readlink ln && ls sub",
+	ASSERT_EQ(0, node_run(node, out, "cd %s && md5sum n1 n2 n3 sub/deep && readlink ln && ls sub && kdfs-xattr get n1 user.kept && kdfs-xattr getacl sub",
 			      dir)) TH_LOG("node %d: %s", node, out);
 	EXPECT_STREQ(sums, out) TH_LOG("node %d", node);
 }
@@ -34,8 +34,13 @@ TEST(cluster_reboot)
 	}
 	ASSERT_EQ(0, node_run(2, out, "echo deep > %s/sub/deep && ln -s n1 %s/ln && sync",
 			      dir, dir));
-	ASSERT_EQ(0, node_run(3, sums, "cd %s && md5sum n1 n2 n3 sub/deep && readlink ln && ls sub",
+	/* stores through a mapping, attributes and an ACL, synced by node 3 */
+	ASSERT_EQ(0, node_run(3, out, "cd %s && kdfs-mmap store n2 100 MAPPED && kdfs-xattr set n1 user.kept yes && kdfs-xattr setacl sub u::rwx,u:1000:r-x,g::r-x,m::r-x,o::--- && sync",
+			      dir)) TH_LOG("%s", out);
+	ASSERT_EQ(0, node_run(3, sums, "cd %s && md5sum n1 n2 n3 sub/deep && readlink ln && ls sub && kdfs-xattr get n1 user.kept && kdfs-xattr getacl sub",
 			      dir)) TH_LOG("%s", sums);
+	EXPECT_NE(NULL, strstr(sums, "yes\nu::rwx,u:1000:r-x,g::r-x,m::r-x,o::---"))
+		TH_LOG("%s", sums);
 
 	/* unmount and mount again on node 2 */
 	ASSERT_EQ(0, node_run(2, out, "umount /kdfs && kddm-load kdfs"))

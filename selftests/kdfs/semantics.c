@@ -324,6 +324,68 @@ TEST_F_TIMEOUT(kdfs, rm_r_while_reading, 180)
 	EXPECT_NE(0, node_run(3, out, "test -e %s/many", self->dir));
 }
 
+/*
+ * Extended attributes set on one node are read, listed and removed on
+ * the others; an access ACL lets one other user in, chmod narrows it
+ * everywhere; a directory's default ACL is inherited by a file another
+ * node makes in it.
+ */
+TEST_F(kdfs, xattrs_and_acls)
+{
+	char out[OUT_MAX];
+
+	ASSERT_EQ(0, node_run(1, out, "cd %s && echo data > f && chmod 600 f && kdfs-xattr set f user.color blue && kdfs-xattr set f trusted.t 1",
+			      self->dir)) TH_LOG("%s", out);
+	ASSERT_EQ(0, node_run(2, out, "kdfs-xattr get %s/f user.color",
+			      self->dir)) TH_LOG("%s", out);
+	EXPECT_STREQ("blue", out);
+	ASSERT_EQ(0, node_run(3, out, "kdfs-xattr list %s/f | sort",
+			      self->dir)) TH_LOG("%s", out);
+	EXPECT_STREQ("trusted.t\nuser.color", out);
+	/* trusted.* is for CAP_SYS_ADMIN only */
+	ASSERT_EQ(0, node_run(3, out, "kdfs-xattr as 1000 1000 kdfs-xattr list %s/f",
+			      self->dir));
+	EXPECT_STREQ("user.color", out);
+	ASSERT_EQ(0, node_run(2, out, "kdfs-xattr rm %s/f user.color",
+			      self->dir)) TH_LOG("%s", out);
+	EXPECT_NE(0, node_run(1, out, "kdfs-xattr get %s/f user.color",
+			      self->dir));
+	EXPECT_STREQ("ENODATA", out);
+
+	/* uid 1000 may read through the ACL, 1001 may not */
+	ASSERT_EQ(0, node_run(1, out, "kdfs-xattr setacl %s/f u::rw-,u:1000:r--,g::---,m::r--,o::---",
+			      self->dir)) TH_LOG("%s", out);
+	ASSERT_EQ(0, node_run(2, out, "kdfs-xattr as 1000 1000 cat %s/f",
+			      self->dir)) TH_LOG("%s", out);
+	EXPECT_STREQ("data", out);
+	EXPECT_NE(0, node_run(2, out, "kdfs-xattr as 1001 1001 cat %s/f",
+			      self->dir));
+	ASSERT_EQ(0, node_run(3, out, "stat -c %%a %s/f; kdfs-xattr getacl %s/f",
+			      self->dir, self->dir));
+	EXPECT_STREQ("640\nu::rw-,u:1000:r--,g::---,m::r--,o::---", out);
+	/* chmod on node 2 sets the mask: node 3 denies uid 1000 now */
+	ASSERT_EQ(0, node_run(2, out, "chmod 600 %s/f", self->dir));
+	EXPECT_NE(0, node_run(3, out, "kdfs-xattr as 1000 1000 cat %s/f",
+			      self->dir));
+	ASSERT_EQ(0, node_run(1, out, "kdfs-xattr getacl %s/f", self->dir));
+	EXPECT_STREQ("u::rw-,u:1000:r--,g::---,m::---,o::---", out);
+
+	/* a default ACL, inherited by a file made on another node */
+	ASSERT_EQ(0, node_run(1, out, "mkdir %s/d && kdfs-xattr setdefacl %s/d u::rwx,u:1000:rwx,g::r-x,m::rwx,o::---",
+			      self->dir, self->dir)) TH_LOG("%s", out);
+	ASSERT_EQ(0, node_run(2, out, "umask 022; echo x > %s/d/new",
+			      self->dir)) TH_LOG("%s", out);
+	ASSERT_EQ(0, node_run(3, out, "kdfs-xattr getacl %s/d/new; stat -c %%a %s/d/new",
+			      self->dir, self->dir)) TH_LOG("%s", out);
+	EXPECT_STREQ("u::rw-,u:1000:rwx,g::r-x,m::rw-,o::---\n660", out);
+	EXPECT_EQ(0, node_run(3, out, "echo y | kdfs-xattr as 1000 1000 tee -a %s/d/new",
+			      self->dir)) TH_LOG("%s", out);
+	/* without a default ACL, the umask as usual */
+	ASSERT_EQ(0, node_run(2, out, "umask 027; echo x > %s/plain; stat -c %%a %s/plain",
+			      self->dir, self->dir));
+	EXPECT_STREQ("640", out);
+}
+
 /* Which node holds what, and the space of all of them. */
 TEST_F(kdfs, where_and_df)
 {
