@@ -382,9 +382,50 @@ static int found(struct inode *dir, struct dentry *dentry, u64 ino)
  * our lookup): -EEXIST with @excl, else the dentry gets that inode and
  * 1 is returned. 0: made.
  */
+/* A new inode that no name points to (its store failed) is freed. */
+static void forget_new(u64 ino, const struct newinfo *ni)
+{
+	struct kdfs_iobj *io = kdfs_iobj_grab(ino);
+
+	if (!IS_ERR(io)) {
+		io->mode = 0;
+		kdfs_iobj_put(ino);
+	}
+	if (S_ISDIR(ni->mode))
+		kddm_remove_object(kdfs_dirs, ino);
+	if (ni->link)
+		kddm_remove_object(kdfs_pages, kdfs_page_id(ino, 0));
+	kdfs_sync_meta(ino);
+}
+
+/* The name @q of @ino in @dir is taken back (its store failed). */
+static void unadd(struct inode *dir, const struct qstr *q, u64 ino,
+		  const struct newinfo *ni)
+{
+	struct kdfs_dirent *de;
+	struct kdfs_dobj *d;
+
+	d = dobj_grab(dir->i_ino);
+	if (IS_ERR(d))
+		return;
+	de = dir_find(d, q->name, q->len);
+	if (de && de->ino == ino) {
+		dir_del(d, de);
+		parent_changed(dir->i_ino, -S_ISDIR(ni->mode));
+	}
+	kddm_put_object(kdfs_dirs, dir->i_ino);
+	sync_dir(dir->i_ino);
+	kdfs_sync_meta(dir->i_ino);
+}
+
+/*
+ * The new inode is made durable at its home before a name points to it,
+ * and the name is taken back if the directory's store fails: a create
+ * that fails (a full or failing backing store) leaves nothing behind.
+ */
 static int make_inode(struct inode *dir, struct dentry *dentry,
-		     const struct newinfo *ni, bool excl, struct posix_acl *def,
-		     struct posix_acl *acl)
+		      const struct newinfo *ni, bool excl,
+		      struct posix_acl *def, struct posix_acl *acl)
 {
 	struct kdfs_sb *s = dir->i_sb->s_fs_info;
 	const struct qstr *q = &dentry->d_name;
@@ -403,15 +444,18 @@ static int make_inode(struct inode *dir, struct dentry *dentry,
 	if (ni->link) {
 		ret = write_link(ino, ni->link);
 		if (ret)
-			return ret;
+			goto forget;
 	}
 	d = dobj_grab(dir->i_ino);
-	if (IS_ERR(d))
-		return PTR_ERR(d);
+	if (IS_ERR(d)) {
+		ret = PTR_ERR(d);
+		goto forget;
+	}
 	de = dir_find(d, q->name, q->len);
 	if (de) {
 		there = de->ino;
 		kddm_put_object(kdfs_dirs, dir->i_ino);
+		forget_new(ino, ni);
 		return excl ? -EEXIST : found(dir, dentry, there);
 	}
 	ret = -ENOSPC;
@@ -423,19 +467,22 @@ static int make_inode(struct inode *dir, struct dentry *dentry,
 		goto out_dir;
 	init_iobj(io, dir, ni);
 	kdfs_iobj_put(ino);
-	ret = dir_add(d, q->name, q->len, ino, S_DT(ni->mode));
+	ret = kdfs_sync_meta(ino);
+	if (!ret && S_ISDIR(ni->mode))
+		ret = kdfs_init_dir(ino);
+	if (!ret)
+		ret = dir_add(d, q->name, q->len, ino, S_DT(ni->mode));
 	if (!ret)
 		ret = parent_changed(dir->i_ino, S_ISDIR(ni->mode));
 out_dir:
 	kddm_put_object(kdfs_dirs, dir->i_ino);
 	if (ret)
-		return ret;
-	ret = kdfs_sync_meta(ino) ?: sync_dir(dir->i_ino) ?:
-	      kdfs_sync_meta(dir->i_ino);
-	if (!ret && S_ISDIR(ni->mode))
-		ret = kdfs_init_dir(ino);
-	if (ret)
-		return ret;
+		goto forget;
+	ret = sync_dir(dir->i_ino) ?: kdfs_sync_meta(dir->i_ino);
+	if (ret) {
+		unadd(dir, q, ino, ni);
+		goto forget;
+	}
 	inode = kdfs_iget(dir->i_sb, ino);
 	if (IS_ERR(inode))
 		return PTR_ERR(inode);
@@ -446,6 +493,9 @@ out_dir:
 	}
 	d_instantiate(dentry, inode);
 	return 0;
+forget:
+	forget_new(ino, ni);
+	return ret;
 }
 
 /*

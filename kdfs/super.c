@@ -190,8 +190,14 @@ static int kdfs_statfs(struct dentry *dentry, struct kstatfs *buf)
 
 static void kdfs_evict_inode(struct inode *inode)
 {
-	if (KDFS_I(inode)->dirty)
-		kdfs_fsync_inode(inode);
+	if (KDFS_I(inode)->dirty) {
+		int ret = kdfs_fsync_inode(inode);
+
+		/* the copies live on in kDDM: only their store is missing */
+		if (ret && ret != -ENOENT)
+			pr_warn_ratelimited("inode %lx: writing back its data failed (%d), not durable yet\n",
+					    inode->i_ino, ret);
+	}
 	kdfs_mmap_forget(inode);
 	xa_destroy(&KDFS_I(inode)->dirty_pages);
 	clear_inode(inode);

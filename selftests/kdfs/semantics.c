@@ -386,6 +386,46 @@ TEST_F(kdfs, xattrs_and_acls)
 	EXPECT_STREQ("640", out);
 }
 
+/*
+ * Node 3's backing store full: what it homes fails with ENOSPC (a create
+ * leaves nothing behind, an fsync reports it), reads go on, files homed
+ * elsewhere take its writes, and all is well once there is room again.
+ */
+TEST_F_TIMEOUT(kdfs, full_backing_store, 180)
+{
+	char out[OUT_MAX];
+
+	ASSERT_EQ(0, node_run(3, out, "echo before > %s/mine && sync", self->dir));
+	ASSERT_EQ(0, node_run(1, out, "echo before > %s/theirs && sync", self->dir));
+	ASSERT_EQ(0, node_run(3, out, "mkdir -p /var/lib/kddm/fill && i=0; while fallocate -l 16M /var/lib/kddm/fill/$i 2>/dev/null; do i=$((i+1)); done; while fallocate -l 4k /var/lib/kddm/fill/s$i 2>/dev/null; do i=$((i+1)); done; df /var/lib/kddm | tail -1"))
+		TH_LOG("%s", out);
+	TH_LOG("full: %s", out);
+	EXPECT_NE(0, node_run(3, out, "mkdir %s/newdir", self->dir));
+	EXPECT_NE(NULL, strstr(out, "No space left")) TH_LOG("%s", out);
+	EXPECT_NE(0, node_run(3, out, "echo x > %s/newfile", self->dir));
+	EXPECT_NE(NULL, strstr(out, "No space left")) TH_LOG("%s", out);
+	/* nothing left behind, on any node */
+	EXPECT_EQ(0, node_run(1, out, "ls %s", self->dir));
+	EXPECT_STREQ("mine\ntheirs", out);
+	/* a file node 3 holds: the write lands, its fsync fails */
+	EXPECT_NE(0, node_run(2, out, "dd if=/dev/zero of=%s/mine bs=64k count=8 conv=fsync 2>&1",
+			      self->dir));
+	EXPECT_NE(NULL, strstr(out, "No space left")) TH_LOG("%s", out);
+	/* a file node 1 holds takes node 3's writes, durably */
+	EXPECT_EQ(0, node_run(3, out, "echo after > %s/theirs && dd if=/dev/null of=%s/theirs conv=notrunc,fsync 2>/dev/null && cat %s/theirs",
+			      self->dir, self->dir, self->dir)) TH_LOG("%s", out);
+	EXPECT_STREQ("after", out);
+	/* room again: node 3 makes files and syncs them */
+	ASSERT_EQ(0, node_run(3, out, "rm -rf /var/lib/kddm/fill"));
+	EXPECT_EQ(0, node_run(3, out, "mkdir %s/newdir && echo x > %s/newdir/f && sync",
+			      self->dir, self->dir)) TH_LOG("%s", out);
+	EXPECT_EQ(0, node_run(2, out, "dd if=/dev/zero of=%s/mine bs=64k count=8 conv=fsync 2>&1",
+			      self->dir)) TH_LOG("%s", out);
+	EXPECT_EQ(0, node_run(1, out, "cat %s/newdir/f; stat -c %%s %s/mine",
+			      self->dir, self->dir));
+	EXPECT_STREQ("x\n524288", out);
+}
+
 /* Which node holds what, and the space of all of them. */
 TEST_F(kdfs, where_and_df)
 {
