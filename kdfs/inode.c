@@ -249,9 +249,10 @@ int kdfs_new_ino(struct kdfs_sb *s, u32 node, u64 *ino)
 }
 
 /* The node that gets a new inode made in @dir. */
-static u32 placement(struct kdfs_sb *s)
+/* The directory's kdfs.placement, else the mount's place=, else here. */
+static u32 placement(struct kdfs_sb *s, struct inode *dir)
 {
-	return s->place ?: s->node;
+	return kdfs_dir_placement(dir, s->place ?: s->node);
 }
 
 /* ---- lookup ---- */
@@ -438,7 +439,7 @@ static int make_inode(struct inode *dir, struct dentry *dentry,
 
 	if (ni->link && strlen(ni->link) >= PAGE_SIZE)
 		return -ENAMETOOLONG;
-	ret = kdfs_new_ino(s, placement(s), &ino);
+	ret = kdfs_new_ino(s, placement(s, dir), &ino);
 	if (ret)
 		return ret;
 	if (ni->link) {
@@ -487,6 +488,8 @@ out_dir:
 	if (IS_ERR(inode))
 		return PTR_ERR(inode);
 	ret = kdfs_init_acl(inode, def, acl);
+	if (!ret && S_ISDIR(ni->mode))
+		ret = kdfs_inherit_placement(dir, inode);
 	if (ret) {
 		iput(inode);	/* the name stays, with the mode it got */
 		return ret;

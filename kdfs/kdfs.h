@@ -224,6 +224,10 @@ int kdfs_set_acl(struct user_namespace *ns, struct inode *inode,
 		 struct posix_acl *acl, int type);
 int kdfs_init_acl(struct inode *inode, struct posix_acl *def,
 		  struct posix_acl *acl);
+u32 kdfs_dir_placement(struct inode *dir, u32 dflt);
+int kdfs_inherit_placement(struct inode *dir, struct inode *inode);
+/* super.c */
+bool kdfs_node_mounted(u32 node);
 /* mmap.c */
 extern const struct kddm_io_linker_ops kdfs_page_linker;
 int kdfs_file_mmap(struct file *file, struct vm_area_struct *vma);

@@ -135,6 +135,23 @@ static int df_show(struct seq_file *m, void *v)
 	return 0;
 }
 
+/* Whether @node has kdfs mounted (as it last published). */
+bool kdfs_node_mounted(u32 node)
+{
+	u64 id = kdfs_alloc_id(node);
+	struct kdfs_df *df;
+	bool ret;
+
+	if (!kddm_node_known(node))
+		return false;
+	df = kddm_get_object_no_ft(kdfs_dfs, id);
+	if (IS_ERR(df))
+		return false;
+	ret = df->mounted;
+	kddm_put_object(kdfs_dfs, id);
+	return ret;
+}
+
 static void df_work_fn(struct work_struct *w)
 {
 	struct kdfs_sb *s = container_of(to_delayed_work(w), struct kdfs_sb,

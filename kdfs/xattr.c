@@ -356,12 +356,128 @@ static const struct xattr_handler security_handler = {
 	.set = kdfs_xattr_set,
 };
 
+
+/* ---- kdfs.placement: where a directory's new inodes live ---- */
+
+#define PLACEMENT	"kdfs.placement"
+
+/*
+ * "local" (the creating node), "node:N" or "round-robin" (over the nodes
+ * with kdfs mounted); 0: local, a node id, or U32_MAX: round-robin.
+ */
+static int parse_placement(const char *v, size_t len, u32 *node)
+{
+	char buf[16];
+
+	if (!len || len >= sizeof(buf))
+		return -EINVAL;
+	memcpy(buf, v, len);
+	buf[len] = '\0';
+	if (!strcmp(buf, "local")) {
+		*node = 0;
+		return 0;
+	}
+	if (!strcmp(buf, "round-robin")) {
+		*node = U32_MAX;
+		return 0;
+	}
+	if (strncmp(buf, "node:", 5) || kstrtou32(buf + 5, 10, node) ||
+	    !*node || *node > KDDM_MAX_NODE)
+		return -EINVAL;
+	return 0;
+}
+
+static int placement_get(const struct xattr_handler *h,
+			 struct dentry *dentry, struct inode *inode,
+			 const char *name, void *buf, size_t size)
+{
+	int ret = kdfs_refresh(inode);
+
+	if (ret)
+		return ret;
+	if (strcmp(name, "placement"))
+		return -EOPNOTSUPP;
+	return x_get(inode, PLACEMENT, buf, size);
+}
+
+static int placement_set(const struct xattr_handler *h,
+			 struct user_namespace *ns, struct dentry *dentry,
+			 struct inode *inode, const char *name,
+			 const void *value, size_t size, int flags)
+{
+	u32 node;
+
+	if (strcmp(name, "placement"))
+		return -EOPNOTSUPP;
+	if (!S_ISDIR(inode->i_mode))
+		return -ENOTDIR;
+	if (value && parse_placement(value, size, &node))
+		return -EINVAL;
+	return x_set(inode, PLACEMENT, value, size, flags, NULL);
+}
+
+static const struct xattr_handler placement_handler = {
+	.prefix = "kdfs.",
+	.get = placement_get,
+	.set = placement_set,
+};
+
+/* The next node with kdfs mounted after the one chosen last. */
+static u32 rr_node(void)
+{
+	static atomic_t last = ATOMIC_INIT(0);
+	u32 prev = (u32)atomic_read(&last), i, n;
+
+	for (i = 1; i <= 64; i++) {
+		n = (prev + i - 1) % 64 + 1;
+		if (kdfs_node_mounted(n)) {
+			atomic_set(&last, n);
+			return n;
+		}
+	}
+	return 0;
+}
+
+/* The node a new inode in @dir goes to, or @dflt. */
+u32 kdfs_dir_placement(struct inode *dir, u32 dflt)
+{
+	char buf[16];
+	u32 node;
+	int len;
+
+	len = x_get(dir, PLACEMENT, buf, sizeof(buf));
+	if (len <= 0 || parse_placement(buf, len, &node))
+		return dflt;
+	if (node == U32_MAX)
+		node = rr_node();
+	else if (node && !kdfs_node_mounted(node)) {
+		pr_warn_ratelimited("directory %lx: placement on node %u, which has no kdfs mounted: the creating node holds the new inode\n",
+				    dir->i_ino, node);
+		node = 0;
+	}
+	return node ?: kdfs_this->node;
+}
+
+/* A new subdirectory keeps its parent's placement. */
+int kdfs_inherit_placement(struct inode *dir, struct inode *inode)
+{
+	char buf[16];
+	int len = x_get(dir, PLACEMENT, buf, sizeof(buf));
+
+	if (len == -ENODATA)
+		return 0;
+	if (len < 0)
+		return len;
+	return x_set(inode, PLACEMENT, buf, len, 0, NULL);
+}
+
 const struct xattr_handler *kdfs_xattr_handlers[] = {
 	&posix_acl_access_xattr_handler,
 	&posix_acl_default_xattr_handler,
 	&user_handler,
 	&trusted_handler,
 	&security_handler,
+	&placement_handler,
 	NULL
 };
 

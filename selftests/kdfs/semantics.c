@@ -426,6 +426,39 @@ TEST_F_TIMEOUT(kdfs, full_backing_store, 180)
 	EXPECT_STREQ("x\n524288", out);
 }
 
+/*
+ * A directory's kdfs.placement says which node holds what is made in it:
+ * a fixed node, or round-robin over the nodes; subdirectories inherit it.
+ * (An inode number carries its node in bits 48..63.)
+ */
+TEST_F(kdfs, placement_policies)
+{
+	char out[OUT_MAX];
+
+	ASSERT_EQ(0, node_run(1, out, "mkdir %s/p && kdfs-xattr set %s/p kdfs.placement node:2 && kdfs-xattr get %s/p kdfs.placement",
+			      self->dir, self->dir, self->dir)) TH_LOG("%s", out);
+	EXPECT_STREQ("node:2", out);
+	ASSERT_EQ(0, node_run(3, out, "echo a > %s/p/a && mkdir %s/p/sub && for f in %s/p/a %s/p/sub; do echo $(( $(stat -c %%i $f) >> 48 )); done",
+			      self->dir, self->dir, self->dir, self->dir))
+		TH_LOG("%s", out);
+	EXPECT_STREQ("2\n2", out);
+	ASSERT_EQ(0, node_run(1, out, "kdfs-xattr get %s/p/sub kdfs.placement",
+			      self->dir));
+	EXPECT_STREQ("node:2", out);
+	ASSERT_EQ(0, node_run(2, out, "kdfs-xattr set %s/p kdfs.placement round-robin && cd %s/p && for i in 1 2 3 4 5 6; do : > r$i; echo $(( $(stat -c %%i r$i) >> 48 )); done | sort -u",
+			      self->dir, self->dir)) TH_LOG("%s", out);
+	EXPECT_STREQ("1\n2\n3", out);
+	/* bad values and places are refused */
+	EXPECT_NE(0, node_run(1, out, "kdfs-xattr set %s/p kdfs.placement node:0",
+			      self->dir));
+	EXPECT_NE(0, node_run(1, out, "kdfs-xattr set %s/p kdfs.placement anywhere",
+			      self->dir));
+	EXPECT_NE(0, node_run(1, out, "kdfs-xattr set %s/p/a kdfs.placement local",
+			      self->dir));
+	EXPECT_NE(0, node_run(1, out, "kdfs-xattr set %s/p kdfs.other x",
+			      self->dir));
+}
+
 /* Which node holds what, and the space of all of them. */
 TEST_F(kdfs, where_and_df)
 {
