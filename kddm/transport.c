@@ -13,6 +13,7 @@
 #include <linux/slab.h>
 #include <linux/tipc.h>
 #include <linux/kthread.h>
+#include <linux/sched/mm.h>
 #include <linux/sched.h>
 #include <net/sock.h>
 
@@ -116,7 +117,13 @@ static void rx_work_fn(struct kthread_work *w)
 {
 	int n, budget = RX_BATCH;
 	u32 from, ref, err = 0;
+	unsigned int nofs;
 
+	/*
+	 * Handlers run io-linkers, which allocate: no reclaim into file
+	 * systems (a kDDM-backed one would wait for this very thread).
+	 */
+	nofs = memalloc_nofs_save();
 	/*
 	 * Handlers send: the lock is not held while they run. After a batch,
 	 * the work queues itself again, so that topology events and flushes
@@ -140,6 +147,7 @@ static void rx_work_fn(struct kthread_work *w)
 			pr_warn_ratelimited("receive error %d\n", n);
 		cond_resched();
 	}
+	memalloc_nofs_restore(nofs);
 }
 
 static void top_work_fn(struct kthread_work *w)

@@ -223,12 +223,14 @@ static int parse_entry(char *line, struct kdfs_dirent *de)
 	for (p = line + n; *p; p++) {
 		u8 c = *p;
 
-		if (len >= NAME_MAX || !plain(c))
+		if (len >= NAME_MAX)
 			return -EUCLEAN;
 		if (c == '%') {
 			if (!p[1] || !p[2] || hex2bin(&c, p + 1, 1))
 				return -EUCLEAN;
 			p += 2;
+		} else if (!plain(c)) {
+			return -EUCLEAN;
 		}
 		de->name[len++] = c;
 	}
@@ -242,6 +244,7 @@ static int parse_entry(char *line, struct kdfs_dirent *de)
 
 int kdfs_load_dir(u64 ino, struct kdfs_dobj *d)
 {
+	u8 ent[sizeof(struct kdfs_dirent) + NAME_MAX];
 	char name[24], *buf, *line, *next;
 	struct kdfs_dirent *de;
 	ssize_t n;
@@ -263,13 +266,14 @@ int kdfs_load_dir(u64 ino, struct kdfs_dobj *d)
 		next = strchrnul(line, '\n');
 		if (*next)
 			*next++ = '\0';
-		de = (struct kdfs_dirent *)(d->entries + d->used);
-		if (d->used + sizeof(*de) + NAME_MAX > KDFS_DIR_ROOM ||
-		    parse_entry(line, de)) {
+		de = (struct kdfs_dirent *)ent;
+		if (parse_entry(line, de) ||
+		    d->used + sizeof(*de) + de->len > KDFS_DIR_ROOM) {
 			pr_warn_ratelimited("directory %llx: damaged entry in %s, skipped\n",
 					    ino, name);
 			continue;
 		}
+		memcpy(d->entries + d->used, de, sizeof(*de) + de->len);
 		d->used += sizeof(*de) + de->len;
 		d->count++;
 	}
@@ -390,10 +394,10 @@ int kdfs_store_xattrs(u64 ino, const u8 *xb, u32 len)
 	return ret;
 }
 
-/* One "<name> <hex>" line into @xe (room for KDFS_XATTR_ROOM). */
+/* One "<name> <hex>" line into @xe (@room bytes there). */
 static int parse_xattr(char *line, struct kdfs_xent *xe, u32 room)
 {
-	char *sp = strchr(line, ' ');
+	char *sp = strchr(line, ' '), xname[XATTR_NAME_MAX];
 	size_t hex;
 	int len = 0;
 	char *p;
@@ -404,18 +408,22 @@ static int parse_xattr(char *line, struct kdfs_xent *xe, u32 room)
 	for (p = line; *p; p++) {
 		u8 c = *p;
 
-		if (len >= XATTR_NAME_MAX || !plain(c))
+		if (len >= XATTR_NAME_MAX)
 			return -EUCLEAN;
 		if (c == '%') {
 			if (!p[1] || !p[2] || hex2bin(&c, p + 1, 1))
 				return -EUCLEAN;
 			p += 2;
+		} else if (!plain(c)) {
+			return -EUCLEAN;
 		}
-		xe->name[len++] = c;
+		xname[len++] = c;
 	}
 	hex = strlen(sp + 1);
-	if (!len || hex % 2 || sizeof(*xe) + len + hex / 2 > room ||
-	    hex2bin(xe->name + len, sp + 1, hex / 2))
+	if (!len || hex % 2 || sizeof(*xe) + len + hex / 2 > room)
+		return -EUCLEAN;
+	memcpy(xe->name, xname, len);
+	if (hex2bin(xe->name + len, sp + 1, hex / 2))
 		return -EUCLEAN;
 	xe->nlen = len;
 	xe->vlen = hex / 2;

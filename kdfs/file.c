@@ -63,10 +63,28 @@ static int kdfs_open(struct inode *inode, struct file *file)
 	return ret;
 }
 
+/*
+ * The last reference to a file opened for writing (mappings hold one)
+ * writes back what this node wrote through it, as NFS does at close:
+ * not left to eviction, which may run in memory reclaim.
+ */
+static void flush_written(struct inode *inode, struct file *file)
+{
+	int ret;
+
+	if (!(file->f_mode & FMODE_WRITE) || !KDFS_I(inode)->dirty)
+		return;
+	ret = kdfs_fsync_inode(inode);
+	if (ret && ret != -ENOENT)
+		pr_warn_ratelimited("inode %lx: writing back at close failed (%d)\n",
+				    inode->i_ino, ret);
+}
+
 static int kdfs_release(struct inode *inode, struct file *file)
 {
 	struct kdfs_inode *ki = KDFS_I(inode);
 
+	flush_written(inode, file);
 	if (kdfs_this->node > 64)
 		return 0;
 	mutex_lock(&ki->open_lock);
@@ -99,16 +117,25 @@ int kdfs_truncate_pages(u64 ino, u64 from, u64 to)
 	return 0;
 }
 
+/*
+ * No copy to or from user memory while an object is held: the access may
+ * fault on a mapping of this very file (or on a userfaultfd page) and
+ * wait for that object. Reads go through a bounce page.
+ */
 static ssize_t kdfs_read_iter(struct kiocb *iocb, struct iov_iter *to)
 {
 	struct inode *inode = file_inode(iocb->ki_filp);
 	loff_t pos = iocb->ki_pos, size;
 	ssize_t done = 0;
+	void *bounce;
 	int ret;
 
 	ret = kdfs_refresh(inode);
 	if (ret)
 		return ret;
+	bounce = kmalloc(PAGE_SIZE, GFP_KERNEL);
+	if (!bounce)
+		return -ENOMEM;
 	size = i_size_read(inode);
 	while (iov_iter_count(to) && pos < size) {
 		u64 id = kdfs_page_id(inode->i_ino, pos >> PAGE_SHIFT);
@@ -122,8 +149,9 @@ static ssize_t kdfs_read_iter(struct kiocb *iocb, struct iov_iter *to)
 			ret = kdfs_errno(PTR_ERR(page));
 			break;
 		}
-		got = copy_to_iter(page + off, n, to);
+		memcpy(bounce, page + off, n);
 		kddm_put_object(kdfs_pages, id);
+		got = copy_to_iter(bounce, n, to);
 		pos += got;
 		done += got;
 		if (got < n) {
@@ -131,6 +159,7 @@ static ssize_t kdfs_read_iter(struct kiocb *iocb, struct iov_iter *to)
 			break;
 		}
 	}
+	kfree(bounce);
 	iocb->ki_pos = pos;
 	return done ?: ret;
 }
@@ -143,38 +172,49 @@ void kdfs_page_written(struct inode *inode, pgoff_t index)
 	ki->dirty = true;
 	/* no memory for the mark: fsync writes every page back */
 	if (xa_is_err(xa_store(&ki->dirty_pages, index, xa_mk_value(1),
-			       GFP_KERNEL)))
-		ki->open_nodes = ~0ULL;
+			       GFP_NOFS)))
+		ki->all_dirty = true;
 }
 
-/* Writes @from at @pos into the pages; the bytes written or -errno. */
+/*
+ * Writes @from at @pos into the pages, through @bounce (see
+ * kdfs_read_iter()): the copy from user memory does not fault, as an
+ * object (the inode) is held. The bytes written, which stop short where a
+ * fault is needed, or -errno if none was written.
+ */
 static ssize_t write_pages(struct inode *inode, loff_t pos,
-			   struct iov_iter *from)
+			   struct iov_iter *from, void *bounce)
 {
 	ssize_t done = 0;
 
 	while (iov_iter_count(from)) {
 		u64 id = kdfs_page_id(inode->i_ino, pos >> PAGE_SHIFT);
-		size_t off = offset_in_page(pos), n, got;
+		size_t off = offset_in_page(pos), n;
 		void *page;
 
 		n = min(PAGE_SIZE - off, iov_iter_count(from));
+		pagefault_disable();
+		n = copy_from_iter(bounce, n, from);
+		pagefault_enable();
+		if (!n)
+			break;
 		page = kddm_grab_object(kdfs_pages, id);
-		if (IS_ERR(page))
+		if (IS_ERR(page)) {
+			iov_iter_revert(from, n);
 			return done ?: kdfs_errno(PTR_ERR(page));
-		got = copy_from_iter(page + off, n, from);
+		}
+		memcpy(page + off, bounce, n);
 		kddm_put_object(kdfs_pages, id);
-		if (got)
-			kdfs_page_written(inode, pos >> PAGE_SHIFT);
-		pos += got;
-		done += got;
-		if (got < n)
-			return done ?: -EFAULT;
+		kdfs_page_written(inode, pos >> PAGE_SHIFT);
+		pos += n;
+		done += n;
 	}
 	return done;
 }
 
-static ssize_t kdfs_write_iter(struct kiocb *iocb, struct iov_iter *from)
+/* One pass of a write, the inode held; see kdfs_write_iter(). */
+static ssize_t write_once(struct kiocb *iocb, struct iov_iter *from,
+			  void *bounce, bool first)
 {
 	struct inode *inode = file_inode(iocb->ki_filp);
 	struct kdfs_iobj *io;
@@ -190,9 +230,9 @@ static ssize_t kdfs_write_iter(struct kiocb *iocb, struct iov_iter *from)
 		goto out;
 	iov_iter_truncate(from, KDFS_MAX_FILE_SIZE - pos);
 	/* a write by others than root drops set-id bits, as file_remove_privs */
-	if ((io->mode & (S_ISUID | S_ISGID)) && !capable(CAP_FSETID))
+	if (first && (io->mode & (S_ISUID | S_ISGID)) && !capable(CAP_FSETID))
 		io->mode &= ~(S_ISUID | ((io->mode & 0010) ? S_ISGID : 0));
-	ret = write_pages(inode, pos, from);
+	ret = write_pages(inode, pos, from, bounce);
 	if (ret > 0) {
 		end = pos + ret;
 		if (end > io->size)
@@ -203,13 +243,45 @@ static ssize_t kdfs_write_iter(struct kiocb *iocb, struct iov_iter *from)
 out:
 	kdfs_fill_inode(inode, io);
 	kdfs_iobj_put(inode->i_ino);
-	if (ret > 0 && (iocb->ki_flags & IOCB_DSYNC)) {
+	return ret;
+}
+
+/*
+ * A write holds the inode object for its length (O_APPEND takes the size
+ * it then holds), except where the source needs a fault: that is taken
+ * with nothing held, and the write goes on.
+ */
+static ssize_t kdfs_write_iter(struct kiocb *iocb, struct iov_iter *from)
+{
+	struct inode *inode = file_inode(iocb->ki_filp);
+	ssize_t ret, total = 0;
+	void *bounce;
+	size_t want;
+
+	bounce = kmalloc(PAGE_SIZE, GFP_KERNEL);
+	if (!bounce)
+		return -ENOMEM;
+	for (;;) {
+		ret = write_once(iocb, from, bounce, !total);
+		if (ret < 0 || !iov_iter_count(from))
+			break;
+		total += ret;
+		want = min_t(size_t, iov_iter_count(from), PAGE_SIZE);
+		if (fault_in_iov_iter_readable(from, want) == want) {
+			ret = -EFAULT;
+			break;
+		}
+	}
+	kfree(bounce);
+	if (ret > 0)
+		total += ret;
+	if (total && (iocb->ki_flags & IOCB_DSYNC)) {
 		int err = kdfs_fsync_inode(inode);
 
 		if (err)
-			ret = err;
+			return err;
 	}
-	return ret;
+	return total ?: ret;
 }
 
 static int sync_page(u64 ino, pgoff_t index)
@@ -228,18 +300,21 @@ static int sync_page(u64 ino, pgoff_t index)
 static int sync_pages(struct inode *inode)
 {
 	struct kdfs_inode *ki = KDFS_I(inode);
-	u64 others = ki->open_nodes & ~BIT_ULL(kdfs_this->node - 1);
 	unsigned long index;
 	pgoff_t i, n;
 	void *entry;
 	int ret = 0;
 
-	if (kdfs_this->node > 64 || others) {
+	if (kdfs_this->node > 64 || ki->all_dirty ||
+	    (ki->open_nodes & ~BIT_ULL(kdfs_this->node - 1))) {
+		ki->all_dirty = false;
 		n = DIV_ROUND_UP(i_size_read(inode), PAGE_SIZE);
 		for (i = 0; i < n && !ret; i++) {
 			xa_erase(&ki->dirty_pages, i);
 			ret = sync_page(inode->i_ino, i);
 		}
+		if (ret)
+			ki->all_dirty = true;
 		return ret;
 	}
 	xa_for_each(&ki->dirty_pages, index, entry) {

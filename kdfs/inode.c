@@ -473,8 +473,11 @@ static int make_inode(struct inode *dir, struct dentry *dentry,
 		ret = kdfs_init_dir(ino);
 	if (!ret)
 		ret = dir_add(d, q->name, q->len, ino, S_DT(ni->mode));
-	if (!ret)
+	if (!ret) {
 		ret = parent_changed(dir->i_ino, S_ISDIR(ni->mode));
+		if (ret)	/* the name goes again with the inode */
+			dir_del(d, dir_find(d, q->name, q->len));
+	}
 out_dir:
 	kddm_put_object(kdfs_dirs, dir->i_ino);
 	if (ret)
@@ -618,7 +621,9 @@ static int unlinked(u64 ino, bool dir)
 			kdfs_xattrs_drop(ino);
 	}
 	kdfs_iobj_put(ino);
-	if (gone)
+	if (gone && dir)
+		kddm_remove_object(kdfs_dirs, ino);	/* its empty listing */
+	else if (gone)
 		drop_pages(ino, size);
 	return kdfs_sync_meta(ino);
 }
@@ -721,10 +726,8 @@ out:
 	ret = unlinked(ino, isdir) ?: sync_dir(dir->i_ino) ?:
 	      kdfs_sync_meta(dir->i_ino);
 	kdfs_refresh(dir);
-	if (isdir)
-		clear_nlink(d_inode(dentry));
-	else
-		drop_nlink(d_inode(dentry));
+	if (isdir || kdfs_refresh(d_inode(dentry)))
+		clear_nlink(d_inode(dentry));	/* gone (or unreachable) */
 	return ret;
 }
 

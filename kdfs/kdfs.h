@@ -191,6 +191,7 @@ struct kdfs_inode {
 	bool dirty;		/* written here since the last sync */
 	struct xarray dirty_pages;	/* indexes written here since */
 	u64 open_nodes;		/* as the inode object said last */
+	bool all_dirty;		/* fsync: every page (a mark was lost) */
 	u32 xattrs;		/* as the inode object said last */
 };
 

@@ -60,7 +60,8 @@ static unsigned long page_gen(struct page *page)
 /*
  * Makes faults in flight start again and, if @all or a PTE may be
  * writable, unmaps the page from every local mapping of its file. Called
- * with the page locked.
+ * with the page locked. Private copies (a MAP_PRIVATE mapping's COW
+ * pages: relocations of a program run from kdfs) stay.
  */
 static void shoot(u64 objid, struct page *page, bool all)
 {
@@ -75,7 +76,7 @@ static void shoot(u64 objid, struct page *page, bool all)
 	if (inode)
 		unmap_mapping_range(inode->i_mapping,
 				    (loff_t)page_index_of(objid) << PAGE_SHIFT,
-				    PAGE_SIZE, 1);
+				    PAGE_SIZE, 0);
 	mutex_unlock(&maps_lock);
 }
 
@@ -157,9 +158,20 @@ static void page_invalidate(struct kddm_set *set, u64 objid, void *data)
 	shoot_locked(objid, data, true);
 }
 
+/*
+ * Stores the page; a writable mapping of it here is write-protected first
+ * (unmapped), so that a later store faults and marks it written again.
+ */
 static int page_sync(struct kddm_set *set, u64 objid, void *data)
 {
-	return kdfs_store_page(page_ino(objid), page_index_of(objid), data);
+	struct page *page = virt_to_page(data);
+	int ret;
+
+	lock_page(page);
+	shoot(objid, page, false);
+	ret = kdfs_store_page(page_ino(objid), page_index_of(objid), data);
+	unlock_page(page);
+	return ret;
 }
 
 const struct kddm_io_linker_ops kdfs_page_linker = {
@@ -343,9 +355,8 @@ int kdfs_file_mmap(struct file *file, struct vm_area_struct *vma)
 	struct inode *inode = file_inode(file);
 	void *old;
 
-	mutex_lock(&maps_lock);
+	/* no maps_lock: an allocation here may evict an inode (reclaim) */
 	old = xa_store(&mapped, inode->i_ino, inode, GFP_KERNEL);
-	mutex_unlock(&maps_lock);
 	if (xa_is_err(old))
 		return xa_err(old);
 	file_accessed(file);

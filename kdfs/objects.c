@@ -60,7 +60,7 @@ static int inode_sync(struct kddm_set *set, u64 objid, void *data)
 
 	if (!io->mode)
 		return kdfs_forget_inode(objid);
-	if (S_ISREG(io->mode)) {
+	if (S_ISREG(io->mode) || S_ISLNK(io->mode)) {
 		int ret = kdfs_trim_data(objid, io->size);
 
 		if (ret)

@@ -34,6 +34,7 @@ static struct inode *kdfs_alloc_inode(struct super_block *sb)
 	ki->opens = 0;
 	ki->dirty = false;
 	xa_init(&ki->dirty_pages);
+	ki->all_dirty = false;
 	ki->open_nodes = 0;
 	return &ki->vfs;
 }
@@ -207,7 +208,11 @@ static int kdfs_statfs(struct dentry *dentry, struct kstatfs *buf)
 
 static void kdfs_evict_inode(struct inode *inode)
 {
-	if (KDFS_I(inode)->dirty) {
+	/* in memory reclaim, no waiting on the network (close wrote back) */
+	if (KDFS_I(inode)->dirty && (current->flags & PF_MEMALLOC)) {
+		pr_warn_ratelimited("inode %lx: evicted in reclaim with data not written back\n",
+				    inode->i_ino);
+	} else if (KDFS_I(inode)->dirty) {
 		int ret = kdfs_fsync_inode(inode);
 
 		/* the copies live on in kDDM: only their store is missing */

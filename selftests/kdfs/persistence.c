@@ -15,7 +15,7 @@ static void check_tree(struct __test_metadata *_metadata, int node,
 {
 	char out[OUT_MAX];
 
-	ASSERT_EQ(0, node_run(node, out, "cd %s && md5sum n1 n2 n3 sub/deep && readlink ln && ls sub && kdfs-xattr get n1 user.kept && kdfs-xattr getacl sub",
+	ASSERT_EQ(0, node_run(node, out, "cd %s && md5sum n1 n2 n3 sub/deep && readlink ln && ls sub && kdfs-xattr get n1 user.kept && kdfs-xattr getacl sub && dd if=n2 bs=1 skip=200 count=5 2>/dev/null",
 			      dir)) TH_LOG("node %d: %s", node, out);
 	EXPECT_STREQ(sums, out) TH_LOG("node %d", node);
 }
@@ -37,9 +37,12 @@ TEST(cluster_reboot)
 	/* stores through a mapping, attributes and an ACL, synced by node 3 */
 	ASSERT_EQ(0, node_run(3, out, "cd %s && kdfs-mmap store n2 100 MAPPED && kdfs-xattr set n1 user.kept yes && kdfs-xattr setacl sub u::rwx,u:1000:r-x,g::r-x,m::r-x,o::--- && sync",
 			      dir)) TH_LOG("%s", out);
-	ASSERT_EQ(0, node_run(3, sums, "cd %s && md5sum n1 n2 n3 sub/deep && readlink ln && ls sub && kdfs-xattr get n1 user.kept && kdfs-xattr getacl sub",
+	/* names that need escapes in the store; two msyncs on the home */
+	ASSERT_EQ(0, node_run(2, out, "cd %s && echo sp > \"sub/a b%%c\" && kdfs-mmap twice n2 200 FIRST SECND && sync",
+			      dir)) TH_LOG("%s", out);
+	ASSERT_EQ(0, node_run(3, sums, "cd %s && md5sum n1 n2 n3 sub/deep && readlink ln && ls sub && kdfs-xattr get n1 user.kept && kdfs-xattr getacl sub && dd if=n2 bs=1 skip=200 count=5 2>/dev/null",
 			      dir)) TH_LOG("%s", sums);
-	EXPECT_NE(NULL, strstr(sums, "yes\nu::rwx,u:1000:r-x,g::r-x,m::r-x,o::---"))
+	EXPECT_NE(NULL, strstr(sums, "a b%c\ndeep\nyes\nu::rwx,u:1000:r-x,g::r-x,m::r-x,o::---\nSECND"))
 		TH_LOG("%s", sums);
 
 	/* unmount and mount again on node 2 */

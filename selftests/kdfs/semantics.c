@@ -296,6 +296,23 @@ TEST_F(kdfs, shared_mmap_two_nodes)
 	ASSERT_EQ(0, node_run(1, out, "truncate -s 100 %s/m", self->dir));
 	ASSERT_EQ(0, node_run(2, out, "kdfs-mmap touch %s/m 5000", self->dir));
 	EXPECT_STREQ("sigbus", out);
+	/* a private mapping keeps its own stores when the file changes */
+	snprintf(cmd, sizeof(cmd), "kdfs-mmap private %s/m MINE %s/flag",
+		 self->dir, self->dir);
+	p[0] = bg_start(1, cmd);
+	ASSERT_NE(NULL, p[0]);
+	for (i = 0; i < 300 && node_run(2, NULL, "test -e %s/flag.ready",
+					self->dir); i++)
+		usleep(100000);
+	ASSERT_EQ(0, node_run(2, out, "printf THEIRS | dd of=%s/m conv=notrunc 2>/dev/null && touch %s/flag",
+			      self->dir, self->dir));
+	EXPECT_EQ(0, bg_wait(p[0], out));
+	EXPECT_STREQ("MINE\n", out);
+	/* write() from and read() into a mapping of the same file */
+	ASSERT_EQ(0, node_run(3, out, "truncate -s 8192 %s/m && kdfs-mmap selfio %s/m && dd if=%s/m bs=4096 skip=1 2>/dev/null | head -c 6",
+			      self->dir, self->dir, self->dir))
+		TH_LOG("%s", out);
+	EXPECT_STREQ("ok\nTHEIRS", out);
 	/* exec: the loader maps the program's pages */
 	ASSERT_EQ(0, node_run(1, out, "cp /bin/busybox %s/busybox", self->dir))
 		TH_LOG("%s", out);

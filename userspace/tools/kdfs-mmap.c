@@ -14,6 +14,15 @@
  *   kdfs-mmap touch FILE OFFSET        read one byte at OFFSET of a mapping
  *                                      of the whole first page; prints
  *                                      "sigbus" if the access faults
+ *   kdfs-mmap twice FILE OFFSET A B    store A, msync, store B, msync (one
+ *                                      mapping)
+ *   kdfs-mmap private FILE TEXT FLAG   store TEXT at 0 of a MAP_PRIVATE
+ *                                      mapping, make FLAG.ready, wait for
+ *                                      the file FLAG to exist, print the
+ *                                      mapping's first bytes
+ *   kdfs-mmap selfio FILE              write() from a shared mapping of
+ *                                      FILE into FILE, read() into one:
+ *                                      page 0 copied to page 1 and back
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -129,6 +138,69 @@ static int do_touch(const char *path, long off)
 	return 0;
 }
 
+static int do_twice(const char *path, long off, const char *a,
+		    const char *b)
+{
+	size_t len = off + strlen(a) + strlen(b);
+	char *p = map(path, len, PROT_READ | PROT_WRITE);
+
+	memcpy(p + off, a, strlen(a));
+	if (msync(p, len, MS_SYNC))
+		die("msync");
+	memcpy(p + off, b, strlen(b));
+	if (msync(p, len, MS_SYNC))
+		die("msync");
+	return munmap(p, len) ? 1 : 0;
+}
+
+static int do_private(const char *path, const char *text, const char *flag)
+{
+	size_t len = strlen(text);
+	int fd = open(path, O_RDONLY);
+	time_t end = time(NULL) + TIMEOUT_S;
+	char *p, ready[4096];
+
+	if (fd < 0)
+		die(path);
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+	if (p == MAP_FAILED)
+		die("mmap");
+	memcpy(p, text, len);
+	snprintf(ready, sizeof(ready), "%s.ready", flag);
+	fd = open(ready, O_CREAT | O_WRONLY, 0644);
+	if (fd < 0)
+		die(ready);
+	close(fd);
+	while (access(flag, F_OK) && time(NULL) <= end)
+		usleep(10000);
+	fwrite(p, 1, len, stdout);
+	printf("\n");
+	return 0;
+}
+
+static int do_selfio(const char *path)
+{
+	int fd = open(path, O_RDWR);
+	char *p;
+
+	if (fd < 0)
+		die(path);
+	p = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		die("mmap");
+	/* the source and the target are pages of this very file */
+	if (pwrite(fd, p, 4096, 4096) != 4096)
+		die("pwrite");
+	if (memcmp(p, p + 4096, 4096)) {
+		fprintf(stderr, "page 1 is not page 0 after write()\n");
+		return 1;
+	}
+	if (pread(fd, p + 4096, 4096, 0) != 4096)
+		die("pread");
+	printf("ok\n");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 5 && !strcmp(argv[1], "store"))
@@ -139,6 +211,12 @@ int main(int argc, char **argv)
 		return do_pingpong(argv[2], atoi(argv[3]) & 1, atol(argv[4]));
 	if (argc == 4 && !strcmp(argv[1], "touch"))
 		return do_touch(argv[2], atol(argv[3]));
-	fprintf(stderr, "usage: kdfs-mmap store|load|pingpong|touch ...\n");
+	if (argc == 6 && !strcmp(argv[1], "twice"))
+		return do_twice(argv[2], atol(argv[3]), argv[4], argv[5]);
+	if (argc == 5 && !strcmp(argv[1], "private"))
+		return do_private(argv[2], argv[3], argv[4]);
+	if (argc == 3 && !strcmp(argv[1], "selfio"))
+		return do_selfio(argv[2]);
+	fprintf(stderr, "usage: kdfs-mmap store|load|pingpong|touch|twice|private|selfio ...\n");
 	return 2;
 }
