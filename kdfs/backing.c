@@ -21,10 +21,12 @@
 
 #include <linux/cred.h>
 #include <linux/file.h>
+#include <linux/fs_struct.h>
 #include <linux/namei.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <linux/string.h>
+#include <linux/workqueue.h>
 
 #include "kdfs.h"
 
@@ -58,13 +60,46 @@ static void io_end(struct io_ctx *c)
 	up_read(&kdfs_mount_sem);
 }
 
-/* Between io_begin() and io_end(). */
-static struct file *open_rel(const char *name, int flags)
+struct open_work {
+	struct work_struct work;
+	const char *name;
+	int flags;
+	struct file *file;
+};
+
+static struct file *do_open_rel(const char *name, int flags)
 {
-	if (!kdfs_this || !kdfs_this->backing.dentry)
-		return ERR_PTR(-ENODEV);
 	return file_open_root(&kdfs_this->backing, name,
 			      flags | O_LARGEFILE | O_NOFOLLOW, 0600);
+}
+
+static void open_work_fn(struct work_struct *w)
+{
+	struct open_work *ow = container_of(w, struct open_work, work);
+	const struct cred *old = override_creds(kdfs_this->cred);
+
+	ow->file = do_open_rel(ow->name, ow->flags);
+	revert_creds(old);
+}
+
+/*
+ * Between io_begin() and io_end(). A task that is exiting (its last
+ * fput writes back) has no fs_struct any more, which a create needs (its
+ * umask): a worker opens for it.
+ */
+static struct file *open_rel(const char *name, int flags)
+{
+	struct open_work ow = { .name = name, .flags = flags };
+
+	if (!kdfs_this || !kdfs_this->backing.dentry)
+		return ERR_PTR(-ENODEV);
+	if (current->fs)
+		return do_open_rel(name, flags);
+	INIT_WORK_ONSTACK(&ow.work, open_work_fn);
+	queue_work(system_unbound_wq, &ow.work);
+	flush_work(&ow.work);
+	destroy_work_on_stack(&ow.work);
+	return ow.file;
 }
 
 /* Replaces the file @name with @len bytes of @buf, durably. */

@@ -212,23 +212,44 @@ static ssize_t write_pages(struct inode *inode, loff_t pos,
 	return done;
 }
 
+/*
+ * RLIMIT_FSIZE (with SIGXFSZ) and the largest file: -EFBIG at @pos, else
+ * @count cut to fit (generic_write_check_limits(), not exported).
+ */
+static int write_limits(loff_t pos, loff_t *count)
+{
+	loff_t limit = rlimit(RLIMIT_FSIZE);
+
+	if (limit != RLIM_INFINITY) {
+		if (pos >= limit) {
+			send_sig(SIGXFSZ, current, 0);
+			return -EFBIG;
+		}
+		*count = min(*count, limit - pos);
+	}
+	if (pos >= KDFS_MAX_FILE_SIZE)
+		return -EFBIG;
+	*count = min(*count, KDFS_MAX_FILE_SIZE - pos);
+	return 0;
+}
+
 /* One pass of a write, the inode held; see kdfs_write_iter(). */
 static ssize_t write_once(struct kiocb *iocb, struct iov_iter *from,
 			  void *bounce, bool first)
 {
 	struct inode *inode = file_inode(iocb->ki_filp);
 	struct kdfs_iobj *io;
-	loff_t pos, end;
+	loff_t pos, end, count = iov_iter_count(from);
 	ssize_t ret;
 
 	io = kdfs_iobj_grab(inode->i_ino);
 	if (IS_ERR(io))
 		return PTR_ERR(io);
 	pos = iocb->ki_flags & IOCB_APPEND ? io->size : iocb->ki_pos;
-	ret = -EFBIG;
-	if (pos >= KDFS_MAX_FILE_SIZE)
+	ret = write_limits(pos, &count);
+	if (ret)
 		goto out;
-	iov_iter_truncate(from, KDFS_MAX_FILE_SIZE - pos);
+	iov_iter_truncate(from, count);
 	/* a write by others than root drops set-id bits, as file_remove_privs */
 	if (first && (io->mode & (S_ISUID | S_ISGID)) && !capable(CAP_FSETID))
 		io->mode &= ~(S_ISUID | ((io->mode & 0010) ? S_ISGID : 0));

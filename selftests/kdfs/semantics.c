@@ -55,6 +55,18 @@ TEST_F(kdfs, write_here_read_there)
 	EXPECT_STREQ("HEll 4", out);
 }
 
+/* RLIMIT_FSIZE holds on kdfs: the write past it fails with EFBIG. */
+TEST_F(kdfs, file_size_limit)
+{
+	char out[OUT_MAX];
+
+	EXPECT_NE(0, node_run(2, out, "ulimit -f 1; trap \"\" XFSZ; dd if=/dev/zero of=%s/lim bs=4096 count=1",
+			      self->dir));
+	EXPECT_NE(NULL, strstr(out, "File too large")) TH_LOG("%s", out);
+	ASSERT_EQ(0, node_run(3, out, "stat -c %%s %s/lim", self->dir));
+	EXPECT_GT(4096, atoi(out)) TH_LOG("%s", out);
+}
+
 /* Data bigger than a page, written on node 3, checksummed on node 1. */
 TEST_F(kdfs, large_file)
 {
