@@ -127,6 +127,7 @@ bench: deps
 	$(MAKE) -C bench BUILD=$(BUILD)
 	bench/kddm-bench.sh
 	bench/kipc-bench.sh
+	bench/kdfs-bench.sh
 
 clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null || true

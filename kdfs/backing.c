@@ -212,6 +212,47 @@ static bool plain(u8 c)
 	return c > ' ' && c != '%' && c != 0x7f;
 }
 
+/* @len bytes of @name at @buf (room for 3 each): the text's length. */
+static size_t encode_name(char *buf, const char *name, int len)
+{
+	size_t n = 0;
+	int i;
+
+	for (i = 0; i < len; i++) {
+		u8 c = name[i];
+
+		if (plain(c)) {
+			buf[n++] = c;
+		} else {
+			buf[n++] = '%';
+			n += bin2hex(buf + n, &c, 1) - (buf + n);
+		}
+	}
+	return n;
+}
+
+/* The name in the text @p (NUL-ended) into @out: its length or -EUCLEAN. */
+static int decode_name(const char *p, char *out, int max)
+{
+	int len = 0;
+
+	for (; *p; p++) {
+		u8 c = *p;
+
+		if (len >= max)
+			return -EUCLEAN;
+		if (c == '%') {
+			if (!p[1] || !p[2] || hex2bin(&c, p + 1, 1))
+				return -EUCLEAN;
+			p += 2;
+		} else if (!plain(c)) {
+			return -EUCLEAN;
+		}
+		out[len++] = c;
+	}
+	return len ?: -EUCLEAN;
+}
+
 /* At most 3 bytes a name byte, plus "<ino> <type> " and a newline. */
 #define DIR_TEXT_MAX	(KDFS_DIR_ROOM * 3 + 64)
 
@@ -220,7 +261,7 @@ int kdfs_store_dir(u64 ino, const struct kdfs_dobj *d)
 	struct kdfs_dirent *de;
 	char name[24], *buf;
 	size_t len = 0;
-	int i, ret;
+	int ret;
 
 	buf = kvmalloc(DIR_TEXT_MAX, GFP_KERNEL);
 	if (!buf)
@@ -228,15 +269,7 @@ int kdfs_store_dir(u64 ino, const struct kdfs_dobj *d)
 	kdfs_for_each_dirent(d, de) {
 		len += scnprintf(buf + len, DIR_TEXT_MAX - len, "%016llx %u ",
 				 de->ino, de->type);
-		for (i = 0; i < de->len; i++) {
-			u8 c = de->name[i];
-
-			if (plain(c))
-				buf[len++] = c;
-			else
-				len += scnprintf(buf + len, DIR_TEXT_MAX - len,
-						 "%%%02X", c);
-		}
+		len += encode_name(buf + len, de->name, de->len);
 		buf[len++] = '\n';
 	}
 	ino_name(name, sizeof(name), 'd', ino);
@@ -250,26 +283,12 @@ static int parse_entry(char *line, struct kdfs_dirent *de)
 {
 	unsigned long long ino;
 	unsigned int type;
-	char *p;
-	int n = 0, len = 0;
+	int n = 0, len;
 
 	if (sscanf(line, "%llx %u %n", &ino, &type, &n) != 2 || !n)
 		return -EUCLEAN;
-	for (p = line + n; *p; p++) {
-		u8 c = *p;
-
-		if (len >= NAME_MAX)
-			return -EUCLEAN;
-		if (c == '%') {
-			if (!p[1] || !p[2] || hex2bin(&c, p + 1, 1))
-				return -EUCLEAN;
-			p += 2;
-		} else if (!plain(c)) {
-			return -EUCLEAN;
-		}
-		de->name[len++] = c;
-	}
-	if (!len || !ino || type > DT_WHT)
+	len = decode_name(line + n, de->name, NAME_MAX);
+	if (len < 0 || !ino || type > DT_WHT)
 		return -EUCLEAN;
 	de->ino = ino;
 	de->type = type;
@@ -401,7 +420,7 @@ int kdfs_store_xattrs(u64 ino, const u8 *xb, u32 len)
 	char name[24], *buf;
 	size_t n = 0;
 	u32 off;
-	int i, ret;
+	int ret;
 
 	ino_name(name, sizeof(name), 'x', ino);
 	if (!len)
@@ -410,15 +429,7 @@ int kdfs_store_xattrs(u64 ino, const u8 *xb, u32 len)
 	if (!buf)
 		return -ENOMEM;
 	kdfs_for_each_xent(xb, len, off, xe) {
-		for (i = 0; i < xe->nlen; i++) {
-			u8 c = xe->name[i];
-
-			if (plain(c))
-				buf[n++] = c;
-			else
-				n += scnprintf(buf + n, XATTR_TEXT_MAX - n,
-					       "%%%02X", c);
-		}
+		n += encode_name(buf + n, xe->name, xe->nlen);
 		buf[n++] = ' ';
 		bin2hex(buf + n, xe->name + xe->nlen, xe->vlen);
 		n += 2 * xe->vlen;
@@ -434,28 +445,14 @@ static int parse_xattr(char *line, struct kdfs_xent *xe, u32 room)
 {
 	char *sp = strchr(line, ' '), xname[XATTR_NAME_MAX];
 	size_t hex;
-	int len = 0;
-	char *p;
+	int len;
 
 	if (!sp)
 		return -EUCLEAN;
 	*sp = '\0';
-	for (p = line; *p; p++) {
-		u8 c = *p;
-
-		if (len >= XATTR_NAME_MAX)
-			return -EUCLEAN;
-		if (c == '%') {
-			if (!p[1] || !p[2] || hex2bin(&c, p + 1, 1))
-				return -EUCLEAN;
-			p += 2;
-		} else if (!plain(c)) {
-			return -EUCLEAN;
-		}
-		xname[len++] = c;
-	}
+	len = decode_name(line, xname, XATTR_NAME_MAX);
 	hex = strlen(sp + 1);
-	if (!len || hex % 2 || sizeof(*xe) + len + hex / 2 > room)
+	if (len < 0 || hex % 2 || sizeof(*xe) + len + hex / 2 > room)
 		return -EUCLEAN;
 	memcpy(xe->name, xname, len);
 	if (hex2bin(xe->name + len, sp + 1, hex / 2))

@@ -12,7 +12,20 @@
 
 static const char dir[] = "/kdfs/nodefail";
 
-TEST(node_killed_during_writes)
+/* A fixture only for the timeout: a reboot may take more than 30 s. */
+FIXTURE(nodefail) {
+	int unused;
+};
+
+FIXTURE_SETUP(nodefail)
+{
+}
+
+FIXTURE_TEARDOWN(nodefail)
+{
+}
+
+TEST_F_TIMEOUT(nodefail, node_killed_during_writes, 240)
 {
 	char out[OUT_MAX], cmd[512];
 	double t0;

@@ -20,7 +20,20 @@ static void check_tree(struct __test_metadata *_metadata, int node,
 	EXPECT_STREQ(sums, out) TH_LOG("node %d", node);
 }
 
-TEST(cluster_reboot)
+/* A fixture only for the timeout: a cluster reboot takes more than 30 s. */
+FIXTURE(persist) {
+	int unused;
+};
+
+FIXTURE_SETUP(persist)
+{
+}
+
+FIXTURE_TEARDOWN(persist)
+{
+}
+
+TEST_F_TIMEOUT(persist, cluster_reboot, 300)
 {
 	char out[OUT_MAX], sums[OUT_MAX];
 	int n;
