@@ -288,7 +288,8 @@ static int parse_entry(char *line, struct kdfs_dirent *de)
 	if (sscanf(line, "%llx %u %n", &ino, &type, &n) != 2 || !n)
 		return -EUCLEAN;
 	len = decode_name(line + n, de->name, NAME_MAX);
-	if (len < 0 || !ino || type > DT_WHT)
+	if (len < 0 || !kdfs_name_valid(de->name, len) || !ino ||
+	    type > DT_WHT)
 		return -EUCLEAN;
 	de->ino = ino;
 	de->type = type;

@@ -28,6 +28,11 @@ static int set_open(struct inode *inode, bool open)
 	io = kddm_grab_object(kdfs_inodes, inode->i_ino);
 	if (IS_ERR(io))
 		return kdfs_errno(PTR_ERR(io));
+	if (open && !io->mode) {
+		/* freed by another node since the lookup: look it up again */
+		kdfs_iobj_put(inode->i_ino);
+		return -ESTALE;
+	}
 	if (open)
 		io->open_nodes |= bit;
 	else

@@ -12,6 +12,7 @@
 #include <linux/fs.h>
 #include <linux/path.h>
 #include <linux/rwsem.h>
+#include <linux/string.h>
 #include <linux/types.h>
 #include <linux/workqueue.h>
 #include <linux/xarray.h>
@@ -94,6 +95,14 @@ struct kdfs_dobj {
 static inline struct kdfs_dirent *kdfs_dirent_next(const struct kdfs_dirent *de)
 {
 	return (void *)de + sizeof(*de) + de->len;
+}
+
+/* A name a directory may hold: no '/', no NUL, not "." or "..". */
+static inline bool kdfs_name_valid(const char *name, unsigned int len)
+{
+	if (!len || memchr(name, '/', len) || memchr(name, '\0', len))
+		return false;
+	return !(name[0] == '.' && (len == 1 || (len == 2 && name[1] == '.')));
 }
 
 #define kdfs_for_each_dirent(d, de)					\

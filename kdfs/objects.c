@@ -120,7 +120,7 @@ static int dir_export(struct kddm_set *set, u64 objid, void *data,
 	return n;
 }
 
-/* A listing from a peer: every entry must lie within it. */
+/* A listing from a peer: every entry must lie within it, names valid. */
 static bool dir_valid(const struct kdfs_dobj *d, size_t len)
 {
 	const u8 *p, *end;
@@ -134,7 +134,8 @@ static bool dir_valid(const struct kdfs_dobj *d, size_t len)
 		const struct kdfs_dirent *de = (const void *)p;
 
 		if (end - p < sizeof(*de) || !de->len ||
-		    end - p < sizeof(*de) + de->len)
+		    end - p < sizeof(*de) + de->len ||
+		    !kdfs_name_valid(de->name, de->len))
 			return false;
 		p += sizeof(*de) + de->len;
 		count++;
