@@ -522,8 +522,6 @@ EXPORT_SYMBOL_GPL(kddm_get_object_flags);
 
 void *kddm_grab_object_flags(struct kddm_set *set, u64 objid, int flags)
 {
-	if (flags & KDDM_ASYNC)
-		return ERR_PTR(-EINVAL);
 	return obj_op(set, objid, flags, OP_GRAB);
 }
 EXPORT_SYMBOL_GPL(kddm_grab_object_flags);
@@ -821,6 +819,36 @@ void kddm_objs_free(struct kddm_set *set)
 	}
 	xa_destroy(&set->objs);
 }
+
+/**
+ * kddm_walk_copies - every object of which this node holds a valid copy
+ * @set: the set
+ * @v: its fn is called with the object's id, nothing locked (it may sleep)
+ *
+ * A snapshot, object by object: copies may come and go meanwhile. Used
+ * by a client that keeps state about objects it holds (kdfs marks them
+ * for write-back when the node that changed them died).
+ */
+void kddm_walk_copies(struct kddm_set *set, struct kddm_copy_visitor *v)
+{
+	struct kddm_obj *obj;
+	unsigned long id;
+	bool valid;
+
+	xa_for_each(&set->objs, id, obj) {
+		obj = obj_get_locked(set, id, false);
+		if (!obj)
+			continue;
+		valid = obj->coh.state == COH_READ ||
+			obj->coh.state == COH_WRITE;
+		obj_check_send(obj);
+		obj_release(obj);
+		if (valid)
+			v->fn(v, id);
+		cond_resched();
+	}
+}
+EXPORT_SYMBOL_GPL(kddm_walk_copies);
 
 unsigned long kddm_set_nr_objects(struct kddm_set *set)
 {

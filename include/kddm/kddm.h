@@ -172,12 +172,24 @@ static inline int kddm_async_get_object(struct kddm_set *set, u64 objid)
 	return PTR_ERR_OR_ZERO(kddm_get_object_flags(set, objid, KDDM_ASYNC));
 }
 
+/* Start fetching the writable copy and return at once (0 or -errno). */
+static inline int kddm_async_grab_object(struct kddm_set *set, u64 objid)
+{
+	return PTR_ERR_OR_ZERO(kddm_grab_object_flags(set, objid, KDDM_ASYNC));
+}
+
 /* Local copy (frozen for read) if this node has a valid one, else NULL. */
 void *kddm_find_object(struct kddm_set *set, u64 objid);
 void kddm_put_object(struct kddm_set *set, u64 objid);
 int kddm_remove_object(struct kddm_set *set, u64 objid);
 int kddm_flush_object(struct kddm_set *set, u64 objid);
 int kddm_sync_object(struct kddm_set *set, u64 objid);
+/* kddm_walk_copies(): @fn runs for each object, nothing locked */
+struct kddm_copy_visitor {
+	void (*fn)(struct kddm_copy_visitor *v, u64 objid);
+};
+
+void kddm_walk_copies(struct kddm_set *set, struct kddm_copy_visitor *v);
 
 /*
  * Membership callbacks for client modules (o2hb style). At registration,

@@ -255,6 +255,32 @@ TEST_F(set, async_prefetch)
 }
 
 /*
+ * An async grab returns at once; the writable copy arrives, the other
+ * copies are invalidated first (node 3's read copy here), and the data
+ * is the last written.
+ */
+TEST_F(set, async_grab_prefetch)
+{
+	char out[OUT_MAX];
+	double end;
+
+	ASSERT_EQ(0, node_run(1, out, "kddm-test write %s 12 early", self->id));
+	ASSERT_EQ(0, node_run(3, out, "kddm-test get %s 12", self->id));
+	EXPECT_STREQ("early", out);
+	ASSERT_EQ(0, node_run(2, out, "kddm-test grab -a %s 12", self->id))
+		TH_LOG("%s", out);
+	end = now_s() + 20;
+	while (node_run(2, out, "kddm-test find %s 12", self->id) &&
+	       now_s() < end)
+		;
+	EXPECT_STREQ("early", out);
+	EXPECT_NE(0, node_run(3, out, "kddm-test find %s 12", self->id))
+		TH_LOG("node 3 still has a copy: %s", out);
+	ASSERT_EQ(0, node_run(3, out, "kddm-test get %s 12", self->id));
+	EXPECT_STREQ("early", out);
+}
+
+/*
  * Objects longer than a TIPC datagram (up to KDDM_MAX_OBJ_SIZE, 1 MiB)
  * travel in pieces: written whole on one node, they read back whole and
  * identical everywhere, home elsewhere, and again after a write on a third.

@@ -596,7 +596,7 @@ static void start_op(struct snode *sn, struct thr *t)
 	} else if (r < 80) {
 		t->op = OP_GRAB;
 	} else if (r < 88) {
-		t->op = OP_GET;
+		t->op = rndn(2) ? OP_GET : OP_GRAB;
 		t->flags = COH_ASYNC;
 	} else if (r < 92) {
 		t->op = OP_GET;
