@@ -124,21 +124,26 @@ out:
 	return ret;
 }
 
+/* Reads from @f (or gives its error) and puts it. */
+static ssize_t read_at(struct file *f, void *buf, size_t len, loff_t pos)
+{
+	ssize_t n;
+
+	if (IS_ERR(f))
+		return PTR_ERR(f);
+	n = kernel_read(f, buf, len, &pos);
+	fput(f);
+	return n;
+}
+
 /* Reads up to @len bytes of @name; the count, or -errno (-ENOENT). */
 static ssize_t read_file(const char *name, void *buf, size_t len, loff_t pos)
 {
 	struct io_ctx c;
-	struct file *f;
 	ssize_t n;
 
 	io_begin(&c);
-	f = open_rel(name, O_RDONLY);
-	if (IS_ERR(f)) {
-		n = PTR_ERR(f);
-	} else {
-		n = kernel_read(f, buf, len, &pos);
-		fput(f);
-	}
+	n = read_at(open_rel(name, O_RDONLY), buf, len, pos);
 	io_end(&c);
 	return n;
 }
@@ -340,26 +345,73 @@ out:
 /* ---- data ---- */
 
 /*
- * Page @index, written whole at its place (the inode's sync cuts the file
- * to its size: the size is the inode's, not the data file's).
+ * The data file used last stays open: a file's pages come and go one at a
+ * time, mostly in order, and an open by name costs more than a page's I/O.
+ * Dropped when its inode is freed and at unmount.
  */
-int kdfs_store_page(u64 ino, pgoff_t index, const void *page)
+static DEFINE_MUTEX(data_lock);
+static struct file *data_file;
+static u64 data_ino;
+
+/* Between io_begin() and io_end(): the data file of @ino, referenced. */
+static struct file *data_open(u64 ino, bool create)
+{
+	struct file *f, *old;
+	char name[24];
+
+	mutex_lock(&data_lock);
+	f = data_file && data_ino == ino ? get_file(data_file) : NULL;
+	mutex_unlock(&data_lock);
+	if (f)
+		return f;
+	ino_name(name, sizeof(name), 'f', ino);
+	f = open_rel(name, O_RDWR | (create ? O_CREAT : 0));
+	if (IS_ERR(f))
+		return f;
+	mutex_lock(&data_lock);
+	old = data_file;
+	data_file = get_file(f);
+	data_ino = ino;
+	mutex_unlock(&data_lock);
+	if (old)
+		fput(old);
+	return f;
+}
+
+/* Closes the kept data file if it is @ino's (any with @all). */
+static void data_drop(u64 ino, bool all)
+{
+	struct file *old = NULL;
+
+	mutex_lock(&data_lock);
+	if (data_file && (all || data_ino == ino)) {
+		old = data_file;
+		data_file = NULL;
+	}
+	mutex_unlock(&data_lock);
+	if (old)
+		fput(old);
+}
+
+/*
+ * Pages @index.. (@len bytes of @buf), written whole at their place in one
+ * write (the inode's sync cuts the file to its size: the size is the
+ * inode's, not the data file's).
+ */
+int kdfs_store_pages(u64 ino, pgoff_t index, const void *buf, size_t len)
 {
 	loff_t pos = (loff_t)index << PAGE_SHIFT;
-	size_t len = PAGE_SIZE;
 	struct io_ctx c;
-	char name[24];
 	struct file *f;
 	ssize_t n;
 	int ret;
 
-	ino_name(name, sizeof(name), 'f', ino);
 	io_begin(&c);
-	f = open_rel(name, O_WRONLY | O_CREAT);
+	f = c.up ? data_open(ino, true) : ERR_PTR(-ENODEV);
 	ret = PTR_ERR_OR_ZERO(f);
 	if (!ret) {
 		/* durable at the inode's sync (trim_data), which follows */
-		n = kernel_write(f, page, len, &pos);
+		n = kernel_write(f, buf, len, &pos);
 		ret = n < 0 ? n : n != len ? -EIO : 0;
 		fput(f);
 	}
@@ -367,13 +419,21 @@ int kdfs_store_page(u64 ino, pgoff_t index, const void *page)
 	return ret;
 }
 
+int kdfs_store_page(u64 ino, pgoff_t index, const void *page)
+{
+	return kdfs_store_pages(ino, index, page, PAGE_SIZE);
+}
+
 int kdfs_load_page(u64 ino, pgoff_t index, void *page)
 {
-	char name[24];
+	loff_t pos = (loff_t)index << PAGE_SHIFT;
+	struct io_ctx c;
 	ssize_t n;
 
-	ino_name(name, sizeof(name), 'f', ino);
-	n = read_file(name, page, PAGE_SIZE, (loff_t)index << PAGE_SHIFT);
+	io_begin(&c);
+	n = read_at(c.up ? data_open(ino, false) : ERR_PTR(-ENODEV), page,
+		    PAGE_SIZE, pos);
+	io_end(&c);
 	if (n == -ENOENT)
 		n = 0;
 	if (n < 0)
@@ -503,8 +563,10 @@ int kdfs_store_alloc(u32 node, const struct kdfs_aobj *a)
 {
 	char buf[32];
 
+	/* what is reserved: numbers below it are never given out again */
 	return write_file("alloc", buf,
-			  scnprintf(buf, sizeof(buf), "%llu\n", a->next));
+			  scnprintf(buf, sizeof(buf), "%llu\n",
+				    max(a->limit, a->next)));
 }
 
 int kdfs_load_alloc(u32 node, struct kdfs_aobj *a)
@@ -517,6 +579,8 @@ int kdfs_load_alloc(u32 node, struct kdfs_aobj *a)
 	if (kstrtoull(strim(buf), 10, &a->next) || !a->next ||
 	    a->next > KDFS_INO_MAX + 1)
 		return -EUCLEAN;
+	a->limit = a->next;
+	a->durable = a->next;
 	return 0;
 }
 
@@ -556,6 +620,7 @@ int kdfs_forget_inode(u64 ino)
 	int ret, r;
 
 	snprintf(name, sizeof(name), "%016llx", ino);
+	data_drop(ino, false);
 	ret = unlink_in('f', name);
 	r = unlink_in('d', name);
 	ret = ret ?: r;
@@ -664,6 +729,8 @@ bad:
 void kdfs_backing_close(struct kdfs_sb *s)
 {
 	int i;
+
+	data_drop(0, true);
 
 	for (i = 0; i < ARRAY_SIZE(s->sub); i++)
 		if (s->sub[i].dentry)

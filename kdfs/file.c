@@ -47,7 +47,7 @@ static int set_open(struct inode *inode, bool open)
 	kdfs_iobj_put(inode->i_ino);
 	if (gone) {
 		kdfs_truncate_pages(inode->i_ino, 0, size);
-		return kdfs_sync_meta(inode->i_ino);
+		return kdfs_meta_late(inode->i_ino);
 	}
 	return 0;
 }
@@ -122,6 +122,56 @@ int kdfs_truncate_pages(u64 ino, u64 from, u64 to)
 	return 0;
 }
 
+/* Pages asked for ahead of a read of data another node holds. */
+#define KDFS_RA_PAGES	32
+
+/*
+ * A read of pages @first..@last of a file homed on another node asks for
+ * them, and KDFS_RA_PAGES after, all at once (kDDM prefetches): their
+ * round trips overlap instead of following each other. Pages asked for
+ * before are not asked again while the reader goes forward.
+ */
+static void read_ahead(struct inode *inode, pgoff_t first, pgoff_t last,
+		       loff_t size)
+{
+	struct kdfs_inode *ki = KDFS_I(inode);
+	pgoff_t i, end = DIV_ROUND_UP(size, PAGE_SIZE);
+
+	if (kdfs_ino_node(inode->i_ino) == kdfs_this->node)
+		return;	/* the home loads its own pages from its disk */
+	end = min_t(pgoff_t, end, last + 1 + KDFS_RA_PAGES);
+	i = READ_ONCE(ki->ra_next);
+	if (i <= first || i > end)
+		i = first;
+	for (; i < end; i++)
+		if (kddm_async_get_object(kdfs_pages,
+					  kdfs_page_id(inode->i_ino, i)))
+			break;
+	WRITE_ONCE(ki->ra_next, i);
+}
+
+/* Pages grabbed ahead by one write, at most. */
+#define KDFS_WA_PAGES	512
+
+/*
+ * A write into a file homed on another node asks for the writable copies
+ * of the pages it will write all at once (kDDM prefetches), as
+ * read_ahead() does for reads.
+ */
+static void write_ahead(struct inode *inode, loff_t pos, size_t count)
+{
+	pgoff_t i = pos >> PAGE_SHIFT, last;
+
+	if (!count || kdfs_ino_node(inode->i_ino) == kdfs_this->node)
+		return;
+	last = min_t(pgoff_t, (pos + count - 1) >> PAGE_SHIFT,
+		     i + KDFS_WA_PAGES - 1);
+	for (; i <= last; i++)
+		if (kddm_async_grab_object(kdfs_pages,
+					   kdfs_page_id(inode->i_ino, i)))
+			break;
+}
+
 /*
  * No copy to or from user memory while an object is held: the access may
  * fault on a mapping of this very file (or on a userfaultfd page) and
@@ -142,6 +192,10 @@ static ssize_t kdfs_read_iter(struct kiocb *iocb, struct iov_iter *to)
 	if (!bounce)
 		return -ENOMEM;
 	size = i_size_read(inode);
+	if (pos < size && iov_iter_count(to))
+		read_ahead(inode, pos >> PAGE_SHIFT,
+			   (min_t(loff_t, size, pos + iov_iter_count(to)) - 1) >>
+			   PAGE_SHIFT, size);
 	while (iov_iter_count(to) && pos < size) {
 		u64 id = kdfs_page_id(inode->i_ino, pos >> PAGE_SHIFT);
 		size_t off = offset_in_page(pos), n, got;
@@ -258,6 +312,7 @@ static ssize_t write_once(struct kiocb *iocb, struct iov_iter *from,
 	/* a write by others than root drops set-id bits, as file_remove_privs */
 	if (first && (io->mode & (S_ISUID | S_ISGID)) && !capable(CAP_FSETID))
 		io->mode &= ~(S_ISUID | ((io->mode & 0010) ? S_ISGID : 0));
+	write_ahead(inode, pos, iov_iter_count(from));
 	ret = write_pages(inode, pos, from, bounce);
 	if (ret > 0) {
 		end = pos + ret;
@@ -310,11 +365,79 @@ static ssize_t kdfs_write_iter(struct kiocb *iocb, struct iov_iter *from)
 	return total ?: ret;
 }
 
-static int sync_page(u64 ino, pgoff_t index)
-{
-	int ret = kddm_sync_object(kdfs_pages, kdfs_page_id(ino, index));
+#define SYNC_CHUNK	512	/* pages written back at once */
+#define STORE_RUN	64	/* pages a home writes in one write */
 
-	return ret == -ENOENT ? 0 : kdfs_errno(ret);	/* a hole */
+/*
+ * At the home: runs of consecutive pages (@idx ascending) copied into
+ * @buf and stored in one write each, as a write per page costs the
+ * backing file system a journal handle each (a time update). A hole (no
+ * page object) ends a run. Pages that failed are marked again.
+ */
+static int store_chunk(struct inode *inode, const pgoff_t *idx,
+		       unsigned int n, u8 *buf)
+{
+	unsigned int i = 0, k, j;
+	pgoff_t first;
+	int ret = 0, err;
+
+	while (i < n) {
+		first = idx[i];
+		for (k = 0; i < n && k < STORE_RUN && idx[i] == first + k;
+		     k++, i++) {
+			u64 id = kdfs_page_id(inode->i_ino, idx[i]);
+			void *p = kddm_get_object_no_ft(kdfs_pages, id);
+
+			if (IS_ERR(p)) {
+				err = kdfs_errno(PTR_ERR(p));
+				if (err != -ENOENT) {
+					kdfs_page_written(inode, idx[i]);
+					ret = ret ?: err;
+				}
+				i++;
+				break;
+			}
+			kdfs_page_snapshot(id, p, buf + k * PAGE_SIZE);
+			kddm_put_object(kdfs_pages, id);
+		}
+		if (!k)
+			continue;
+		err = kdfs_store_pages(inode->i_ino, first, buf, k * PAGE_SIZE);
+		if (err) {
+			for (j = 0; j < k; j++)
+				kdfs_page_written(inode, first + j);
+			ret = ret ?: err;
+		}
+	}
+	return ret;
+}
+
+struct sync_buf {
+	pgoff_t idx[SYNC_CHUNK];
+	u64 ids[SYNC_CHUNK];
+	int errs[SYNC_CHUNK];
+	u8 *run;	/* at the home: STORE_RUN pages */
+};
+
+/*
+ * Pages @b->idx[0..n) written back at their home, several at a time; a
+ * hole (no page object) is fine. Those that failed are marked again.
+ */
+static int sync_chunk(struct inode *inode, struct sync_buf *b, unsigned int n)
+{
+	unsigned int i;
+	int ret;
+
+	if (b->run)
+		return store_chunk(inode, b->idx, n, b->run);
+	for (i = 0; i < n; i++)
+		b->ids[i] = kdfs_page_id(inode->i_ino, b->idx[i]);
+	ret = kdfs_sync_many(kdfs_pages, b->ids, n, b->errs);
+	if (ret)
+		for (i = 0; i < n; i++)
+			if (b->errs[i] && b->errs[i] != -ENOENT)
+				kdfs_page_written(inode, b->idx[i]);
+	return ret;
 }
 
 /*
@@ -327,30 +450,50 @@ static int sync_pages(struct inode *inode)
 {
 	struct kdfs_inode *ki = KDFS_I(inode);
 	unsigned long index;
-	pgoff_t i, n;
+	struct sync_buf *b;
+	unsigned int n = 0;
+	pgoff_t i, end;
+	int ret = 0, err;
 	void *entry;
-	int ret = 0;
 
+	b = kmalloc(sizeof(*b), GFP_KERNEL);
+	if (!b)
+		return -ENOMEM;
+	/* no room for runs: page by page */
+	b->run = kdfs_ino_node(inode->i_ino) == kdfs_this->node ?
+		 kvmalloc(STORE_RUN * PAGE_SIZE, GFP_KERNEL) : NULL;
 	if (kdfs_this->node > 64 || ki->all_dirty ||
 	    (ki->open_nodes & ~BIT_ULL(kdfs_this->node - 1))) {
 		ki->all_dirty = false;
-		n = DIV_ROUND_UP(i_size_read(inode), PAGE_SIZE);
-		for (i = 0; i < n && !ret; i++) {
+		end = DIV_ROUND_UP(i_size_read(inode), PAGE_SIZE);
+		for (i = 0; i < end && !ret; i++) {
 			xa_erase(&ki->dirty_pages, i);
-			ret = sync_page(inode->i_ino, i);
+			b->idx[n++] = i;
+			if (n == SYNC_CHUNK || i + 1 == end) {
+				ret = sync_chunk(inode, b, n);
+				n = 0;
+			}
 		}
 		if (ret)
 			ki->all_dirty = true;
-		return ret;
+		goto out;
 	}
 	xa_for_each(&ki->dirty_pages, index, entry) {
 		xa_erase(&ki->dirty_pages, index);
-		ret = sync_page(inode->i_ino, index);
-		if (ret) {
-			kdfs_page_written(inode, index);
-			break;
-		}
+		b->idx[n++] = index;
+		if (n < SYNC_CHUNK)
+			continue;
+		err = sync_chunk(inode, b, n);
+		ret = ret ?: err;
+		n = 0;
 	}
+	if (n) {
+		err = sync_chunk(inode, b, n);
+		ret = ret ?: err;
+	}
+out:
+	kvfree(b->run);
+	kfree(b);
 	return ret;
 }
 
@@ -370,10 +513,17 @@ int kdfs_fsync_inode(struct inode *inode)
 	return ret;
 }
 
+/*
+ * The file's data and inode, then every change marked on this node (its
+ * name among them), as a journal commit makes a new file's name durable.
+ */
 static int kdfs_fsync(struct file *file, loff_t start, loff_t end,
 		      int datasync)
 {
-	return kdfs_fsync_inode(file_inode(file));
+	int ret = kdfs_fsync_inode(file_inode(file));
+	int err = kdfs_meta_flush();
+
+	return ret ?: err;
 }
 
 static loff_t kdfs_llseek(struct file *file, loff_t offset, int whence)
@@ -394,7 +544,6 @@ static long kdfs_fallocate(struct file *file, int mode, loff_t offset,
 	struct inode *inode = file_inode(file);
 	struct kdfs_iobj *io;
 	loff_t end;
-	int ret = 0;
 
 	if (mode & ~FALLOC_FL_KEEP_SIZE)
 		return -EOPNOTSUPP;
@@ -411,8 +560,7 @@ static long kdfs_fallocate(struct file *file, int mode, loff_t offset,
 	}
 	kdfs_fill_inode(inode, io);
 	kdfs_iobj_put(inode->i_ino);
-	ret = kdfs_sync_meta(inode->i_ino);
-	return ret;
+	return kdfs_meta_dirty(inode->i_ino);
 }
 
 const struct file_operations kdfs_file_fops = {

@@ -5,8 +5,9 @@
  * while no other node changed it) at each lookup, getattr and permission
  * check. Every change grabs the objects it touches, in this order: the
  * directory listings (ascending inode number), then the inode objects
- * (ascending), then data pages; it writes them back to their homes'
- * disks (kddm_sync_object()) before it returns.
+ * (ascending), then data pages; it marks them for write-back to their
+ * homes' disks (flush.c), except a new inode, written before a name
+ * points to it.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -73,12 +74,15 @@ int kdfs_sync_meta(u64 ino)
 	return kdfs_errno(kddm_sync_object(kdfs_inodes, ino));
 }
 
-static int sync_dir(u64 ino)
+int kdfs_sync_dir(u64 ino)
 {
 	return kdfs_errno(kddm_sync_object(kdfs_dirs, ino));
 }
 
-/* A new directory's listing: empty, and on its home's disk. */
+/*
+ * A new directory's listing: empty (on disk at the next flush; until then
+ * its home loads an absent listing as an empty one).
+ */
 int kdfs_init_dir(u64 ino)
 {
 	struct kdfs_dobj *d = dobj_grab(ino);
@@ -88,7 +92,7 @@ int kdfs_init_dir(u64 ino)
 	d->used = 0;
 	d->count = 0;
 	kddm_put_object(kdfs_dirs, ino);
-	return sync_dir(ino);
+	return kdfs_dir_dirty(ino);
 }
 
 void kdfs_touch(struct kdfs_iobj *io, bool mtime)
@@ -229,23 +233,50 @@ struct inode *kdfs_iget(struct super_block *sb, u64 ino)
 	return inode;
 }
 
-/* A new inode number, from @node's range. */
+/*
+ * A new inode number, from @node's range. Numbers are given out below
+ * what the counter on disk says (a->durable): a number is never given
+ * twice, even after a crash. The counter moves KDFS_INO_BATCH at a time
+ * (a reboot skips what was left), written with no object held.
+ */
 int kdfs_new_ino(struct kdfs_sb *s, u32 node, u64 *ino)
 {
-	u64 id = kdfs_alloc_id(node);
+	u64 id = kdfs_alloc_id(node), want = 0, epoch = 0;
 	struct kdfs_aobj *a;
-	int ret = 0;
+	int ret;
 
-	a = kddm_grab_object(kdfs_allocs, id);
-	if (IS_ERR(a))
-		return kdfs_errno(PTR_ERR(a));
-	if (a->next > KDFS_INO_MAX)
-		ret = -ENOSPC;
-	else
-		*ino = kdfs_ino(node, a->next++);
-	kddm_put_object(kdfs_allocs, id);
-	/* on disk before use: a number is never given twice */
-	return ret ?: kdfs_errno(kddm_sync_object(kdfs_allocs, id));
+	for (;;) {
+		a = kddm_grab_object(kdfs_allocs, id);
+		if (IS_ERR(a))
+			return kdfs_errno(PTR_ERR(a));
+		/*
+		 * Not loaded again since our write began: the limit only grew,
+		 * so the disk holds @want at least.
+		 */
+		if (want && a->epoch == epoch && a->limit >= want &&
+		    a->durable < want)
+			a->durable = want;
+		want = 0;
+		ret = 0;
+		if (a->next > KDFS_INO_MAX) {
+			ret = -ENOSPC;
+		} else if (a->next < a->durable) {
+			*ino = kdfs_ino(node, a->next++);
+			ret = 1;
+		} else {
+			if (a->limit <= a->next)
+				a->limit = min_t(u64, a->next + KDFS_INO_BATCH,
+						 KDFS_INO_MAX + 1);
+			want = a->limit;
+			epoch = a->epoch;
+		}
+		kddm_put_object(kdfs_allocs, id);
+		if (ret)
+			return ret < 0 ? ret : 0;
+		ret = kdfs_errno(kddm_sync_object(kdfs_allocs, id));
+		if (ret)
+			return ret;
+	}
 }
 
 /* The node that gets a new inode made in @dir. */
@@ -256,6 +287,58 @@ static u32 placement(struct kdfs_sb *s, struct inode *dir)
 }
 
 /* ---- lookup ---- */
+
+/* Whether @ino's node gave that number out already (its counter). */
+static bool ino_given(u64 ino)
+{
+	u32 node = kdfs_ino_node(ino);
+	u64 id = kdfs_alloc_id(node);
+	struct kdfs_aobj *a;
+	bool given;
+
+	a = kddm_get_object(kdfs_allocs, id);
+	if (IS_ERR(a))
+		return false;
+	given = ino - kdfs_ino(node, 0) < a->next;
+	kddm_put_object(kdfs_allocs, id);
+	return given;
+}
+
+/*
+ * A name whose inode was freed: on disk only (a listing loaded again
+ * after its only writable copy was lost, or a crash, put back a name
+ * whose inode's free had been written first). Inode numbers are never
+ * given twice, so the name is dead: it goes. A number its node never
+ * gave out (a backing directory restored from an older copy) is not
+ * taken for a freed inode: the name stays, its lookup fails.
+ */
+static int drop_dangling(struct inode *dir, const struct qstr *q, u64 ino)
+{
+	struct kdfs_dirent *de;
+	struct kdfs_iobj *io;
+	struct kdfs_dobj *d;
+	bool freed = false;
+
+	d = dobj_grab(dir->i_ino);
+	if (IS_ERR(d))
+		return PTR_ERR(d);
+	de = dir_find(d, q->name, q->len);
+	if (de && de->ino == ino) {
+		io = kddm_get_object(kdfs_inodes, ino);
+		freed = !IS_ERR(io) && !io->mode;
+		if (!IS_ERR(io))
+			kdfs_iobj_put(ino);
+		freed = freed && ino_given(ino);
+		if (freed)
+			dir_del(d, de);
+	}
+	kddm_put_object(kdfs_dirs, dir->i_ino);
+	if (!freed)
+		return de && de->ino == ino ? -EIO : 0;
+	pr_info("directory %lx: name %.*s of freed inode %llx dropped\n",
+		dir->i_ino, q->len, q->name, ino);
+	return kdfs_dir_dirty(dir->i_ino);
+}
 
 static struct dentry *kdfs_lookup(struct inode *dir, struct dentry *dentry,
 				  unsigned int flags)
@@ -276,8 +359,15 @@ static struct dentry *kdfs_lookup(struct inode *dir, struct dentry *dentry,
 	kddm_put_object(kdfs_dirs, dir->i_ino);
 	if (ino) {
 		inode = kdfs_iget(dir->i_sb, ino);
-		if (IS_ERR(inode))
+		if (PTR_ERR(inode) == -ENOENT) {
+			int ret = drop_dangling(dir, &dentry->d_name, ino);
+
+			if (ret)
+				return ERR_PTR(ret);
+			inode = NULL;
+		} else if (IS_ERR(inode)) {
 			return ERR_CAST(inode);
+		}
 	}
 	return d_splice_alias(inode, dentry);
 }
@@ -415,7 +505,7 @@ static void unadd(struct inode *dir, const struct qstr *q, u64 ino,
 		parent_changed(dir->i_ino, -S_ISDIR(ni->mode));
 	}
 	kddm_put_object(kdfs_dirs, dir->i_ino);
-	sync_dir(dir->i_ino);
+	kdfs_sync_dir(dir->i_ino);
 	kdfs_sync_meta(dir->i_ino);
 }
 
@@ -482,7 +572,7 @@ out_dir:
 	kddm_put_object(kdfs_dirs, dir->i_ino);
 	if (ret)
 		goto forget;
-	ret = sync_dir(dir->i_ino) ?: kdfs_sync_meta(dir->i_ino);
+	ret = kdfs_dir_dirty(dir->i_ino) ?: kdfs_meta_dirty(dir->i_ino);
 	if (ret) {
 		unadd(dir, q, ino, ni);
 		goto forget;
@@ -625,7 +715,7 @@ static int unlinked(u64 ino, bool dir)
 		kddm_remove_object(kdfs_dirs, ino);	/* its empty listing */
 	else if (gone)
 		drop_pages(ino, size);
-	return kdfs_sync_meta(ino);
+	return kdfs_meta_late(ino);	/* a link less: after the listing */
 }
 
 /*
@@ -723,8 +813,8 @@ out:
 	dirs_release(&h, h.n);
 	if (ret)
 		return ret;
-	ret = unlinked(ino, isdir) ?: sync_dir(dir->i_ino) ?:
-	      kdfs_sync_meta(dir->i_ino);
+	ret = unlinked(ino, isdir) ?: kdfs_dir_dirty(dir->i_ino) ?:
+	      kdfs_meta_dirty(dir->i_ino);
 	kdfs_refresh(dir);
 	if (isdir || kdfs_refresh(d_inode(dentry)))
 		clear_nlink(d_inode(dentry));	/* gone (or unreachable) */
@@ -777,8 +867,8 @@ out:
 	kddm_put_object(kdfs_dirs, dir->i_ino);
 	if (ret)
 		return ret;
-	ret = kdfs_sync_meta(inode->i_ino) ?: sync_dir(dir->i_ino) ?:
-	      kdfs_sync_meta(dir->i_ino);
+	ret = kdfs_meta_dirty(inode->i_ino) ?: kdfs_dir_dirty(dir->i_ino) ?:
+	      kdfs_meta_dirty(dir->i_ino);
 	if (ret)
 		return ret;
 	kdfs_refresh(inode);
@@ -870,11 +960,18 @@ static int kdfs_rename(struct user_namespace *ns, struct inode *odir,
 	dirs_release(&h, h.n);
 	if (ret)
 		return ret;
+	/*
+	 * Across directories, the new name is on disk before the old one can
+	 * go (else a crash in between could leave the inode with no name);
+	 * if that write fails, the next flush tries again.
+	 */
+	if (r.odir != r.ndir && kdfs_sync_dir(r.ndir))
+		kdfs_dir_dirty(r.ndir);
 	if (r.victim && r.victim != r.ino)
 		ret = unlinked(r.victim, d_is_dir(ndentry));
-	ret = ret ?: sync_dir(r.odir) ?: kdfs_sync_meta(r.odir);
+	ret = ret ?: kdfs_dir_dirty(r.odir) ?: kdfs_meta_dirty(r.odir);
 	if (!ret && r.odir != r.ndir)
-		ret = sync_dir(r.ndir) ?: kdfs_sync_meta(r.ndir);
+		ret = kdfs_meta_dirty(r.ndir);
 	kdfs_refresh(odir);
 	if (ndir != odir)
 		kdfs_refresh(ndir);
@@ -956,7 +1053,7 @@ static int kdfs_setattr(struct user_namespace *ns, struct dentry *dentry,
 	}
 	kdfs_iobj_put(inode->i_ino);
 	if (!ret)
-		ret = kdfs_sync_meta(inode->i_ino);
+		ret = kdfs_meta_dirty(inode->i_ino);
 	kdfs_refresh(inode);
 	if (!ret && (attr->ia_valid & ATTR_MODE))
 		ret = posix_acl_chmod(&init_user_ns, inode, inode->i_mode);
@@ -1114,6 +1211,24 @@ out:
 	return ret;
 }
 
+/*
+ * The listing and the directory's inode, as they are now (whichever node
+ * changed them), and every change marked on this node, on disk.
+ */
+static int kdfs_dir_fsync(struct file *file, loff_t start, loff_t end,
+			  int datasync)
+{
+	u64 ino = file_inode(file)->i_ino;
+	int ret = kdfs_sync_dir(ino), err;
+
+	if (ret == -ENOENT)
+		ret = 0;
+	err = kdfs_sync_meta(ino);
+	ret = ret ?: err;
+	err = kdfs_meta_flush();
+	return ret ?: err;
+}
+
 /* Positions are hashes: any up to LLONG_MAX may be asked for. */
 static loff_t kdfs_dir_llseek(struct file *file, loff_t offset, int whence)
 {
@@ -1126,5 +1241,5 @@ const struct file_operations kdfs_dir_fops = {
 	.llseek = kdfs_dir_llseek,
 	.read = generic_read_dir,
 	.iterate_shared = kdfs_iterate,
-	.fsync = noop_fsync,
+	.fsync = kdfs_dir_fsync,
 };

@@ -141,8 +141,13 @@ struct kdfs_xobj {
 
 /* The per-allocator-node object: the next inode n to give out. */
 struct kdfs_aobj {
-	u64 next;
+	u64 next;	/* the next number to give out */
+	u64 limit;	/* numbers below it are being reserved on disk */
+	u64 durable;	/* numbers below it are reserved on disk */
+	u64 epoch;	/* new at each load from disk */
 };
+
+#define KDFS_INO_BATCH	64	/* numbers reserved on disk at a time */
 
 /* A node's backing file system usage, in its own object (id node << 48). */
 struct kdfs_df {
@@ -177,6 +182,7 @@ int kdfs_load_inode(u64 ino, struct kdfs_iobj *io);
 int kdfs_store_dir(u64 ino, const struct kdfs_dobj *d);
 int kdfs_load_dir(u64 ino, struct kdfs_dobj *d);
 int kdfs_store_page(u64 ino, pgoff_t index, const void *page);
+int kdfs_store_pages(u64 ino, pgoff_t index, const void *buf, size_t len);
 int kdfs_load_page(u64 ino, pgoff_t index, void *page);
 int kdfs_store_alloc(u32 node, const struct kdfs_aobj *a);
 int kdfs_load_alloc(u32 node, struct kdfs_aobj *a);
@@ -202,6 +208,7 @@ struct kdfs_inode {
 	u64 open_nodes;		/* as the inode object said last */
 	bool all_dirty;		/* fsync: every page (a mark was lost) */
 	u32 xattrs;		/* as the inode object said last */
+	pgoff_t ra_next;	/* read-ahead asked for pages below it */
 };
 
 static inline struct kdfs_inode *KDFS_I(struct inode *inode)
@@ -213,12 +220,22 @@ static inline struct kdfs_inode *KDFS_I(struct inode *inode)
 struct kdfs_iobj *kdfs_iobj_grab(u64 ino);
 void kdfs_iobj_put(u64 ino);
 int kdfs_sync_meta(u64 ino);
+int kdfs_sync_dir(u64 ino);
 int kdfs_init_dir(u64 ino);
 void kdfs_touch(struct kdfs_iobj *io, bool mtime);
 void kdfs_fill_inode(struct inode *inode, const struct kdfs_iobj *io);
 struct inode *kdfs_iget(struct super_block *sb, u64 ino);
 int kdfs_refresh(struct inode *inode);
 int kdfs_new_ino(struct kdfs_sb *s, u32 node, u64 *ino);
+/* flush.c: metadata write-back */
+int kdfs_meta_dirty(u64 ino);
+int kdfs_meta_late(u64 ino);
+int kdfs_dir_dirty(u64 ino);
+int kdfs_meta_flush(void);
+int kdfs_sync_many(struct kddm_set *set, const u64 *ids, unsigned int n,
+		   int *errs);
+void kdfs_flush_start(void);
+void kdfs_flush_stop(void);
 /* file.c */
 int kdfs_truncate_pages(u64 ino, u64 from, u64 to);
 int kdfs_fsync_inode(struct inode *inode);
@@ -241,6 +258,7 @@ bool kdfs_node_mounted(u32 node);
 /* mmap.c */
 extern const struct kddm_io_linker_ops kdfs_page_linker;
 int kdfs_file_mmap(struct file *file, struct vm_area_struct *vma);
+void kdfs_page_snapshot(u64 objid, void *data, void *buf);
 void kdfs_mmap_forget(struct inode *inode);
 void kdfs_mmap_drain(void);
 int kdfs_mmap_init(void);

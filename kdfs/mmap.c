@@ -174,6 +174,21 @@ static int page_sync(struct kddm_set *set, u64 objid, void *data)
 	return ret;
 }
 
+/*
+ * Copies a frozen copy of page object @objid into @buf, for a store done
+ * by the caller (a home writing back many pages in one write): as
+ * page_sync(), a writable mapping of it here is write-protected first.
+ */
+void kdfs_page_snapshot(u64 objid, void *data, void *buf)
+{
+	struct page *page = virt_to_page(data);
+
+	lock_page(page);
+	shoot(objid, page, false);
+	memcpy(buf, data, PAGE_SIZE);
+	unlock_page(page);
+}
+
 const struct kddm_io_linker_ops kdfs_page_linker = {
 	.name = "kdfs_page",
 	.owner = THIS_MODULE,

@@ -10,6 +10,7 @@
  *   pages    one page of a file's data, id = kdfs_page_id() (its
  *            io-linker is in mmap.c: a copy is a struct page)
  *   allocs   struct kdfs_aobj, id = node << 48: the next inode number
+ *            (and how far the counter on disk reserves)
  *   dfs      struct kdfs_df, id = node << 48: its backing store's usage
  *            (memory only: each mounted node refreshes its own)
  *   xattrs   struct kdfs_xobj, id = inode number (io-linker in xattr.c)
@@ -17,6 +18,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/mm.h>
+#include <linux/random.h>
 #include <linux/slab.h>
 
 #include "kdfs.h"
@@ -186,8 +188,11 @@ static int alloc_load(struct kddm_set *set, u64 objid, void *data)
 
 	if (ret == -ENOENT) {
 		a->next = KDFS_ROOT_N + 1;
+		a->limit = a->next;
+		a->durable = a->next;	/* none reserved yet */
 		ret = 0;
 	}
+	a->epoch = get_random_u64();
 	return ret;
 }
 

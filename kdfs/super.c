@@ -36,6 +36,7 @@ static struct inode *kdfs_alloc_inode(struct super_block *sb)
 	xa_init(&ki->dirty_pages);
 	ki->all_dirty = false;
 	ki->open_nodes = 0;
+	ki->ra_next = 0;
 	return &ki->vfs;
 }
 
@@ -51,7 +52,10 @@ static void init_once(void *p)
 	inode_init_once(&ki->vfs);
 }
 
-/* Written files of this node, written back (syncfs, umount). */
+/*
+ * Written files of this node, then every metadata change marked here,
+ * written back (sync, syncfs, umount).
+ */
 static int kdfs_sync_fs(struct super_block *sb, int wait)
 {
 	struct inode *inode, *prev = NULL;
@@ -77,7 +81,8 @@ static int kdfs_sync_fs(struct super_block *sb, int wait)
 	}
 	spin_unlock(&sb->s_inode_list_lock);
 	iput(prev);
-	return ret;
+	err = kdfs_meta_flush();
+	return ret ?: err;
 }
 
 /* ---- usage: each node publishes its own, statfs sums them ---- */
@@ -303,7 +308,7 @@ static int make_root(u64 ino)
 	if (!made)
 		return 0;
 	ret = kdfs_init_dir(ino);
-	return ret ?: kdfs_sync_meta(ino);
+	return ret ?: kdfs_sync_dir(ino) ?: kdfs_sync_meta(ino);
 }
 
 static int kdfs_fill_super(struct super_block *sb, struct fs_context *fc)
@@ -376,12 +381,14 @@ static int kdfs_fill_super(struct super_block *sb, struct fs_context *fc)
 		goto sets;
 	INIT_DELAYED_WORK(&s->df_work, df_work_fn);
 	schedule_delayed_work(&s->df_work, 0);
+	kdfs_flush_start();
 	mutex_unlock(&mount_lock);
 	pr_info("node %u mounted, backing %s, root on node %u\n", s->node,
 		o->backing, s->root_node);
 	return 0;
 sets:
 	sb->s_fs_info = NULL;
+	kdfs_flush_stop();	/* the root's listing, if it was made */
 	kdfs_sets_close();
 close:
 	down_write(&kdfs_mount_sem);
@@ -436,10 +443,11 @@ static void kdfs_kill_sb(struct super_block *sb)
 		cancel_delayed_work_sync(&s->df_work);
 		df_publish(s, false);
 	}
-	kill_anon_super(sb);
+	kill_anon_super(sb);	/* syncs: data, then metadata */
 	if (!s)
 		return;
 	mutex_lock(&mount_lock);
+	kdfs_flush_stop();
 	kdfs_mmap_drain();
 	kdfs_sets_close();
 	down_write(&kdfs_mount_sem);

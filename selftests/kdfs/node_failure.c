@@ -27,7 +27,7 @@ FIXTURE_TEARDOWN(nodefail)
 
 TEST_F_TIMEOUT(nodefail, node_killed_during_writes, 240)
 {
-	char out[OUT_MAX], cmd[512];
+	char out[OUT_MAX], cmd[512], ino[32], hex[32];
 	double t0;
 	FILE *writer;
 
@@ -35,10 +35,21 @@ TEST_F_TIMEOUT(nodefail, node_killed_during_writes, 240)
 	node_run(1, NULL, "rm -rf %s", dir);
 	ASSERT_EQ(0, node_run(1, out, "mkdir %s && echo one > %s/f1", dir,
 			      dir)) TH_LOG("%s", out);
-	ASSERT_EQ(0, node_run(3, out, "echo synced > %s/f3 && sync", dir))
-		TH_LOG("%s", out);
+	/* node 3 writes back metadata only when told (it dies first) */
+	ASSERT_EQ(0, node_run(3, out, "echo 600000 > /sys/module/kdfs/parameters/flush_ms && echo synced > %s/f3 && sync",
+			      dir)) TH_LOG("%s", out);
 	ASSERT_EQ(0, node_run(1, out, "kddm where %s/f3", dir));
 	ASSERT_NE(NULL, strstr(out, "on node 3")) TH_LOG("%s", out);
+	/*
+	 * A name node 3 adds and does not write back before it dies, which
+	 * node 1 reads: node 1's copy survives node 3, and node 1 writes
+	 * it back.
+	 */
+	ASSERT_EQ(0, node_run(3, out, "echo L > %s/late", dir));
+	ASSERT_EQ(0, node_run(1, out, "ls %s", dir));
+	EXPECT_STREQ("f1\nf3\nlate", out);
+	ASSERT_EQ(0, node_run(1, ino, "stat -c %%i %s", dir));
+	snprintf(hex, sizeof(hex), "%016llx", strtoull(ino, NULL, 10));
 
 	snprintf(cmd, sizeof(cmd),
 		 "while echo more >> %s/f3; do :; done; echo stopped", dir);
@@ -53,6 +64,14 @@ TEST_F_TIMEOUT(nodefail, node_killed_during_writes, 240)
 					      now_s() - t0);
 	EXPECT_NE(NULL, strstr(out, "stopped")) TH_LOG("%s", out);
 	EXPECT_NE(NULL, strstr(out, "Input/output error")) TH_LOG("%s", out);
+
+	/* node 1 writes back the name node 3 added */
+	t0 = now_s();
+	while (node_run(1, NULL, "grep -q \" late$\" /var/lib/kddm/kdfs/d/%s",
+			hex) && now_s() - t0 < 30)
+		usleep(200000);
+	EXPECT_LT(now_s() - t0, 20.0) TH_LOG("not on node 1's disk after %.1f s",
+					      now_s() - t0);
 
 	/* the rest of the tree works */
 	EXPECT_EQ(0, node_run(1, out, "cat %s/f1", dir));

@@ -252,8 +252,48 @@ TEST_F(kdfs, unlinked_file_lives_while_open)
 	ASSERT_EQ(0, node_run(1, out, "touch %s/go", self->dir));
 	EXPECT_EQ(0, bg_wait(reader, out));
 	EXPECT_STREQ("kept\n", out);
-	/* the last close anywhere frees it */
+	/* the last close anywhere (node 2's) frees it, on disk at its sync */
+	EXPECT_EQ(0, node_run(2, out, "sync"));
 	EXPECT_EQ(0, stored(3, hex)) TH_LOG("still stored after the close");
+}
+
+/* The inode number of @path, in hex as the store names it, from node 1. */
+static int ino_hex(struct __test_metadata *_metadata, const char *path,
+		   char *hex, size_t len)
+{
+	char out[OUT_MAX];
+
+	if (node_run(1, out, "stat -c %%i %s", path))
+		return -1;
+	snprintf(hex, len, "%016llx", strtoull(out, NULL, 10));
+	return 0;
+}
+
+/*
+ * Metadata goes to disk with no sync, within flush_ms (5 s): a name node 3
+ * adds reaches the disk of the directory's home (node 2), and so does its
+ * removal.
+ */
+TEST_F_TIMEOUT(kdfs, metadata_written_back, 120)
+{
+	char out[OUT_MAX], dir[32];
+	double t0;
+
+	ASSERT_EQ(0, ino_hex(_metadata, self->dir, dir, sizeof(dir)));
+	ASSERT_EQ(0, node_run(3, out, "echo x > %s/wb", self->dir));
+	t0 = now_s();
+	while (node_run(2, NULL, "grep -q \" wb$\" /var/lib/kddm/kdfs/d/%s",
+			dir) && now_s() - t0 < 30)
+		usleep(200000);
+	EXPECT_LT(now_s() - t0, 15.0) TH_LOG("the name took %.1f s to reach the disk",
+					      now_s() - t0);
+	ASSERT_EQ(0, node_run(1, out, "rm %s/wb", self->dir));
+	t0 = now_s();
+	while (!node_run(2, NULL, "grep -q \" wb$\" /var/lib/kddm/kdfs/d/%s",
+			 dir) && now_s() - t0 < 30)
+		usleep(200000);
+	EXPECT_LT(now_s() - t0, 15.0) TH_LOG("the removal took %.1f s to reach the disk",
+					      now_s() - t0);
 }
 
 /*
