@@ -93,18 +93,27 @@ fio_run() {
 	echo "$bw"
 }
 
-# meta NODE DIR: "create stat unlink total" operations per second.
+# meta NODE MKDIR_NODE DIR: "create stat unlink total" operations per
+# second on NODE, in a new directory DIR that MKDIR_NODE makes (and
+# removes after).
 meta() {
 	local out
-	out=$(x "$1" meta-rate "$2" "$FILES") || exit 1
-	[[ $out =~ ^[0-9]+\ [0-9]+\ [0-9]+\ [0-9]+$ ]] || die "node $1: meta-rate $2 printed '$out'"
+	x "$2" mkdir "$3"
+	out=$(x "$1" meta-rate "$3" "$FILES") || exit 1
+	[[ $out =~ ^[0-9]+\ [0-9]+\ [0-9]+\ [0-9]+$ ]] || die "node $1: meta-rate $3 printed '$out'"
+	x "$2" rmdir "$3"
 	echo "$out"
 }
 
 # home PATH: dies unless node 2 holds kdfs file PATH.
 home2() {
-	x 2 kddm where "$1" | grep -q 'on node 2$' ||
-		die "$1 is not homed on node 2: $(x 2 kddm where "$1")"
+	local w
+	# not piped into grep -q: with pipefail, its early exit fails the pipe
+	w=$(x 2 kddm where "$1") || exit 1
+	case $w in
+	*"on node 2"$'\n'*|*"on node 2") ;;
+	*) die "$1 is not homed on node 2: $w" ;;
+	esac
 }
 
 make -s -C "$ROOT/bench" BUILD="$ROOT/build" || die "cannot build meta-rate"
@@ -192,9 +201,7 @@ for round in $(seq "$REPS"); do
 	drop
 	r=$(fio_run 2 read "$LOCAL/seq") || exit 1
 	x 2 rm "$LOCAL/seq"
-	x 2 mkdir "$LOCAL/m$round"
-	m=$(meta 2 "$LOCAL/m$round") || exit 1
-	x 2 rmdir "$LOCAL/m$round"
+	m=$(meta 2 2 "$LOCAL/m$round") || exit 1
 	add local "$w $r" "$m"
 
 	# kdfs-local, then kdfs-remote reading the file node 2 wrote
@@ -205,9 +212,7 @@ for round in $(seq "$REPS"); do
 	drop
 	rr=$(fio_run 3 read "$KDFS/seq") || exit 1
 	x 2 rm "$KDFS/seq"
-	x 2 mkdir "$KDFS/m$round"
-	m=$(meta 2 "$KDFS/m$round") || exit 1
-	x 2 rmdir "$KDFS/m$round"
+	m=$(meta 2 2 "$KDFS/m$round") || exit 1
 	add kdfs-local "$w $r" "$m"
 
 	# kdfs-remote write: an empty file made by node 2, written by node 3;
@@ -216,9 +221,7 @@ for round in $(seq "$REPS"); do
 	rw=$(fio_run 3 write "$KDFS/seq") || exit 1
 	home2 "$KDFS/seq"
 	x 2 rm "$KDFS/seq"
-	x 2 mkdir "$KDFS/r$round"
-	m=$(meta 3 "$KDFS/r$round") || exit 1
-	x 2 rmdir "$KDFS/r$round"
+	m=$(meta 3 2 "$KDFS/r$round") || exit 1
 	add kdfs-remote "$rw $rr" "$m"
 
 	# nfs: server node 2, client node 3
@@ -226,9 +229,7 @@ for round in $(seq "$REPS"); do
 	drop
 	r=$(fio_run 3 read "$NFS/seq") || exit 1
 	x 3 rm "$NFS/seq"
-	x 3 mkdir "$NFS/m$round"
-	m=$(meta 3 "$NFS/m$round") || exit 1
-	x 3 rmdir "$NFS/m$round"
+	m=$(meta 3 3 "$NFS/m$round") || exit 1
 	add nfs "$w $r" "$m"
 done
 x 3 umount "$NFS"
