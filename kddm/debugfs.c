@@ -41,9 +41,9 @@ static int engine_show(struct seq_file *m, void *v)
 
 	seq_printf(m, "gets %llu\ngrabs %llu\nget_misses %llu\n"
 		   "grab_misses %llu\ninvalidations %llu\nflushes %llu\n"
-		   "removes %llu\nerrors %llu\ndropped %llu\nstale %llu\n",
+		   "evictions %llu\nremoves %llu\nerrors %llu\ndropped %llu\nstale %llu\n",
 		   st->gets, st->grabs, st->get_misses, st->grab_misses,
-		   st->invalidations, st->flushes, st->removes, st->errors,
+		   st->invalidations, st->flushes, st->evictions, st->removes, st->errors,
 		   st->dropped, st->stale);
 	for (i = 1; i < COH_MSG_NR; i++)
 		seq_printf(m, "sent[%d] %llu\n", i, st->sent[i]);

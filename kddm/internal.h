@@ -55,6 +55,9 @@ struct kddm_set_stats {
 	u64 msgs_rcvd;
 	u64 bytes_sent;
 	u64 bytes_rcvd;
+	u64 copies;
+	u64 cache_max;
+	u64 evictions;
 	u64 lat[KDDM_LAT_BUCKETS];	/* get/grab that needed messages */
 };
 

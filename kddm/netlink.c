@@ -295,6 +295,12 @@ static int kddm_nl_put_set_stats(struct sk_buff *msg,
 			      KDDM_A_STAT_PAD) ||
 	    nla_put_u64_64bit(msg, KDDM_A_STAT_BYTES_RCVD, st->bytes_rcvd,
 			      KDDM_A_STAT_PAD) ||
+	    nla_put_u64_64bit(msg, KDDM_A_STAT_COPIES, st->copies,
+			      KDDM_A_STAT_PAD) ||
+	    nla_put_u64_64bit(msg, KDDM_A_STAT_CACHE_MAX, st->cache_max,
+			      KDDM_A_STAT_PAD) ||
+	    nla_put_u64_64bit(msg, KDDM_A_STAT_EVICTIONS, st->evictions,
+			      KDDM_A_STAT_PAD) ||
 	    kddm_nl_put_lat_hist(msg, st->lat))
 		goto cancel;
 	nla_nest_end(msg, nest);

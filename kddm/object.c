@@ -69,7 +69,11 @@ static int ensure_data(struct kddm_obj *obj)
 		obj->data = set->linker->alloc_object(set, obj->coh.obj_id);
 	else
 		obj->data = kvzalloc(set->obj_size, GFP_KERNEL);
-	return obj->data ? 0 : -ENOMEM;
+	if (!obj->data)
+		return -ENOMEM;
+	atomic_long_inc(&set->copies);
+	kddm_cache_add(obj);
+	return 0;
 }
 
 static void free_data(struct kddm_obj *obj)
@@ -78,6 +82,8 @@ static void free_data(struct kddm_obj *obj)
 
 	if (!obj->data)
 		return;
+	kddm_cache_del(obj);
+	atomic_long_dec(&set->copies);
 	if (set->linker->free_object)
 		set->linker->free_object(set, obj->coh.obj_id, obj->data);
 	else
@@ -172,6 +178,8 @@ static void k_install(struct coh_node *n, struct coh_obj *o, void *data)
 		memcpy(obj->data, p->buf, min(p->len, set->obj_size));
 	if (!set->linker->import_object && p->len < set->obj_size)
 		memset(obj->data + p->len, 0, set->obj_size - p->len);
+	if (o->home == n->self)
+		obj->dirty = true;	/* a writer's data came back */
 	if (set->linker->insert_object)
 		set->linker->insert_object(set, o->obj_id, obj->data);
 }
@@ -311,6 +319,7 @@ static struct kddm_obj *obj_get(struct kddm_set *set, u64 objid)
 		return ERR_PTR(-ENOMEM);
 	mutex_init(&obj->lock);
 	init_waitqueue_head(&obj->wq);
+	INIT_LIST_HEAD(&obj->lru);
 	refcount_set(&obj->ref, 2);	/* the xarray's and ours */
 	obj->set = set;
 	home = home_of(set, objid);	/* may call the linker: may sleep */
@@ -396,6 +405,32 @@ static void obj_check_send(struct kddm_obj *obj)
 	obj->send_err_node = 0;
 	if (dst && !kddm_node_is_up(dst))
 		coh_node_down(&kddm_coh, &obj->coh, dst);
+}
+
+void kddm_obj_free_data(struct kddm_obj *obj)
+{
+	free_data(obj);
+}
+
+void kddm_obj_check_send(struct kddm_obj *obj)
+{
+	obj_check_send(obj);
+}
+
+/* Locks referenced @obj; NULL (unreferenced) if it left its set. */
+struct kddm_obj *kddm_obj_lock(struct kddm_obj *obj)
+{
+	mutex_lock(&obj->lock);
+	if (!obj->dead)
+		return obj;
+	mutex_unlock(&obj->lock);
+	obj_unref(obj);
+	return NULL;
+}
+
+void kddm_obj_release(struct kddm_obj *obj)
+{
+	obj_release(obj);
 }
 
 static void account_latency(struct kddm_set *set, ktime_t start)
@@ -493,11 +528,18 @@ static void *obj_op(struct kddm_set *set, u64 objid, int flags,
 	cflags |= flags & KDDM_NO_FT ? COH_NO_FT : 0;
 	cflags |= flags & KDDM_TRY ? COH_TRY : 0;
 	cflags |= flags & KDDM_ASYNC ? COH_ASYNC : 0;
+	if (!(flags & KDDM_ASYNC))
+		kddm_cache_throttle(set);
 	obj = obj_get_locked(set, objid, true);
 	if (IS_ERR(obj))
 		return obj;
 	ret = obj_wait_op(obj, op, cflags, flags & KDDM_NOINTR);
 	data = obj->data;	/* frozen on success: it stays */
+	if (!ret && !(cflags & COH_ASYNC)) {
+		obj->accessed = true;
+		if (op == OP_GRAB && obj->coh.home == kddm_coh.self)
+			obj->dirty = true;
+	}
 	if (!ret && !data && !(cflags & COH_ASYNC)) {
 		/* cannot happen (storage precedes every copy): be safe */
 		coh_put(&kddm_coh, &obj->coh);
@@ -543,8 +585,10 @@ void *kddm_find_object(struct kddm_set *set, u64 objid)
 	if (!obj)
 		return NULL;
 	if ((obj->coh.state == COH_READ || obj->coh.state == COH_WRITE) &&
-	    !coh_get(&kddm_coh, &obj->coh, COH_TRY | COH_NO_FT, NULL))
+	    !coh_get(&kddm_coh, &obj->coh, COH_TRY | COH_NO_FT, NULL)) {
 		data = obj->data;
+		obj->accessed = true;
+	}
 	obj_check_send(obj);
 	obj_release(obj);
 	return data;
@@ -610,6 +654,8 @@ static int sync_here(struct kddm_set *set, u64 objid)
 	if (IS_ERR(data))
 		return PTR_ERR(data);
 	ret = set->linker->sync_object(set, objid, data);
+	if (!ret)
+		kddm_object_stored(set, objid);
 	kddm_put_object(set, objid);
 	return ret;
 }
@@ -870,6 +916,11 @@ int kddm_object_init(void)
 	sync_wq = alloc_workqueue("kddm_sync", WQ_UNBOUND, 0);
 	if (!sync_wq)
 		return -ENOMEM;
+	ret = kddm_cache_init();
+	if (ret) {
+		destroy_workqueue(sync_wq);
+		return ret;
+	}
 	kddm_msg_register(KDDM_MSG_SYNC, 0, sync_recv);
 	return 0;
 }
@@ -883,6 +934,7 @@ void kddm_object_exit(void)
 	kddm_transport_queue(&close);
 	kddm_transport_flush();
 	destroy_workqueue(sync_wq);
+	kddm_cache_exit();
 }
 
 /* The node id is fixed while joined; no object exists before the join. */

@@ -187,6 +187,7 @@ static struct kddm_set *set_alloc(u64 id, const struct kddm_wire_set *ws)
 	set->fixed_node = le32_to_cpu(ws->fixed_node);
 	set->rr_max = le32_to_cpu(ws->rr_max);
 	xa_init(&set->objs);
+	kddm_cache_init_set(set);
 	for (i = 0; i < KDDM_LAT_BUCKETS; i++)
 		atomic64_set(&set->lat[i], 0);
 	return set;
@@ -758,6 +759,9 @@ static void set_info_fill(struct kddm_set *set, struct kddm_set_info *info)
 	st->gets = atomic64_read(&set->gets);
 	st->grabs = atomic64_read(&set->grabs);
 	st->invalidations = atomic64_read(&set->invalidations);
+	st->copies = atomic_long_read(&set->copies);
+	st->cache_max = READ_ONCE(set->cache_max);
+	st->evictions = atomic64_read(&set->evictions);
 	st->msgs_sent = atomic64_read(&set->msgs_sent);
 	st->msgs_rcvd = atomic64_read(&set->msgs_rcvd);
 	st->bytes_sent = atomic64_read(&set->bytes_sent);

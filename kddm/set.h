@@ -35,6 +35,15 @@ struct kddm_set {
 	atomic64_t gets, grabs, invalidations;
 	atomic64_t msgs_sent, msgs_rcvd, bytes_sent, bytes_rcvd;
 	atomic64_t lat[KDDM_LAT_BUCKETS];
+	/* the bound on local copies (cache.c) */
+	spinlock_t lru_lock;
+	struct list_head lru;	/* objects with storage, clock order */
+	unsigned long lru_nr;
+	unsigned long cache_max;	/* 0: no bound */
+	struct work_struct evict_work;
+	wait_queue_head_t evict_wq;	/* callers throttled past the bound */
+	atomic64_t evictions;
+	atomic_long_t copies;	/* objects with storage */
 };
 
 struct kddm_obj {
@@ -46,6 +55,9 @@ struct kddm_obj {
 	int send_err_node;	/* a send to this node failed (see object.c) */
 	refcount_t ref;
 	bool dead;		/* out of the xarray (under @lock) */
+	bool accessed;		/* clock bit, set at each freeze */
+	bool dirty;		/* home: changed since written back */
+	struct list_head lru;	/* on set->lru (bounded set, storage) */
 	struct rcu_head rcu;
 };
 
@@ -78,5 +90,17 @@ void kddm_object_set_self(u32 self);
 void kddm_object_node_seen(u32 id);
 long kddm_engine_bytes(void);
 unsigned long kddm_set_nr_objects(struct kddm_set *set);
+struct kddm_obj *kddm_obj_lock(struct kddm_obj *obj);
+void kddm_obj_release(struct kddm_obj *obj);
+void kddm_obj_check_send(struct kddm_obj *obj);
+void kddm_obj_free_data(struct kddm_obj *obj);
+
+/* cache.c */
+void kddm_cache_init_set(struct kddm_set *set);
+void kddm_cache_add(struct kddm_obj *obj);
+void kddm_cache_del(struct kddm_obj *obj);
+void kddm_cache_throttle(struct kddm_set *set);
+int kddm_cache_init(void);
+void kddm_cache_exit(void);
 
 #endif /* _KDDM_SET_H */

@@ -368,16 +368,35 @@ static ssize_t kdfs_write_iter(struct kiocb *iocb, struct iov_iter *from)
 #define SYNC_CHUNK	512	/* pages written back at once */
 #define STORE_RUN	64	/* pages a home writes in one write */
 
+/* Puts pages @first..@first+@k of @inode, stored if @stored. */
+static void put_run(struct inode *inode, pgoff_t first, unsigned int k,
+		    bool stored)
+{
+	unsigned int j;
+
+	for (j = 0; j < k; j++) {
+		u64 id = kdfs_page_id(inode->i_ino, first + j);
+
+		if (stored)
+			kddm_object_stored(kdfs_pages, id);
+		else
+			kdfs_page_written(inode, first + j);
+		kddm_put_object(kdfs_pages, id);
+	}
+}
+
 /*
  * At the home: runs of consecutive pages (@idx ascending) copied into
  * @buf and stored in one write each, as a write per page costs the
  * backing file system a journal handle each (a time update). A hole (no
- * page object) ends a run. Pages that failed are marked again.
+ * page object) ends a run. The pages of a run stay frozen until it is
+ * written, so that kDDM knows they are stored (its cache bound need not
+ * write them again); those that failed are marked again.
  */
 static int store_chunk(struct inode *inode, const pgoff_t *idx,
 		       unsigned int n, u8 *buf)
 {
-	unsigned int i = 0, k, j;
+	unsigned int i = 0, k;
 	pgoff_t first;
 	int ret = 0, err;
 
@@ -398,16 +417,12 @@ static int store_chunk(struct inode *inode, const pgoff_t *idx,
 				break;
 			}
 			kdfs_page_snapshot(id, p, buf + k * PAGE_SIZE);
-			kddm_put_object(kdfs_pages, id);
 		}
 		if (!k)
 			continue;
 		err = kdfs_store_pages(inode->i_ino, first, buf, k * PAGE_SIZE);
-		if (err) {
-			for (j = 0; j < k; j++)
-				kdfs_page_written(inode, first + j);
-			ret = ret ?: err;
-		}
+		put_run(inode, first, k, !err);
+		ret = ret ?: err;
 	}
 	return ret;
 }

@@ -1010,6 +1010,7 @@ static int kdfs_setattr(struct user_namespace *ns, struct dentry *dentry,
 {
 	struct inode *inode = d_inode(dentry);
 	struct kdfs_iobj *io;
+	bool shrunk = false;
 	int ret;
 
 	ret = kdfs_refresh(inode) ?: setattr_prepare(&init_user_ns, dentry,
@@ -1037,7 +1038,8 @@ static int kdfs_setattr(struct user_namespace *ns, struct dentry *dentry,
 		io->mtime_ns = attr->ia_mtime.tv_nsec;
 	}
 	if (attr->ia_valid & ATTR_SIZE) {
-		if (attr->ia_size < io->size)
+		shrunk = attr->ia_size < io->size;
+		if (shrunk)
 			ret = kdfs_truncate_pages(inode->i_ino, attr->ia_size,
 						  io->size);
 		if (!ret)
@@ -1052,7 +1054,15 @@ static int kdfs_setattr(struct user_namespace *ns, struct dentry *dentry,
 		}
 	}
 	kdfs_iobj_put(inode->i_ino);
-	if (!ret)
+	/*
+	 * The cut pages are gone, but their bytes stay in the data file
+	 * until the inode is written back: a page first touched there (the
+	 * file grown again, or a page the cache bound dropped) would read
+	 * them. The home cuts the file now.
+	 */
+	if (!ret && shrunk)
+		ret = kdfs_sync_meta(inode->i_ino);
+	else if (!ret)
 		ret = kdfs_meta_dirty(inode->i_ino);
 	kdfs_refresh(inode);
 	if (!ret && (attr->ia_valid & ATTR_MODE))

@@ -18,6 +18,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/mm.h>
+#include <linux/moduleparam.h>
 #include <linux/random.h>
 #include <linux/slab.h>
 
@@ -216,6 +217,49 @@ static const struct kddm_io_linker_ops df_linker = {
 	.owner = THIS_MODULE,
 };
 
+/* ---- the bound on the pages kept here ---- */
+
+/*
+ * The file pages this node keeps copies of, at most (kDDM writes back and
+ * drops the least recently used past it): cache_mb MiB, or with 0 a
+ * quarter of the memory.
+ */
+static unsigned int cache_mb;
+static DEFINE_MUTEX(cache_lock);	/* cache_mb applied to kdfs_pages */
+
+static unsigned long cache_pages(void)
+{
+	if (cache_mb)
+		return (unsigned long)cache_mb << (20 - PAGE_SHIFT);
+	return max(totalram_pages() / 4, 1024UL);
+}
+
+static int cache_apply(void)
+{
+	int ret = 0;
+
+	mutex_lock(&cache_lock);
+	if (!IS_ERR_OR_NULL(kdfs_pages))
+		ret = kddm_set_cache_limit(kdfs_pages, cache_pages());
+	mutex_unlock(&cache_lock);
+	return ret;
+}
+
+static int cache_mb_set(const char *val, const struct kernel_param *kp)
+{
+	int ret = param_set_uint(val, kp);
+
+	return ret ?: cache_apply();
+}
+
+static const struct kernel_param_ops cache_mb_ops = {
+	.set = cache_mb_set,
+	.get = param_get_uint,
+};
+
+module_param_cb(cache_mb, &cache_mb_ops, &cache_mb, 0644);
+MODULE_PARM_DESC(cache_mb, "file pages kept in memory per node, MiB (0: a quarter of the memory)");
+
 /* ---- sets ---- */
 
 static const struct kddm_io_linker_ops *const linkers[] = {
@@ -255,25 +299,28 @@ int kdfs_sets_open(void)
 		{ KDFS_SET_XATTRS, &kdfs_xattr_linker,
 		  sizeof(u32) + KDFS_XATTR_ROOM },
 	};
-	int i;
+	int i, ret = 0;
 
 	BUILD_BUG_ON(ARRAY_SIZE(def) != ARRAY_SIZE(sets));
-	for (i = 0; i < ARRAY_SIZE(def); i++) {
+	for (i = 0; i < ARRAY_SIZE(def) && !ret; i++) {
 		*sets[i] = open_set(def[i].name, def[i].linker->name,
 				    def[i].size);
-		if (IS_ERR(*sets[i])) {
-			int ret = PTR_ERR(*sets[i]);
-
-			kdfs_sets_close();
-			return ret;
-		}
+		ret = PTR_ERR_OR_ZERO(*sets[i]);
 	}
-	return 0;
+	ret = ret ?: cache_apply();
+	if (ret)
+		kdfs_sets_close();
+	return ret;
 }
 
 void kdfs_sets_close(void)
 {
 	int i;
+
+	mutex_lock(&cache_lock);
+	if (!IS_ERR_OR_NULL(kdfs_pages))
+		kddm_set_cache_limit(kdfs_pages, 0);
+	mutex_unlock(&cache_lock);
 
 	for (i = 0; i < ARRAY_SIZE(sets); i++) {
 		if (!IS_ERR_OR_NULL(*sets[i]))

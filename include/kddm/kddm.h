@@ -184,6 +184,9 @@ void kddm_put_object(struct kddm_set *set, u64 objid);
 int kddm_remove_object(struct kddm_set *set, u64 objid);
 int kddm_flush_object(struct kddm_set *set, u64 objid);
 int kddm_sync_object(struct kddm_set *set, u64 objid);
+/* Bound on the copies this node keeps of @set's objects: see cache.c. */
+int kddm_set_cache_limit(struct kddm_set *set, unsigned long max);
+void kddm_object_stored(struct kddm_set *set, u64 objid);
 /* kddm_walk_copies(): @fn runs for each object, nothing locked */
 struct kddm_copy_visitor {
 	void (*fn)(struct kddm_copy_visitor *v, u64 objid);

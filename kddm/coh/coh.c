@@ -1455,6 +1455,52 @@ int coh_flush(struct coh_node *node, struct coh_obj *obj)
 	return 0;
 }
 
+bool coh_holds_data(const struct coh_node *node, const struct coh_obj *obj)
+{
+	const struct coh_dir *d = &obj->dir;
+
+	if (obj->state != COH_INVALID || obj->has_data || frozen(obj) ||
+	    obj->nwaiters || obj->has_deferred || obj->reserved)
+		return true;
+	return is_home(node, obj) &&
+	       (d->valid || d->owner == node->self || d->lost || d->qhead ||
+		d->txn != COH_TXN_NONE);
+}
+
+bool coh_evictable(const struct coh_node *node, const struct coh_obj *obj)
+{
+	const struct coh_dir *d = &obj->dir;
+
+	if (!is_home(node, obj) || obj->dead || frozen(obj) ||
+	    waiting_state(obj) || obj->nwaiters || obj->has_deferred ||
+	    obj->reserved)
+		return false;
+	if (!d->exists || d->lost || d->draining || d->txn != COH_TXN_NONE ||
+	    d->qhead || d->copyset.count || d->txnset.count)
+		return false;
+	if (d->owner == node->self)
+		return obj->state == COH_WRITE;
+	return d->owner == COH_NODE_NONE && d->valid;
+}
+
+int coh_evict(struct coh_node *node, struct coh_obj *obj)
+{
+	struct coh_dir *d = &obj->dir;
+
+	if (!is_home(node, obj))
+		return -COH_EINVAL;
+	if (!coh_evictable(node, obj))
+		return -COH_EBUSY;
+	coh_stat_inc(&node->stats.evictions);
+	obj->state = COH_INVALID;
+	drop_data(node, obj);
+	d->owner = COH_NODE_NONE;
+	d->exists = false;
+	d->valid = false;
+	d->fuzzy = false;
+	return 0;
+}
+
 static bool remove_done(const struct coh_obj *o, const struct coh_wait *w)
 {
 	return w && w->waiting && (s32)(o->done_req - w->req) >= 0;

@@ -170,6 +170,7 @@ enum coh_state {
  * @grab_misses: write requests sent to the home
  * @invalidations: read copies dropped because of an INV or a local write
  * @flushes: coh_flush() of a valid copy
+ * @evictions: coh_evict() of an object at its home
  * @removes: remove requests sent
  * @errors: requests that failed (error returned to local waiters)
  * @dropped: malformed or unexpected messages dropped (coh_rx -EPROTO)
@@ -183,6 +184,7 @@ struct coh_stats {
 	u64 grab_misses;
 	u64 invalidations;
 	u64 flushes;
+	u64 evictions;
 	u64 removes;
 	u64 errors;
 	u64 dropped;
@@ -485,6 +487,42 @@ int coh_put(struct coh_node *node, struct coh_obj *obj);
  * Return: 0, -COH_EBUSY (frozen or request in flight), -COH_EHOSTDOWN.
  */
 int coh_flush(struct coh_node *node, struct coh_obj *obj);
+
+/**
+ * coh_holds_data() - may the protocol still use the local storage of @obj?
+ * @node: engine
+ * @obj: object (locked)
+ *
+ * False once the local copy is gone and, on the home, the current data is
+ * elsewhere: the caller may free the storage (a payload that comes later
+ * is installed into new storage, ops->first_touch and ops->reload fill
+ * new storage).
+ */
+bool coh_holds_data(const struct coh_node *node, const struct coh_obj *obj);
+
+/**
+ * coh_evictable() - may the home forget @obj (see coh_evict())?
+ * @node: engine
+ * @obj: object (locked)
+ *
+ * Return: true on the home of an existing object whose current data is the
+ * home's (no copy elsewhere, no writer elsewhere), with no freeze, request,
+ * transaction or waiter.
+ */
+bool coh_evictable(const struct coh_node *node, const struct coh_obj *obj);
+
+/**
+ * coh_evict() - the home forgets an object whose data is stored
+ * @node: engine
+ * @obj: object (locked)
+ *
+ * The caller wrote the home's copy to its backing store first, under the
+ * object lock; the object then exists nowhere, and the next request first
+ * touches it (ops->first_touch reads the store back). A memory cache
+ * bound, not a removal: no message is sent.
+ * Return: 0, -COH_EBUSY (!coh_evictable()), -COH_EINVAL (not the home).
+ */
+int coh_evict(struct coh_node *node, struct coh_obj *obj);
 
 /**
  * coh_remove() - remove the object cluster-wide

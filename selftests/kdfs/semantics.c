@@ -296,6 +296,71 @@ TEST_F_TIMEOUT(kdfs, metadata_written_back, 120)
 					      now_s() - t0);
 }
 
+/* A counter of the kdfs_page set on @node (kddm stats), -1 if unknown. */
+static long page_stat(int node, const char *label)
+{
+	char out[OUT_MAX], *p;
+
+	if (node_run(node, out, "kddm stats $(kddm sets | grep kdfs_page | cut -d\" \" -f1) | grep \"%s\"",
+		     label))
+		return -1;
+	p = strrchr(out, ' ');
+	return p ? atol(p + 1) : -1;
+}
+
+/*
+ * A bound on the pages kept in memory (cache_mb): a file eight times as
+ * large, written on node 1 into a file homed on node 2, then read on node
+ * 3, has every byte right, and no node keeps more copies than the bound
+ * (the home writes the rest back to its disk and reads it back).
+ */
+TEST_F_TIMEOUT(kdfs, memory_bound, 300)
+{
+	char a[OUT_MAX], b[OUT_MAX];
+	long max = 4 << (20 - 12), n, total = 0;
+	double t0;
+	int i;
+
+	for (i = 1; i <= 3; i++)
+		ASSERT_EQ(0, node_run(i, a, "echo 4 > /sys/module/kdfs/parameters/cache_mb"))
+			TH_LOG("%s", a);
+	ASSERT_EQ(0, node_run(2, a, ": > %s/huge", self->dir));
+	ASSERT_EQ(0, node_run(1, a, "dd if=/dev/urandom of=/tmp/huge bs=1M count=32 2>/dev/null && cat /tmp/huge > %s/huge && md5sum < /tmp/huge && rm /tmp/huge",
+			      self->dir)) TH_LOG("%s", a);
+	ASSERT_EQ(0, node_run(3, b, "md5sum < %s/huge", self->dir))
+		TH_LOG("%s", b);
+	EXPECT_STREQ(a, b);
+	ASSERT_EQ(0, node_run(2, b, "md5sum < %s/huge", self->dir));
+	EXPECT_STREQ(a, b);
+	/* a page read back from the home's disk is written and read again */
+	ASSERT_EQ(0, node_run(3, b, "printf XYZ | dd of=%s/huge bs=1 seek=100 conv=notrunc 2>/dev/null",
+			      self->dir));
+	ASSERT_EQ(0, node_run(1, b, "dd if=%s/huge bs=1 skip=100 count=3 2>/dev/null",
+			      self->dir));
+	EXPECT_STREQ("XYZ", b);
+	/* cut and grown again: the pages read from the disk are zeros */
+	ASSERT_EQ(0, node_run(3, b, "truncate -s 0 %s/huge && truncate -s 1M %s/huge",
+			      self->dir, self->dir)) TH_LOG("%s", b);
+	ASSERT_EQ(0, node_run(1, b, "tr -d \"\\000\" < %s/huge | wc -c",
+			      self->dir));
+	EXPECT_STREQ("0", b);
+	for (i = 1; i <= 3; i++) {
+		t0 = now_s();
+		while ((n = page_stat(i, "copies here")) > max && now_s() - t0 < 10)
+			usleep(200000);
+		EXPECT_LE(n, max) TH_LOG("node %d keeps %ld pages, bound %ld",
+					 i, n, max);
+		EXPECT_LE(0, n);
+		total += n;
+	}
+	/* the file's 8192 pages are on node 2's disk, not in memory */
+	EXPECT_GT(8192, total);
+	n = page_stat(2, "evictions");
+	EXPECT_LT(4096, n) TH_LOG("the home evicted %ld pages", n);
+	for (i = 1; i <= 3; i++)
+		EXPECT_EQ(0, node_run(i, a, "echo 0 > /sys/module/kdfs/parameters/cache_mb"));
+}
+
 /*
  * One file mapped shared on two nodes: they take turns on a counter in
  * the mapping (each turn checks the other's store), read() elsewhere sees

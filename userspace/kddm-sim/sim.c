@@ -85,6 +85,8 @@ static u32 *nonempty;
 static u32 nnonempty;
 static u64 *committed;
 static bool *lost_ever;		/* object lost or reloaded after a crash */
+static u64 *stored;		/* backing store of evicted objects */
+static bool *evicted;		/* evicted: the next first touch loads */
 static u64 rng;
 static u64 seed;
 static u64 step;
@@ -123,7 +125,7 @@ static const char *const msg_names[COH_MSG_NR] = {
 };
 
 static bool verbose, quiet;
-static u64 tot_fences, tot_stale;
+static u64 tot_fences, tot_stale, tot_evictions;
 
 static u64 rnd(void)
 {
@@ -252,6 +254,12 @@ static void s_install(struct coh_node *n, struct coh_obj *o, void *data)
 static int s_first_touch(struct coh_node *n, struct coh_obj *o)
 {
 	(void)n;
+	if (evicted[o->obj_id]) {
+		/* written back at the eviction: read back */
+		evicted[o->obj_id] = false;
+		SO(o)->val = stored[o->obj_id];
+		return 0;
+	}
 	SO(o)->val = 0;
 	committed[o->obj_id] = 0;
 	return 0;
@@ -575,6 +583,34 @@ static void release(struct snode *sn, struct thr *t)
 	check_obj(t->obj);
 }
 
+/*
+ * The home writes the object back and forgets it (kddm.ko's cache bound):
+ * what it stores must be the last committed value.
+ */
+static void evict(struct snode *sn, u32 obj)
+{
+	struct sobj *so = &sn->objs[obj];
+	int ret;
+
+	if (!coh_evictable(&sn->c, &so->c)) {
+		ret = coh_evict(&sn->c, &so->c);
+		if (ret != -COH_EBUSY && ret != -COH_EINVAL)
+			fail("evict of a busy object: %d", ret);
+		return;
+	}
+	if (so->val != committed[obj] && !tainted[sn->c.self] &&
+	    !obj_tainted[obj])
+		fail("node %u obj %u: evicts value %llu, last committed %llu",
+		     sn->c.self, obj, (unsigned long long)so->val,
+		     (unsigned long long)committed[obj]);
+	stored[obj] = so->val;
+	evicted[obj] = true;
+	tot_evictions++;
+	ret = coh_evict(&sn->c, &so->c);
+	if (ret)
+		fail("evict: %d", ret);
+}
+
 static void start_op(struct snode *sn, struct thr *t)
 {
 	u32 r = rndn(100);
@@ -584,6 +620,11 @@ static void start_op(struct snode *sn, struct thr *t)
 	t->flags = 0;
 	coh_wait_init(&t->w);
 	maybe_afresh(sn, t->obj);
+	if (r < 10 && home_of(t->obj) == sn->c.self && rndn(2)) {
+		evict(sn, t->obj);
+		check_obj(t->obj);
+		return;
+	}
 	if (r < 10) {
 		ret = coh_flush(&sn->c, &sn->objs[t->obj].c);
 		if (ret && ret != -COH_EBUSY && ret != -COH_EHOSTDOWN)
@@ -915,6 +956,8 @@ static void setup(u32 n, u32 m, u64 s)
 	nnonempty = 0;
 	committed = calloc(M, sizeof(*committed));
 	lost_ever = calloc(M, sizeof(*lost_ever));
+	stored = calloc(M, sizeof(*stored));
+	evicted = calloc(M, sizeof(*evicted));
 	sees_down = calloc((size_t)N * N, 1);
 	tainted = calloc(N, 1);
 	obj_tainted = calloc(M, 1);
@@ -958,6 +1001,8 @@ static void teardown(void)
 	free(nodes);
 	free(committed);
 	free(lost_ever);
+	free(stored);
+	free(evicted);
 	free(sees_down);
 	free(tainted);
 	free(obj_tainted);
@@ -1358,6 +1403,8 @@ int main(int argc, char **argv)
 			printf("sim: %llu fences, %llu stale reads from orphaned copies\n",
 			       (unsigned long long)tot_fences,
 			       (unsigned long long)tot_stale);
+		printf("sim: %llu evictions at homes\n",
+		       (unsigned long long)tot_evictions);
 		printf("sim: %u passed, 0 failed\n", passed);
 		return 0;
 	}

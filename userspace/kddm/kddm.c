@@ -439,7 +439,8 @@ out:
 
 enum {
 	ST_GETS, ST_GRABS, ST_INVALIDATIONS, ST_MSGS_SENT, ST_MSGS_RCVD,
-	ST_BYTES_SENT, ST_BYTES_RCVD, ST_COUNT
+	ST_BYTES_SENT, ST_BYTES_RCVD, ST_COPIES, ST_CACHE_MAX, ST_EVICTIONS,
+	ST_COUNT
 };
 
 /* Attribute, JSON key and table label of each per-set counter. */
@@ -454,6 +455,9 @@ static const struct {
 	{ KDDM_A_STAT_MSGS_RCVD, "msgs_rcvd", "msgs received" },
 	{ KDDM_A_STAT_BYTES_SENT, "bytes_sent", "bytes sent" },
 	{ KDDM_A_STAT_BYTES_RCVD, "bytes_rcvd", "bytes received" },
+	{ KDDM_A_STAT_COPIES, "copies", "copies here" },
+	{ KDDM_A_STAT_CACHE_MAX, "cache_max", "bound on copies" },
+	{ KDDM_A_STAT_EVICTIONS, "evictions", "evictions" },
 };
 
 #define MAX_BUCKETS 64
@@ -482,6 +486,9 @@ static struct nla_policy stat_policy[KDDM_A_STAT_MAX + 1] = {
 	[KDDM_A_STAT_BYTES_SENT]	= { .type = NLA_U64 },
 	[KDDM_A_STAT_BYTES_RCVD]	= { .type = NLA_U64 },
 	[KDDM_A_STAT_LAT_HIST]		= { .type = NLA_NESTED },
+	[KDDM_A_STAT_COPIES]		= { .type = NLA_U64 },
+	[KDDM_A_STAT_CACHE_MAX]		= { .type = NLA_U64 },
+	[KDDM_A_STAT_EVICTIONS]		= { .type = NLA_U64 },
 };
 
 static int parse_lat(struct nlattr *hist, struct set_row *r)

@@ -59,6 +59,9 @@ enum kddm_stat_attr {
 	KDDM_A_STAT_BYTES_SENT,		/* u64 */
 	KDDM_A_STAT_BYTES_RCVD,		/* u64 */
 	KDDM_A_STAT_LAT_HIST,		/* nest, enum kddm_lat_attr */
+	KDDM_A_STAT_COPIES,		/* u64, objects with storage here */
+	KDDM_A_STAT_CACHE_MAX,		/* u64, bound on them (0: none) */
+	KDDM_A_STAT_EVICTIONS,		/* u64, written back and dropped */
 
 	__KDDM_A_STAT_MAX,
 	KDDM_A_STAT_MAX = __KDDM_A_STAT_MAX - 1
