@@ -20,6 +20,19 @@ stress_ng_run "--temp-path $dir" \
 	"symlink 1 --timeout 15" "seek 1 --seek-ops 2000 --seek-size 1m" \
 	"mmap 1 --mmap-ops 10 --mmap-file --mmap-bytes 256k" \
 	"filename 1 --filename-ops 200" "io 1 --io-ops 20"
+# The data stressors again with 1 MiB of file pages per node: kDDM writes
+# back and drops pages under them (Documentation/kdfs, "Memory").
+bound() {
+	for n in $(seq "$NODES"); do
+		"$VM" exec "$n" -n -- sh -c "echo $1 > /sys/module/kdfs/parameters/cache_mb" || exit 1
+	done
+}
+bound 1
+STRESS_NG_LABEL=", 1 MiB page bound" stress_ng_run "--temp-path $dir" \
+	"hdd 1 --hdd-ops 40 --hdd-bytes 1m --hdd-write-size 4k" \
+	"seek 1 --seek-ops 2000 --seek-size 1m" \
+	"mmap 1 --mmap-ops 10 --mmap-file --mmap-bytes 256k"
+bound 0
 left=$("$VM" exec 1 -n -- sh -c "ls -A $dir | wc -l")
 i=$((i + 1))
 if [ "$left" = 0 ]; then
