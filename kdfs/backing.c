@@ -25,6 +25,7 @@
 #include <linux/namei.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
+#include <linux/statfs.h>
 #include <linux/string.h>
 #include <linux/workqueue.h>
 
@@ -102,8 +103,9 @@ static struct file *open_rel(const char *name, int flags)
 	return ow.file;
 }
 
-/* Replaces the file @name with @len bytes of @buf, durably. */
-static int write_file(const char *name, const void *buf, size_t len)
+/* Replaces the file @name with @len bytes of @buf, durably if @sync. */
+static int write_file_sync(const char *name, const void *buf, size_t len,
+			   bool sync)
 {
 	struct io_ctx c;
 	struct file *f;
@@ -117,11 +119,16 @@ static int write_file(const char *name, const void *buf, size_t len)
 	if (ret)
 		goto out;
 	n = kernel_write(f, buf, len, &pos);
-	ret = n < 0 ? n : n != len ? -EIO : vfs_fsync(f, 1);
+	ret = n < 0 ? n : n != len ? -EIO : sync ? vfs_fsync(f, 1) : 0;
 	fput(f);
 out:
 	io_end(&c);
 	return ret;
+}
+
+static int write_file(const char *name, const void *buf, size_t len)
+{
+	return write_file_sync(name, buf, len, true);
 }
 
 /* Reads from @f (or gives its error) and puts it. */
@@ -157,7 +164,8 @@ static void ino_name(char *buf, size_t len, char kind, u64 ino)
 
 #define INODE_TEXT	320
 
-int kdfs_store_inode(u64 ino, const struct kdfs_iobj *io)
+/* Writes the inode file of @ino, durably if @sync. */
+int kdfs_write_inode(u64 ino, const struct kdfs_iobj *io, bool sync)
 {
 	char name[24], *buf;
 	int len, ret;
@@ -172,9 +180,32 @@ int kdfs_store_inode(u64 ino, const struct kdfs_iobj *io)
 			io->mtime, io->mtime_ns, io->ctime, io->ctime_ns,
 			io->xattrs);
 	ino_name(name, sizeof(name), 'i', ino);
-	ret = write_file(name, buf, len);
+	ret = write_file_sync(name, buf, len, sync);
 	kfree(buf);
 	return ret;
+}
+
+/* Room left for new inodes, whose files may wait for the write-back. */
+#define ROOM_BYTES	(64ULL << 20)
+#define ROOM_FILES	4096
+
+bool kdfs_store_roomy(void)
+{
+	struct kstatfs st;
+	struct io_ctx c;
+	bool roomy = false;
+
+	io_begin(&c);
+	if (c.up && !vfs_statfs(&kdfs_this->backing, &st))
+		roomy = st.f_bavail * st.f_bsize >= ROOM_BYTES &&
+			(!st.f_files || st.f_ffree >= ROOM_FILES);
+	io_end(&c);
+	return roomy;
+}
+
+int kdfs_store_inode(u64 ino, const struct kdfs_iobj *io)
+{
+	return kdfs_write_inode(ino, io, true);
 }
 
 int kdfs_load_inode(u64 ino, struct kdfs_iobj *io)

@@ -510,9 +510,10 @@ static void unadd(struct inode *dir, const struct qstr *q, u64 ino,
 }
 
 /*
- * The new inode is made durable at its home before a name points to it,
- * and the name is taken back if the directory's store fails: a create
- * that fails (a full or failing backing store) leaves nothing behind.
+ * The new inode's file is made at its home before a name points to it,
+ * and the name is taken back if it cannot be marked for write-back: a
+ * create that fails (a full or failing backing store) leaves nothing
+ * behind.
  */
 static int make_inode(struct inode *dir, struct dentry *dentry,
 		      const struct newinfo *ni, bool excl,
@@ -525,6 +526,7 @@ static int make_inode(struct inode *dir, struct dentry *dentry,
 	struct kdfs_dobj *d;
 	struct inode *inode;
 	u64 ino, there;
+	bool local;
 	int ret;
 
 	if (ni->link && strlen(ni->link) >= PAGE_SIZE)
@@ -557,8 +559,19 @@ static int make_inode(struct inode *dir, struct dentry *dentry,
 	if (ret)
 		goto out_dir;
 	init_iobj(io, dir, ni);
+	/*
+	 * A new inode homed here is written by the next write-back, which
+	 * writes inodes before the listings that name them (a name whose
+	 * inode never reached the disk is dropped at lookup); if the store is
+	 * nearly full, its file is made now, so that a full store fails the
+	 * create. One homed elsewhere is written there at once.
+	 */
+	local = kdfs_ino_node(ino) == kdfs_this->node;
+	if (local && !kdfs_store_roomy())
+		ret = kdfs_write_inode(ino, io, false);
 	kdfs_iobj_put(ino);
-	ret = kdfs_sync_meta(ino);
+	if (!ret)
+		ret = local ? kdfs_meta_dirty(ino) : kdfs_sync_meta(ino);
 	if (!ret && S_ISDIR(ni->mode))
 		ret = kdfs_init_dir(ino);
 	if (!ret)

@@ -178,6 +178,8 @@ extern struct rw_semaphore kdfs_mount_sem;	/* write: kdfs_this changes */
 int kdfs_backing_open(struct kdfs_sb *s, const char *dir);
 void kdfs_backing_close(struct kdfs_sb *s);
 int kdfs_store_inode(u64 ino, const struct kdfs_iobj *io);
+int kdfs_write_inode(u64 ino, const struct kdfs_iobj *io, bool sync);
+bool kdfs_store_roomy(void);
 int kdfs_load_inode(u64 ino, struct kdfs_iobj *io);
 int kdfs_store_dir(u64 ino, const struct kdfs_dobj *d);
 int kdfs_load_dir(u64 ino, struct kdfs_dobj *d);
