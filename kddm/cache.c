@@ -46,7 +46,7 @@ void kddm_cache_init_set(struct kddm_set *set)
 	spin_lock_init(&set->lru_lock);
 	INIT_LIST_HEAD(&set->lru);
 	init_waitqueue_head(&set->evict_wq);
-	INIT_WORK(&set->evict_work, evict_fn);
+	INIT_DELAYED_WORK(&set->evict_work, evict_fn);
 	atomic64_set(&set->evictions, 0);
 }
 
@@ -57,13 +57,18 @@ static bool over(const struct kddm_set *set, unsigned long slack)
 	return max && READ_ONCE(set->lru_nr) > max + slack;
 }
 
-/* Starts the worker (it holds a reference to the set while queued). */
+/*
+ * Starts the worker (it holds a reference to the set while queued); a
+ * second after the last if that freed nothing.
+ */
 static void kick(struct kddm_set *set)
 {
-	if (!READ_ONCE(set->hashed) || work_pending(&set->evict_work) ||
+	unsigned long delay = READ_ONCE(set->evict_stuck) ? HZ : 0;
+
+	if (!READ_ONCE(set->hashed) || delayed_work_pending(&set->evict_work) ||
 	    !kref_get_unless_zero(&set->ref))
 		return;
-	if (!queue_work(evict_wq, &set->evict_work))
+	if (!queue_delayed_work(evict_wq, &set->evict_work, delay))
 		kddm_put_set(set);
 }
 
@@ -101,12 +106,16 @@ void kddm_cache_del(struct kddm_obj *obj)
 		wake_up_all(&set->evict_wq);
 }
 
-/* Before an access: past the bound by an eighth, give the worker time. */
+/*
+ * Before an access: past the bound by an eighth, give the worker time;
+ * not while its last turn freed nothing (copies that other nodes hold
+ * keep the home's storage).
+ */
 void kddm_cache_throttle(struct kddm_set *set)
 {
 	unsigned long max = READ_ONCE(set->cache_max);
 
-	if (!max || !over(set, max / 8))
+	if (!max || !over(set, max / 8) || READ_ONCE(set->evict_stuck))
 		return;
 	kick(set);
 	wait_event_killable_timeout(set->evict_wq, !over(set, 0),
@@ -138,6 +147,30 @@ static struct kddm_obj *hand(struct kddm_set *set)
 	return obj;
 }
 
+/*
+ * Writes the home's copy back, frozen for read (no one writes it
+ * meanwhile) but not locked: the receive thread may need the lock for
+ * other requests. 0 or -errno; the object is locked again on return.
+ */
+static int write_back(struct kddm_obj *obj)
+{
+	struct kddm_set *set = obj->set;
+	int ret;
+
+	ret = kddm_obj_freeze_read(obj);
+	if (ret)
+		return ret;
+	obj->dirty = false;	/* a grab after the put sets it again */
+	mutex_unlock(&obj->lock);
+	ret = set->linker->sync_object(set, obj->coh.obj_id, obj->data);
+	mutex_lock(&obj->lock);
+	if (ret)
+		obj->dirty = true;
+	coh_put(&kddm_coh, &obj->coh);
+	kddm_obj_check_send(obj);
+	return ret;
+}
+
 /* Writes back and forgets the home's copy; 0 or -errno. */
 static int evict_home(struct kddm_obj *obj)
 {
@@ -147,11 +180,12 @@ static int evict_home(struct kddm_obj *obj)
 	if (!coh_evictable(&kddm_coh, &obj->coh) || !obj->data)
 		return -EBUSY;
 	if (obj->dirty) {
-		ret = set->linker->sync_object(set, obj->coh.obj_id,
-					       obj->data);
+		ret = write_back(obj);
 		if (ret)
 			return ret;
-		obj->dirty = false;
+		/* changed or taken while it was written */
+		if (obj->dirty || !coh_evictable(&kddm_coh, &obj->coh))
+			return -EBUSY;
 	}
 	ret = coh_evict(&kddm_coh, &obj->coh);
 	if (!ret)
@@ -159,45 +193,52 @@ static int evict_home(struct kddm_obj *obj)
 	return ret;
 }
 
-/* One step of the hand: flush or evict the object, if it may go. */
-static void evict_one(struct kddm_obj *obj)
+/* One step of the hand: flush or evict the object; true if it went. */
+static bool evict_one(struct kddm_obj *obj)
 {
+	bool gone = false;
 	int ret;
 
 	if (!kddm_obj_lock(obj))
-		return;
+		return true;
 	if (!coh_holds_data(&kddm_coh, &obj->coh)) {
 		/* e.g. the home's, while another node writes the object */
 		kddm_obj_free_data(obj);
+		gone = true;
 	} else if (obj->coh.home == kddm_coh.self) {
 		ret = evict_home(obj);
-		if (ret && ret != -EBUSY)
+		gone = !ret;
+		if (ret && ret != -EBUSY && ret != -EAGAIN)
 			pr_warn_ratelimited("set %llx object %llx: write-back failed (%d), kept\n",
 					    obj->set->id, obj->coh.obj_id, ret);
 	} else if (!coh_flush(&kddm_coh, &obj->coh)) {
 		kddm_obj_check_send(obj);
+		gone = true;
 	}
 	kddm_obj_release(obj);
+	return gone;
 }
 
 static void evict_fn(struct work_struct *work)
 {
-	struct kddm_set *set = container_of(work, struct kddm_set,
-					    evict_work);
+	struct kddm_set *set = container_of(to_delayed_work(work),
+					    struct kddm_set, evict_work);
 	unsigned long max = READ_ONCE(set->cache_max);
-	unsigned long steps = 2 * READ_ONCE(set->lru_nr) + 1;
+	unsigned long steps = 2 * READ_ONCE(set->lru_nr) + 1, freed = 0;
 	struct kddm_obj *obj;
 
 	/* down to an eighth under the bound, at most two turns */
 	while (max && set->hashed && steps-- &&
 	       READ_ONCE(set->lru_nr) + max / 8 > max) {
 		obj = hand(set);
-		if (obj)
-			evict_one(obj);
+		if (obj && evict_one(obj))
+			freed++;
 		if (!over(set, 0))
 			wake_up_all(&set->evict_wq);
 		cond_resched();
 	}
+	/* nothing could go: callers stop waiting, the next turn waits */
+	WRITE_ONCE(set->evict_stuck, max && !freed && over(set, 0));
 	wake_up_all(&set->evict_wq);
 	kddm_put_set(set);
 }
@@ -220,7 +261,8 @@ int kddm_set_cache_limit(struct kddm_set *set, unsigned long max)
 		return -EOPNOTSUPP;
 	WRITE_ONCE(set->cache_max, max);
 	if (!max) {
-		flush_work(&set->evict_work);
+		if (cancel_delayed_work_sync(&set->evict_work))
+			kddm_put_set(set);	/* the queued worker's */
 		wake_up_all(&set->evict_wq);
 	} else if (over(set, 0)) {
 		kick(set);

@@ -513,6 +513,12 @@ static int obj_wait_op(struct kddm_obj *obj, enum obj_op op, u32 flags,
 	return ret;
 }
 
+/* A read freeze of locked @obj (put it with coh_put()); 0 or -errno. */
+int kddm_obj_freeze_read(struct kddm_obj *obj)
+{
+	return obj_wait_op(obj, OP_GET, COH_NO_FT, true);
+}
+
 static void *obj_op(struct kddm_set *set, u64 objid, int flags,
 		    enum obj_op op)
 {
@@ -528,7 +534,7 @@ static void *obj_op(struct kddm_set *set, u64 objid, int flags,
 	cflags |= flags & KDDM_NO_FT ? COH_NO_FT : 0;
 	cflags |= flags & KDDM_TRY ? COH_TRY : 0;
 	cflags |= flags & KDDM_ASYNC ? COH_ASYNC : 0;
-	if (!(flags & KDDM_ASYNC))
+	if (!(flags & (KDDM_ASYNC | KDDM_TRY)))
 		kddm_cache_throttle(set);
 	obj = obj_get_locked(set, objid, true);
 	if (IS_ERR(obj))
@@ -660,10 +666,20 @@ static int sync_here(struct kddm_set *set, u64 objid)
 	return ret;
 }
 
+/* The io-linker's home_call() with @arg, at the object's home. */
+static int call_here(struct kddm_set *set, u64 objid, const void *arg,
+		     size_t len)
+{
+	if (!set->linker->home_call)
+		return -EOPNOTSUPP;
+	return set->linker->home_call(set, objid, arg, len);
+}
+
 /*
- * SYNC requests from other nodes run on their own workqueue: getting the
- * object may wait for its owner's answer, which the receive thread must
- * be free to take. At most SYNC_MAX wait at once; more get -EBUSY.
+ * SYNC and CALL requests from other nodes run on their own workqueue:
+ * getting the object may wait for its owner's answer, which the receive
+ * thread must be free to take. At most SYNC_MAX wait at once; more get
+ * -EBUSY.
  */
 #define SYNC_MAX	256
 static struct workqueue_struct *sync_wq;
@@ -673,6 +689,8 @@ static bool sync_closing;	/* written and read on the receive thread */
 struct sync_work {
 	struct work_struct work;
 	struct kddm_msg req;	/* the header, for the reply */
+	u32 len;		/* CALL: bytes of @arg */
+	u8 arg[KDDM_CALL_MAX];
 };
 
 static void sync_work_fn(struct work_struct *work)
@@ -681,11 +699,13 @@ static void sync_work_fn(struct work_struct *work)
 	struct kddm_set *set = kddm_set_lookup(sw->req.set_id);
 	int ret = -ENOENT;
 
-	if (set) {
-		ret = home_of(set, sw->req.obj_id) == kddm_self() ?
-		      sync_here(set, sw->req.obj_id) : -EINVAL;
-		kddm_put_set(set);
-	}
+	if (set && home_of(set, sw->req.obj_id) != kddm_self())
+		ret = -EINVAL;
+	else if (set && sw->req.type == KDDM_MSG_CALL)
+		ret = call_here(set, sw->req.obj_id, sw->arg, sw->len);
+	else if (set)
+		ret = sync_here(set, sw->req.obj_id);
+	kddm_put_set(set);
 	kddm_rpc_reply(&sw->req, ret, NULL, 0);
 	kfree(sw);
 	atomic_dec(&syncs_queued);
@@ -710,6 +730,9 @@ static void sync_recv(struct kddm_msg *m)
 	if (!sw)
 		goto undo;
 	sw->req = *m;
+	sw->len = min_t(u32, m->len, KDDM_CALL_MAX);	/* max_len: checked */
+	if (sw->len)
+		memcpy(sw->arg, m->data, sw->len);
 	sw->req.data = NULL;
 	sw->req.len = 0;
 	INIT_WORK(&sw->work, sync_work_fn);
@@ -751,6 +774,30 @@ int kddm_sync_object(struct kddm_set *set, u64 objid)
 			     NULL, 0, SYNC_TIMEOUT);
 }
 EXPORT_SYMBOL_GPL(kddm_sync_object);
+
+/*
+ * kddm_call_home - run the io-linker's home_call() at the object's home
+ *
+ * With @len bytes of @arg (at most KDDM_CALL_MAX), in process context,
+ * whatever the object's state (nothing is frozen). Return: what
+ * home_call() returned, or -errno (-EOPNOTSUPP: no home_call; -EINVAL:
+ * @len too long; -EHOSTDOWN: the home is down).
+ */
+int kddm_call_home(struct kddm_set *set, u64 objid, const void *arg,
+		   size_t len)
+{
+	u32 home = home_of(set, objid);
+
+	if (!set->linker->home_call)
+		return -EOPNOTSUPP;
+	if (len > KDDM_CALL_MAX || home == KDDM_NODE_NONE)
+		return -EINVAL;
+	if (home == kddm_self())
+		return call_here(set, objid, arg, len);
+	return kddm_rpc_call(home, KDDM_MSG_CALL, set->id, objid, arg, len,
+			     NULL, 0, SYNC_TIMEOUT);
+}
+EXPORT_SYMBOL_GPL(kddm_call_home);
 
 /* Handler of KDDM_MSG_COH for a set known here; on the ordered wq. */
 void kddm_coh_recv(struct kddm_set *set, struct kddm_msg *m)
@@ -922,6 +969,7 @@ int kddm_object_init(void)
 		return ret;
 	}
 	kddm_msg_register(KDDM_MSG_SYNC, 0, sync_recv);
+	kddm_msg_register(KDDM_MSG_CALL, KDDM_CALL_MAX, sync_recv);
 	return 0;
 }
 

@@ -40,7 +40,8 @@ struct kddm_set {
 	struct list_head lru;	/* objects with storage, clock order */
 	unsigned long lru_nr;
 	unsigned long cache_max;	/* 0: no bound */
-	struct work_struct evict_work;
+	struct delayed_work evict_work;
+	bool evict_stuck;	/* the worker's last turn freed nothing */
 	wait_queue_head_t evict_wq;	/* callers throttled past the bound */
 	atomic64_t evictions;
 	atomic_long_t copies;	/* objects with storage */
@@ -94,6 +95,7 @@ struct kddm_obj *kddm_obj_lock(struct kddm_obj *obj);
 void kddm_obj_release(struct kddm_obj *obj);
 void kddm_obj_check_send(struct kddm_obj *obj);
 void kddm_obj_free_data(struct kddm_obj *obj);
+int kddm_obj_freeze_read(struct kddm_obj *obj);
 
 /* cache.c */
 void kddm_cache_init_set(struct kddm_set *set);

@@ -1023,7 +1023,6 @@ static int kdfs_setattr(struct user_namespace *ns, struct dentry *dentry,
 {
 	struct inode *inode = d_inode(dentry);
 	struct kdfs_iobj *io;
-	bool shrunk = false;
 	int ret;
 
 	ret = kdfs_refresh(inode) ?: setattr_prepare(&init_user_ns, dentry,
@@ -1051,10 +1050,15 @@ static int kdfs_setattr(struct user_namespace *ns, struct dentry *dentry,
 		io->mtime_ns = attr->ia_mtime.tv_nsec;
 	}
 	if (attr->ia_valid & ATTR_SIZE) {
-		shrunk = attr->ia_size < io->size;
-		if (shrunk)
+		/*
+		 * The cut pages go, then the home cuts the data file (it
+		 * holds the pages the cache bound dropped): no node can
+		 * grow the file and read them meanwhile (the inode is held).
+		 */
+		if (attr->ia_size < io->size)
 			ret = kdfs_truncate_pages(inode->i_ino, attr->ia_size,
-						  io->size);
+						  io->size) ?:
+			      kdfs_cut_data(inode->i_ino, attr->ia_size);
 		if (!ret)
 			io->size = attr->ia_size;
 	}
@@ -1067,15 +1071,7 @@ static int kdfs_setattr(struct user_namespace *ns, struct dentry *dentry,
 		}
 	}
 	kdfs_iobj_put(inode->i_ino);
-	/*
-	 * The cut pages are gone, but their bytes stay in the data file
-	 * until the inode is written back: a page first touched there (the
-	 * file grown again, or a page the cache bound dropped) would read
-	 * them. The home cuts the file now.
-	 */
-	if (!ret && shrunk)
-		ret = kdfs_sync_meta(inode->i_ino);
-	else if (!ret)
+	if (!ret)
 		ret = kdfs_meta_dirty(inode->i_ino);
 	kdfs_refresh(inode);
 	if (!ret && (attr->ia_valid & ATTR_MODE))

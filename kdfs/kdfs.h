@@ -180,6 +180,7 @@ void kdfs_backing_close(struct kdfs_sb *s);
 int kdfs_store_inode(u64 ino, const struct kdfs_iobj *io);
 int kdfs_write_inode(u64 ino, const struct kdfs_iobj *io, bool sync);
 bool kdfs_store_roomy(void);
+int kdfs_cut_data(u64 ino, u64 size);
 int kdfs_load_inode(u64 ino, struct kdfs_iobj *io);
 int kdfs_store_dir(u64 ino, const struct kdfs_dobj *d);
 int kdfs_load_dir(u64 ino, struct kdfs_dobj *d);

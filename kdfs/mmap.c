@@ -189,6 +189,36 @@ void kdfs_page_snapshot(u64 objid, void *data, void *buf)
 	unlock_page(page);
 }
 
+/*
+ * At the home, for kdfs_cut_data(): the data file of the page's inode is
+ * cut to the size in @arg (a __le64), if it is longer.
+ */
+static int page_call(struct kddm_set *set, u64 objid, const void *arg,
+		     size_t len)
+{
+	__le64 size;
+
+	if (len != sizeof(size) || page_index_of(objid))
+		return -EINVAL;
+	memcpy(&size, arg, sizeof(size));
+	if (le64_to_cpu(size) > KDFS_MAX_FILE_SIZE)
+		return -EINVAL;
+	return kdfs_trim_data(page_ino(objid), le64_to_cpu(size));
+}
+
+/*
+ * The data file of @ino cut to @size at its home, at once: called with
+ * the inode grabbed, after the cut pages were removed (those the cache
+ * bound had dropped exist only in the data file).
+ */
+int kdfs_cut_data(u64 ino, u64 size)
+{
+	__le64 arg = cpu_to_le64(size);
+
+	return kdfs_errno(kddm_call_home(kdfs_pages, kdfs_page_id(ino, 0),
+					 &arg, sizeof(arg)));
+}
+
 const struct kddm_io_linker_ops kdfs_page_linker = {
 	.name = "kdfs_page",
 	.owner = THIS_MODULE,
@@ -201,6 +231,7 @@ const struct kddm_io_linker_ops kdfs_page_linker = {
 	.remove_object = page_invalidate,
 	.sync_object = page_sync,
 	.reload_object = page_load,
+	.home_call = page_call,
 };
 
 /* ---- faults ---- */

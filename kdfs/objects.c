@@ -317,16 +317,17 @@ void kdfs_sets_close(void)
 {
 	int i;
 
+	/* under cache_lock: a write of cache_mb finds the pages set gone */
 	mutex_lock(&cache_lock);
 	if (!IS_ERR_OR_NULL(kdfs_pages))
 		kddm_set_cache_limit(kdfs_pages, 0);
-	mutex_unlock(&cache_lock);
 
 	for (i = 0; i < ARRAY_SIZE(sets); i++) {
 		if (!IS_ERR_OR_NULL(*sets[i]))
 			kddm_put_set(*sets[i]);
 		*sets[i] = NULL;
 	}
+	mutex_unlock(&cache_lock);
 }
 
 int kdfs_objects_init(void)

@@ -25,6 +25,9 @@ struct kddm_set;
 #define KDDM_MAX_NODE		65535U
 #define KDDM_NODE_NONE		0U
 
+/* Largest argument of kddm_call_home(). */
+#define KDDM_CALL_MAX		256U
+
 /* Largest object an io-linker may export (longer than one TIPC datagram). */
 #define KDDM_MAX_OBJ_SIZE	(1U << 20)
 
@@ -64,6 +67,10 @@ struct kddm_set;
  *	from the backing store. Optional: without it the object fails -EIO.
  * @default_owner: custom default-owner (home) policy, called once per
  *	object when this node first sees it. Optional.
+ * @home_call: an operation of the client's on the object's backing store,
+ *	run on its home, in process context, for kddm_call_home() from any
+ *	node: @arg is the caller's @len bytes (validate them: they come
+ *	from a peer). Nothing is frozen. Optional.
  */
 struct kddm_io_linker_ops {
 	const char *name;
@@ -83,6 +90,8 @@ struct kddm_io_linker_ops {
 	int (*reload_object)(struct kddm_set *set, u64 objid, void *data);
 	u32 (*default_owner)(struct kddm_set *set, u64 objid,
 			     const unsigned long *nodes_up);
+	int (*home_call)(struct kddm_set *set, u64 objid, const void *arg,
+			 size_t len);
 };
 
 int kddm_register_io_linker(const struct kddm_io_linker_ops *ops);
@@ -184,6 +193,8 @@ void kddm_put_object(struct kddm_set *set, u64 objid);
 int kddm_remove_object(struct kddm_set *set, u64 objid);
 int kddm_flush_object(struct kddm_set *set, u64 objid);
 int kddm_sync_object(struct kddm_set *set, u64 objid);
+int kddm_call_home(struct kddm_set *set, u64 objid, const void *arg,
+		   size_t len);
 /* Bound on the copies this node keeps of @set's objects: see cache.c. */
 int kddm_set_cache_limit(struct kddm_set *set, unsigned long max);
 void kddm_object_stored(struct kddm_set *set, u64 objid);

@@ -40,7 +40,12 @@ enum { T_IDLE, T_WAIT, T_HOLD };
 struct sobj {
 	struct coh_obj c;	/* first: coh_obj * == sobj * */
 	u64 val;
+	bool dirty;		/* home: changed since stored (kddm.ko's) */
+	bool freed;		/* storage freed (!coh_holds_data()) */
 };
+
+/* The value of freed storage: exporting it is a failure. */
+#define POISON	0xdeadbeefdeadbeefULL
 
 struct thr {
 	int st;
@@ -125,7 +130,7 @@ static const char *const msg_names[COH_MSG_NR] = {
 };
 
 static bool verbose, quiet;
-static u64 tot_fences, tot_stale, tot_evictions;
+static u64 tot_fences, tot_stale, tot_evictions, tot_frees;
 
 static u64 rnd(void)
 {
@@ -240,6 +245,9 @@ static void s_send(struct coh_node *n, struct coh_obj *o, u32 dst,
 	sm->dst_inc = nodes[dst].inc;
 	sm->m = *m;
 	sm->has_data = with_data;
+	if (with_data && SO(o)->freed)
+		fail("node %u obj %llu: message %u exports freed storage",
+		     n->self, (unsigned long long)o->obj_id, m->type);
 	sm->data = SO(o)->val;
 	sm->depth = cur_depth + 1;
 	chan_push(n->self, dst, sm);
@@ -247,13 +255,17 @@ static void s_send(struct coh_node *n, struct coh_obj *o, u32 dst,
 
 static void s_install(struct coh_node *n, struct coh_obj *o, void *data)
 {
-	(void)n;
+	SO(o)->freed = false;
 	SO(o)->val = *(u64 *)data;
+	if (o->home == n->self)
+		SO(o)->dirty = true;	/* a writer's data came back */
 }
 
 static int s_first_touch(struct coh_node *n, struct coh_obj *o)
 {
 	(void)n;
+	SO(o)->freed = false;
+	SO(o)->dirty = false;
 	if (evicted[o->obj_id]) {
 		/* written back at the eviction: read back */
 		evicted[o->obj_id] = false;
@@ -261,6 +273,7 @@ static int s_first_touch(struct coh_node *n, struct coh_obj *o)
 		return 0;
 	}
 	SO(o)->val = 0;
+	stored[o->obj_id] = 0;	/* what first touch read */
 	committed[o->obj_id] = 0;
 	return 0;
 }
@@ -272,7 +285,10 @@ static int s_reload(struct coh_node *n, struct coh_obj *o)
 	if (o->obj_id & 1)
 		return -COH_EIO;	/* no backing store */
 	/* write-through backing store: holds the last committed value */
+	SO(o)->freed = false;
 	SO(o)->val = committed[o->obj_id];
+	stored[o->obj_id] = SO(o)->val;
+	SO(o)->dirty = false;
 	return 0;
 }
 
@@ -525,6 +541,8 @@ static void op_done(struct snode *sn, struct thr *t, int ret)
 		t->st = T_IDLE;
 		return;
 	}
+	if (t->op == OP_GRAB && home_of(t->obj) == self)
+		so->dirty = true;
 	if (so->val != committed[t->obj] &&
 	    (orphaned(self, t->obj) || tainted[self] || obj_tainted[t->obj])) {
 		nstale_window++;	/* no leases: see the top comment */
@@ -603,7 +621,15 @@ static void evict(struct snode *sn, u32 obj)
 		fail("node %u obj %u: evicts value %llu, last committed %llu",
 		     sn->c.self, obj, (unsigned long long)so->val,
 		     (unsigned long long)committed[obj]);
-	stored[obj] = so->val;
+	/* as kddm.ko: only what changed since it was stored is written */
+	if (!so->dirty && so->val != stored[obj] && !tainted[sn->c.self] &&
+	    !obj_tainted[obj] && !crashed_any)
+		fail("node %u obj %u: clean, value %llu, stored %llu",
+		     sn->c.self, obj, (unsigned long long)so->val,
+		     (unsigned long long)stored[obj]);
+	if (so->dirty)
+		stored[obj] = so->val;
+	so->dirty = false;
 	evicted[obj] = true;
 	tot_evictions++;
 	ret = coh_evict(&sn->c, &so->c);
@@ -620,6 +646,13 @@ static void start_op(struct snode *sn, struct thr *t)
 	t->flags = 0;
 	coh_wait_init(&t->w);
 	maybe_afresh(sn, t->obj);
+	/* as kddm.ko's cache bound: storage the protocol does not use goes */
+	if (!coh_holds_data(&sn->c, &sn->objs[t->obj].c) && rndn(2) &&
+	    !sn->objs[t->obj].freed) {
+		sn->objs[t->obj].val = POISON;
+		sn->objs[t->obj].freed = true;
+		tot_frees++;
+	}
 	if (r < 10 && home_of(t->obj) == sn->c.self && rndn(2)) {
 		evict(sn, t->obj);
 		check_obj(t->obj);
@@ -1403,8 +1436,9 @@ int main(int argc, char **argv)
 			printf("sim: %llu fences, %llu stale reads from orphaned copies\n",
 			       (unsigned long long)tot_fences,
 			       (unsigned long long)tot_stale);
-		printf("sim: %llu evictions at homes\n",
-		       (unsigned long long)tot_evictions);
+		printf("sim: %llu evictions at homes, %llu storage frees\n",
+		       (unsigned long long)tot_evictions,
+		       (unsigned long long)tot_frees);
 		printf("sim: %u passed, 0 failed\n", passed);
 		return 0;
 	}

@@ -25,6 +25,7 @@ enum kddm_msg_type {
 	KDDM_MSG_HELLO,		/* one-way: a port proves it is node src */
 	KDDM_MSG_BYE,		/* one-way: the sender declared us down */
 	KDDM_MSG_SYNC,		/* rpc: home, write the object back */
+	KDDM_MSG_CALL,		/* rpc: home, the io-linker's home_call */
 	KDDM_MSG_NR,
 };
 
