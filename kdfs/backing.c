@@ -378,11 +378,14 @@ out:
 /*
  * The data file used last stays open: a file's pages come and go one at a
  * time, mostly in order, and an open by name costs more than a page's I/O.
- * Dropped when its inode is freed and at unmount.
+ * Dropped when its inode is freed and at unmount. So is the last inode
+ * found to have none (a new file's pages, first touched one by one):
+ * only data_open() makes data files.
  */
 static DEFINE_MUTEX(data_lock);
 static struct file *data_file;
 static u64 data_ino;
+static u64 data_missing;	/* 0: none known */
 
 /* Between io_begin() and io_end(): the data file of @ino, referenced. */
 static struct file *data_open(u64 ino, bool create)
@@ -392,14 +395,23 @@ static struct file *data_open(u64 ino, bool create)
 
 	mutex_lock(&data_lock);
 	f = data_file && data_ino == ino ? get_file(data_file) : NULL;
+	if (!f && !create && data_missing == ino)
+		f = ERR_PTR(-ENOENT);
 	mutex_unlock(&data_lock);
 	if (f)
 		return f;
 	ino_name(name, sizeof(name), 'f', ino);
-	f = open_rel(name, O_RDWR | (create ? O_CREAT : 0));
-	if (IS_ERR(f))
-		return f;
+	/* under data_lock: a create cannot slip between a miss and its note */
 	mutex_lock(&data_lock);
+	f = open_rel(name, O_RDWR | (create ? O_CREAT : 0));
+	if (IS_ERR(f)) {
+		if (PTR_ERR(f) == -ENOENT && !create)
+			data_missing = ino;
+		mutex_unlock(&data_lock);
+		return f;
+	}
+	if (data_missing == ino)
+		data_missing = 0;
 	old = data_file;
 	data_file = get_file(f);
 	data_ino = ino;
@@ -415,6 +427,8 @@ static void data_drop(u64 ino, bool all)
 	struct file *old = NULL;
 
 	mutex_lock(&data_lock);
+	if (all || data_missing == ino)
+		data_missing = 0;
 	if (data_file && (all || data_ino == ino)) {
 		old = data_file;
 		data_file = NULL;

@@ -366,53 +366,32 @@ static ssize_t kdfs_write_iter(struct kiocb *iocb, struct iov_iter *from)
 }
 
 #define SYNC_CHUNK	512	/* pages written back at once */
-#define STORE_RUN	64	/* pages a home writes in one write */
-
-/* Puts pages @first..@first+@k of @inode, stored if @stored. */
-static void put_run(struct inode *inode, pgoff_t first, unsigned int k,
-		    bool stored)
-{
-	unsigned int j;
-
-	for (j = 0; j < k; j++) {
-		u64 id = kdfs_page_id(inode->i_ino, first + j);
-
-		if (stored)
-			kddm_object_stored(kdfs_pages, id);
-		else
-			kdfs_page_written(inode, first + j);
-		kddm_put_object(kdfs_pages, id);
-	}
-}
+#define STORE_RUN	KDFS_STORE_RUN
 
 /*
- * At the home: runs of consecutive pages (@idx ascending) copied into
- * @buf and stored in one write each, as a write per page costs the
- * backing file system a journal handle each (a time update). A hole (no
- * page object) ends a run. The pages of a run stay frozen until it is
- * written, so that kDDM knows they are stored (its cache bound need not
- * write them again); those that failed are marked again.
+ * At the home: pages @first..@first+@n-1 of @ino copied into @buf (room
+ * for STORE_RUN pages) and stored in runs, one write each, as a write per
+ * page costs the backing file system a journal handle each (a time
+ * update); pages that exist nowhere (holes) are skipped. A run's pages
+ * stay frozen until it is written, so that kDDM knows they are stored
+ * (its cache bound need not write them again). 0 or the first error.
  */
-static int store_chunk(struct inode *inode, const pgoff_t *idx,
-		       unsigned int n, u8 *buf)
+int kdfs_store_range(u64 ino, pgoff_t first, unsigned int n, u8 *buf)
 {
-	unsigned int i = 0, k;
-	pgoff_t first;
+	unsigned int i = 0, k, j;
+	pgoff_t start;
 	int ret = 0, err;
 
 	while (i < n) {
-		first = idx[i];
-		for (k = 0; i < n && k < STORE_RUN && idx[i] == first + k;
-		     k++, i++) {
-			u64 id = kdfs_page_id(inode->i_ino, idx[i]);
+		start = first + i;
+		for (k = 0; i < n && k < STORE_RUN; k++, i++) {
+			u64 id = kdfs_page_id(ino, first + i);
 			void *p = kddm_get_object_no_ft(kdfs_pages, id);
 
 			if (IS_ERR(p)) {
 				err = kdfs_errno(PTR_ERR(p));
-				if (err != -ENOENT) {
-					kdfs_page_written(inode, idx[i]);
+				if (err != -ENOENT)
 					ret = ret ?: err;
-				}
 				i++;
 				break;
 			}
@@ -420,38 +399,70 @@ static int store_chunk(struct inode *inode, const pgoff_t *idx,
 		}
 		if (!k)
 			continue;
-		err = kdfs_store_pages(inode->i_ino, first, buf, k * PAGE_SIZE);
-		put_run(inode, first, k, !err);
+		err = kdfs_store_pages(ino, start, buf, k * PAGE_SIZE);
+		for (j = 0; j < k; j++) {
+			u64 id = kdfs_page_id(ino, start + j);
+
+			if (!err)
+				kddm_object_stored(kdfs_pages, id);
+			kddm_put_object(kdfs_pages, id);
+		}
 		ret = ret ?: err;
 	}
 	return ret;
 }
 
+/*
+ * Elsewhere than the home: pages @first..@first+@n-1 of @ino go back to
+ * the home with their data (a one-way flush each, for those this node
+ * writes), then the home stores them all (one call, which also fetches
+ * any another node holds now). 0 or -errno.
+ */
+static int push_range(u64 ino, pgoff_t first, unsigned int n)
+{
+	struct kdfs_call c = {
+		.op = cpu_to_le32(KDFS_CALL_STORE),
+		.count = cpu_to_le32(n),
+		.arg = cpu_to_le64(first),
+	};
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		kddm_flush_object(kdfs_pages, kdfs_page_id(ino, first + i));
+	return kdfs_errno(kddm_call_home(kdfs_pages, kdfs_page_id(ino, 0),
+					 &c, sizeof(c)));
+}
+
 struct sync_buf {
 	pgoff_t idx[SYNC_CHUNK];
-	u64 ids[SYNC_CHUNK];
-	int errs[SYNC_CHUNK];
 	u8 *run;	/* at the home: STORE_RUN pages */
 };
 
 /*
- * Pages @b->idx[0..n) written back at their home, several at a time; a
- * hole (no page object) is fine. Those that failed are marked again.
+ * Pages @b->idx[0..n) (ascending) written back at their home, a run of
+ * consecutive ones at a time; a hole (no page object) is fine. Those of
+ * a run that failed are marked again.
  */
 static int sync_chunk(struct inode *inode, struct sync_buf *b, unsigned int n)
 {
-	unsigned int i;
-	int ret;
+	unsigned int i = 0, k, j;
+	int ret = 0, err;
 
-	if (b->run)
-		return store_chunk(inode, b->idx, n, b->run);
-	for (i = 0; i < n; i++)
-		b->ids[i] = kdfs_page_id(inode->i_ino, b->idx[i]);
-	ret = kdfs_sync_many(kdfs_pages, b->ids, n, b->errs);
-	if (ret)
-		for (i = 0; i < n; i++)
-			if (b->errs[i] && b->errs[i] != -ENOENT)
-				kdfs_page_written(inode, b->idx[i]);
+	while (i < n) {
+		for (k = 1; i + k < n && k < STORE_RUN &&
+		     b->idx[i + k] == b->idx[i] + k; k++)
+			;
+		if (b->run)
+			err = kdfs_store_range(inode->i_ino, b->idx[i], k,
+					       b->run);
+		else
+			err = push_range(inode->i_ino, b->idx[i], k);
+		if (err)
+			for (j = 0; j < k; j++)
+				kdfs_page_written(inode, b->idx[i + j]);
+		ret = ret ?: err;
+		i += k;
+	}
 	return ret;
 }
 
@@ -474,7 +485,7 @@ static int sync_pages(struct inode *inode)
 	b = kmalloc(sizeof(*b), GFP_KERNEL);
 	if (!b)
 		return -ENOMEM;
-	/* no room for runs: page by page */
+	/* at the home, room for a run (else each call makes its own) */
 	b->run = kdfs_ino_node(inode->i_ino) == kdfs_this->node ?
 		 kvmalloc(STORE_RUN * PAGE_SIZE, GFP_KERNEL) : NULL;
 	if (kdfs_this->node > 64 || ki->all_dirty ||

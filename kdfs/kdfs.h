@@ -181,6 +181,23 @@ int kdfs_store_inode(u64 ino, const struct kdfs_iobj *io);
 int kdfs_write_inode(u64 ino, const struct kdfs_iobj *io, bool sync);
 bool kdfs_store_roomy(void);
 int kdfs_cut_data(u64 ino, u64 size);
+
+/* Pages a home stores with one write (and one kdfs_call). */
+#define KDFS_STORE_RUN	64
+
+/* The argument of a kddm_call_home() on the pages set (page 0 of a file). */
+enum {
+	KDFS_CALL_CUT = 1,	/* cut the data file to @arg bytes */
+	KDFS_CALL_STORE,	/* store pages @arg..@arg+@count-1 */
+};
+
+struct kdfs_call {
+	__le32 op;
+	__le32 count;
+	__le64 arg;
+};
+
+int kdfs_store_range(u64 ino, pgoff_t first, unsigned int n, u8 *buf);
 int kdfs_load_inode(u64 ino, struct kdfs_iobj *io);
 int kdfs_store_dir(u64 ino, const struct kdfs_dobj *d);
 int kdfs_load_dir(u64 ino, struct kdfs_dobj *d);

@@ -189,21 +189,42 @@ void kdfs_page_snapshot(u64 objid, void *data, void *buf)
 	unlock_page(page);
 }
 
-/*
- * At the home, for kdfs_cut_data(): the data file of the page's inode is
- * cut to the size in @arg (a __le64), if it is longer.
- */
+/* At the home: pages @first..@first+@n-1 of @ino stored (a kdfs_call). */
+static int call_store(u64 ino, u64 first, u32 n)
+{
+	u8 *buf;
+	int ret;
+
+	if (!n || n > KDFS_STORE_RUN || first >= 1ULL << KDFS_PAGE_BITS ||
+	    n > (1ULL << KDFS_PAGE_BITS) - first)
+		return -EINVAL;
+	buf = kvmalloc(n * PAGE_SIZE, GFP_KERNEL);
+	if (!buf)
+		return -ENOMEM;
+	ret = kdfs_store_range(ino, first, n, buf);
+	kvfree(buf);
+	return ret;
+}
+
+/* At the home, for a kdfs_call from any node (check it: it may be hostile). */
 static int page_call(struct kddm_set *set, u64 objid, const void *arg,
 		     size_t len)
 {
-	__le64 size;
+	struct kdfs_call c;
 
-	if (len != sizeof(size) || page_index_of(objid))
+	if (len != sizeof(c) || page_index_of(objid))
 		return -EINVAL;
-	memcpy(&size, arg, sizeof(size));
-	if (le64_to_cpu(size) > KDFS_MAX_FILE_SIZE)
-		return -EINVAL;
-	return kdfs_trim_data(page_ino(objid), le64_to_cpu(size));
+	memcpy(&c, arg, sizeof(c));
+	switch (le32_to_cpu(c.op)) {
+	case KDFS_CALL_CUT:
+		if (le64_to_cpu(c.arg) > KDFS_MAX_FILE_SIZE)
+			return -EINVAL;
+		return kdfs_trim_data(page_ino(objid), le64_to_cpu(c.arg));
+	case KDFS_CALL_STORE:
+		return call_store(page_ino(objid), le64_to_cpu(c.arg),
+				  le32_to_cpu(c.count));
+	}
+	return -EINVAL;
 }
 
 /*
@@ -213,10 +234,13 @@ static int page_call(struct kddm_set *set, u64 objid, const void *arg,
  */
 int kdfs_cut_data(u64 ino, u64 size)
 {
-	__le64 arg = cpu_to_le64(size);
+	struct kdfs_call c = {
+		.op = cpu_to_le32(KDFS_CALL_CUT),
+		.arg = cpu_to_le64(size),
+	};
 
 	return kdfs_errno(kddm_call_home(kdfs_pages, kdfs_page_id(ino, 0),
-					 &arg, sizeof(arg)));
+					 &c, sizeof(c)));
 }
 
 const struct kddm_io_linker_ops kdfs_page_linker = {
