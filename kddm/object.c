@@ -686,9 +686,17 @@ static struct workqueue_struct *sync_wq;
 static atomic_t syncs_queued = ATOMIC_INIT(0);
 static bool sync_closing;	/* written and read on the receive thread */
 
+/* Longest wait for a home's answer: its disk write included. */
+#define SYNC_TIMEOUT	(120 * HZ)
+/* A request that waited this long at the home is refused: its caller
+ * has given up, or soon will (a late truncate must not run).
+ */
+#define SYNC_STALE	(100 * HZ)
+
 struct sync_work {
 	struct work_struct work;
 	struct kddm_msg req;	/* the header, for the reply */
+	unsigned long queued;	/* jiffies */
 	u32 len;		/* CALL: bytes of @arg */
 	u8 arg[KDDM_CALL_MAX];
 };
@@ -699,7 +707,9 @@ static void sync_work_fn(struct work_struct *work)
 	struct kddm_set *set = kddm_set_lookup(sw->req.set_id);
 	int ret = -ENOENT;
 
-	if (set && home_of(set, sw->req.obj_id) != kddm_self())
+	if (time_after(jiffies, sw->queued + SYNC_STALE))
+		ret = -ETIMEDOUT;
+	else if (set && home_of(set, sw->req.obj_id) != kddm_self())
 		ret = -EINVAL;
 	else if (set && sw->req.type == KDDM_MSG_CALL)
 		ret = call_here(set, sw->req.obj_id, sw->arg, sw->len);
@@ -730,6 +740,7 @@ static void sync_recv(struct kddm_msg *m)
 	if (!sw)
 		goto undo;
 	sw->req = *m;
+	sw->queued = jiffies;
 	sw->len = min_t(u32, m->len, KDDM_CALL_MAX);	/* max_len: checked */
 	if (sw->len)
 		memcpy(sw->arg, m->data, sw->len);
@@ -748,9 +759,6 @@ static void sync_close(struct kthread_work *w)
 {
 	sync_closing = true;
 }
-
-/* Longest wait for a home's answer: its disk write included. */
-#define SYNC_TIMEOUT	(120 * HZ)
 
 /*
  * kddm_sync_object - write the object back to its home's backing store

@@ -413,12 +413,13 @@ int kdfs_store_range(u64 ino, pgoff_t first, unsigned int n, u8 *buf)
 }
 
 /*
- * Elsewhere than the home: pages @first..@first+@n-1 of @ino go back to
- * the home with their data (a one-way flush each, for those this node
- * writes), then the home stores them all (one call, which also fetches
- * any another node holds now). 0 or -errno.
+ * Elsewhere than the home: pages @first..@first+@n-1 of @ino that this
+ * node wrote (@mine) go back to the home with their data (a one-way
+ * flush each), then the home stores them all (one call, which also
+ * fetches any another node holds now). 0 or -errno.
  */
-static int push_range(u64 ino, pgoff_t first, unsigned int n)
+static int push_range(u64 ino, pgoff_t first, unsigned int n,
+		      const bool *mine)
 {
 	struct kdfs_call c = {
 		.op = cpu_to_le32(KDFS_CALL_STORE),
@@ -428,13 +429,15 @@ static int push_range(u64 ino, pgoff_t first, unsigned int n)
 	unsigned int i;
 
 	for (i = 0; i < n; i++)
-		kddm_flush_object(kdfs_pages, kdfs_page_id(ino, first + i));
-	return kdfs_errno(kddm_call_home(kdfs_pages, kdfs_page_id(ino, 0),
-					 &c, sizeof(c)));
+		if (mine[i])
+			kddm_flush_object(kdfs_pages,
+					  kdfs_page_id(ino, first + i));
+	return kdfs_call(ino, &c);
 }
 
 struct sync_buf {
 	pgoff_t idx[SYNC_CHUNK];
+	bool mine[SYNC_CHUNK];	/* written here (else: by another node) */
 	u8 *run;	/* at the home: STORE_RUN pages */
 };
 
@@ -456,7 +459,8 @@ static int sync_chunk(struct inode *inode, struct sync_buf *b, unsigned int n)
 			err = kdfs_store_range(inode->i_ino, b->idx[i], k,
 					       b->run);
 		else
-			err = push_range(inode->i_ino, b->idx[i], k);
+			err = push_range(inode->i_ino, b->idx[i], k,
+					 b->mine + i);
 		if (err)
 			for (j = 0; j < k; j++)
 				kdfs_page_written(inode, b->idx[i + j]);
@@ -490,10 +494,12 @@ static int sync_pages(struct inode *inode)
 		 kvmalloc(STORE_RUN * PAGE_SIZE, GFP_KERNEL) : NULL;
 	if (kdfs_this->node > 64 || ki->all_dirty ||
 	    (ki->open_nodes & ~BIT_ULL(kdfs_this->node - 1))) {
+		bool all = ki->all_dirty;
+
 		ki->all_dirty = false;
 		end = DIV_ROUND_UP(i_size_read(inode), PAGE_SIZE);
 		for (i = 0; i < end && !ret; i++) {
-			xa_erase(&ki->dirty_pages, i);
+			b->mine[n] = xa_erase(&ki->dirty_pages, i) || all;
 			b->idx[n++] = i;
 			if (n == SYNC_CHUNK || i + 1 == end) {
 				ret = sync_chunk(inode, b, n);
@@ -506,6 +512,7 @@ static int sync_pages(struct inode *inode)
 	}
 	xa_for_each(&ki->dirty_pages, index, entry) {
 		xa_erase(&ki->dirty_pages, index);
+		b->mine[n] = true;
 		b->idx[n++] = index;
 		if (n < SYNC_CHUNK)
 			continue;

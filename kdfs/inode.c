@@ -1023,7 +1023,7 @@ static int kdfs_setattr(struct user_namespace *ns, struct dentry *dentry,
 {
 	struct inode *inode = d_inode(dentry);
 	struct kdfs_iobj *io;
-	int ret;
+	int ret, cut = 0;
 
 	ret = kdfs_refresh(inode) ?: setattr_prepare(&init_user_ns, dentry,
 						     attr);
@@ -1055,12 +1055,20 @@ static int kdfs_setattr(struct user_namespace *ns, struct dentry *dentry,
 		 * holds the pages the cache bound dropped): no node can
 		 * grow the file and read them meanwhile (the inode is held).
 		 */
-		if (attr->ia_size < io->size)
+		if (attr->ia_size < io->size) {
 			ret = kdfs_truncate_pages(inode->i_ino, attr->ia_size,
-						  io->size) ?:
-			      kdfs_cut_data(inode->i_ino, attr->ia_size);
-		if (!ret)
+						  io->size);
+			/* the pages are gone: the size follows even if the
+			 * cut fails (the inode's write-back cuts then)
+			 */
+			if (!ret) {
+				io->size = attr->ia_size;
+				cut = kdfs_cut_data(inode->i_ino,
+						    attr->ia_size);
+			}
+		} else {
 			io->size = attr->ia_size;
+		}
 	}
 	if (!ret) {
 		kdfs_touch(io, (attr->ia_valid & ATTR_SIZE) &&
@@ -1076,7 +1084,7 @@ static int kdfs_setattr(struct user_namespace *ns, struct dentry *dentry,
 	kdfs_refresh(inode);
 	if (!ret && (attr->ia_valid & ATTR_MODE))
 		ret = posix_acl_chmod(&init_user_ns, inode, inode->i_mode);
-	return ret;
+	return ret ?: cut;
 }
 
 /* ---- symlinks ---- */

@@ -198,6 +198,7 @@ struct kdfs_call {
 };
 
 int kdfs_store_range(u64 ino, pgoff_t first, unsigned int n, u8 *buf);
+int kdfs_call(u64 ino, const struct kdfs_call *c);
 int kdfs_load_inode(u64 ino, struct kdfs_iobj *io);
 int kdfs_store_dir(u64 ino, const struct kdfs_dobj *d);
 int kdfs_load_dir(u64 ino, struct kdfs_dobj *d);

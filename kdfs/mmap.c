@@ -31,6 +31,7 @@
 #include <linux/slab.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
+#include <linux/delay.h>
 #include <linux/xarray.h>
 
 #include "kdfs.h"
@@ -212,7 +213,8 @@ static int page_call(struct kddm_set *set, u64 objid, const void *arg,
 {
 	struct kdfs_call c;
 
-	if (len != sizeof(c) || page_index_of(objid))
+	if (set != kdfs_pages || len != sizeof(c) || page_index_of(objid) ||
+	    kdfs_ino_node(objid) != kdfs_this->node)
 		return -EINVAL;
 	memcpy(&c, arg, sizeof(c));
 	switch (le32_to_cpu(c.op)) {
@@ -239,8 +241,21 @@ int kdfs_cut_data(u64 ino, u64 size)
 		.arg = cpu_to_le64(size),
 	};
 
-	return kdfs_errno(kddm_call_home(kdfs_pages, kdfs_page_id(ino, 0),
-					 &c, sizeof(c)));
+	return kdfs_call(ino, &c);
+}
+
+/*
+ * A kdfs_call on @ino's page 0 at its home; -EBUSY (the home has too
+ * many write-backs queued) is tried again, as kdfs_sync_many() does.
+ */
+int kdfs_call(u64 ino, const struct kdfs_call *c)
+{
+	int tries = 5, ret;
+
+	while ((ret = kddm_call_home(kdfs_pages, kdfs_page_id(ino, 0), c,
+				     sizeof(*c))) == -EBUSY && --tries)
+		msleep(20);
+	return kdfs_errno(ret);
 }
 
 const struct kddm_io_linker_ops kdfs_page_linker = {
