@@ -131,14 +131,18 @@ static int write_file(const char *name, const void *buf, size_t len)
 	return write_file_sync(name, buf, len, true);
 }
 
-/* Reads from @f (or gives its error) and puts it. */
+/*
+ * Reads from @f (or gives its error) and puts it. Past its end, no read
+ * at all: a new file's pages are first touched there, one by one.
+ */
 static ssize_t read_at(struct file *f, void *buf, size_t len, loff_t pos)
 {
-	ssize_t n;
+	ssize_t n = 0;
 
 	if (IS_ERR(f))
 		return PTR_ERR(f);
-	n = kernel_read(f, buf, len, &pos);
+	if (pos < i_size_read(file_inode(f)))
+		n = kernel_read(f, buf, len, &pos);
 	fput(f);
 	return n;
 }

@@ -23,7 +23,6 @@ static int set_open(struct inode *inode, bool open)
 	u64 bit = BIT_ULL(kdfs_this->node - 1);
 	struct kdfs_iobj *io;
 	bool gone;
-	u64 size;
 
 	io = kddm_grab_object(kdfs_inodes, inode->i_ino);
 	if (IS_ERR(io))
@@ -38,17 +37,16 @@ static int set_open(struct inode *inode, bool open)
 	else
 		io->open_nodes &= ~bit;
 	gone = io->mode && !io->nlink && !io->open_nodes;
-	size = io->size;
 	if (gone) {
+		/* the pages first, as unlinked() does */
+		kdfs_truncate_pages(inode->i_ino, 0, io->size);
 		io->mode = 0;
 		if (io->xattrs)
 			kdfs_xattrs_drop(inode->i_ino);
 	}
 	kdfs_iobj_put(inode->i_ino);
-	if (gone) {
-		kdfs_truncate_pages(inode->i_ino, 0, size);
+	if (gone)
 		return kdfs_meta_late(inode->i_ino);
-	}
 	return 0;
 }
 

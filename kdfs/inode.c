@@ -705,11 +705,13 @@ static void drop_pages(u64 ino, u64 size)
 /*
  * One link of @ino less (@dir: it was a directory). Frees the inode when
  * no link and no open file is left anywhere. Called with no object held.
+ * A freed file's pages go while the inode is held: once another node
+ * can see it freed, its write-back may delete the data file, which no
+ * page's store may make again.
  */
 static int unlinked(u64 ino, bool dir)
 {
 	struct kdfs_iobj *io = kdfs_iobj_grab(ino);
-	u64 size = 0;
 	bool gone;
 
 	if (IS_ERR(io))
@@ -718,7 +720,8 @@ static int unlinked(u64 ino, bool dir)
 	kdfs_touch(io, false);
 	gone = !io->nlink && !io->open_nodes;
 	if (gone) {
-		size = io->size;
+		if (!dir)
+			drop_pages(ino, io->size);
 		io->mode = 0;
 		if (io->xattrs)
 			kdfs_xattrs_drop(ino);
@@ -726,8 +729,6 @@ static int unlinked(u64 ino, bool dir)
 	kdfs_iobj_put(ino);
 	if (gone && dir)
 		kddm_remove_object(kdfs_dirs, ino);	/* its empty listing */
-	else if (gone)
-		drop_pages(ino, size);
 	return kdfs_meta_late(ino);	/* a link less: after the listing */
 }
 
