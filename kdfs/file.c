@@ -18,36 +18,62 @@
 
 /* ---- open files: the nodes with the inode open ---- */
 
-static int set_open(struct inode *inode, bool open)
+/*
+ * Sets the bits @set and clears the bits @clear of @ino's open nodes;
+ * the inode is freed when no link and no open node is left. With @set,
+ * -ESTALE if another node freed it since the lookup.
+ */
+static int open_bits(u64 ino, u64 set, u64 clear)
 {
-	u64 bit = BIT_ULL(kdfs_this->node - 1);
 	struct kdfs_iobj *io;
 	bool gone;
 
-	io = kddm_grab_object(kdfs_inodes, inode->i_ino);
+	io = kddm_grab_object(kdfs_inodes, ino);
 	if (IS_ERR(io))
 		return kdfs_errno(PTR_ERR(io));
-	if (open && !io->mode) {
+	if (set && !io->mode) {
 		/* freed by another node since the lookup: look it up again */
-		kdfs_iobj_put(inode->i_ino);
+		kdfs_iobj_put(ino);
 		return -ESTALE;
 	}
-	if (open)
-		io->open_nodes |= bit;
-	else
-		io->open_nodes &= ~bit;
+	io->open_nodes = (io->open_nodes | set) & ~clear;
 	gone = io->mode && !io->nlink && !io->open_nodes;
 	if (gone) {
 		/* the pages first, as unlinked() does */
-		kdfs_truncate_pages(inode->i_ino, 0, io->size);
+		kdfs_truncate_pages(ino, 0, io->size);
 		io->mode = 0;
 		if (io->xattrs)
-			kdfs_xattrs_drop(inode->i_ino);
+			kdfs_xattrs_drop(ino);
 	}
-	kdfs_iobj_put(inode->i_ino);
+	kdfs_iobj_put(ino);
 	if (gone)
-		return kdfs_meta_late(inode->i_ino);
+		return kdfs_meta_late(ino);
 	return 0;
+}
+
+static int set_open(struct inode *inode, bool open)
+{
+	u64 bit = BIT_ULL(kdfs_this->node - 1);
+
+	return open_bits(inode->i_ino, open ? bit : 0, open ? 0 : bit);
+}
+
+/*
+ * Nodes @dead died with @ino open: their opens are over (an unlinked
+ * file that only they had open is freed). Called by the survivors that
+ * hold a copy of the inode.
+ */
+void kdfs_opens_lost(u64 ino, u64 dead)
+{
+	struct kdfs_iobj *io = kddm_find_object(kdfs_inodes, ino);
+	bool had;
+
+	if (!io)
+		return;
+	had = io->open_nodes & dead;
+	kddm_put_object(kdfs_inodes, ino);
+	if (had)
+		open_bits(ino, 0, dead);
 }
 
 static int kdfs_open(struct inode *inode, struct file *file)

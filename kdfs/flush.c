@@ -332,11 +332,23 @@ static void flush_fn(struct work_struct *work)
  * the change holds it). So when a node goes, every node marks every
  * inode and listing it holds a copy of: what the dead node had not
  * written back is written from the copies that survive. (Inodes late:
- * one may have lost a link.)
+ * one may have lost a link.) The dead nodes' opens end too: an unlinked
+ * file only they had open is freed.
  */
+static atomic64_t dead_nodes = ATOMIC64_INIT(0);	/* bit n - 1: node n */
+
+struct remark {
+	struct kddm_copy_visitor v;
+	u64 dead;
+};
+
 static void remark_inode(struct kddm_copy_visitor *v, u64 ino)
 {
+	struct remark *r = container_of(v, struct remark, v);
+
 	mark(&dirty_inodes, ino, MARK_LATE);
+	if (r->dead)
+		kdfs_opens_lost(ino, r->dead);
 }
 
 static void remark_dir(struct kddm_copy_visitor *v, u64 ino)
@@ -346,10 +358,13 @@ static void remark_dir(struct kddm_copy_visitor *v, u64 ino)
 
 static void remark_fn(struct work_struct *work)
 {
-	struct kddm_copy_visitor inodes = { .fn = remark_inode };
+	struct remark inodes = {
+		.v.fn = remark_inode,
+		.dead = atomic64_xchg(&dead_nodes, 0),
+	};
 	struct kddm_copy_visitor dirs = { .fn = remark_dir };
 
-	kddm_walk_copies(kdfs_inodes, &inodes);
+	kddm_walk_copies(kdfs_inodes, &inodes.v);
 	kddm_walk_copies(kdfs_dirs, &dirs);
 }
 
@@ -357,6 +372,8 @@ static DECLARE_WORK(remark_work, remark_fn);
 
 static void node_gone(u32 node, void *arg)
 {
+	if (node >= 1 && node <= 64)
+		atomic64_or(BIT_ULL(node - 1), &dead_nodes);
 	if (READ_ONCE(flush_on))
 		queue_work(system_unbound_wq, &remark_work);
 }
@@ -383,6 +400,7 @@ void kdfs_flush_stop(void)
 		kddm_unregister_node_callback(&node_cb);
 	WRITE_ONCE(flush_on, false);
 	cancel_work_sync(&remark_work);
+	atomic64_set(&dead_nodes, 0);
 	cancel_delayed_work_sync(&meta_work);
 	flush();
 	atomic_set(&flush_err, 0);

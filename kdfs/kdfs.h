@@ -259,6 +259,7 @@ void kdfs_flush_start(void);
 void kdfs_flush_stop(void);
 /* file.c */
 int kdfs_truncate_pages(u64 ino, u64 from, u64 to);
+void kdfs_opens_lost(u64 ino, u64 dead);
 int kdfs_fsync_inode(struct inode *inode);
 void kdfs_page_written(struct inode *inode, pgoff_t index);
 /* xattr.c */

@@ -4,7 +4,8 @@
  * file node 3 holds. The writer gets an error (EIO) within TIPC's link
  * tolerance and a few seconds, not a hang; the files of nodes 1 and 2
  * keep working; node 3's files fail with EIO until it is back, and then
- * hold every byte that was synced. The driver boots the cluster again
+ * hold every byte that was synced. An unlinked file that only node 3
+ * had open is freed by the survivors. The driver boots the cluster again
  * afterwards (kills=3).
  */
 #include "kselftest_harness.h"
@@ -27,9 +28,9 @@ FIXTURE_TEARDOWN(nodefail)
 
 TEST_F_TIMEOUT(nodefail, node_killed_during_writes, 240)
 {
-	char out[OUT_MAX], cmd[512], ino[32], hex[32];
+	char out[OUT_MAX], cmd[512], ino[32], hex[32], uhex[32];
 	double t0;
-	FILE *writer;
+	FILE *writer, *holder;
 
 	ASSERT_EQ(0, kdfs_mount_all(out)) TH_LOG("%s", out);
 	node_run(1, NULL, "rm -rf %s", dir);
@@ -51,6 +52,20 @@ TEST_F_TIMEOUT(nodefail, node_killed_during_writes, 240)
 	ASSERT_EQ(0, node_run(1, ino, "stat -c %%i %s", dir));
 	snprintf(hex, sizeof(hex), "%016llx", strtoull(ino, NULL, 10));
 
+	/* an unlinked file that only node 3 has open stays on node 1 */
+	ASSERT_EQ(0, node_run(1, out, "echo u > %s/ul && sync", dir));
+	ASSERT_EQ(0, node_run(1, ino, "stat -c %%i %s/ul", dir));
+	snprintf(uhex, sizeof(uhex), "%016llx", strtoull(ino, NULL, 10));
+	snprintf(cmd, sizeof(cmd), "exec 4< %s/ul; sleep 600", dir);
+	holder = bg_start(3, cmd);
+	ASSERT_NE(NULL, holder);
+	t0 = now_s();
+	while (node_run(3, NULL, "ls -l /proc/*/fd 2>/dev/null | grep -q %s/ul",
+			dir) && now_s() - t0 < 20)
+		usleep(200000);
+	ASSERT_EQ(0, node_run(1, out, "rm %s/ul && sync", dir));
+	EXPECT_EQ(0, node_run(1, out, "test -e /var/lib/kddm/kdfs/i/%s", uhex));
+
 	snprintf(cmd, sizeof(cmd),
 		 "while echo more >> %s/f3; do :; done; echo stopped", dir);
 	writer = bg_start(2, cmd);
@@ -71,6 +86,14 @@ TEST_F_TIMEOUT(nodefail, node_killed_during_writes, 240)
 			hex) && now_s() - t0 < 30)
 		usleep(200000);
 	EXPECT_LT(now_s() - t0, 20.0) TH_LOG("not on node 1's disk after %.1f s",
+					      now_s() - t0);
+	/* node 3's open of the unlinked file ended with it: freed */
+	bg_wait(holder, out);
+	t0 = now_s();
+	while (!node_run(1, NULL, "test -e /var/lib/kddm/kdfs/i/%s", uhex) &&
+	       now_s() - t0 < 30)
+		usleep(200000);
+	EXPECT_LT(now_s() - t0, 20.0) TH_LOG("the unlinked inode stayed %.1f s",
 					      now_s() - t0);
 
 	/* the rest of the tree works */
