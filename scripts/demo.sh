@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # The demo: boot a 3-node cluster, show it joined (TIPC, then kDDM), write
-# an object on one node and read it on the others, shut down.
+# an object on one node and read it on the others, share SysV memory and a
+# kdfs file system across the nodes, shut down.
 set -eu -o pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 VM=$ROOT/userspace/kddm-vm
@@ -12,7 +13,7 @@ step() { printf '\n=== %s\n' "$*"; }
 on() { local n=$1; shift; printf 'node%s$ %s\n' "$n" "$*"; "$VM" exec "$n" -- sh -c "$*"; }
 
 step "booting 3 nodes: Debian cloud kernel $("$ROOT/scripts/kver.sh") under qemu, one vde L2 segment"
-"$VM" up -n 3 --owner $$
+"$VM" up -n 3 --owner $$ --disk 256M --wipe-disks
 for n in 1 2 3; do
 	on "$n" 'echo "$(hostname): TIPC address $(tipc node get address)"; tipc link list'
 done
@@ -46,6 +47,15 @@ on 3 "ipc-tool shm-write $shmid 0 'changed on node 3'"
 on 1 "ipc-tool shm-read $shmid 0 64"
 on 2 "kddm ipcs"
 on 2 "ipc-tool shm-rm $shmid"
+
+step "one file system on every node (kdfs.ko; each node's share on its own disk)"
+for n in 1 2 3; do on "$n" "kddm-load kdfs"; done
+on 1 "mkdir /kdfs/demo && echo 'written on node 1' > /kdfs/demo/hello"
+on 3 "cat /kdfs/demo/hello"
+on 3 "echo 'appended on node 3' >> /kdfs/demo/hello"
+on 2 "cat /kdfs/demo/hello; ls -l /kdfs/demo"
+on 2 "kddm where /kdfs/demo/hello"
+on 2 "kddm df"
 
 step "consoles clean"
 "$VM" check && echo "no kernel warnings on any node"
