@@ -72,18 +72,14 @@ static void kick(struct kddm_set *set)
 		kddm_put_set(set);
 }
 
-/* @obj got storage: on the clock, behind the hand. */
+/* @obj got storage: on the clock, behind the hand (bound or not). */
 void kddm_cache_add(struct kddm_obj *obj)
 {
 	struct kddm_set *set = obj->set;
 
-	if (!READ_ONCE(set->cache_max))
-		return;
 	spin_lock(&set->lru_lock);
-	if (list_empty(&obj->lru)) {
-		list_add_tail(&obj->lru, &set->lru);
-		set->lru_nr++;
-	}
+	list_add_tail(&obj->lru, &set->lru);
+	set->lru_nr++;
 	spin_unlock(&set->lru_lock);
 	if (over(set, 0))
 		kick(set);
@@ -93,16 +89,12 @@ void kddm_cache_add(struct kddm_obj *obj)
 void kddm_cache_del(struct kddm_obj *obj)
 {
 	struct kddm_set *set = obj->set;
-	bool wake = false;
 
 	spin_lock(&set->lru_lock);
-	if (!list_empty(&obj->lru)) {
-		list_del_init(&obj->lru);
-		set->lru_nr--;
-		wake = true;
-	}
+	list_del_init(&obj->lru);
+	set->lru_nr--;
 	spin_unlock(&set->lru_lock);
-	if (wake && !over(set, 0) && wq_has_sleeper(&set->evict_wq))
+	if (!over(set, 0) && wq_has_sleeper(&set->evict_wq))
 		wake_up_all(&set->evict_wq);
 }
 
@@ -249,8 +241,7 @@ static void evict_fn(struct work_struct *work)
  *	reads back what sync_object() wrote
  * @max: the most objects with storage this node keeps (0: no bound)
  *
- * Applies to the objects that get storage from now on; see cache.c.
- * Lowering the bound to 0 waits for a worker in progress. Return: 0,
+ * See cache.c. Lowering the bound to 0 waits for a worker in progress. Return: 0,
  * -EINVAL (no set) or -EOPNOTSUPP (the io-linker cannot write back).
  */
 int kddm_set_cache_limit(struct kddm_set *set, unsigned long max)

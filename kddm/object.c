@@ -71,7 +71,6 @@ static int ensure_data(struct kddm_obj *obj)
 		obj->data = kvzalloc(set->obj_size, GFP_KERNEL);
 	if (!obj->data)
 		return -ENOMEM;
-	atomic_long_inc(&set->copies);
 	kddm_cache_add(obj);
 	return 0;
 }
@@ -83,7 +82,6 @@ static void free_data(struct kddm_obj *obj)
 	if (!obj->data)
 		return;
 	kddm_cache_del(obj);
-	atomic_long_dec(&set->copies);
 	if (set->linker->free_object)
 		set->linker->free_object(set, obj->coh.obj_id, obj->data);
 	else

@@ -759,7 +759,7 @@ static void set_info_fill(struct kddm_set *set, struct kddm_set_info *info)
 	st->gets = atomic64_read(&set->gets);
 	st->grabs = atomic64_read(&set->grabs);
 	st->invalidations = atomic64_read(&set->invalidations);
-	st->copies = atomic_long_read(&set->copies);
+	st->copies = READ_ONCE(set->lru_nr);
 	st->cache_max = READ_ONCE(set->cache_max);
 	st->evictions = atomic64_read(&set->evictions);
 	st->msgs_sent = atomic64_read(&set->msgs_sent);

@@ -38,13 +38,12 @@ struct kddm_set {
 	/* the bound on local copies (cache.c) */
 	spinlock_t lru_lock;
 	struct list_head lru;	/* objects with storage, clock order */
-	unsigned long lru_nr;
+	unsigned long lru_nr;	/* objects with storage (under lru_lock) */
 	unsigned long cache_max;	/* 0: no bound */
 	struct delayed_work evict_work;
 	bool evict_stuck;	/* the worker's last turn freed nothing */
 	wait_queue_head_t evict_wq;	/* callers throttled past the bound */
 	atomic64_t evictions;
-	atomic_long_t copies;	/* objects with storage */
 };
 
 struct kddm_obj {
@@ -58,7 +57,7 @@ struct kddm_obj {
 	bool dead;		/* out of the xarray (under @lock) */
 	bool accessed;		/* clock bit, set at each freeze */
 	bool dirty;		/* home: changed since written back */
-	struct list_head lru;	/* on set->lru (bounded set, storage) */
+	struct list_head lru;	/* on set->lru while it has storage */
 	struct rcu_head rcu;
 };
 

@@ -390,11 +390,10 @@ static ssize_t kdfs_write_iter(struct kiocb *iocb, struct iov_iter *from)
 }
 
 #define SYNC_CHUNK	512	/* pages written back at once */
-#define STORE_RUN	KDFS_STORE_RUN
 
 /*
  * At the home: pages @first..@first+@n-1 of @ino copied into @buf (room
- * for STORE_RUN pages) and stored in runs, one write each, as a write per
+ * for KDFS_STORE_RUN pages) and stored in runs, one write each, as a write per
  * page costs the backing file system a journal handle each (a time
  * update); pages that exist nowhere (holes) are skipped. A run's pages
  * stay frozen until it is written, so that kDDM knows they are stored
@@ -408,7 +407,7 @@ int kdfs_store_range(u64 ino, pgoff_t first, unsigned int n, u8 *buf)
 
 	while (i < n) {
 		start = first + i;
-		for (k = 0; i < n && k < STORE_RUN; k++, i++) {
+		for (k = 0; i < n && k < KDFS_STORE_RUN; k++, i++) {
 			u64 id = kdfs_page_id(ino, first + i);
 			void *p = kddm_get_object_no_ft(kdfs_pages, id);
 
@@ -462,7 +461,7 @@ static int push_range(u64 ino, pgoff_t first, unsigned int n,
 struct sync_buf {
 	pgoff_t idx[SYNC_CHUNK];
 	bool mine[SYNC_CHUNK];	/* written here (else: by another node) */
-	u8 *run;	/* at the home: STORE_RUN pages */
+	u8 *run;	/* at the home: KDFS_STORE_RUN pages */
 };
 
 /*
@@ -476,7 +475,7 @@ static int sync_chunk(struct inode *inode, struct sync_buf *b, unsigned int n)
 	int ret = 0, err;
 
 	while (i < n) {
-		for (k = 1; i + k < n && k < STORE_RUN &&
+		for (k = 1; i + k < n && k < KDFS_STORE_RUN &&
 		     b->idx[i + k] == b->idx[i] + k; k++)
 			;
 		if (b->run)
@@ -515,7 +514,7 @@ static int sync_pages(struct inode *inode)
 		return -ENOMEM;
 	/* at the home, room for a run (else each call makes its own) */
 	b->run = kdfs_ino_node(inode->i_ino) == kdfs_this->node ?
-		 kvmalloc(STORE_RUN * PAGE_SIZE, GFP_KERNEL) : NULL;
+		 kvmalloc(KDFS_STORE_RUN * PAGE_SIZE, GFP_KERNEL) : NULL;
 	if (kdfs_this->node > 64 || ki->all_dirty ||
 	    (ki->open_nodes & ~BIT_ULL(kdfs_this->node - 1))) {
 		bool all = ki->all_dirty;
