@@ -813,6 +813,7 @@ static const struct kddm_transport_ops transport_ops = {
 	.recv = kddm_msg_recv,
 	.node_event = node_event,
 	.returned = returned,
+	.drained = kddm_msg_flush_all,
 };
 
 /* Waits (a little) for every node published now to prove itself. */

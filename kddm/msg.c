@@ -145,6 +145,157 @@ static bool send_lost(int ret)
 /* Fault injection (debugfs lose_next): the next message to this node. */
 u32 kddm_lose_next;
 
+static bool lose_this(u32 dst)
+{
+	return unlikely(READ_ONCE(kddm_lose_next) == dst) &&
+	       cmpxchg(&kddm_lose_next, dst, 0) == dst;
+}
+
+/*
+ * Queued messages (kddm_msg_queue()): one queue per destination, whose
+ * messages leave together, as one BUNDLE datagram, when the queue is
+ * flushed: by kddm_msg_flush_all() (the receive thread's, once it has
+ * nothing more to read; a client's after a loop of requests), before any
+ * other message to that node (so that messages to a node leave in the
+ * order they were sent, queued or not), when full, or OUTQ_DELAY after
+ * the first was queued, whatever the queuer does next.
+ *
+ * @n is read without @lock by senders: it drops to 0 only once the
+ * queue's datagram has left, so a sender that sees 0 cannot overtake it.
+ */
+struct kddm_outq {
+	struct mutex lock;
+	u32 dst;
+	u32 inc;		/* @dst's incarnation the messages are for */
+	u32 n;			/* messages queued */
+	u32 len;		/* their bytes, after room for a header */
+	u8 *buf;		/* KDDM_TIPC_MAX bytes */
+};
+
+#define OUTQ_HDR	sizeof(struct kddm_wire_hdr)
+#define OUTQ_ROOM	(KDDM_TIPC_MAX - OUTQ_HDR)
+#define OUTQ_DELAY	1	/* jiffy */
+
+static DEFINE_XARRAY(outqs);		/* destination node -> kddm_outq */
+static void outq_timeout(struct work_struct *w);
+static DECLARE_DELAYED_WORK(outq_work, outq_timeout);
+
+static void outq_free(struct kddm_outq *q)
+{
+	if (q)
+		kvfree(q->buf);
+	kfree(q);
+}
+
+static struct kddm_outq *outq_get(u32 dst)
+{
+	struct kddm_outq *q = xa_load(&outqs, dst), *old;
+
+	if (q)
+		return q;
+	q = kzalloc(sizeof(*q), GFP_KERNEL);
+	if (!q)
+		return NULL;
+	q->buf = kvmalloc(KDDM_TIPC_MAX, GFP_KERNEL);
+	if (!q->buf) {
+		outq_free(q);
+		return NULL;
+	}
+	mutex_init(&q->lock);
+	q->dst = dst;
+	old = xa_cmpxchg(&outqs, dst, NULL, q, GFP_KERNEL);
+	if (!old)
+		return q;
+	outq_free(q);
+	return xa_is_err(old) ? NULL : old;
+}
+
+/* Sends what @q holds, as one datagram (a BUNDLE of two or more). */
+static int outq_flush(struct kddm_outq *q)
+{
+	struct kddm_wire_hdr *h = (void *)q->buf;
+	struct kvec vec;
+	u32 tipc, ref, inc;
+	int ret;
+
+	lockdep_assert_held(&q->lock);
+	if (!q->n)
+		return 0;
+	ret = kddm_peer_addr(q->dst, &tipc, &ref, &inc);
+	if (!ret && inc != q->inc)
+		ret = -ENOLINK;	/* it came back since: they were not for it */
+	if (ret)
+		goto out;
+	if (q->n == 1) {
+		vec.iov_base = q->buf + OUTQ_HDR;
+		vec.iov_len = q->len;
+	} else {
+		*h = (struct kddm_wire_hdr) {
+			.magic = cpu_to_le16(KDDM_WIRE_MAGIC),
+			.version = KDDM_WIRE_VERSION,
+			.type = KDDM_MSG_BUNDLE,
+			.len = cpu_to_le32(q->len),
+			.src = cpu_to_le32(kddm_self()),
+			.src_inc = cpu_to_le32(kddm_self_inc()),
+			.dst_inc = cpu_to_le32(inc),
+		};
+		vec.iov_base = q->buf;
+		vec.iov_len = OUTQ_HDR + q->len;
+	}
+	ret = kddm_transport_send(tipc, ref, &vec, 1, vec.iov_len);
+	if (send_lost(ret))
+		kddm_peer_lost(q->dst);
+out:
+	q->len = 0;
+	WRITE_ONCE(q->n, 0);
+	return ret;
+}
+
+/* Sends every queued message now. */
+void kddm_msg_flush_all(void)
+{
+	struct kddm_outq *q;
+	unsigned long dst;
+
+	xa_for_each(&outqs, dst, q) {
+		if (!READ_ONCE(q->n))
+			continue;
+		mutex_lock(&q->lock);
+		outq_flush(q);
+		mutex_unlock(&q->lock);
+	}
+}
+
+static void outq_timeout(struct work_struct *w)
+{
+	kddm_msg_flush_all();
+}
+
+/* Sends @vec, after what is queued for @dst if anything. */
+static int frame_out(u32 dst, u32 tipc, u32 ref, u32 inc,
+		     const struct kvec *vec, size_t nvec, size_t len)
+{
+	struct kddm_outq *q = xa_load(&outqs, dst);
+	int ret;
+
+	if (q && READ_ONCE(q->n))
+		mutex_lock(&q->lock);
+	else
+		q = NULL;
+	if (q)
+		outq_flush(q);
+	if (lose_this(dst))
+		ret = -EAGAIN;	/* as a send that timed out */
+	else if (len > KDDM_TIPC_MAX)
+		ret = send_big(dst, tipc, ref, inc, vec, nvec, len);
+	else
+		ret = kddm_transport_send(tipc, ref, (struct kvec *)vec, nvec,
+					  len);
+	if (q)
+		mutex_unlock(&q->lock);
+	return ret;
+}
+
 static int send_frame(u32 dst, u8 type, u32 rpc_id, u64 set_id, u64 obj_id,
 		      const void *p1, u32 l1, const void *p2, u32 l2)
 {
@@ -172,16 +323,75 @@ static int send_frame(u32 dst, u8 type, u32 rpc_id, u64 set_id, u64 obj_id,
 	if (ret)
 		goto out;
 	h.dst_inc = cpu_to_le32(inc);
-	if (unlikely(READ_ONCE(kddm_lose_next) == dst) &&
-	    cmpxchg(&kddm_lose_next, dst, 0) == dst)
-		ret = -EAGAIN;	/* as a send that timed out */
-	else if (len > KDDM_TIPC_MAX)
-		ret = send_big(dst, tipc, ref, inc, vec, 3, len);
-	else
-		ret = kddm_transport_send(tipc, ref, vec,
-					  l2 ? 3 : (l1 ? 2 : 1), len);
+	ret = frame_out(dst, tipc, ref, inc, vec, l2 ? 3 : (l1 ? 2 : 1), len);
 	if (send_lost(ret))
 		kddm_peer_lost(dst);
+out:
+	trace_kddm_msg_send(dst, type, set_id, obj_id, len, ret);
+	if (ret)
+		return ret;
+	atomic64_inc(&n_sent);
+	atomic64_add(len, &b_sent);
+	return 0;
+}
+
+/*
+ * kddm_msg_queue - kddm_msg_send(), but the message may wait, with others
+ * to @dst, until kddm_msg_flush_all(), the next message to @dst, or a
+ * jiffy: many messages, one datagram (the receiver's work and the wire's
+ * are per datagram more than per byte). For one-way messages whose
+ * sender does not wait for an answer before a flush.
+ *
+ * Return: 0 or -errno; like kddm_msg_send(), a message that cannot leave
+ * in the end makes @dst a lost peer.
+ */
+int kddm_msg_queue(u32 dst, u8 type, u64 set_id, u64 obj_id,
+		   const void *p1, u32 l1, const void *p2, u32 l2)
+{
+	size_t len = sizeof(struct kddm_wire_hdr) + l1 + l2;
+	struct kddm_wire_hdr *h;
+	struct kddm_outq *q;
+	u32 tipc, ref, inc;
+	bool first;
+	int ret;
+
+	q = len <= OUTQ_ROOM ? outq_get(dst) : NULL;
+	if (!q)
+		return send_frame(dst, type, 0, set_id, obj_id, p1, l1, p2, l2);
+	ret = kddm_peer_addr(dst, &tipc, &ref, &inc);
+	if (ret)
+		goto out;
+	if (lose_this(dst)) {
+		ret = -EAGAIN;
+		kddm_peer_lost(dst);
+		goto out;
+	}
+	mutex_lock(&q->lock);
+	if (q->n && (q->inc != inc || q->len + len > OUTQ_ROOM))
+		outq_flush(q);
+	first = !q->n;
+	q->inc = inc;
+	h = (void *)(q->buf + OUTQ_HDR + q->len);
+	*h = (struct kddm_wire_hdr) {
+		.magic = cpu_to_le16(KDDM_WIRE_MAGIC),
+		.version = KDDM_WIRE_VERSION,
+		.type = type,
+		.len = cpu_to_le32(l1 + l2),
+		.src = cpu_to_le32(kddm_self()),
+		.set_id = cpu_to_le64(set_id),
+		.obj_id = cpu_to_le64(obj_id),
+		.src_inc = cpu_to_le32(kddm_self_inc()),
+		.dst_inc = cpu_to_le32(inc),
+	};
+	if (l1)
+		memcpy(h + 1, p1, l1);
+	if (l2)
+		memcpy((u8 *)(h + 1) + l1, p2, l2);
+	q->len += len;
+	WRITE_ONCE(q->n, q->n + 1);
+	mutex_unlock(&q->lock);
+	if (first)
+		queue_delayed_work(system_wq, &outq_work, OUTQ_DELAY);
 out:
 	trace_kddm_msg_send(dst, type, set_id, obj_id, len, ret);
 	if (ret)
@@ -330,11 +540,22 @@ static void reasm_free(struct kddm_reasm *r)
 	kfree(r);
 }
 
-/* Every rpc waiting on @node fails now; its long message in flight goes. */
+/*
+ * Every rpc waiting on @node fails now; its long message in flight goes,
+ * and so do the messages queued for it.
+ */
 void kddm_msg_node_down(u32 node)
 {
+	struct kddm_outq *q = xa_load(&outqs, node);
 	struct kddm_rpc *rpc;
 	unsigned long id;
+
+	if (q) {
+		mutex_lock(&q->lock);
+		q->len = 0;
+		WRITE_ONCE(q->n, 0);
+		mutex_unlock(&q->lock);
+	}
 
 	mutex_lock(&reasm_mutex);
 	reasm_free(xa_erase(&reasms, node));
@@ -465,7 +686,8 @@ static int frag_recv(struct kddm_msg *m)
 		return PTR_ERR_OR_ZERO(r);
 	ret = parse(r->buf, r->total, &whole);
 	if (!ret && (whole.type == KDDM_MSG_FRAG ||
-		     whole.type == KDDM_MSG_HELLO || whole.src != m->src ||
+		     whole.type == KDDM_MSG_HELLO ||
+		     whole.type == KDDM_MSG_BUNDLE || whole.src != m->src ||
 		     whole.src_inc != m->src_inc ||
 		     whole.dst_inc != m->dst_inc))
 		ret = -EPROTO;
@@ -475,6 +697,40 @@ static int frag_recv(struct kddm_msg *m)
 		dispatch(&whole, r->total);
 	reasm_free(r);
 	return ret;
+}
+
+/*
+ * The messages of BUNDLE @m, handled in order; the first that is not
+ * well formed, or not from @m's sender to us as @m is, ends it.
+ */
+static int bundle_recv(struct kddm_msg *m)
+{
+	const struct kddm_wire_hdr *h;
+	u8 *p = m->data;
+	u32 left = m->len;
+	struct kddm_msg in;
+	size_t len;
+
+	if (m->set_id || m->obj_id || m->rpc_id || !left)
+		return -EPROTO;
+	while (left) {
+		h = (const void *)p;
+		if (left < sizeof(*h) ||
+		    le32_to_cpu(h->len) > left - sizeof(*h))
+			return -EPROTO;
+		len = sizeof(*h) + le32_to_cpu(h->len);
+		if (parse(p, len, &in) || in.type == KDDM_MSG_FRAG ||
+		    in.type == KDDM_MSG_HELLO || in.type == KDDM_MSG_BUNDLE ||
+		    in.src != m->src || in.src_inc != m->src_inc ||
+		    in.dst_inc != m->dst_inc)
+			return -EPROTO;
+		in.tipc = m->tipc;
+		in.ref = m->ref;
+		dispatch(&in, len);
+		p += len;
+		left -= len;
+	}
+	return 0;
 }
 
 /* Called by the transport, on the receive thread, for each datagram. */
@@ -490,6 +746,8 @@ void kddm_msg_recv(u32 tipc_node, u32 ref, void *buf, size_t len)
 		ret = -EPERM;
 	if (!ret && m.type == KDDM_MSG_FRAG)
 		ret = frag_recv(&m);
+	else if (!ret && m.type == KDDM_MSG_BUNDLE)
+		ret = bundle_recv(&m);
 	else if (!ret)
 		dispatch(&m, len);
 	if (ret) {
@@ -499,7 +757,7 @@ void kddm_msg_recv(u32 tipc_node, u32 ref, void *buf, size_t len)
 	}
 }
 
-/* Registered so that parse() accepts FRAG; kddm_msg_recv() handles it. */
+/* Registered so that parse() accepts FRAG and BUNDLE (see kddm_msg_recv). */
 static void frag_unused(struct kddm_msg *m)
 {
 }
@@ -527,6 +785,7 @@ int kddm_msg_init(void)
 	kddm_msg_register(KDDM_MSG_RPC_REPLY, KDDM_TIPC_MAX, rpc_reply);
 	kddm_msg_register(KDDM_MSG_PING, KDDM_TIPC_MAX, ping);
 	kddm_msg_register(KDDM_MSG_FRAG, KDDM_TIPC_MAX, frag_unused);
+	kddm_msg_register(KDDM_MSG_BUNDLE, KDDM_TIPC_MAX, frag_unused);
 	for (i = 0; i < BIG_LOCKS; i++)
 		mutex_init(&big_mutex[i]);
 	return 0;
@@ -535,8 +794,13 @@ int kddm_msg_init(void)
 void kddm_msg_exit(void)
 {
 	struct kddm_reasm *r;
+	struct kddm_outq *q;
 	unsigned long node;
 
+	cancel_delayed_work_sync(&outq_work);
+	xa_for_each(&outqs, node, q)
+		outq_free(q);
+	xa_destroy(&outqs);
 	WARN_ON(!xa_empty(&rpcs));
 	xa_destroy(&rpcs);
 	xa_for_each(&reasms, node, r)

@@ -28,6 +28,9 @@ typedef void (*kddm_msg_handler_t)(struct kddm_msg *msg);
 void kddm_msg_register(u8 type, u32 max_len, kddm_msg_handler_t fn);
 int kddm_msg_send(u32 dst, u8 type, u64 set_id, u64 obj_id,
 		  const void *p1, u32 l1, const void *p2, u32 l2);
+int kddm_msg_queue(u32 dst, u8 type, u64 set_id, u64 obj_id,
+		   const void *p1, u32 l1, const void *p2, u32 l2);
+void kddm_msg_flush_all(void);
 int kddm_rpc_call(u32 dst, u8 type, u64 set_id, u64 obj_id,
 		  const void *req, u32 len, void *reply, u32 reply_max,
 		  unsigned long timeout);

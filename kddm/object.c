@@ -144,8 +144,17 @@ static void k_send(struct coh_node *n, struct coh_obj *o, u32 dst,
 			len = 0;
 		}
 	}
-	ret = kddm_msg_send(dst, KDDM_MSG_COH, set->id, o->obj_id, &w,
-			    sizeof(w), buf, len);
+	/*
+	 * Queued (sent with others to @dst in one datagram) for a caller's
+	 * batch of requests, and for whatever the receive thread answers
+	 * (flushed once it has read every datagram there was).
+	 */
+	if (obj->batch || kddm_transport_on_rx())
+		ret = kddm_msg_queue(dst, KDDM_MSG_COH, set->id, o->obj_id,
+				     &w, sizeof(w), buf, len);
+	else
+		ret = kddm_msg_send(dst, KDDM_MSG_COH, set->id, o->obj_id,
+				    &w, sizeof(w), buf, len);
 	kvfree(buf);
 	if (ret) {
 		/* Reported to the engine as a node failure once it returns. */
@@ -491,6 +500,9 @@ static int obj_wait_op(struct kddm_obj *obj, enum obj_op op, u32 flags,
 			break;
 		if (!start)
 			start = ktime_get();
+		/* no request we wait for may stay queued (KDDM_BATCH) */
+		obj->batch = false;
+		kddm_msg_flush_all();
 		prepare_to_wait(&obj->wq, &wait, nointr ? TASK_UNINTERRUPTIBLE :
 							  TASK_KILLABLE);
 		mutex_unlock(&obj->lock);
@@ -537,7 +549,10 @@ static void *obj_op(struct kddm_set *set, u64 objid, int flags,
 	obj = obj_get_locked(set, objid, true);
 	if (IS_ERR(obj))
 		return obj;
+	obj->batch = (flags & (KDDM_ASYNC | KDDM_BATCH)) ==
+		     (KDDM_ASYNC | KDDM_BATCH);
 	ret = obj_wait_op(obj, op, cflags, flags & KDDM_NOINTR);
+	obj->batch = false;
 	data = obj->data;	/* frozen on success: it stays */
 	if (!ret && !(cflags & COH_ASYNC)) {
 		obj->accessed = true;
@@ -632,19 +647,32 @@ int kddm_remove_object(struct kddm_set *set, u64 objid)
 }
 EXPORT_SYMBOL_GPL(kddm_remove_object);
 
-int kddm_flush_object(struct kddm_set *set, u64 objid)
+int kddm_flush_object_flags(struct kddm_set *set, u64 objid, int flags)
 {
 	struct kddm_obj *obj = set ? obj_get_locked(set, objid, false) : NULL;
 	int ret;
 
 	if (!obj)
 		return -ENOENT;
+	obj->batch = flags & KDDM_BATCH;
 	ret = coh_flush(&kddm_coh, &obj->coh);
+	obj->batch = false;
 	obj_check_send(obj);
 	obj_release(obj);
 	return ret;
 }
-EXPORT_SYMBOL_GPL(kddm_flush_object);
+EXPORT_SYMBOL_GPL(kddm_flush_object_flags);
+
+/*
+ * kddm_send_batched - send now the requests that KDDM_BATCH left queued
+ * (they would leave within a jiffy anyway, or before the next message to
+ * their node)
+ */
+void kddm_send_batched(void)
+{
+	kddm_msg_flush_all();
+}
+EXPORT_SYMBOL_GPL(kddm_send_batched);
 
 /* The io-linker's sync_object() on a read copy, fetched if need be. */
 static int sync_here(struct kddm_set *set, u64 objid)

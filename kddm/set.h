@@ -57,6 +57,7 @@ struct kddm_obj {
 	bool dead;		/* out of the xarray (under @lock) */
 	bool accessed;		/* clock bit, set at each freeze */
 	bool dirty;		/* home: changed since written back */
+	bool batch;		/* its messages may be queued (under @lock) */
 	struct list_head lru;	/* on set->lru while it has storage */
 	struct rcu_head rcu;
 };

@@ -113,6 +113,9 @@ static int recv_one(u32 *from, u32 *ref, u32 *err)
 
 #define RX_BATCH	64
 
+/* The receive thread is handling datagrams (only it reads and writes it). */
+static bool in_rx;
+
 static void rx_work_fn(struct kthread_work *w)
 {
 	int n, budget = RX_BATCH;
@@ -124,6 +127,7 @@ static void rx_work_fn(struct kthread_work *w)
 	 * systems (a kDDM-backed one would wait for this very thread).
 	 */
 	nofs = memalloc_nofs_save();
+	in_rx = true;
 	/*
 	 * Handlers send: the lock is not held while they run. After a batch,
 	 * the work queues itself again, so that topology events and flushes
@@ -147,6 +151,8 @@ static void rx_work_fn(struct kthread_work *w)
 			pr_warn_ratelimited("receive error %d\n", n);
 		cond_resched();
 	}
+	in_rx = false;
+	t_ops->drained();
 	memalloc_nofs_restore(nofs);
 }
 
@@ -379,6 +385,11 @@ int kddm_transport_send(u32 tipc, u32 ref, struct kvec *vec, size_t nvec,
 	up_read(&t_sem);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	return ret < 0 ? ret : 0;
+}
+
+bool kddm_transport_on_rx(void)
+{
+	return current == kddm_kw->task && in_rx;
 }
 
 void kddm_transport_flush(void)

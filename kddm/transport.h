@@ -22,6 +22,8 @@ struct kddm_transport_ops {
 	void (*node_event)(u32 id, u32 tipc_node, u32 ref, bool up);
 	/* TIPC returned a datagram sent to @tipc_node:@ref (TIPC_ERR_*) */
 	void (*returned)(u32 tipc_node, u32 ref, u32 err);
+	/* the datagrams there were are handled (for now) */
+	void (*drained)(void);
 };
 
 int kddm_transport_start(u32 self, const struct kddm_transport_ops *ops);
@@ -34,6 +36,9 @@ int kddm_transport_open_data(u32 self);
 
 /* Handles the topology events already received, from the receive thread. */
 void kddm_transport_sync_topology(void);
+
+/* Whether the caller is the receive thread, handling datagrams. */
+bool kddm_transport_on_rx(void);
 
 /* Waits until what the receive thread has queued is handled. */
 void kddm_transport_flush(void);

@@ -151,8 +151,9 @@ int kdfs_truncate_pages(u64 ino, u64 from, u64 to)
 
 /*
  * A read of pages @first..@last of a file homed on another node asks for
- * them, and KDFS_RA_PAGES after, all at once (kDDM prefetches): their
- * round trips overlap instead of following each other. Pages asked for
+ * them, and KDFS_RA_PAGES after, all at once (kDDM prefetches, the
+ * requests in as few datagrams as fit): their round trips overlap
+ * instead of following each other. Pages asked for
  * before are not asked again while the reader goes forward.
  */
 static void read_ahead(struct inode *inode, pgoff_t first, pgoff_t last,
@@ -168,9 +169,11 @@ static void read_ahead(struct inode *inode, pgoff_t first, pgoff_t last,
 	if (i <= first || i > end)
 		i = first;
 	for (; i < end; i++)
-		if (kddm_async_get_object(kdfs_pages,
-					  kdfs_page_id(inode->i_ino, i)))
+		if (IS_ERR(kddm_get_object_flags(kdfs_pages,
+						 kdfs_page_id(inode->i_ino, i),
+						 KDDM_ASYNC | KDDM_BATCH)))
 			break;
+	kddm_send_batched();
 	WRITE_ONCE(ki->ra_next, i);
 }
 
@@ -191,9 +194,11 @@ static void write_ahead(struct inode *inode, loff_t pos, size_t count)
 	last = min_t(pgoff_t, (pos + count - 1) >> PAGE_SHIFT,
 		     i + KDFS_WA_PAGES - 1);
 	for (; i <= last; i++)
-		if (kddm_async_grab_object(kdfs_pages,
-					   kdfs_page_id(inode->i_ino, i)))
+		if (IS_ERR(kddm_grab_object_flags(kdfs_pages,
+						  kdfs_page_id(inode->i_ino, i),
+						  KDDM_ASYNC | KDDM_BATCH)))
 			break;
+	kddm_send_batched();
 }
 
 /*
@@ -436,60 +441,111 @@ int kdfs_store_range(u64 ino, pgoff_t first, unsigned int n, u8 *buf)
 }
 
 /*
- * Elsewhere than the home: pages @first..@first+@n-1 of @ino that this
- * node wrote (@mine) go back to the home with their data (a one-way
- * flush each), then the home stores them all (one call, which also
- * fetches any another node holds now). 0 or -errno.
+ * Elsewhere than the home: the home stores pages @first..@first+@n-1 of
+ * @ino (one call, which also fetches any another node holds now; those
+ * this node wrote were pushed back already). 0 or -errno.
  */
-static int push_range(u64 ino, pgoff_t first, unsigned int n,
-		      const bool *mine)
+static int store_at_home(u64 ino, pgoff_t first, unsigned int n)
 {
 	struct kdfs_call c = {
 		.op = cpu_to_le32(KDFS_CALL_STORE),
 		.count = cpu_to_le32(n),
 		.arg = cpu_to_le64(first),
 	};
-	unsigned int i;
 
-	for (i = 0; i < n; i++)
-		if (mine[i])
-			kddm_flush_object(kdfs_pages,
-					  kdfs_page_id(ino, first + i));
 	return kdfs_call(ino, &c);
 }
 
-struct sync_buf {
-	pgoff_t idx[SYNC_CHUNK];
-	bool mine[SYNC_CHUNK];	/* written here (else: by another node) */
-	u8 *run;	/* at the home: KDFS_STORE_RUN pages */
-};
-
 /*
- * Pages @b->idx[0..n) (ascending) written back at their home, a run of
- * consecutive ones at a time; a hole (no page object) is fine. Those of
- * a run that failed are marked again.
+ * Pages @idx[0..n) (ascending) written back at their home, a run of
+ * consecutive ones at a time (@run: room for one at the home; NULL
+ * elsewhere, where each run is a call); a hole (no page object) is fine.
+ * Those of a run that failed are marked again.
  */
-static int sync_chunk(struct inode *inode, struct sync_buf *b, unsigned int n)
+static int store_runs(struct inode *inode, const pgoff_t *idx,
+		      unsigned int n, u8 *run)
 {
 	unsigned int i = 0, k, j;
 	int ret = 0, err;
 
 	while (i < n) {
 		for (k = 1; i + k < n && k < KDFS_STORE_RUN &&
-		     b->idx[i + k] == b->idx[i] + k; k++)
+		     idx[i + k] == idx[i] + k; k++)
 			;
-		if (b->run)
-			err = kdfs_store_range(inode->i_ino, b->idx[i], k,
-					       b->run);
+		if (run)
+			err = kdfs_store_range(inode->i_ino, idx[i], k, run);
 		else
-			err = push_range(inode->i_ino, b->idx[i], k,
-					 b->mine + i);
+			err = store_at_home(inode->i_ino, idx[i], k);
 		if (err)
 			for (j = 0; j < k; j++)
-				kdfs_page_written(inode, b->idx[i + j]);
+				kdfs_page_written(inode, idx[i + j]);
 		ret = ret ?: err;
 		i += k;
 	}
+	return ret;
+}
+
+/* Elsewhere than the home: the calls that store a chunk, on a worker. */
+struct store_job {
+	struct work_struct work;
+	struct inode *inode;
+	pgoff_t idx[SYNC_CHUNK];
+	unsigned int n;
+	int ret;
+};
+
+static void store_job_fn(struct work_struct *w)
+{
+	struct store_job *job = container_of(w, struct store_job, work);
+
+	job->ret = store_runs(job->inode, job->idx, job->n, NULL);
+}
+
+struct sync_buf {
+	pgoff_t idx[SYNC_CHUNK];
+	bool mine[SYNC_CHUNK];	/* written here (else: by another node) */
+	u8 *run;	/* at the home: KDFS_STORE_RUN pages */
+	struct store_job *job;	/* elsewhere: the last chunk's calls */
+	bool job_queued;
+};
+
+/* The last chunk's calls done; their result. */
+static int store_job_wait(struct sync_buf *b)
+{
+	if (!b->job_queued)
+		return 0;
+	flush_work(&b->job->work);
+	b->job_queued = false;
+	return b->job->ret;
+}
+
+/*
+ * Pages @b->idx[0..n) (ascending) written back at their home. Elsewhere
+ * than the home, the pages written here go back first, all of them (a
+ * one-way flush each, with the data, many to a datagram); then, while a
+ * worker has the home store them (a call per run), the next chunk's
+ * stream to it: the wire and the home's disk work at once.
+ */
+static int sync_chunk(struct inode *inode, struct sync_buf *b, unsigned int n)
+{
+	unsigned int j;
+	int ret;
+
+	if (b->run)
+		return store_runs(inode, b->idx, n, b->run);
+	for (j = 0; j < n; j++)
+		if (b->mine[j])
+			kddm_flush_object_flags(kdfs_pages,
+						kdfs_page_id(inode->i_ino,
+							     b->idx[j]),
+						KDDM_BATCH);
+	kddm_send_batched();
+	ret = store_job_wait(b);
+	memcpy(b->job->idx, b->idx, n * sizeof(b->idx[0]));
+	b->job->n = n;
+	b->job->inode = inode;
+	b->job_queued = true;
+	queue_work(system_unbound_wq, &b->job->work);
 	return ret;
 }
 
@@ -509,12 +565,20 @@ static int sync_pages(struct inode *inode)
 	int ret = 0, err;
 	void *entry;
 
-	b = kmalloc(sizeof(*b), GFP_KERNEL);
+	b = kzalloc(sizeof(*b), GFP_KERNEL);
 	if (!b)
 		return -ENOMEM;
 	/* at the home, room for a run (else each call makes its own) */
-	b->run = kdfs_ino_node(inode->i_ino) == kdfs_this->node ?
-		 kvmalloc(KDFS_STORE_RUN * PAGE_SIZE, GFP_KERNEL) : NULL;
+	if (kdfs_ino_node(inode->i_ino) == kdfs_this->node)
+		b->run = kvmalloc(KDFS_STORE_RUN * PAGE_SIZE, GFP_KERNEL);
+	else
+		b->job = kmalloc(sizeof(*b->job), GFP_KERNEL);
+	if (!b->run && !b->job) {
+		kfree(b);
+		return -ENOMEM;
+	}
+	if (b->job)
+		INIT_WORK(&b->job->work, store_job_fn);
 	if (kdfs_this->node > 64 || ki->all_dirty ||
 	    (ki->open_nodes & ~BIT_ULL(kdfs_this->node - 1))) {
 		bool all = ki->all_dirty;
@@ -529,6 +593,8 @@ static int sync_pages(struct inode *inode)
 				n = 0;
 			}
 		}
+		err = store_job_wait(b);
+		ret = ret ?: err;
 		if (ret)
 			ki->all_dirty = true;
 		goto out;
@@ -547,8 +613,11 @@ static int sync_pages(struct inode *inode)
 		err = sync_chunk(inode, b, n);
 		ret = ret ?: err;
 	}
+	err = store_job_wait(b);
+	ret = ret ?: err;
 out:
 	kvfree(b->run);
+	kfree(b->job);
 	kfree(b);
 	return ret;
 }

@@ -125,19 +125,36 @@ static int page_load(struct kddm_set *set, u64 objid, void *data)
 	return ret;
 }
 
+/*
+ * The bytes of a page up to its last non-zero word (at least one word): a
+ * page of a new file, or the tail of a short one, travels in a short
+ * message, and page_import() zeroes the rest.
+ */
+static size_t page_used(const void *data)
+{
+	const unsigned long *w = data;
+	size_t n = PAGE_SIZE / sizeof(*w);
+
+	while (n > 1 && !w[n - 1])
+		n--;
+	return n * sizeof(*w);
+}
+
 static int page_export(struct kddm_set *set, u64 objid, void *data,
 		       void *buf, size_t len)
 {
 	struct page *page = virt_to_page(data);
+	size_t n;
 
 	if (len < PAGE_SIZE)
 		return -ENOSPC;
 	/* No store may land after the copy: write access goes first. */
 	lock_page(page);
 	shoot(objid, page, false);
-	memcpy(buf, data, PAGE_SIZE);
+	n = page_used(data);
+	memcpy(buf, data, n);
 	unlock_page(page);
-	return PAGE_SIZE;
+	return n;
 }
 
 static int page_import(struct kddm_set *set, u64 objid, void *data,
@@ -145,11 +162,12 @@ static int page_import(struct kddm_set *set, u64 objid, void *data,
 {
 	struct page *page = virt_to_page(data);
 
-	if (len != PAGE_SIZE)
+	if (!len || len > PAGE_SIZE || len % sizeof(unsigned long))
 		return -EINVAL;
 	lock_page(page);
 	shoot(objid, page, true);
-	memcpy(data, buf, PAGE_SIZE);
+	memcpy(data, buf, len);
+	memset(data + len, 0, PAGE_SIZE - len);
 	unlock_page(page);
 	return 0;
 }

@@ -143,6 +143,12 @@ bool kddm_node_known(u32 node);	/* up now, or was up since the join */
 				 * (cleanup of a dying task); node failures
 				 * still end the wait
 				 */
+#define KDDM_BATCH	0x10	/* with KDDM_ASYNC, and for a flush: the
+				 * message may wait to leave with others to
+				 * the same node, in one datagram, until
+				 * kddm_send_batched() (or a jiffy, or the
+				 * next message to that node)
+				 */
 
 void *kddm_get_object_flags(struct kddm_set *set, u64 objid, int flags);
 void *kddm_grab_object_flags(struct kddm_set *set, u64 objid, int flags);
@@ -191,7 +197,15 @@ static inline int kddm_async_grab_object(struct kddm_set *set, u64 objid)
 void *kddm_find_object(struct kddm_set *set, u64 objid);
 void kddm_put_object(struct kddm_set *set, u64 objid);
 int kddm_remove_object(struct kddm_set *set, u64 objid);
-int kddm_flush_object(struct kddm_set *set, u64 objid);
+int kddm_flush_object_flags(struct kddm_set *set, u64 objid, int flags);
+void kddm_send_batched(void);
+
+/* This node's copy back to the home (with its data if it was written). */
+static inline int kddm_flush_object(struct kddm_set *set, u64 objid)
+{
+	return kddm_flush_object_flags(set, objid, 0);
+}
+
 int kddm_sync_object(struct kddm_set *set, u64 objid);
 int kddm_call_home(struct kddm_set *set, u64 objid, const void *arg,
 		   size_t len);

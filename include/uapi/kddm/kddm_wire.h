@@ -10,7 +10,7 @@
 
 #define KDDM_TIPC_TYPE		0x4b44444dU	/* TIPC service type "KDDM" */
 #define KDDM_WIRE_MAGIC		0x4b44		/* "KD" */
-#define KDDM_WIRE_VERSION	2
+#define KDDM_WIRE_VERSION	3
 
 enum kddm_msg_type {
 	KDDM_MSG_RPC_REPLY = 1,	/* reply to any rpc: __le32 status + data */
@@ -26,6 +26,7 @@ enum kddm_msg_type {
 	KDDM_MSG_BYE,		/* one-way: the sender declared us down */
 	KDDM_MSG_SYNC,		/* rpc: home, write the object back */
 	KDDM_MSG_CALL,		/* rpc: home, the io-linker's home_call */
+	KDDM_MSG_BUNDLE,	/* messages to one node, sent as one */
 	KDDM_MSG_NR,
 };
 
@@ -77,6 +78,15 @@ struct kddm_wire_frag {
 	__le32 offset;		/* of these bytes in it */
 	__le32 pad;
 };
+
+/*
+ * KDDM_MSG_BUNDLE: several messages to one node in one datagram. Its
+ * payload is the messages, each a whole message (header, then its len
+ * bytes of payload), back to back. The outer header's set_id, obj_id and
+ * rpc_id are 0; each inner message has the outer one's src, src_inc and
+ * dst_inc, and is neither FRAG, HELLO nor BUNDLE. The receiver handles
+ * them in order, as if they had come one by one.
+ */
 
 #define KDDM_WIRE_DGRAM_MAX	66000U		/* TIPC_MAX_USER_MSG_SIZE */
 #define KDDM_WIRE_MSG_MAX	((1U << 20) + 4096)
