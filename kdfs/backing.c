@@ -443,13 +443,16 @@ static void data_drop(u64 ino, bool all)
 }
 
 /*
- * Pages @index.. (@len bytes of @buf), written whole at their place in one
- * write (the inode's sync cuts the file to its size: the size is the
+ * Pages @index.. (the @nr pages of @vec), written whole at their place in
+ * one write (the inode's sync cuts the file to its size: the size is the
  * inode's, not the data file's).
  */
-int kdfs_store_pages(u64 ino, pgoff_t index, const void *buf, size_t len)
+int kdfs_store_pagev(u64 ino, pgoff_t index, struct kvec *vec,
+		     unsigned int nr)
 {
 	loff_t pos = (loff_t)index << PAGE_SHIFT;
+	size_t len = (size_t)nr << PAGE_SHIFT;
+	struct iov_iter iter;
 	struct io_ctx c;
 	struct file *f;
 	ssize_t n;
@@ -460,7 +463,8 @@ int kdfs_store_pages(u64 ino, pgoff_t index, const void *buf, size_t len)
 	ret = PTR_ERR_OR_ZERO(f);
 	if (!ret) {
 		/* durable at the inode's sync (trim_data), which follows */
-		n = kernel_write(f, buf, len, &pos);
+		iov_iter_kvec(&iter, WRITE, vec, nr, len);
+		n = vfs_iter_write(f, &iter, &pos, 0);
 		ret = n < 0 ? n : n != len ? -EIO : 0;
 		fput(f);
 	}
@@ -470,7 +474,9 @@ int kdfs_store_pages(u64 ino, pgoff_t index, const void *buf, size_t len)
 
 int kdfs_store_page(u64 ino, pgoff_t index, const void *page)
 {
-	return kdfs_store_pages(ino, index, page, PAGE_SIZE);
+	struct kvec vec = { .iov_base = (void *)page, .iov_len = PAGE_SIZE };
+
+	return kdfs_store_pagev(ino, index, &vec, 1);
 }
 
 int kdfs_load_page(u64 ino, pgoff_t index, void *page)
@@ -485,8 +491,10 @@ int kdfs_load_page(u64 ino, pgoff_t index, void *page)
 	io_end(&c);
 	if (n == -ENOENT)
 		n = 0;
-	if (n < 0)
+	if (n < 0) {
+		clear_page(page);	/* never what the page held before */
 		return n;
+	}
 	memset(page + n, 0, PAGE_SIZE - n);
 	return 0;
 }

@@ -202,9 +202,10 @@ static void write_ahead(struct inode *inode, loff_t pos, size_t count)
 }
 
 /*
- * No copy to or from user memory while an object is held: the access may
- * fault on a mapping of this very file (or on a userfaultfd page) and
- * wait for that object. Reads go through a bounce page.
+ * No fault on user memory while an object is held: the access may fault
+ * on a mapping of this very file (or on a userfaultfd page) and wait for
+ * that object. Reads go through a bounce page; writes copy with page
+ * faults off and fault in with nothing held when that falls short.
  */
 static ssize_t kdfs_read_iter(struct kiocb *iocb, struct iov_iter *to)
 {
@@ -265,13 +266,13 @@ void kdfs_page_written(struct inode *inode, pgoff_t index)
 }
 
 /*
- * Writes @from at @pos into the pages, through @bounce (see
- * kdfs_read_iter()): the copy from user memory does not fault, as an
- * object (the inode) is held. The bytes written, which stop short where a
- * fault is needed, or -errno if none was written.
+ * Writes @from at @pos into the pages (see kdfs_read_iter()): the copy
+ * from user memory, straight into the grabbed page, does not fault, as
+ * objects are held. The bytes written, which stop short where a fault is
+ * needed, or -errno if none was written.
  */
 static ssize_t write_pages(struct inode *inode, loff_t pos,
-			   struct iov_iter *from, void *bounce)
+			   struct iov_iter *from)
 {
 	ssize_t done = 0;
 
@@ -281,18 +282,15 @@ static ssize_t write_pages(struct inode *inode, loff_t pos,
 		void *page;
 
 		n = min(PAGE_SIZE - off, iov_iter_count(from));
+		page = kddm_grab_object(kdfs_pages, id);
+		if (IS_ERR(page))
+			return done ?: kdfs_errno(PTR_ERR(page));
 		pagefault_disable();
-		n = copy_from_iter(bounce, n, from);
+		n = copy_from_iter(page + off, n, from);
 		pagefault_enable();
+		kddm_put_object(kdfs_pages, id);
 		if (!n)
 			break;
-		page = kddm_grab_object(kdfs_pages, id);
-		if (IS_ERR(page)) {
-			iov_iter_revert(from, n);
-			return done ?: kdfs_errno(PTR_ERR(page));
-		}
-		memcpy(page + off, bounce, n);
-		kddm_put_object(kdfs_pages, id);
 		kdfs_page_written(inode, pos >> PAGE_SHIFT);
 		pos += n;
 		done += n;
@@ -323,7 +321,7 @@ static int write_limits(loff_t pos, loff_t *count)
 
 /* One pass of a write, the inode held; see kdfs_write_iter(). */
 static ssize_t write_once(struct kiocb *iocb, struct iov_iter *from,
-			  void *bounce, bool first)
+			  bool first)
 {
 	struct inode *inode = file_inode(iocb->ki_filp);
 	struct kdfs_iobj *io;
@@ -342,7 +340,7 @@ static ssize_t write_once(struct kiocb *iocb, struct iov_iter *from,
 	if (first && (io->mode & (S_ISUID | S_ISGID)) && !capable(CAP_FSETID))
 		io->mode &= ~(S_ISUID | ((io->mode & 0010) ? S_ISGID : 0));
 	write_ahead(inode, pos, iov_iter_count(from));
-	ret = write_pages(inode, pos, from, bounce);
+	ret = write_pages(inode, pos, from);
 	if (ret > 0) {
 		end = pos + ret;
 		if (end > io->size)
@@ -365,14 +363,10 @@ static ssize_t kdfs_write_iter(struct kiocb *iocb, struct iov_iter *from)
 {
 	struct inode *inode = file_inode(iocb->ki_filp);
 	ssize_t ret, total = 0;
-	void *bounce;
 	size_t want;
 
-	bounce = kmalloc(PAGE_SIZE, GFP_KERNEL);
-	if (!bounce)
-		return -ENOMEM;
 	for (;;) {
-		ret = write_once(iocb, from, bounce, !total);
+		ret = write_once(iocb, from, !total);
 		if (ret < 0 || !iov_iter_count(from))
 			break;
 		total += ret;
@@ -382,7 +376,6 @@ static ssize_t kdfs_write_iter(struct kiocb *iocb, struct iov_iter *from)
 			break;
 		}
 	}
-	kfree(bounce);
 	if (ret > 0)
 		total += ret;
 	if (total && (iocb->ki_flags & IOCB_DSYNC)) {
@@ -397,14 +390,16 @@ static ssize_t kdfs_write_iter(struct kiocb *iocb, struct iov_iter *from)
 #define SYNC_CHUNK	512	/* pages written back at once */
 
 /*
- * At the home: pages @first..@first+@n-1 of @ino copied into @buf (room
- * for KDFS_STORE_RUN pages) and stored in runs, one write each, as a write per
- * page costs the backing file system a journal handle each (a time
- * update); pages that exist nowhere (holes) are skipped. A run's pages
- * stay frozen until it is written, so that kDDM knows they are stored
- * (its cache bound need not write them again). 0 or the first error.
+ * At the home: pages @first..@first+@n-1 of @ino stored in runs, one
+ * write each, straight from the page objects (@vec: room for
+ * KDFS_STORE_RUN), as a write per page costs the backing file system a
+ * journal handle each (a time update); pages that exist nowhere (holes)
+ * are skipped. A run's pages stay frozen until it is written: nothing
+ * changes them meanwhile, and kDDM knows they are stored (its cache bound
+ * need not write them again). 0 or the first error.
  */
-int kdfs_store_range(u64 ino, pgoff_t first, unsigned int n, u8 *buf)
+int kdfs_store_range(u64 ino, pgoff_t first, unsigned int n,
+		     struct kvec *vec)
 {
 	unsigned int i = 0, k, j;
 	pgoff_t start;
@@ -423,11 +418,13 @@ int kdfs_store_range(u64 ino, pgoff_t first, unsigned int n, u8 *buf)
 				i++;
 				break;
 			}
-			kdfs_page_snapshot(id, p, buf + k * PAGE_SIZE);
+			kdfs_page_protect(id, p);
+			vec[k].iov_base = p;
+			vec[k].iov_len = PAGE_SIZE;
 		}
 		if (!k)
 			continue;
-		err = kdfs_store_pages(ino, start, buf, k * PAGE_SIZE);
+		err = kdfs_store_pagev(ino, start, vec, k);
 		for (j = 0; j < k; j++) {
 			u64 id = kdfs_page_id(ino, start + j);
 
@@ -463,7 +460,7 @@ static int store_at_home(u64 ino, pgoff_t first, unsigned int n)
  * Those of a run that failed are marked again.
  */
 static int store_runs(struct inode *inode, const pgoff_t *idx,
-		      unsigned int n, u8 *run)
+		      unsigned int n, struct kvec *run)
 {
 	unsigned int i = 0, k, j;
 	int ret = 0, err;
@@ -504,7 +501,7 @@ static void store_job_fn(struct work_struct *w)
 struct sync_buf {
 	pgoff_t idx[SYNC_CHUNK];
 	bool mine[SYNC_CHUNK];	/* written here (else: by another node) */
-	u8 *run;	/* at the home: KDFS_STORE_RUN pages */
+	struct kvec *run;	/* at the home: KDFS_STORE_RUN pages */
 	struct store_job *job;	/* elsewhere: the last chunk's calls */
 	bool job_queued;
 };
@@ -570,7 +567,8 @@ static int sync_pages(struct inode *inode)
 		return -ENOMEM;
 	/* at the home, room for a run (else each call makes its own) */
 	if (kdfs_ino_node(inode->i_ino) == kdfs_this->node)
-		b->run = kvmalloc(KDFS_STORE_RUN * PAGE_SIZE, GFP_KERNEL);
+		b->run = kmalloc_array(KDFS_STORE_RUN, sizeof(*b->run),
+				       GFP_KERNEL);
 	else
 		b->job = kmalloc(sizeof(*b->job), GFP_KERNEL);
 	if (!b->run && !b->job) {
@@ -616,7 +614,7 @@ static int sync_pages(struct inode *inode)
 	err = store_job_wait(b);
 	ret = ret ?: err;
 out:
-	kvfree(b->run);
+	kfree(b->run);
 	kfree(b->job);
 	kfree(b);
 	return ret;

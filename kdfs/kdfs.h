@@ -14,6 +14,7 @@
 #include <linux/rwsem.h>
 #include <linux/string.h>
 #include <linux/types.h>
+#include <linux/uio.h>
 #include <linux/workqueue.h>
 #include <linux/xarray.h>
 #include <kddm/kddm.h>
@@ -197,13 +198,15 @@ struct kdfs_call {
 	__le64 arg;
 };
 
-int kdfs_store_range(u64 ino, pgoff_t first, unsigned int n, u8 *buf);
+int kdfs_store_range(u64 ino, pgoff_t first, unsigned int n,
+		     struct kvec *vec);
 int kdfs_call(u64 ino, const struct kdfs_call *c);
 int kdfs_load_inode(u64 ino, struct kdfs_iobj *io);
 int kdfs_store_dir(u64 ino, const struct kdfs_dobj *d);
 int kdfs_load_dir(u64 ino, struct kdfs_dobj *d);
 int kdfs_store_page(u64 ino, pgoff_t index, const void *page);
-int kdfs_store_pages(u64 ino, pgoff_t index, const void *buf, size_t len);
+int kdfs_store_pagev(u64 ino, pgoff_t index, struct kvec *vec,
+		     unsigned int nr);
 int kdfs_load_page(u64 ino, pgoff_t index, void *page);
 int kdfs_store_alloc(u32 node, const struct kdfs_aobj *a);
 int kdfs_load_alloc(u32 node, struct kdfs_aobj *a);
@@ -280,7 +283,7 @@ bool kdfs_node_mounted(u32 node);
 /* mmap.c */
 extern const struct kddm_io_linker_ops kdfs_page_linker;
 int kdfs_file_mmap(struct file *file, struct vm_area_struct *vma);
-void kdfs_page_snapshot(u64 objid, void *data, void *buf);
+void kdfs_page_protect(u64 objid, void *data);
 void kdfs_mmap_forget(struct inode *inode);
 void kdfs_mmap_drain(void);
 int kdfs_mmap_init(void);

@@ -92,9 +92,10 @@ static void shoot_locked(u64 objid, void *data, bool all)
 
 /* ---- the io-linker of the pages set ---- */
 
+/* Not zeroed: first touch, reload and import fill it whole, or fail. */
 static void *page_alloc(struct kddm_set *set, u64 objid)
 {
-	struct page *page = alloc_page(GFP_KERNEL | __GFP_ZERO);
+	struct page *page = alloc_page(GFP_KERNEL);
 
 	if (!page)
 		return NULL;
@@ -162,8 +163,10 @@ static int page_import(struct kddm_set *set, u64 objid, void *data,
 {
 	struct page *page = virt_to_page(data);
 
-	if (!len || len > PAGE_SIZE || len % sizeof(unsigned long))
+	if (!len || len > PAGE_SIZE || len % sizeof(unsigned long)) {
+		clear_page(data);	/* never what the page held before */
 		return -EINVAL;
+	}
 	lock_page(page);
 	shoot(objid, page, true);
 	memcpy(data, buf, len);
@@ -194,34 +197,35 @@ static int page_sync(struct kddm_set *set, u64 objid, void *data)
 }
 
 /*
- * Copies a frozen copy of page object @objid into @buf, for a store done
- * by the caller (a home writing back many pages in one write): as
+ * Page object @objid, frozen by the caller, is about to be stored from
+ * where it is (a home writing back many pages in one write): as
  * page_sync(), a writable mapping of it here is write-protected first.
+ * While it stays frozen nothing changes it: a write, or a write fault
+ * on a mapping, first grabs it.
  */
-void kdfs_page_snapshot(u64 objid, void *data, void *buf)
+void kdfs_page_protect(u64 objid, void *data)
 {
 	struct page *page = virt_to_page(data);
 
 	lock_page(page);
 	shoot(objid, page, false);
-	memcpy(buf, data, PAGE_SIZE);
 	unlock_page(page);
 }
 
 /* At the home: pages @first..@first+@n-1 of @ino stored (a kdfs_call). */
 static int call_store(u64 ino, u64 first, u32 n)
 {
-	u8 *buf;
+	struct kvec *vec;
 	int ret;
 
 	if (!n || n > KDFS_STORE_RUN || first >= 1ULL << KDFS_PAGE_BITS ||
 	    n > (1ULL << KDFS_PAGE_BITS) - first)
 		return -EINVAL;
-	buf = kvmalloc(n * PAGE_SIZE, GFP_KERNEL);
-	if (!buf)
+	vec = kmalloc_array(n, sizeof(*vec), GFP_KERNEL);
+	if (!vec)
 		return -ENOMEM;
-	ret = kdfs_store_range(ino, first, n, buf);
-	kvfree(buf);
+	ret = kdfs_store_range(ino, first, n, vec);
+	kfree(vec);
 	return ret;
 }
 
