@@ -8,10 +8,17 @@
  *   lose_bye   fault injection: write 1, and the next BYE is lost
  *   lose_next  fault injection: write a node id, and the next message
  *            to that node is lost as if TIPC had dropped it (0: none)
+ *   send_raw   fault injection: a hostile member. Write one message: a
+ *            struct kddm_debug_raw (destination node, type), then its
+ *            payload; it leaves with a true header (this node, the
+ *            incarnations, ids 0), whatever the payload says.
  */
 #include <linux/debugfs.h>
 #include <linux/seq_file.h>
+#include <linux/string.h>
+#include <linux/uaccess.h>
 
+#include "internal.h"
 #include "membership.h"
 #include "msg.h"
 #include "set.h"
@@ -21,17 +28,56 @@ static struct dentry *kddm_dir;
 static int node_line(u32 node, enum kddm_node_state st, void *arg)
 {
 	static const char * const names[] = { "down", "up", "self" };
+	u32 tipc, ref, inc = 0;
 
-	seq_printf(arg, "%u\t%s\t%x\n", node, names[st], kddm_node_tipc(node));
+	if (st == KDDM_NODE_SELF)
+		inc = kddm_self_inc();
+	else if (kddm_peer_addr(node, &tipc, &ref, &inc))
+		inc = 0;
+	seq_printf(arg, "%u\t%s\t%x\t%u\n", node, names[st],
+		   kddm_node_tipc(node), inc);
 	return 0;
 }
 
 static int nodes_show(struct seq_file *m, void *v)
 {
 	seq_printf(m, "self %u joined %d\n", kddm_self(), kddm_joined());
-	seq_puts(m, "node\tstate\ttipc\n");
+	seq_puts(m, "node\tstate\ttipc\tincarnation\n");
 	return kddm_nodes_walk(1, node_line, m);
 }
+
+/* What a write to send_raw starts with (little endian). */
+struct kddm_debug_raw {
+	__le32 dst;
+	u8 type;
+	u8 pad[3];
+};
+
+static ssize_t send_raw_write(struct file *file, const char __user *ubuf,
+			      size_t len, loff_t *ppos)
+{
+	struct kddm_debug_raw r;
+	void *buf;
+	int ret;
+
+	if (len < sizeof(r) ||
+	    len > sizeof(r) + KDDM_WIRE_MSG_MAX - sizeof(struct kddm_wire_hdr))
+		return -EINVAL;
+	buf = memdup_user(ubuf, len);
+	if (IS_ERR(buf))
+		return PTR_ERR(buf);
+	memcpy(&r, buf, sizeof(r));
+	ret = kddm_msg_send(le32_to_cpu(r.dst), r.type, 0, 0,
+			    buf + sizeof(r), len - sizeof(r), NULL, 0);
+	kfree(buf);
+	return ret ?: len;
+}
+
+static const struct file_operations send_raw_fops = {
+	.owner = THIS_MODULE,
+	.write = send_raw_write,
+	.llseek = noop_llseek,
+};
 DEFINE_SHOW_ATTRIBUTE(nodes);
 
 static int engine_show(struct seq_file *m, void *v)
@@ -100,6 +146,7 @@ void kddm_debugfs_init(void)
 	debugfs_create_file("objects", 0400, kddm_dir, NULL, &objects_fops);
 	debugfs_create_u32("lose_next", 0600, kddm_dir, &kddm_lose_next);
 	debugfs_create_u32("lose_bye", 0600, kddm_dir, &kddm_lose_bye);
+	debugfs_create_file("send_raw", 0200, kddm_dir, NULL, &send_raw_fops);
 }
 
 void kddm_debugfs_exit(void)
