@@ -167,12 +167,14 @@ struct kddm_outq {
 	struct mutex lock;
 	u32 dst;
 	u32 inc;		/* @dst's incarnation the messages are for */
+	u32 self_inc;		/* ours, when they were queued */
 	u32 n;			/* messages queued */
 	u32 len;		/* their bytes, after room for a header */
 	u8 *buf;		/* KDDM_TIPC_MAX bytes */
 };
 
 #define OUTQ_HDR	sizeof(struct kddm_wire_hdr)
+#define OUTQ_ALIGN	8	/* where each message of a bundle starts */
 #define OUTQ_ROOM	(KDDM_TIPC_MAX - OUTQ_HDR)
 #define OUTQ_DELAY	1	/* jiffy */
 
@@ -222,13 +224,15 @@ static int outq_flush(struct kddm_outq *q)
 	if (!q->n)
 		return 0;
 	ret = kddm_peer_addr(q->dst, &tipc, &ref, &inc);
-	if (!ret && inc != q->inc)
-		ret = -ENOLINK;	/* it came back since: they were not for it */
+	/* it came back, or we did, since: they were not for this pair */
+	if (!ret && (inc != q->inc || q->self_inc != kddm_self_inc()))
+		ret = -ENOLINK;
 	if (ret)
 		goto out;
-	if (q->n == 1) {
-		vec.iov_base = q->buf + OUTQ_HDR;
-		vec.iov_len = q->len;
+	if (q->n == 1) {	/* as it is, without its padding */
+		h = (void *)(q->buf + OUTQ_HDR);
+		vec.iov_base = h;
+		vec.iov_len = sizeof(*h) + le32_to_cpu(h->len);
 	} else {
 		*h = (struct kddm_wire_hdr) {
 			.magic = cpu_to_le16(KDDM_WIRE_MAGIC),
@@ -236,7 +240,7 @@ static int outq_flush(struct kddm_outq *q)
 			.type = KDDM_MSG_BUNDLE,
 			.len = cpu_to_le32(q->len),
 			.src = cpu_to_le32(kddm_self()),
-			.src_inc = cpu_to_le32(kddm_self_inc()),
+			.src_inc = cpu_to_le32(q->self_inc),
 			.dst_inc = cpu_to_le32(inc),
 		};
 		vec.iov_base = q->buf;
@@ -249,6 +253,18 @@ out:
 	q->len = 0;
 	WRITE_ONCE(q->n, 0);
 	return ret;
+}
+
+/* Whether any message waits in a queue. */
+bool kddm_msg_queued(void)
+{
+	struct kddm_outq *q;
+	unsigned long dst;
+
+	xa_for_each(&outqs, dst, q)
+		if (READ_ONCE(q->n))
+			return true;
+	return false;
 }
 
 /* Sends every queued message now. */
@@ -271,29 +287,27 @@ static void outq_timeout(struct work_struct *w)
 	kddm_msg_flush_all();
 }
 
-/* Sends @vec, after what is queued for @dst if anything. */
+/*
+ * Sends @vec, after what is queued for @dst if anything. What was queued
+ * before (by this task, or by one this send follows from) has left when
+ * the flush returns; a message queued meanwhile by another task does not
+ * follow from this one, which has not returned: it may go first.
+ */
 static int frame_out(u32 dst, u32 tipc, u32 ref, u32 inc,
 		     const struct kvec *vec, size_t nvec, size_t len)
 {
 	struct kddm_outq *q = xa_load(&outqs, dst);
-	int ret;
 
-	if (q && READ_ONCE(q->n))
+	if (q && READ_ONCE(q->n)) {
 		mutex_lock(&q->lock);
-	else
-		q = NULL;
-	if (q)
 		outq_flush(q);
-	if (lose_this(dst))
-		ret = -EAGAIN;	/* as a send that timed out */
-	else if (len > KDDM_TIPC_MAX)
-		ret = send_big(dst, tipc, ref, inc, vec, nvec, len);
-	else
-		ret = kddm_transport_send(tipc, ref, (struct kvec *)vec, nvec,
-					  len);
-	if (q)
 		mutex_unlock(&q->lock);
-	return ret;
+	}
+	if (lose_this(dst))
+		return -EAGAIN;	/* as a send that timed out */
+	if (len > KDDM_TIPC_MAX)
+		return send_big(dst, tipc, ref, inc, vec, nvec, len);
+	return kddm_transport_send(tipc, ref, (struct kvec *)vec, nvec, len);
 }
 
 static int send_frame(u32 dst, u8 type, u32 rpc_id, u64 set_id, u64 obj_id,
@@ -355,7 +369,7 @@ int kddm_msg_queue(u32 dst, u8 type, u64 set_id, u64 obj_id,
 	bool first;
 	int ret;
 
-	q = len <= OUTQ_ROOM ? outq_get(dst) : NULL;
+	q = ALIGN(len, OUTQ_ALIGN) <= OUTQ_ROOM ? outq_get(dst) : NULL;
 	if (!q)
 		return send_frame(dst, type, 0, set_id, obj_id, p1, l1, p2, l2);
 	ret = kddm_peer_addr(dst, &tipc, &ref, &inc);
@@ -367,10 +381,12 @@ int kddm_msg_queue(u32 dst, u8 type, u64 set_id, u64 obj_id,
 		goto out;
 	}
 	mutex_lock(&q->lock);
-	if (q->n && (q->inc != inc || q->len + len > OUTQ_ROOM))
+	if (q->n && (q->inc != inc || q->self_inc != kddm_self_inc() ||
+		     q->len + ALIGN(len, OUTQ_ALIGN) > OUTQ_ROOM))
 		outq_flush(q);
 	first = !q->n;
 	q->inc = inc;
+	q->self_inc = kddm_self_inc();
 	h = (void *)(q->buf + OUTQ_HDR + q->len);
 	*h = (struct kddm_wire_hdr) {
 		.magic = cpu_to_le16(KDDM_WIRE_MAGIC),
@@ -380,14 +396,16 @@ int kddm_msg_queue(u32 dst, u8 type, u64 set_id, u64 obj_id,
 		.src = cpu_to_le32(kddm_self()),
 		.set_id = cpu_to_le64(set_id),
 		.obj_id = cpu_to_le64(obj_id),
-		.src_inc = cpu_to_le32(kddm_self_inc()),
+		.src_inc = cpu_to_le32(q->self_inc),
 		.dst_inc = cpu_to_le32(inc),
 	};
 	if (l1)
 		memcpy(h + 1, p1, l1);
 	if (l2)
 		memcpy((u8 *)(h + 1) + l1, p2, l2);
-	q->len += len;
+	/* the next message starts aligned (zeroed padding between) */
+	memset((u8 *)h + len, 0, ALIGN(len, OUTQ_ALIGN) - len);
+	q->len += ALIGN(len, OUTQ_ALIGN);
 	WRITE_ONCE(q->n, q->n + 1);
 	mutex_unlock(&q->lock);
 	if (first)
@@ -701,34 +719,39 @@ static int frag_recv(struct kddm_msg *m)
 
 /*
  * The messages of BUNDLE @m, handled in order; the first that is not
- * well formed, or not from @m's sender to us as @m is, ends it.
+ * well formed, not from @m's sender to us as @m is, or not from a member
+ * any more (a message before it may have ended that), ends it. Each
+ * starts at a multiple of OUTQ_ALIGN bytes in the payload.
  */
 static int bundle_recv(struct kddm_msg *m)
 {
-	const struct kddm_wire_hdr *h;
 	u8 *p = m->data;
-	u32 left = m->len;
+	u32 left = m->len, len, step;
+	struct kddm_wire_hdr h;
 	struct kddm_msg in;
-	size_t len;
 
 	if (m->set_id || m->obj_id || m->rpc_id || !left)
 		return -EPROTO;
 	while (left) {
-		h = (const void *)p;
-		if (left < sizeof(*h) ||
-		    le32_to_cpu(h->len) > left - sizeof(*h))
+		if (left < sizeof(h))
 			return -EPROTO;
-		len = sizeof(*h) + le32_to_cpu(h->len);
+		memcpy(&h, p, sizeof(h));	/* any alignment */
+		if (le32_to_cpu(h.len) > left - sizeof(h))
+			return -EPROTO;
+		len = sizeof(h) + le32_to_cpu(h.len);
 		if (parse(p, len, &in) || in.type == KDDM_MSG_FRAG ||
-		    in.type == KDDM_MSG_HELLO || in.type == KDDM_MSG_BUNDLE ||
-		    in.src != m->src || in.src_inc != m->src_inc ||
-		    in.dst_inc != m->dst_inc)
+		    in.type == KDDM_MSG_HELLO || in.type == KDDM_MSG_BYE ||
+		    in.type == KDDM_MSG_BUNDLE || in.src != m->src ||
+		    in.src_inc != m->src_inc || in.dst_inc != m->dst_inc ||
+		    !kddm_peer_ok(in.src, m->tipc, m->ref, in.src_inc,
+				  in.dst_inc))
 			return -EPROTO;
 		in.tipc = m->tipc;
 		in.ref = m->ref;
 		dispatch(&in, len);
-		p += len;
-		left -= len;
+		step = min_t(u32, ALIGN(len, OUTQ_ALIGN), left);
+		p += step;
+		left -= step;
 	}
 	return 0;
 }

@@ -31,6 +31,7 @@ int kddm_msg_send(u32 dst, u8 type, u64 set_id, u64 obj_id,
 int kddm_msg_queue(u32 dst, u8 type, u64 set_id, u64 obj_id,
 		   const void *p1, u32 l1, const void *p2, u32 l2);
 void kddm_msg_flush_all(void);
+bool kddm_msg_queued(void);
 int kddm_rpc_call(u32 dst, u8 type, u64 set_id, u64 obj_id,
 		  const void *req, u32 len, void *reply, u32 reply_max,
 		  unsigned long timeout);

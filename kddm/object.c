@@ -477,6 +477,7 @@ static int obj_wait_op(struct kddm_obj *obj, enum obj_op op, u32 flags,
 	DEFINE_WAIT(wait);
 	ktime_t start = 0;
 	int ret, retries = 8;
+	bool flushed = false;
 
 	/* Not in the majority: nothing here may be trusted or changed. */
 	if (!kddm_active())
@@ -500,9 +501,20 @@ static int obj_wait_op(struct kddm_obj *obj, enum obj_op op, u32 flags,
 			break;
 		if (!start)
 			start = ktime_get();
-		/* no request we wait for may stay queued (KDDM_BATCH) */
+		/*
+		 * No request we wait for may stay queued (KDDM_BATCH): sent
+		 * without the lock (a send may wait for a congested link,
+		 * and the receive thread for this object), then the engine
+		 * is asked again (its answer may have come meanwhile).
+		 */
 		obj->batch = false;
-		kddm_msg_flush_all();
+		if (!flushed && kddm_msg_queued()) {
+			flushed = true;	/* ours are out: once is enough */
+			mutex_unlock(&obj->lock);
+			kddm_msg_flush_all();
+			mutex_lock(&obj->lock);
+			continue;
+		}
 		prepare_to_wait(&obj->wq, &wait, nointr ? TASK_UNINTERRUPTIBLE :
 							  TASK_KILLABLE);
 		mutex_unlock(&obj->lock);

@@ -508,7 +508,9 @@ int kdfs_store_pagev(u64 ino, pgoff_t index, struct kvec *vec,
 		n = store_direct(f, pos, vec, nr);
 		if (n == -EOPNOTSUPP) {
 			iov_iter_kvec(&iter, WRITE, vec, nr, len);
+			file_start_write(f);	/* as kernel_write() */
 			n = vfs_iter_write(f, &iter, &pos, 0);
+			file_end_write(f);
 		}
 		ret = n < 0 ? n : n != len ? -EIO : 0;
 		fput(f);

@@ -133,7 +133,7 @@ static int page_load(struct kddm_set *set, u64 objid, void *data)
  */
 static size_t page_used(const void *data)
 {
-	const unsigned long *w = data;
+	const u64 *w = data;	/* the same on every node's architecture */
 	size_t n = PAGE_SIZE / sizeof(*w);
 
 	while (n > 1 && !w[n - 1])
@@ -163,7 +163,7 @@ static int page_import(struct kddm_set *set, u64 objid, void *data,
 {
 	struct page *page = virt_to_page(data);
 
-	if (!len || len > PAGE_SIZE || len % sizeof(unsigned long)) {
+	if (!len || len > PAGE_SIZE || len % sizeof(u64)) {
 		clear_page(data);	/* never what the page held before */
 		return -EINVAL;
 	}

@@ -4,7 +4,7 @@
  * this node (a true member: the datagrams come from its authenticated
  * port, with true headers) sends node TARGET BUNDLE messages whose
  * contents lie: empty, cut short, inner lengths past the end, inner
- * FRAG, HELLO or BUNDLE, inner messages claiming another sender or other
+ * FRAG, HELLO, BYE or BUNDLE, inner messages claiming another sender or other
  * incarnations, bad magic, unknown types, one too long for a datagram,
  * and one whose first message (a PING) is good but not its second. Then
  * one good bundle of two PINGs. Prints "bad N good-pings M": TARGET must
@@ -74,7 +74,7 @@ static void add(unsigned int src, int type, unsigned int len,
 	h->src = htole32(src);
 	h->src_inc = htole32(src_inc);
 	h->dst_inc = htole32(dst_inc);
-	used += sizeof(*h) + len;
+	used += (sizeof(*h) + len + 7) & ~7UL;	/* each starts aligned */
 }
 
 static void good_ping(void)
@@ -120,6 +120,8 @@ int main(int argc, char **argv)
 	add(self, KDDM_MSG_HELLO, 0, self_inc, target_inc);
 	send_bundle(), bad++;
 	add(self, KDDM_MSG_BUNDLE, 0, self_inc, target_inc);
+	send_bundle(), bad++;
+	add(self, KDDM_MSG_BYE, 8, self_inc, target_inc);
 	send_bundle(), bad++;
 	add(target, KDDM_MSG_PING, 4, self_inc, target_inc);	/* not us */
 	send_bundle(), bad++;

@@ -82,10 +82,11 @@ struct kddm_wire_frag {
 /*
  * KDDM_MSG_BUNDLE: several messages to one node in one datagram. Its
  * payload is the messages, each a whole message (header, then its len
- * bytes of payload), back to back. The outer header's set_id, obj_id and
- * rpc_id are 0; each inner message has the outer one's src, src_inc and
- * dst_inc, and is neither FRAG, HELLO nor BUNDLE. The receiver handles
- * them in order, as if they had come one by one.
+ * bytes of payload) starting at a multiple of 8 bytes of the payload
+ * (zero padding between). The outer header's set_id, obj_id and rpc_id
+ * are 0; each inner message has the outer one's src, src_inc and
+ * dst_inc, and is neither FRAG, HELLO, BYE nor BUNDLE. The receiver
+ * handles them in order, as if they had come one by one.
  */
 
 #define KDDM_WIRE_DGRAM_MAX	66000U		/* TIPC_MAX_USER_MSG_SIZE */
