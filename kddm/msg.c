@@ -151,6 +151,24 @@ static bool lose_this(u32 dst)
 	       cmpxchg(&kddm_lose_next, dst, 0) == dst;
 }
 
+/* A header from this node, in our incarnation @src_inc, to @dst_inc. */
+static void hdr_fill(struct kddm_wire_hdr *h, u8 type, u32 len, u32 rpc_id,
+		     u64 set_id, u64 obj_id, u32 src_inc, u32 dst_inc)
+{
+	*h = (struct kddm_wire_hdr) {
+		.magic = cpu_to_le16(KDDM_WIRE_MAGIC),
+		.version = KDDM_WIRE_VERSION,
+		.type = type,
+		.len = cpu_to_le32(len),
+		.src = cpu_to_le32(kddm_self()),
+		.rpc_id = cpu_to_le32(rpc_id),
+		.set_id = cpu_to_le64(set_id),
+		.obj_id = cpu_to_le64(obj_id),
+		.src_inc = cpu_to_le32(src_inc),
+		.dst_inc = cpu_to_le32(dst_inc),
+	};
+}
+
 /*
  * Queued messages (kddm_msg_queue()): one queue per destination, whose
  * messages leave together, as one BUNDLE datagram, when the queue is
@@ -234,15 +252,7 @@ static int outq_flush(struct kddm_outq *q)
 		vec.iov_base = h;
 		vec.iov_len = sizeof(*h) + le32_to_cpu(h->len);
 	} else {
-		*h = (struct kddm_wire_hdr) {
-			.magic = cpu_to_le16(KDDM_WIRE_MAGIC),
-			.version = KDDM_WIRE_VERSION,
-			.type = KDDM_MSG_BUNDLE,
-			.len = cpu_to_le32(q->len),
-			.src = cpu_to_le32(kddm_self()),
-			.src_inc = cpu_to_le32(q->self_inc),
-			.dst_inc = cpu_to_le32(inc),
-		};
+		hdr_fill(h, KDDM_MSG_BUNDLE, q->len, 0, 0, 0, q->self_inc, inc);
 		vec.iov_base = q->buf;
 		vec.iov_len = OUTQ_HDR + q->len;
 	}
@@ -310,20 +320,22 @@ static int frame_out(u32 dst, u32 tipc, u32 ref, u32 inc,
 	return kddm_transport_send(tipc, ref, (struct kvec *)vec, nvec, len);
 }
 
+/* Traces and counts a message sent (or not: @ret); returns @ret. */
+static int sent(u32 dst, u8 type, u64 set_id, u64 obj_id, size_t len,
+		int ret)
+{
+	trace_kddm_msg_send(dst, type, set_id, obj_id, len, ret);
+	if (ret)
+		return ret;
+	atomic64_inc(&n_sent);
+	atomic64_add(len, &b_sent);
+	return 0;
+}
+
 static int send_frame(u32 dst, u8 type, u32 rpc_id, u64 set_id, u64 obj_id,
 		      const void *p1, u32 l1, const void *p2, u32 l2)
 {
-	struct kddm_wire_hdr h = {
-		.magic = cpu_to_le16(KDDM_WIRE_MAGIC),
-		.version = KDDM_WIRE_VERSION,
-		.type = type,
-		.len = cpu_to_le32(l1 + l2),
-		.src = cpu_to_le32(kddm_self()),
-		.rpc_id = cpu_to_le32(rpc_id),
-		.set_id = cpu_to_le64(set_id),
-		.obj_id = cpu_to_le64(obj_id),
-		.src_inc = cpu_to_le32(kddm_self_inc()),
-	};
+	struct kddm_wire_hdr h;
 	struct kvec vec[3] = {
 		{ .iov_base = &h, .iov_len = sizeof(h) },
 		{ .iov_base = (void *)p1, .iov_len = l1 },
@@ -336,17 +348,13 @@ static int send_frame(u32 dst, u8 type, u32 rpc_id, u64 set_id, u64 obj_id,
 	ret = kddm_peer_addr(dst, &tipc, &ref, &inc);
 	if (ret)
 		goto out;
-	h.dst_inc = cpu_to_le32(inc);
+	hdr_fill(&h, type, l1 + l2, rpc_id, set_id, obj_id, kddm_self_inc(),
+		 inc);
 	ret = frame_out(dst, tipc, ref, inc, vec, l2 ? 3 : (l1 ? 2 : 1), len);
 	if (send_lost(ret))
 		kddm_peer_lost(dst);
 out:
-	trace_kddm_msg_send(dst, type, set_id, obj_id, len, ret);
-	if (ret)
-		return ret;
-	atomic64_inc(&n_sent);
-	atomic64_add(len, &b_sent);
-	return 0;
+	return sent(dst, type, set_id, obj_id, len, ret);
 }
 
 /*
@@ -388,17 +396,7 @@ int kddm_msg_queue(u32 dst, u8 type, u64 set_id, u64 obj_id,
 	q->inc = inc;
 	q->self_inc = kddm_self_inc();
 	h = (void *)(q->buf + OUTQ_HDR + q->len);
-	*h = (struct kddm_wire_hdr) {
-		.magic = cpu_to_le16(KDDM_WIRE_MAGIC),
-		.version = KDDM_WIRE_VERSION,
-		.type = type,
-		.len = cpu_to_le32(l1 + l2),
-		.src = cpu_to_le32(kddm_self()),
-		.set_id = cpu_to_le64(set_id),
-		.obj_id = cpu_to_le64(obj_id),
-		.src_inc = cpu_to_le32(q->self_inc),
-		.dst_inc = cpu_to_le32(inc),
-	};
+	hdr_fill(h, type, l1 + l2, 0, set_id, obj_id, q->self_inc, inc);
 	if (l1)
 		memcpy(h + 1, p1, l1);
 	if (l2)
@@ -411,12 +409,7 @@ int kddm_msg_queue(u32 dst, u8 type, u64 set_id, u64 obj_id,
 	if (first)
 		queue_delayed_work(system_wq, &outq_work, OUTQ_DELAY);
 out:
-	trace_kddm_msg_send(dst, type, set_id, obj_id, len, ret);
-	if (ret)
-		return ret;
-	atomic64_inc(&n_sent);
-	atomic64_add(len, &b_sent);
-	return 0;
+	return sent(dst, type, set_id, obj_id, len, ret);
 }
 
 /*

@@ -15,7 +15,7 @@
 #include <unistd.h>
 #include <endian.h>
 #include <linux/tipc.h>
-#include <kddm/kddm_wire.h>
+#include "wire.h"
 
 #include "kselftest_harness.h"
 
@@ -84,18 +84,6 @@ FIXTURE_TEARDOWN(peer)
 	close(self->fd);
 }
 
-static void hdr(struct kddm_wire_hdr *h, int src, int type, __u32 len,
-		__u64 set, __u64 obj)
-{
-	h->magic = htole16(KDDM_WIRE_MAGIC);
-	h->version = KDDM_WIRE_VERSION;
-	h->type = type;
-	h->len = htole32(len);
-	h->src = htole32(src);
-	h->rpc_id = 0;
-	h->set_id = htole64(set);
-	h->obj_id = htole64(obj);
-}
 
 static int send_to(int fd, const struct sockaddr_tipc *to, const void *buf,
 		   size_t len)
@@ -128,16 +116,16 @@ TEST_F(peer, broken_headers)
 	memset(buf, 0xa5, sizeof(buf));
 	ASSERT_EQ(0, send_raw(self, buf, 3));		/* truncated */
 	ASSERT_EQ(0, send_raw(self, buf, sizeof(buf)));	/* garbage */
-	hdr(h, self->self, KDDM_MSG_PING, 0, 0, 0);
+	wire_hdr(h, self->self, KDDM_MSG_PING, 0, 0, 0);
 	h->version = 99;				/* future version */
 	ASSERT_EQ(0, send_raw(self, buf, sizeof(*h)));
-	hdr(h, self->self, KDDM_MSG_COH, 1000, set, 1);	/* len lies */
+	wire_hdr(h, self->self, KDDM_MSG_COH, 1000, set, 1);	/* len lies */
 	ASSERT_EQ(0, send_raw(self, buf, sizeof(*h) + 10));
-	hdr(h, self->self, 200, 0, set, 1);		/* unknown type */
+	wire_hdr(h, self->self, 200, 0, set, 1);		/* unknown type */
 	ASSERT_EQ(0, send_raw(self, buf, sizeof(*h)));
-	hdr(h, self->self, KDDM_MSG_SET_INFO, 100, set, 1); /* > max len */
+	wire_hdr(h, self->self, KDDM_MSG_SET_INFO, 100, set, 1); /* > max len */
 	ASSERT_EQ(0, send_raw(self, buf, sizeof(*h) + 100));
-	hdr(h, self->target, KDDM_MSG_PING, 0, 0, 0);	/* forged sender */
+	wire_hdr(h, self->target, KDDM_MSG_PING, 0, 0, 0);	/* forged sender */
 	ASSERT_EQ(0, send_raw(self, buf, sizeof(*h)));
 	for (i = 0; i < 100; i++) {			/* random bytes */
 		int n = rand() % sizeof(buf), k;
@@ -173,12 +161,12 @@ TEST_F(peer, nonsense_protocol)
 		c->owner_req = htole32(rand() % 8);
 		c->count = htole32(rand() % 3);
 		c->node = htole32(rand() % 4);
-		hdr(h, self->self, KDDM_MSG_COH, sizeof(*c) +
+		wire_hdr(h, self->self, KDDM_MSG_COH, sizeof(*c) +
 		    (type == COH_MSG_DATA ? 64 : 0), set, 1000 + rand() % 3);
 		ASSERT_EQ(0, send_raw(self, buf, sizeof(*h) + le32toh(h->len)));
 	}
 	/* invalidations for a set the target never heard of */
-	hdr(h, self->self, KDDM_MSG_COH, sizeof(*c), 0x7700000042ULL, 1);
+	wire_hdr(h, self->self, KDDM_MSG_COH, sizeof(*c), 0x7700000042ULL, 1);
 	c->type = htole16(COH_MSG_INV);
 	ASSERT_EQ(0, send_raw(self, buf, sizeof(*h) + sizeof(*c)));
 	EXPECT_EQ(0, target_ok(self->set));
@@ -198,7 +186,7 @@ static int send_frag(struct _test_data_peer *self, __u32 seq, __u32 total,
 
 	if (n > ROOM)
 		return -EINVAL;
-	hdr(h, src, KDDM_MSG_FRAG, sizeof(*f) + n, 0, 0);
+	wire_hdr(h, src, KDDM_MSG_FRAG, sizeof(*f) + n, 0, 0);
 	f->seq = htole32(seq);
 	f->total = htole32(total);
 	f->offset = htole32(off);
@@ -245,9 +233,9 @@ TEST_F(peer, broken_fragments)
 	ASSERT_EQ(0, send_frag(self, 3, total, 0, big, ROOM, me));
 	ASSERT_EQ(0, send_frag(self, 4, total, ROOM, big, total - ROOM, me));
 	/* whole messages: a piece, a forged sender, garbage */
-	hdr(h, me, KDDM_MSG_FRAG, total - sizeof(*h), 0, 0);
+	wire_hdr(h, me, KDDM_MSG_FRAG, total - sizeof(*h), 0, 0);
 	ASSERT_EQ(0, send_long(self, 5, big, total, me));
-	hdr(h, self->target, KDDM_MSG_PING, total - sizeof(*h), 0, 0);
+	wire_hdr(h, self->target, KDDM_MSG_PING, total - sizeof(*h), 0, 0);
 	ASSERT_EQ(0, send_long(self, 6, big, total, me));
 	memset(big, 0xa5, sizeof(*h));
 	ASSERT_EQ(0, send_long(self, 7, big, total, me));

@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <kddm/kddm_wire.h>
+#include "wire.h"
 
 #define DBG "/sys/kernel/debug/kddm/"
 
@@ -67,11 +67,7 @@ static void add(unsigned int src, int type, unsigned int len,
 	struct kddm_wire_hdr *h = (void *)(msg + 8 + used);
 
 	memset(h, 0, sizeof(*h) + len);
-	h->magic = htole16(KDDM_WIRE_MAGIC);
-	h->version = KDDM_WIRE_VERSION;
-	h->type = type;
-	h->len = htole32(len);
-	h->src = htole32(src);
+	wire_hdr(h, src, type, len, 0, 0);
 	h->src_inc = htole32(src_inc);
 	h->dst_inc = htole32(dst_inc);
 	used += (sizeof(*h) + len + 7) & ~7UL;	/* each starts aligned */

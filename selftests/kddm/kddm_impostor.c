@@ -18,7 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <linux/tipc.h>
-#include <kddm/kddm_wire.h>
+#include "wire.h"
 
 #define COH_MSG_REQ_WRITE	2
 #define COH_MSG_DATA		4
@@ -54,14 +54,7 @@ static void send_as(int fd, unsigned int src, int type, unsigned long long set,
 		.addr.name.name = { KDDM_TIPC_TYPE, 1 },
 	};
 
-	memset(buf, 0, sizeof(*h));
-	h->magic = htole16(KDDM_WIRE_MAGIC);
-	h->version = KDDM_WIRE_VERSION;
-	h->type = type;
-	h->len = htole32(len);
-	h->src = htole32(src);
-	h->set_id = htole64(set);
-	h->obj_id = htole64(1);
+	wire_hdr(h, src, type, len, set, 1);
 	memcpy(buf + sizeof(*h), payload, len);
 	if (sendto(fd, buf, sizeof(*h) + len, 0, (struct sockaddr *)&to,
 		   sizeof(to)) < 0)
