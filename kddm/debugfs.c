@@ -45,6 +45,7 @@ static int nodes_show(struct seq_file *m, void *v)
 	seq_puts(m, "node\tstate\ttipc\tincarnation\n");
 	return kddm_nodes_walk(1, node_line, m);
 }
+DEFINE_SHOW_ATTRIBUTE(nodes);
 
 /* What a write to send_raw starts with (little endian). */
 struct kddm_debug_raw {
@@ -78,7 +79,6 @@ static const struct file_operations send_raw_fops = {
 	.write = send_raw_write,
 	.llseek = noop_llseek,
 };
-DEFINE_SHOW_ATTRIBUTE(nodes);
 
 static int engine_show(struct seq_file *m, void *v)
 {

@@ -77,18 +77,41 @@ void kddm_msg_register(u8 type, u32 max_len, kddm_msg_handler_t fn)
 	handlers[type].fn = fn;
 }
 
+/* A header from this node, in our incarnation @src_inc, to @dst_inc. */
+static void hdr_fill(struct kddm_wire_hdr *h, u8 type, u32 len, u32 rpc_id,
+		     u64 set_id, u64 obj_id, u32 src_inc, u32 dst_inc)
+{
+	*h = (struct kddm_wire_hdr) {
+		.magic = cpu_to_le16(KDDM_WIRE_MAGIC),
+		.version = KDDM_WIRE_VERSION,
+		.type = type,
+		.len = cpu_to_le32(len),
+		.src = cpu_to_le32(kddm_self()),
+		.rpc_id = cpu_to_le32(rpc_id),
+		.set_id = cpu_to_le64(set_id),
+		.obj_id = cpu_to_le64(obj_id),
+		.src_inc = cpu_to_le32(src_inc),
+		.dst_inc = cpu_to_le32(dst_inc),
+	};
+}
+
+/* Traces and counts a message sent (or not: @ret); returns @ret. */
+static int sent(u32 dst, u8 type, u64 set_id, u64 obj_id, size_t len,
+		int ret)
+{
+	trace_kddm_msg_send(dst, type, set_id, obj_id, len, ret);
+	if (ret)
+		return ret;
+	atomic64_inc(&n_sent);
+	atomic64_add(len, &b_sent);
+	return 0;
+}
+
 /* Sends the @len bytes of @vec as FRAG datagrams to @tipc:@ref. */
 static int send_big(u32 dst, u32 tipc, u32 ref, u32 inc,
 		    const struct kvec *vec, size_t nvec, size_t len)
 {
-	struct kddm_wire_hdr h = {
-		.magic = cpu_to_le16(KDDM_WIRE_MAGIC),
-		.version = KDDM_WIRE_VERSION,
-		.type = KDDM_MSG_FRAG,
-		.src = cpu_to_le32(kddm_self()),
-		.src_inc = cpu_to_le32(kddm_self_inc()),
-		.dst_inc = cpu_to_le32(inc),
-	};
+	struct kddm_wire_hdr h;
 	struct kddm_wire_frag f = { .total = cpu_to_le32(len) };
 	struct kvec fv[3] = {
 		{ .iov_base = &h, .iov_len = sizeof(h) },
@@ -100,6 +123,7 @@ static int send_big(u32 dst, u32 tipc, u32 ref, u32 inc,
 
 	if (len > KDDM_WIRE_MSG_MAX)
 		return -EMSGSIZE;
+	hdr_fill(&h, KDDM_MSG_FRAG, 0, 0, 0, 0, kddm_self_inc(), inc);
 	buf = kvmalloc(len, GFP_KERNEL);
 	if (!buf)
 		return -ENOMEM;
@@ -149,24 +173,6 @@ static bool lose_this(u32 dst)
 {
 	return unlikely(READ_ONCE(kddm_lose_next) == dst) &&
 	       cmpxchg(&kddm_lose_next, dst, 0) == dst;
-}
-
-/* A header from this node, in our incarnation @src_inc, to @dst_inc. */
-static void hdr_fill(struct kddm_wire_hdr *h, u8 type, u32 len, u32 rpc_id,
-		     u64 set_id, u64 obj_id, u32 src_inc, u32 dst_inc)
-{
-	*h = (struct kddm_wire_hdr) {
-		.magic = cpu_to_le16(KDDM_WIRE_MAGIC),
-		.version = KDDM_WIRE_VERSION,
-		.type = type,
-		.len = cpu_to_le32(len),
-		.src = cpu_to_le32(kddm_self()),
-		.rpc_id = cpu_to_le32(rpc_id),
-		.set_id = cpu_to_le64(set_id),
-		.obj_id = cpu_to_le64(obj_id),
-		.src_inc = cpu_to_le32(src_inc),
-		.dst_inc = cpu_to_le32(dst_inc),
-	};
 }
 
 /*
@@ -265,6 +271,16 @@ out:
 	return ret;
 }
 
+/* Sends what @q holds, if anything. */
+static void outq_send(struct kddm_outq *q)
+{
+	if (!q || !READ_ONCE(q->n))
+		return;
+	mutex_lock(&q->lock);
+	outq_flush(q);
+	mutex_unlock(&q->lock);
+}
+
 /* Whether any message waits in a queue. */
 bool kddm_msg_queued(void)
 {
@@ -283,13 +299,8 @@ void kddm_msg_flush_all(void)
 	struct kddm_outq *q;
 	unsigned long dst;
 
-	xa_for_each(&outqs, dst, q) {
-		if (!READ_ONCE(q->n))
-			continue;
-		mutex_lock(&q->lock);
-		outq_flush(q);
-		mutex_unlock(&q->lock);
-	}
+	xa_for_each(&outqs, dst, q)
+		outq_send(q);
 }
 
 static void outq_timeout(struct work_struct *w)
@@ -306,30 +317,12 @@ static void outq_timeout(struct work_struct *w)
 static int frame_out(u32 dst, u32 tipc, u32 ref, u32 inc,
 		     const struct kvec *vec, size_t nvec, size_t len)
 {
-	struct kddm_outq *q = xa_load(&outqs, dst);
-
-	if (q && READ_ONCE(q->n)) {
-		mutex_lock(&q->lock);
-		outq_flush(q);
-		mutex_unlock(&q->lock);
-	}
+	outq_send(xa_load(&outqs, dst));
 	if (lose_this(dst))
 		return -EAGAIN;	/* as a send that timed out */
 	if (len > KDDM_TIPC_MAX)
 		return send_big(dst, tipc, ref, inc, vec, nvec, len);
 	return kddm_transport_send(tipc, ref, (struct kvec *)vec, nvec, len);
-}
-
-/* Traces and counts a message sent (or not: @ret); returns @ret. */
-static int sent(u32 dst, u8 type, u64 set_id, u64 obj_id, size_t len,
-		int ret)
-{
-	trace_kddm_msg_send(dst, type, set_id, obj_id, len, ret);
-	if (ret)
-		return ret;
-	atomic64_inc(&n_sent);
-	atomic64_add(len, &b_sent);
-	return 0;
 }
 
 static int send_frame(u32 dst, u8 type, u32 rpc_id, u64 set_id, u64 obj_id,
@@ -419,28 +412,16 @@ out:
 int kddm_msg_send_port(u32 tipc, u32 ref, u32 dst, u32 dst_inc, u8 type,
 		       const void *p, u32 l)
 {
-	struct kddm_wire_hdr h = {
-		.magic = cpu_to_le16(KDDM_WIRE_MAGIC),
-		.version = KDDM_WIRE_VERSION,
-		.type = type,
-		.len = cpu_to_le32(l),
-		.src = cpu_to_le32(kddm_self()),
-		.src_inc = cpu_to_le32(kddm_self_inc()),
-		.dst_inc = cpu_to_le32(dst_inc),
-	};
+	struct kddm_wire_hdr h;
 	struct kvec vec[2] = {
 		{ .iov_base = &h, .iov_len = sizeof(h) },
 		{ .iov_base = (void *)p, .iov_len = l },
 	};
 	int ret;
 
+	hdr_fill(&h, type, l, 0, 0, 0, kddm_self_inc(), dst_inc);
 	ret = kddm_transport_send(tipc, ref, vec, 2, sizeof(h) + l);
-	trace_kddm_msg_send(dst, type, 0, 0, sizeof(h) + l, ret);
-	if (!ret) {
-		atomic64_inc(&n_sent);
-		atomic64_add(sizeof(h) + l, &b_sent);
-	}
-	return ret;
+	return sent(dst, type, 0, 0, sizeof(h) + l, ret);
 }
 
 /*

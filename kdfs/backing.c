@@ -29,6 +29,7 @@
 #include <linux/slab.h>
 #include <linux/statfs.h>
 #include <linux/string.h>
+#include <linux/uio.h>
 #include <linux/workqueue.h>
 
 #include "kdfs.h"
@@ -444,59 +445,45 @@ static void data_drop(u64 ino, bool all)
 		fput(old);
 }
 
-/*
- * The @nr page objects of @vec written at @pos of @f with direct I/O,
- * from the pages themselves: no copy into the backing file system's page
- * cache, no page allocated there (half the cost of a store from memory,
- * in perf, was that copy and the backing file system's page handling).
- * Direct I/O writes and invalidates what the page cache holds of the
- * range, so buffered reads that follow see the data. -EOPNOTSUPP where
- * the backing file cannot take direct I/O (then a buffered write does).
- */
-static ssize_t store_direct(struct file *f, loff_t pos, struct kvec *vec,
-			    unsigned int nr)
+/* The @nr pages of @bv written at @pos of @f, with direct I/O if @direct. */
+static ssize_t write_pages_at(struct file *f, loff_t pos, struct bio_vec *bv,
+			      unsigned int nr, bool direct)
 {
 	struct iov_iter iter;
-	struct bio_vec *bv;
 	struct kiocb kiocb;
-	unsigned int i;
 	ssize_t n;
 
-	if (!(f->f_mode & FMODE_CAN_ODIRECT) || !f->f_op->write_iter)
-		return -EOPNOTSUPP;
-	bv = kmalloc_array(nr, sizeof(*bv), GFP_KERNEL);
-	if (!bv)
-		return -ENOMEM;
-	for (i = 0; i < nr; i++) {
-		bv[i].bv_page = virt_to_page(vec[i].iov_base);
-		bv[i].bv_offset = offset_in_page(vec[i].iov_base);
-		bv[i].bv_len = vec[i].iov_len;
-	}
 	iov_iter_bvec(&iter, WRITE, bv, nr, (size_t)nr << PAGE_SHIFT);
 	init_sync_kiocb(&kiocb, f);
 	kiocb.ki_pos = pos;
-	kiocb.ki_flags |= IOCB_DIRECT;
-	file_start_write(f);
+	if (direct)
+		kiocb.ki_flags |= IOCB_DIRECT;
+	file_start_write(f);	/* as kernel_write() */
 	n = call_write_iter(f, &kiocb, &iter);
 	file_end_write(f);
-	kfree(bv);
-	/* a range the file system would not write directly (alignment) */
-	return n == -EINVAL ? -EOPNOTSUPP : n;
+	return n;
 }
 
 /*
- * Pages @index.. (the @nr pages of @vec), written whole at their place in
- * one write (the inode's sync cuts the file to its size: the size is the
- * inode's, not the data file's).
+ * Pages @index.. (the @nr page objects of @bv), written whole at their
+ * place in one write (the inode's sync cuts the file to its size: the
+ * size is the inode's, not the data file's). With direct I/O from the
+ * pages themselves where the backing file takes it: no copy into the
+ * backing file system's page cache, no page allocated there (half the
+ * cost of a store from memory, in perf, was that copy and the backing
+ * file system's page handling). Direct I/O writes and invalidates what
+ * the page cache holds of the range, so buffered reads that follow see
+ * the data. A range it will not write directly (-EINVAL: alignment) is
+ * written through the page cache.
  */
-int kdfs_store_pagev(u64 ino, pgoff_t index, struct kvec *vec,
+int kdfs_store_pagev(u64 ino, pgoff_t index, struct bio_vec *bv,
 		     unsigned int nr)
 {
 	loff_t pos = (loff_t)index << PAGE_SHIFT;
 	size_t len = (size_t)nr << PAGE_SHIFT;
-	struct iov_iter iter;
 	struct io_ctx c;
 	struct file *f;
+	bool direct;
 	ssize_t n;
 	int ret;
 
@@ -505,13 +492,10 @@ int kdfs_store_pagev(u64 ino, pgoff_t index, struct kvec *vec,
 	ret = PTR_ERR_OR_ZERO(f);
 	if (!ret) {
 		/* durable at the inode's sync (trim_data), which follows */
-		n = store_direct(f, pos, vec, nr);
-		if (n == -EOPNOTSUPP) {
-			iov_iter_kvec(&iter, WRITE, vec, nr, len);
-			file_start_write(f);	/* as kernel_write() */
-			n = vfs_iter_write(f, &iter, &pos, 0);
-			file_end_write(f);
-		}
+		direct = f->f_mode & FMODE_CAN_ODIRECT;
+		n = write_pages_at(f, pos, bv, nr, direct);
+		if (direct && n == -EINVAL)
+			n = write_pages_at(f, pos, bv, nr, false);
 		ret = n < 0 ? n : n != len ? -EIO : 0;
 		fput(f);
 	}
@@ -521,9 +505,12 @@ int kdfs_store_pagev(u64 ino, pgoff_t index, struct kvec *vec,
 
 int kdfs_store_page(u64 ino, pgoff_t index, const void *page)
 {
-	struct kvec vec = { .iov_base = (void *)page, .iov_len = PAGE_SIZE };
+	struct bio_vec bv = {
+		.bv_page = virt_to_page(page),
+		.bv_len = PAGE_SIZE,
+	};
 
-	return kdfs_store_pagev(ino, index, &vec, 1);
+	return kdfs_store_pagev(ino, index, &bv, 1);
 }
 
 int kdfs_load_page(u64 ino, pgoff_t index, void *page)

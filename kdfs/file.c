@@ -391,7 +391,7 @@ static ssize_t kdfs_write_iter(struct kiocb *iocb, struct iov_iter *from)
 
 /*
  * At the home: pages @first..@first+@n-1 of @ino stored in runs, one
- * write each, straight from the page objects (@vec: room for
+ * write each, straight from the page objects (@bv: room for
  * KDFS_STORE_RUN), as a write per page costs the backing file system a
  * journal handle each (a time update); pages that exist nowhere (holes)
  * are skipped. A run's pages stay frozen until it is written: nothing
@@ -399,7 +399,7 @@ static ssize_t kdfs_write_iter(struct kiocb *iocb, struct iov_iter *from)
  * need not write them again). 0 or the first error.
  */
 int kdfs_store_range(u64 ino, pgoff_t first, unsigned int n,
-		     struct kvec *vec)
+		     struct bio_vec *bv)
 {
 	unsigned int i = 0, k, j;
 	pgoff_t start;
@@ -419,12 +419,14 @@ int kdfs_store_range(u64 ino, pgoff_t first, unsigned int n,
 				break;
 			}
 			kdfs_page_protect(id, p);
-			vec[k].iov_base = p;
-			vec[k].iov_len = PAGE_SIZE;
+			bv[k] = (struct bio_vec) {
+				.bv_page = virt_to_page(p),
+				.bv_len = PAGE_SIZE,
+			};
 		}
 		if (!k)
 			continue;
-		err = kdfs_store_pagev(ino, start, vec, k);
+		err = kdfs_store_pagev(ino, start, bv, k);
 		for (j = 0; j < k; j++) {
 			u64 id = kdfs_page_id(ino, start + j);
 
@@ -460,7 +462,7 @@ static int store_at_home(u64 ino, pgoff_t first, unsigned int n)
  * Those of a run that failed are marked again.
  */
 static int store_runs(struct inode *inode, const pgoff_t *idx,
-		      unsigned int n, struct kvec *run)
+		      unsigned int n, struct bio_vec *run)
 {
 	unsigned int i = 0, k, j;
 	int ret = 0, err;
@@ -501,19 +503,21 @@ static void store_job_fn(struct work_struct *w)
 struct sync_buf {
 	pgoff_t idx[SYNC_CHUNK];
 	bool mine[SYNC_CHUNK];	/* written here (else: by another node) */
-	struct kvec *run;	/* at the home: KDFS_STORE_RUN pages */
+	struct bio_vec *run;	/* at the home: KDFS_STORE_RUN pages */
 	struct store_job *job;	/* elsewhere: the last chunk's calls */
-	bool job_queued;
 };
 
-/* The last chunk's calls done; their result. */
+/* The last chunk's calls done (if any were made); their result. */
 static int store_job_wait(struct sync_buf *b)
 {
-	if (!b->job_queued)
+	int ret;
+
+	if (!b->job)
 		return 0;
 	flush_work(&b->job->work);
-	b->job_queued = false;
-	return b->job->ret;
+	ret = b->job->ret;
+	b->job->ret = 0;
+	return ret;
 }
 
 /*
@@ -541,7 +545,6 @@ static int sync_chunk(struct inode *inode, struct sync_buf *b, unsigned int n)
 	memcpy(b->job->idx, b->idx, n * sizeof(b->idx[0]));
 	b->job->n = n;
 	b->job->inode = inode;
-	b->job_queued = true;
 	queue_work(system_unbound_wq, &b->job->work);
 	return ret;
 }
@@ -570,7 +573,7 @@ static int sync_pages(struct inode *inode)
 		b->run = kmalloc_array(KDFS_STORE_RUN, sizeof(*b->run),
 				       GFP_KERNEL);
 	else
-		b->job = kmalloc(sizeof(*b->job), GFP_KERNEL);
+		b->job = kzalloc(sizeof(*b->job), GFP_KERNEL);
 	if (!b->run && !b->job) {
 		kfree(b);
 		return -ENOMEM;

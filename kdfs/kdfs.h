@@ -9,12 +9,12 @@
 #ifndef _KDFS_H
 #define _KDFS_H
 
+#include <linux/bvec.h>
 #include <linux/fs.h>
 #include <linux/path.h>
 #include <linux/rwsem.h>
 #include <linux/string.h>
 #include <linux/types.h>
-#include <linux/uio.h>
 #include <linux/workqueue.h>
 #include <linux/xarray.h>
 #include <kddm/kddm.h>
@@ -199,13 +199,13 @@ struct kdfs_call {
 };
 
 int kdfs_store_range(u64 ino, pgoff_t first, unsigned int n,
-		     struct kvec *vec);
+		     struct bio_vec *bv);
 int kdfs_call(u64 ino, const struct kdfs_call *c);
 int kdfs_load_inode(u64 ino, struct kdfs_iobj *io);
 int kdfs_store_dir(u64 ino, const struct kdfs_dobj *d);
 int kdfs_load_dir(u64 ino, struct kdfs_dobj *d);
 int kdfs_store_page(u64 ino, pgoff_t index, const void *page);
-int kdfs_store_pagev(u64 ino, pgoff_t index, struct kvec *vec,
+int kdfs_store_pagev(u64 ino, pgoff_t index, struct bio_vec *bv,
 		     unsigned int nr);
 int kdfs_load_page(u64 ino, pgoff_t index, void *page);
 int kdfs_store_alloc(u32 node, const struct kdfs_aobj *a);

@@ -215,17 +215,17 @@ void kdfs_page_protect(u64 objid, void *data)
 /* At the home: pages @first..@first+@n-1 of @ino stored (a kdfs_call). */
 static int call_store(u64 ino, u64 first, u32 n)
 {
-	struct kvec *vec;
+	struct bio_vec *bv;
 	int ret;
 
 	if (!n || n > KDFS_STORE_RUN || first >= 1ULL << KDFS_PAGE_BITS ||
 	    n > (1ULL << KDFS_PAGE_BITS) - first)
 		return -EINVAL;
-	vec = kmalloc_array(n, sizeof(*vec), GFP_KERNEL);
-	if (!vec)
+	bv = kmalloc_array(n, sizeof(*bv), GFP_KERNEL);
+	if (!bv)
 		return -ENOMEM;
-	ret = kdfs_store_range(ino, first, n, vec);
-	kfree(vec);
+	ret = kdfs_store_range(ino, first, n, bv);
+	kfree(bv);
 	return ret;
 }
 
