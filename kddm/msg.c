@@ -350,29 +350,65 @@ out:
 	return sent(dst, type, set_id, obj_id, len, ret);
 }
 
-/*
- * kddm_msg_queue - kddm_msg_send(), but the message may wait, with others
- * to @dst, until kddm_msg_flush_all(), the next message to @dst, or a
- * jiffy: many messages, one datagram (the receiver's work and the wire's
- * are per datagram more than per byte). For one-way messages whose
- * sender does not wait for an answer before a flush.
- *
- * Return: 0 or -errno; like kddm_msg_send(), a message that cannot leave
- * in the end makes @dst a lost peer.
- */
-int kddm_msg_queue(u32 dst, u8 type, u64 set_id, u64 obj_id,
-		   const void *p1, u32 l1, const void *p2, u32 l2)
+/* A second payload part given as bytes, for kddm_msg_queue(). */
+struct copy_arg {
+	const void *p;
+	u32 l;
+};
+
+static int copy_fill(void *buf, u32 room, void *arg)
 {
-	size_t len = sizeof(struct kddm_wire_hdr) + l1 + l2;
+	struct copy_arg *c = arg;
+
+	memcpy(buf, c->p, c->l);
+	return c->l;
+}
+
+/*
+ * What kddm_msg_queue_fill() does where the message cannot wait in a
+ * queue: @fill into a buffer of its own, sent at once.
+ */
+static int send_filled(u32 dst, u8 type, u64 set_id, u64 obj_id,
+		       const void *p1, u32 l1, u32 max2, kddm_fill_t fill,
+		       void *arg)
+{
+	void *buf = max2 ? kvmalloc(max2, GFP_KERNEL) : NULL;
+	int n = 0, ret;
+
+	if (max2 && !buf)
+		return -ENOMEM;
+	if (max2)
+		n = fill(buf, max2, arg);
+	ret = send_frame(dst, type, 0, set_id, obj_id, p1, l1, buf,
+			 n > 0 ? n : 0);
+	kvfree(buf);
+	return ret;
+}
+
+/*
+ * kddm_msg_queue_fill - kddm_msg_queue() where @fill writes the second
+ * payload part (at most @max2 bytes) straight into the queue: no buffer
+ * nor copy of its own. @fill returns the bytes it wrote, or -errno for
+ * none (the message leaves without them). @fill may sleep but must not
+ * send to @dst.
+ *
+ * Return: 0 or -errno, as kddm_msg_queue().
+ */
+int kddm_msg_queue_fill(u32 dst, u8 type, u64 set_id, u64 obj_id,
+			const void *p1, u32 l1, u32 max2, kddm_fill_t fill,
+			void *arg)
+{
+	size_t len = sizeof(struct kddm_wire_hdr) + l1 + max2;
 	struct kddm_wire_hdr *h;
 	struct kddm_outq *q;
 	u32 tipc, ref, inc;
 	bool first;
-	int ret;
+	int ret, n;
 
 	q = ALIGN(len, OUTQ_ALIGN) <= OUTQ_ROOM ? outq_get(dst) : NULL;
 	if (!q)
-		return send_frame(dst, type, 0, set_id, obj_id, p1, l1, p2, l2);
+		return send_filled(dst, type, set_id, obj_id, p1, l1, max2,
+				   fill, arg);
 	ret = kddm_peer_addr(dst, &tipc, &ref, &inc);
 	if (ret)
 		goto out;
@@ -389,11 +425,13 @@ int kddm_msg_queue(u32 dst, u8 type, u64 set_id, u64 obj_id,
 	q->inc = inc;
 	q->self_inc = kddm_self_inc();
 	h = (void *)(q->buf + OUTQ_HDR + q->len);
-	hdr_fill(h, type, l1 + l2, 0, set_id, obj_id, q->self_inc, inc);
 	if (l1)
 		memcpy(h + 1, p1, l1);
-	if (l2)
-		memcpy((u8 *)(h + 1) + l1, p2, l2);
+	n = max2 ? fill((u8 *)(h + 1) + l1, max2, arg) : 0;
+	if (n < 0 || n > max2)
+		n = 0;
+	len = sizeof(*h) + l1 + n;
+	hdr_fill(h, type, l1 + n, 0, set_id, obj_id, q->self_inc, inc);
 	/* the next message starts aligned (zeroed padding between) */
 	memset((u8 *)h + len, 0, ALIGN(len, OUTQ_ALIGN) - len);
 	q->len += ALIGN(len, OUTQ_ALIGN);
@@ -403,6 +441,29 @@ int kddm_msg_queue(u32 dst, u8 type, u64 set_id, u64 obj_id,
 		queue_delayed_work(system_wq, &outq_work, OUTQ_DELAY);
 out:
 	return sent(dst, type, set_id, obj_id, len, ret);
+}
+
+/*
+ * kddm_msg_queue - kddm_msg_send(), but the message may wait, with others
+ * to @dst, until kddm_msg_flush_all(), the next message to @dst, or a
+ * jiffy: many messages, one datagram (the receiver's work and the wire's
+ * are per datagram more than per byte). For one-way messages whose
+ * sender does not wait for an answer before a flush.
+ *
+ * Return: 0 or -errno; like kddm_msg_send(), a message that cannot leave
+ * in the end makes @dst a lost peer.
+ */
+int kddm_msg_queue(u32 dst, u8 type, u64 set_id, u64 obj_id,
+		   const void *p1, u32 l1, const void *p2, u32 l2)
+{
+	struct copy_arg c = { .p = p2, .l = l2 };
+
+	if (ALIGN(sizeof(struct kddm_wire_hdr) + l1 + l2, OUTQ_ALIGN) >
+	    OUTQ_ROOM)	/* as it is, with no copy */
+		return send_frame(dst, type, 0, set_id, obj_id, p1, l1, p2,
+				  l2);
+	return kddm_msg_queue_fill(dst, type, set_id, obj_id, p1, l1, l2,
+				   copy_fill, &c);
 }
 
 /*

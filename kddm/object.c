@@ -115,6 +115,43 @@ static int export_data(struct kddm_obj *obj, void *buf, u32 size)
 	return set->obj_size;
 }
 
+/* kddm_fill_t of a copy of an object's data, for k_send(). */
+struct export_arg {
+	struct kddm_obj *obj;
+	int len;
+};
+
+static int export_fill(void *buf, u32 room, void *arg)
+{
+	struct export_arg *e = arg;
+
+	e->len = export_data(e->obj, buf, room);
+	if (e->len <= 0 || e->len > room) {
+		pr_err("set %llx object %llx: export failed (%d)\n",
+		       e->obj->set->id, e->obj->coh.obj_id, e->len);
+		e->len = 0;
+	}
+	return e->len;
+}
+
+/* A COH message with @size bytes of data exported, sent at once. */
+static int send_now(u32 dst, struct kddm_set *set, u64 objid,
+		    const struct kddm_wire_coh *w, u32 size,
+		    struct export_arg *e)
+{
+	void *buf = NULL;
+	int ret;
+
+	if (size) {
+		buf = kvmalloc(size, GFP_KERNEL);
+		export_fill(buf, size, e);
+	}
+	ret = kddm_msg_send(dst, KDDM_MSG_COH, set->id, objid, w, sizeof(*w),
+			    buf, e->len);
+	kvfree(buf);
+	return ret;
+}
+
 static void k_send(struct coh_node *n, struct coh_obj *o, u32 dst,
 		   const struct coh_msg *msg, bool with_data)
 {
@@ -130,32 +167,22 @@ static void k_send(struct coh_node *n, struct coh_obj *o, u32 dst,
 		.err = cpu_to_le32(msg->err),
 		.node = cpu_to_le32(msg->node),
 	};
-	void *buf = NULL;
-	int len = 0, ret;
-	u32 size;
+	struct export_arg e = { .obj = obj };
+	u32 size = with_data ? export_size(obj) : 0;
+	int ret;
 
-	if (with_data) {
-		size = export_size(obj);
-		buf = kvmalloc(size, GFP_KERNEL);
-		len = export_data(obj, buf, size);
-		if (len <= 0 || len > size) {
-			pr_err("set %llx object %llx: export failed (%d)\n",
-			       set->id, o->obj_id, len);
-			len = 0;
-		}
-	}
 	/*
 	 * Queued (sent with others to @dst in one datagram) for a caller's
 	 * batch of requests, and for whatever the receive thread answers
-	 * (flushed once it has read every datagram there was).
+	 * (flushed once it has read every datagram there was); the data
+	 * exported straight into the queue.
 	 */
 	if (obj->batch || kddm_transport_on_rx())
-		ret = kddm_msg_queue(dst, KDDM_MSG_COH, set->id, o->obj_id,
-				     &w, sizeof(w), buf, len);
+		ret = kddm_msg_queue_fill(dst, KDDM_MSG_COH, set->id,
+					  o->obj_id, &w, sizeof(w), size,
+					  export_fill, &e);
 	else
-		ret = kddm_msg_send(dst, KDDM_MSG_COH, set->id, o->obj_id,
-				    &w, sizeof(w), buf, len);
-	kvfree(buf);
+		ret = send_now(dst, set, o->obj_id, &w, size, &e);
 	if (ret) {
 		/* Reported to the engine as a node failure once it returns. */
 		pr_warn_ratelimited("send to node %u failed: %d\n", dst, ret);
@@ -163,7 +190,7 @@ static void k_send(struct coh_node *n, struct coh_obj *o, u32 dst,
 		return;
 	}
 	atomic64_inc(&set->msgs_sent);
-	atomic64_add(sizeof(struct kddm_wire_hdr) + sizeof(w) + len,
+	atomic64_add(sizeof(struct kddm_wire_hdr) + sizeof(w) + e.len,
 		     &set->bytes_sent);
 }
 

@@ -202,6 +202,42 @@ static void write_ahead(struct inode *inode, loff_t pos, size_t count)
 }
 
 /*
+ * A sequential write into a file homed on another node sends the pages
+ * it has left behind (those below the page it ends in) home at once, as
+ * NFS writes back behind a streaming writer: the data crosses the wire
+ * while the writer goes on, not all at its fsync or close; and once a
+ * chunk has gone, the home stores it meanwhile (wb_store_later()). A
+ * write elsewhere in the file sends nothing: the next one may rewrite the
+ * same page.
+ */
+static void wb_store_later(struct inode *inode, pgoff_t index);
+
+static void write_behind(struct inode *inode, loff_t pos, size_t n)
+{
+	struct kdfs_inode *ki = KDFS_I(inode);
+	pgoff_t i = pos >> PAGE_SHIFT, end = (pos + n) >> PAGE_SHIFT;
+	bool seq = pos == ki->wb_pos;
+
+	ki->wb_pos = pos + n;
+	if (!seq || kdfs_ino_node(inode->i_ino) == kdfs_this->node)
+		return;
+	/* the next write's pages asked for first: the home answers those
+	 * while these cross the wire
+	 */
+	write_ahead(inode, pos + n, n);
+	for (; i < end; i++) {
+		if (xa_cmpxchg(&ki->dirty_pages, i, KDFS_WRITTEN, KDFS_PUSHED,
+			       GFP_NOFS) != KDFS_WRITTEN)
+			continue;
+		kddm_flush_object_flags(kdfs_pages,
+					kdfs_page_id(inode->i_ino, i),
+					KDDM_BATCH);
+		wb_store_later(inode, i);
+	}
+	kddm_send_batched();
+}
+
+/*
  * No fault on user memory while an object is held: the access may fault
  * on a mapping of this very file (or on a userfaultfd page) and wait for
  * that object. Reads go through a bounce page; writes copy with page
@@ -260,7 +296,7 @@ void kdfs_page_written(struct inode *inode, pgoff_t index)
 
 	ki->dirty = true;
 	/* no memory for the mark: fsync writes every page back */
-	if (xa_is_err(xa_store(&ki->dirty_pages, index, xa_mk_value(1),
+	if (xa_is_err(xa_store(&ki->dirty_pages, index, KDFS_WRITTEN,
 			       GFP_NOFS)))
 		ki->all_dirty = true;
 }
@@ -342,6 +378,7 @@ static ssize_t write_once(struct kiocb *iocb, struct iov_iter *from,
 	write_ahead(inode, pos, iov_iter_count(from));
 	ret = write_pages(inode, pos, from);
 	if (ret > 0) {
+		write_behind(inode, pos, ret);
 		end = pos + ret;
 		if (end > io->size)
 			io->size = end;
@@ -500,9 +537,101 @@ static void store_job_fn(struct work_struct *w)
 	job->ret = store_runs(job->inode, job->idx, job->n, NULL);
 }
 
+/*
+ * Write-behind: the pages a sequential writer sent home, SYNC_CHUNK at a
+ * time, stored there by a worker while the writer goes on (as a server
+ * writes back what an NFS client sent before its COMMIT). Their marks go
+ * before the calls: a page written again meanwhile is marked again, for
+ * a later store; one whose store failed is marked again too. fsync waits
+ * for the chunk being stored, then stores what is still marked.
+ */
+struct kdfs_wb {
+	struct mutex lock;
+	struct store_job job;		/* the chunk being stored */
+	pgoff_t idx[SYNC_CHUNK];	/* sent, for the next chunk */
+	unsigned int n;
+};
+
+static void wb_store_fn(struct work_struct *w)
+{
+	struct store_job *job = container_of(w, struct store_job, work);
+	struct inode *inode = job->inode;
+	unsigned int i;
+
+	for (i = 0; i < job->n; i++)
+		xa_cmpxchg(&KDFS_I(inode)->dirty_pages, job->idx[i],
+			   KDFS_PUSHED, NULL, GFP_NOFS);
+	store_runs(inode, job->idx, job->n, NULL);
+	iput(inode);	/* held while queued: no eviction meanwhile */
+}
+
+static struct kdfs_wb *wb_get(struct kdfs_inode *ki)
+{
+	struct kdfs_wb *wb = READ_ONCE(ki->wb);
+
+	if (wb)
+		return wb;
+	wb = kzalloc(sizeof(*wb), GFP_NOFS);
+	if (!wb)
+		return NULL;
+	mutex_init(&wb->lock);
+	INIT_WORK(&wb->job.work, wb_store_fn);
+	if (cmpxchg(&ki->wb, NULL, wb)) {
+		kfree(wb);
+		wb = ki->wb;
+	}
+	return wb;
+}
+
+/*
+ * Page @index of @inode was sent home by write_behind(): stored there
+ * with the next full chunk (no memory: at fsync, as marked).
+ */
+static void wb_store_later(struct inode *inode, pgoff_t index)
+{
+	struct kdfs_wb *wb = wb_get(KDFS_I(inode));
+
+	if (!wb)
+		return;
+	mutex_lock(&wb->lock);
+	wb->idx[wb->n++] = index;
+	if (wb->n == SYNC_CHUNK) {
+		flush_work(&wb->job.work);	/* the home keeps up */
+		memcpy(wb->job.idx, wb->idx, sizeof(wb->idx));
+		wb->job.n = wb->n;
+		wb->job.inode = inode;
+		wb->n = 0;
+		ihold(inode);
+		queue_work(system_unbound_wq, &wb->job.work);
+	}
+	mutex_unlock(&wb->lock);
+}
+
+/* Before fsync: the chunk being stored, stored; the next left to it. */
+static void wb_wait(struct kdfs_inode *ki)
+{
+	struct kdfs_wb *wb = READ_ONCE(ki->wb);
+
+	if (!wb)
+		return;
+	mutex_lock(&wb->lock);
+	/* not from the job itself (its iput() may evict the inode) */
+	if (current_work() != &wb->job.work)
+		flush_work(&wb->job.work);
+	wb->n = 0;
+	mutex_unlock(&wb->lock);
+}
+
+/* At eviction (no chunk is being stored: it holds the inode). */
+void kdfs_wb_free(struct inode *inode)
+{
+	kfree(KDFS_I(inode)->wb);
+	KDFS_I(inode)->wb = NULL;
+}
+
 struct sync_buf {
 	pgoff_t idx[SYNC_CHUNK];
-	bool mine[SYNC_CHUNK];	/* written here (else: by another node) */
+	bool mine[SYNC_CHUNK];	/* written here, not sent home yet */
 	struct bio_vec *run;	/* at the home: KDFS_STORE_RUN pages */
 	struct store_job *job;	/* elsewhere: the last chunk's calls */
 };
@@ -565,6 +694,7 @@ static int sync_pages(struct inode *inode)
 	int ret = 0, err;
 	void *entry;
 
+	wb_wait(ki);
 	b = kzalloc(sizeof(*b), GFP_KERNEL);
 	if (!b)
 		return -ENOMEM;
@@ -587,7 +717,8 @@ static int sync_pages(struct inode *inode)
 		ki->all_dirty = false;
 		end = DIV_ROUND_UP(i_size_read(inode), PAGE_SIZE);
 		for (i = 0; i < end && !ret; i++) {
-			b->mine[n] = xa_erase(&ki->dirty_pages, i) || all;
+			b->mine[n] = xa_erase(&ki->dirty_pages, i) ==
+				     KDFS_WRITTEN || all;
 			b->idx[n++] = i;
 			if (n == SYNC_CHUNK || i + 1 == end) {
 				ret = sync_chunk(inode, b, n);
@@ -602,7 +733,7 @@ static int sync_pages(struct inode *inode)
 	}
 	xa_for_each(&ki->dirty_pages, index, entry) {
 		xa_erase(&ki->dirty_pages, index);
-		b->mine[n] = true;
+		b->mine[n] = entry == KDFS_WRITTEN;
 		b->idx[n++] = index;
 		if (n < SYNC_CHUNK)
 			continue;

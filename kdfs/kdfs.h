@@ -223,17 +223,25 @@ void kdfs_objects_exit(void);
 int kdfs_errno(int err);
 
 /* A node's VFS inode of kdfs. */
+struct kdfs_wb;
+
 struct kdfs_inode {
 	struct inode vfs;
 	struct mutex open_lock;
 	unsigned int opens;	/* open files of this node */
 	bool dirty;		/* written here since the last sync */
-	struct xarray dirty_pages;	/* indexes written here since */
+	struct xarray dirty_pages;	/* indexes written here since (KDFS_*) */
 	u64 open_nodes;		/* as the inode object said last */
 	bool all_dirty;		/* fsync: every page (a mark was lost) */
 	u32 xattrs;		/* as the inode object said last */
 	pgoff_t ra_next;	/* read-ahead asked for pages below it */
+	loff_t wb_pos;		/* where the last write ended */
+	struct kdfs_wb *wb;	/* write-behind (file.c), made on use */
 };
+
+/* dirty_pages values: written here; written here and sent home since */
+#define KDFS_WRITTEN	xa_mk_value(1)
+#define KDFS_PUSHED	xa_mk_value(2)
 
 static inline struct kdfs_inode *KDFS_I(struct inode *inode)
 {
@@ -262,6 +270,7 @@ void kdfs_flush_start(void);
 void kdfs_flush_stop(void);
 /* file.c */
 int kdfs_truncate_pages(u64 ino, u64 from, u64 to);
+void kdfs_wb_free(struct inode *inode);
 void kdfs_opens_lost(u64 ino, u64 dead);
 int kdfs_fsync_inode(struct inode *inode);
 void kdfs_page_written(struct inode *inode, pgoff_t index);

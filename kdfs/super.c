@@ -37,6 +37,8 @@ static struct inode *kdfs_alloc_inode(struct super_block *sb)
 	ki->all_dirty = false;
 	ki->open_nodes = 0;
 	ki->ra_next = 0;
+	ki->wb_pos = 0;
+	ki->wb = NULL;
 	return &ki->vfs;
 }
 
@@ -226,6 +228,7 @@ static void kdfs_evict_inode(struct inode *inode)
 					    inode->i_ino, ret);
 	}
 	kdfs_mmap_forget(inode);
+	kdfs_wb_free(inode);
 	xa_destroy(&KDFS_I(inode)->dirty_pages);
 	clear_inode(inode);
 }
