@@ -372,15 +372,24 @@ static int send_filled(u32 dst, u8 type, u64 set_id, u64 obj_id,
 		       const void *p1, u32 l1, u32 max2, kddm_fill_t fill,
 		       void *arg)
 {
-	void *buf = max2 ? kvmalloc(max2, GFP_KERNEL) : NULL;
-	int n = 0, ret;
+	struct copy_arg *c = arg;
+	void *buf;
+	int n = -ENOMEM, ret;
 
-	if (max2 && !buf)
-		return -ENOMEM;
-	if (max2)
+	if (fill == copy_fill)	/* as it is: no copy */
+		return send_frame(dst, type, 0, set_id, obj_id, p1, l1, c->p,
+				  c->l);
+	buf = max2 ? kvmalloc(max2, GFP_KERNEL) : NULL;
+	if (buf)
 		n = fill(buf, max2, arg);
+	if (max2 && (n < 0 || n > max2)) {
+		/* as a queued one: the message leaves without them */
+		pr_warn_ratelimited("type %u to node %u: no data (%d)\n", type,
+				    dst, n);
+		n = 0;
+	}
 	ret = send_frame(dst, type, 0, set_id, obj_id, p1, l1, buf,
-			 n > 0 ? n : 0);
+			 max2 ? n : 0);
 	kvfree(buf);
 	return ret;
 }
@@ -390,7 +399,7 @@ static int send_filled(u32 dst, u8 type, u64 set_id, u64 obj_id,
  * payload part (at most @max2 bytes) straight into the queue: no buffer
  * nor copy of its own. @fill returns the bytes it wrote, or -errno for
  * none (the message leaves without them). @fill may sleep but must not
- * send to @dst.
+ * send any message (it runs with the queue of @dst locked).
  *
  * Return: 0 or -errno, as kddm_msg_queue().
  */
@@ -428,7 +437,7 @@ int kddm_msg_queue_fill(u32 dst, u8 type, u64 set_id, u64 obj_id,
 	if (l1)
 		memcpy(h + 1, p1, l1);
 	n = max2 ? fill((u8 *)(h + 1) + l1, max2, arg) : 0;
-	if (n < 0 || n > max2)
+	if (WARN_ON_ONCE(n > max2) || n < 0)
 		n = 0;
 	len = sizeof(*h) + l1 + n;
 	hdr_fill(h, type, l1 + n, 0, set_id, obj_id, q->self_inc, inc);
@@ -458,10 +467,6 @@ int kddm_msg_queue(u32 dst, u8 type, u64 set_id, u64 obj_id,
 {
 	struct copy_arg c = { .p = p2, .l = l2 };
 
-	if (ALIGN(sizeof(struct kddm_wire_hdr) + l1 + l2, OUTQ_ALIGN) >
-	    OUTQ_ROOM)	/* as it is, with no copy */
-		return send_frame(dst, type, 0, set_id, obj_id, p1, l1, p2,
-				  l2);
 	return kddm_msg_queue_fill(dst, type, set_id, obj_id, p1, l1, l2,
 				   copy_fill, &c);
 }

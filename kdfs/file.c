@@ -540,13 +540,14 @@ static void store_job_fn(struct work_struct *w)
 /*
  * Write-behind: the pages a sequential writer sent home, SYNC_CHUNK at a
  * time, stored there by a worker while the writer goes on (as a server
- * writes back what an NFS client sent before its COMMIT). Their marks go
- * before the calls: a page written again meanwhile is marked again, for
- * a later store; one whose store failed is marked again too. fsync waits
- * for the chunk being stored, then stores what is still marked.
+ * writes back what an NFS client sent before its COMMIT). A page's mark
+ * goes from PUSHED to STORING while the worker stores it, and away once
+ * stored; a page written again meanwhile is marked WRITTEN again, and one
+ * whose store failed too. fsync stores every marked page itself, STORING
+ * ones included: what it returns never depends on the worker.
  */
 struct kdfs_wb {
-	struct mutex lock;
+	struct mutex lock;		/* idx, n, and queueing the job */
 	struct store_job job;		/* the chunk being stored */
 	pgoff_t idx[SYNC_CHUNK];	/* sent, for the next chunk */
 	unsigned int n;
@@ -555,19 +556,25 @@ struct kdfs_wb {
 static void wb_store_fn(struct work_struct *w)
 {
 	struct store_job *job = container_of(w, struct store_job, work);
-	struct inode *inode = job->inode;
+	struct xarray *marks = &KDFS_I(job->inode)->dirty_pages;
 	unsigned int i;
+	int ret;
 
 	for (i = 0; i < job->n; i++)
-		xa_cmpxchg(&KDFS_I(inode)->dirty_pages, job->idx[i],
-			   KDFS_PUSHED, NULL, GFP_NOFS);
-	store_runs(inode, job->idx, job->n, NULL);
-	iput(inode);	/* held while queued: no eviction meanwhile */
+		xa_cmpxchg(marks, job->idx[i], KDFS_PUSHED, KDFS_STORING,
+			   GFP_NOFS);
+	/* a failed run's pages are marked WRITTEN again */
+	ret = store_runs(job->inode, job->idx, job->n, NULL);
+	for (i = 0; i < job->n; i++)
+		xa_cmpxchg(marks, job->idx[i], KDFS_STORING, NULL, GFP_NOFS);
+	if (ret)
+		pr_warn_ratelimited("inode %lx: storing written pages at their home failed (%d), fsync tries again\n",
+				    job->inode->i_ino, ret);
 }
 
 static struct kdfs_wb *wb_get(struct kdfs_inode *ki)
 {
-	struct kdfs_wb *wb = READ_ONCE(ki->wb);
+	struct kdfs_wb *wb = READ_ONCE(ki->wb), *old;
 
 	if (wb)
 		return wb;
@@ -576,9 +583,11 @@ static struct kdfs_wb *wb_get(struct kdfs_inode *ki)
 		return NULL;
 	mutex_init(&wb->lock);
 	INIT_WORK(&wb->job.work, wb_store_fn);
-	if (cmpxchg(&ki->wb, NULL, wb)) {
+	wb->job.inode = &ki->vfs;
+	old = cmpxchg(&ki->wb, NULL, wb);
+	if (old) {
 		kfree(wb);
-		wb = ki->wb;
+		return old;
 	}
 	return wb;
 }
@@ -599,15 +608,16 @@ static void wb_store_later(struct inode *inode, pgoff_t index)
 		flush_work(&wb->job.work);	/* the home keeps up */
 		memcpy(wb->job.idx, wb->idx, sizeof(wb->idx));
 		wb->job.n = wb->n;
-		wb->job.inode = inode;
 		wb->n = 0;
-		ihold(inode);
 		queue_work(system_unbound_wq, &wb->job.work);
 	}
 	mutex_unlock(&wb->lock);
 }
 
-/* Before fsync: the chunk being stored, stored; the next left to it. */
+/*
+ * Before fsync: the chunk being stored, stored (fsync would store its
+ * pages again); the next one left to fsync, which stores what is marked.
+ */
 static void wb_wait(struct kdfs_inode *ki)
 {
 	struct kdfs_wb *wb = READ_ONCE(ki->wb);
@@ -615,17 +625,23 @@ static void wb_wait(struct kdfs_inode *ki)
 	if (!wb)
 		return;
 	mutex_lock(&wb->lock);
-	/* not from the job itself (its iput() may evict the inode) */
-	if (current_work() != &wb->job.work)
-		flush_work(&wb->job.work);
+	flush_work(&wb->job.work);
 	wb->n = 0;
 	mutex_unlock(&wb->lock);
 }
 
-/* At eviction (no chunk is being stored: it holds the inode). */
+/*
+ * At eviction: a chunk may still be stored (a write that raced with an
+ * fsync leaves one after the last close), and it uses the inode.
+ */
 void kdfs_wb_free(struct inode *inode)
 {
-	kfree(KDFS_I(inode)->wb);
+	struct kdfs_wb *wb = KDFS_I(inode)->wb;
+
+	if (!wb)
+		return;
+	flush_work(&wb->job.work);
+	kfree(wb);
 	KDFS_I(inode)->wb = NULL;
 }
 
@@ -733,7 +749,7 @@ static int sync_pages(struct inode *inode)
 	}
 	xa_for_each(&ki->dirty_pages, index, entry) {
 		xa_erase(&ki->dirty_pages, index);
-		b->mine[n] = entry == KDFS_WRITTEN;
+		b->mine[n] = entry == KDFS_WRITTEN;	/* else sent already */
 		b->idx[n++] = index;
 		if (n < SYNC_CHUNK)
 			continue;

@@ -239,9 +239,13 @@ struct kdfs_inode {
 	struct kdfs_wb *wb;	/* write-behind (file.c), made on use */
 };
 
-/* dirty_pages values: written here; written here and sent home since */
+/*
+ * dirty_pages values: written here; written here and sent home since;
+ * and being stored there by write-behind (file.c)
+ */
 #define KDFS_WRITTEN	xa_mk_value(1)
 #define KDFS_PUSHED	xa_mk_value(2)
+#define KDFS_STORING	xa_mk_value(3)
 
 static inline struct kdfs_inode *KDFS_I(struct inode *inode)
 {
