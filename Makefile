@@ -129,8 +129,61 @@ bench: deps
 	bench/kipc-bench.sh
 	bench/kdfs-bench.sh
 
+# User-space parts, as packagers expect (DESTDIR, PREFIX): the kddm CLI,
+# kddm-setup, the systemd unit, man pages, an example kddm.conf.
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR ?= $(PREFIX)/share/man
+DOCDIR ?= $(PREFIX)/share/doc/kddm
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+INSTALLED = $(BINDIR)/kddm $(SBINDIR)/kddm-setup $(UNITDIR)/kddm.service \
+	$(MANDIR)/man8/kddm.8 $(MANDIR)/man8/kddm-setup.8 \
+	$(MANDIR)/man5/kddm.conf.5 $(DOCDIR)/examples/kddm.conf
+
+install: userspace
+	install -D -m 755 $(BUILD)/bin/kddm $(DESTDIR)$(BINDIR)/kddm
+	install -D -m 755 userspace/kddm-setup $(DESTDIR)$(SBINDIR)/kddm-setup
+	install -d $(DESTDIR)$(UNITDIR)
+	sed 's|/usr/sbin/kddm-setup|$(SBINDIR)/kddm-setup|' \
+		userspace/systemd/kddm.service > $(DESTDIR)$(UNITDIR)/kddm.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/kddm.service
+	install -D -m 644 man/kddm.8 $(DESTDIR)$(MANDIR)/man8/kddm.8
+	install -D -m 644 man/kddm-setup.8 $(DESTDIR)$(MANDIR)/man8/kddm-setup.8
+	install -D -m 644 man/kddm.conf.5 $(DESTDIR)$(MANDIR)/man5/kddm.conf.5
+	install -D -m 644 userspace/kddm.conf.example \
+		$(DESTDIR)$(DOCDIR)/examples/kddm.conf
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+
+# DKMS: the module sources (no test module) in $(DKMS_SRC), then dkms
+# add, build and install for the running kernel (and, with AUTOINSTALL,
+# each kernel installed later). dkms-source alone makes the tree.
+VERSION := $(shell sed -n 's/^\#define KDDM_VERSION "\(.*\)"/\1/p' include/kddm/version.h)
+DKMS_SRC ?= $(DESTDIR)/usr/src/kddm-$(VERSION)
+DKMS_DIRS := kddm kipc kdfs include
+
+dkms-source:
+	rm -rf $(DKMS_SRC)
+	install -d $(DKMS_SRC)
+	tar -cf - --exclude='*.o' --exclude='*.ko' --exclude='*.mod*' \
+		--exclude='.*.cmd' --exclude=modules.order --exclude='*.a' \
+		Kbuild $(wildcard $(DKMS_DIRS) migrate) | tar -xf - -C $(DKMS_SRC)
+	sed 's/@VERSION@/$(VERSION)/' dkms.conf.in > $(DKMS_SRC)/dkms.conf
+
+dkms-install: dkms-source
+	dkms add -m kddm -v $(VERSION)
+	dkms build -m kddm -v $(VERSION)
+	dkms install -m kddm -v $(VERSION)
+
+dkms-remove:
+	dkms remove -m kddm -v $(VERSION) --all
+	rm -rf $(DKMS_SRC)
+
 clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null || true
 	rm -rf $(BUILD)
 
-.PHONY: all deps modules sparse userspace selftests checkpatch check demo bench clean
+.PHONY: all deps modules sparse userspace selftests checkpatch check demo bench clean \
+	install uninstall dkms-source dkms-install dkms-remove

@@ -1,0 +1,38 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# The DKMS package builds for the host's kernel (the cloud kernel the
+# guests boot), in a private DKMS tree (no change to the system's):
+# make dkms-source makes the source tree dkms.conf describes, dkms add
+# and build make kddm.ko, kipc.ko and kdfs.ko, each for that kernel.
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+KVER=$("$ROOT/scripts/kver.sh")
+VER=$(sed -n 's/^#define KDDM_VERSION "\(.*\)"/\1/p' "$ROOT/include/kddm/version.h")
+D=$(mktemp -d)
+trap 'rm -rf "$D"' EXIT
+t=0 fail=0
+echo "TAP version 13"
+ok() { # NAME STATUS [DETAIL]
+	t=$((t + 1))
+	if [ "$2" -eq 0 ]; then echo "ok $t $1"; else
+		echo "not ok $t $1"; fail=$((fail + 1))
+		[ -n "${3:-}" ] && tail -30 <<<"$3" | sed 's/^/# /'
+	fi
+}
+command -v dkms >/dev/null; ok "dkms is installed (scripts/packages.list)" $?
+out=$(make -s -C "$ROOT" dkms-source DKMS_SRC="$D/src/kddm-$VER" 2>&1)
+ok "make dkms-source" $? "$out"
+grep -qx "PACKAGE_VERSION=\"$VER\"" "$D/src/kddm-$VER/dkms.conf"
+ok "dkms.conf has version $VER" $?
+[ -z "$(find "$D/src" -name '*.o' -o -name '*.ko')" ]; ok "no build products in the source tree" $?
+mkdir -p "$D/tree"
+opts=(--dkmstree "$D/tree" --sourcetree "$D/src" -m kddm -v "$VER" -k "$KVER")
+out=$(dkms add "${opts[@]}" 2>&1); ok "dkms add" $? "$out"
+out=$(dkms build "${opts[@]}" 2>&1); ok "dkms build for $KVER" $? "$out$(cat "$D"/tree/kddm/"$VER"/build/make.log 2>/dev/null)"
+for m in kddm kipc kdfs; do
+	f=$(find "$D/tree/kddm/$VER/$KVER" -name "$m.ko*" | head -1)
+	v=$( [ -n "$f" ] && modinfo -F vermagic "$f" | cut -d' ' -f1)
+	[ "$v" = "$KVER" ]; ok "$m.ko built for $KVER" $? "file '$f' vermagic '$v'"
+done
+echo "1..$t"
+echo "# Totals: pass:$((t - fail)) fail:$fail xfail:0 xpass:0 skip:0 error:0"
+[ $fail -eq 0 ]
