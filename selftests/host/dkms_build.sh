@@ -9,15 +9,8 @@ KVER=$("$ROOT/scripts/kver.sh")
 VER=$(sed -n 's/^#define KDDM_VERSION "\(.*\)"/\1/p' "$ROOT/include/kddm/version.h")
 D=$(mktemp -d)
 trap 'rm -rf "$D"' EXIT
-t=0 fail=0
-echo "TAP version 13"
-ok() { # NAME STATUS [DETAIL]
-	t=$((t + 1))
-	if [ "$2" -eq 0 ]; then echo "ok $t $1"; else
-		echo "not ok $t $1"; fail=$((fail + 1))
-		[ -n "${3:-}" ] && tail -30 <<<"$3" | sed 's/^/# /'
-	fi
-}
+# shellcheck source=selftests/tap.lib
+. "$ROOT/selftests/tap.lib"
 command -v dkms >/dev/null; ok "dkms is installed (scripts/packages.list)" $?
 out=$(make -s -C "$ROOT" dkms-source DKMS_SRC="$D/src/kddm-$VER" 2>&1)
 ok "make dkms-source" $? "$out"
@@ -33,6 +26,4 @@ for m in kddm kipc kdfs; do
 	v=$( [ -n "$f" ] && modinfo -F vermagic "$f" | cut -d' ' -f1)
 	[ "$v" = "$KVER" ]; ok "$m.ko built for $KVER" $? "file '$f' vermagic '$v'"
 done
-echo "1..$t"
-echo "# Totals: pass:$((t - fail)) fail:$fail xfail:0 xpass:0 skip:0 error:0"
-[ $fail -eq 0 ]
+tap_end

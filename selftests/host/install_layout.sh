@@ -8,15 +8,8 @@
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 D=$(mktemp -d)
 trap 'rm -rf "$D"' EXIT
-t=0 fail=0
-echo "TAP version 13"
-ok() { # NAME STATUS [DETAIL]
-	t=$((t + 1))
-	if [ "$2" -eq 0 ]; then echo "ok $t $1"; else
-		echo "not ok $t $1"; fail=$((fail + 1))
-		[ -n "${3:-}" ] && sed 's/^/# /' <<<"$3"
-	fi
-}
+# shellcheck source=selftests/tap.lib
+. "$ROOT/selftests/tap.lib"
 out=$(make -s -C "$ROOT" install DESTDIR="$D" PREFIX=/usr 2>&1)
 ok "make install DESTDIR=... PREFIX=/usr" $? "$out"
 for f in 755:usr/bin/kddm 755:usr/sbin/kddm-setup \
@@ -38,6 +31,4 @@ ok "the example kddm.conf passes check" $? "$out"
 out=$(make -s -C "$ROOT" uninstall DESTDIR="$D" PREFIX=/usr 2>&1)
 left=$(find "$D" -type f)
 [ -z "$left" ]; ok "make uninstall leaves no file" $? "$out$left"
-echo "1..$t"
-echo "# Totals: pass:$((t - fail)) fail:$fail xfail:0 xpass:0 skip:0 error:0"
-[ $fail -eq 0 ]
+tap_end
