@@ -141,7 +141,8 @@ INSTALLED = $(BINDIR)/kddm $(SBINDIR)/kddm-setup $(UNITDIR)/kddm.service \
 	$(MANDIR)/man8/kddm.8 $(MANDIR)/man8/kddm-setup.8 \
 	$(MANDIR)/man5/kddm.conf.5 $(DOCDIR)/examples/kddm.conf
 
-install: userspace
+install:
+	$(MAKE) -C userspace/kddm BUILD=$(BUILD) $(BUILD)/bin/kddm
 	install -D -m 755 $(BUILD)/bin/kddm $(DESTDIR)$(BINDIR)/kddm
 	install -D -m 755 userspace/kddm-setup $(DESTDIR)$(SBINDIR)/kddm-setup
 	install -d $(DESTDIR)$(UNITDIR)
@@ -167,18 +168,19 @@ DKMS_DIRS := kddm kipc kdfs include
 dkms-source:
 	rm -rf $(DKMS_SRC)
 	install -d $(DKMS_SRC)
-	tar -cf - --exclude='*.o' --exclude='*.ko' --exclude='*.mod*' \
-		--exclude='.*.cmd' --exclude=modules.order --exclude='*.a' \
-		Kbuild $(wildcard $(DKMS_DIRS) migrate) | tar -xf - -C $(DKMS_SRC)
+	git ls-files -z Kbuild $(DKMS_DIRS) $(wildcard migrate) | \
+		grep -zv '/tests/' | xargs -0 tar -cf - | tar -xf - -C $(DKMS_SRC)
 	sed 's/@VERSION@/$(VERSION)/' dkms.conf.in > $(DKMS_SRC)/dkms.conf
 
 dkms-install: dkms-source
-	dkms add -m kddm -v $(VERSION)
+	dkms status -m kddm -v $(VERSION) | grep -q . && \
+		dkms remove -m kddm -v $(VERSION) --all || true
+	dkms add $(DKMS_SRC)
 	dkms build -m kddm -v $(VERSION)
 	dkms install -m kddm -v $(VERSION)
 
 dkms-remove:
-	dkms remove -m kddm -v $(VERSION) --all
+	dkms remove -m kddm -v $(VERSION) --all || true
 	rm -rf $(DKMS_SRC)
 
 clean:

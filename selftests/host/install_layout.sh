@@ -28,6 +28,10 @@ for m in man8/kddm.8 man8/kddm-setup.8 man5/kddm.conf.5; do
 done
 out=$("$D/usr/sbin/kddm-setup" -c "$D/usr/share/doc/kddm/examples/kddm.conf" check 2>&1)
 ok "the example kddm.conf passes check" $? "$out"
+out=$(make -s -C "$ROOT" install DESTDIR="$D/l" 2>&1)
+grep -qx 'ExecStart=/usr/local/sbin/kddm-setup up' "$D/l/usr/local/lib/systemd/system/kddm.service"
+ok "default PREFIX /usr/local: the unit runs /usr/local/sbin/kddm-setup" $? "$out"
+rm -rf "$D/l"
 out=$(make -s -C "$ROOT" uninstall DESTDIR="$D" PREFIX=/usr 2>&1)
 left=$(find "$D" -type f)
 [ -z "$left" ]; ok "make uninstall leaves no file" $? "$out$left"

@@ -30,8 +30,14 @@ C=$D/kddm.conf
 case_ "a good file" 0 "node 2, configuration good" \
 	'# comment' "${good[@]}" 'bearer = udp net1 192.0.2.1@6118 192.0.2.2 2001:db8::1@6118' \
 	'services = kipc kdfs  # both' 'kdfs_backing = /var/lib/kddm' \
-	'kdfs_options = cache_mb=128' 'key_file = /etc/kddm/key' 'kipc_init_ns = no'
+	'kdfs_options = root=1,place=2' 'key_file = /etc/kddm/key' 'kipc_init_ns = no' \
+	'kdfs_mount = /kdfs/'
 case_ "node out of range" 2 "$C:1: node: '0' is not a node id (1..65535)" 'node = 0' 'bearer = eth eth0'
+case_ "leading zero (octal to the kernel)" 2 "$C:1: node: '010' is not a node id" 'node = 010' 'bearer = eth eth0'
+case_ "CRLF lines" 0 "node 2, configuration good" $'node = 2\r' $'bearer = eth eth0\r' $'\r'
+case_ "a key with a space" 2 "$C:4: 'no de' is not a key" "${good[@]}" 'no de = 1'
+case_ "a mount option kdfs lacks" 2 "$C:4: kdfs_options: unknown option 'cache_mb=128'" "${good[@]}" 'kdfs_options = cache_mb=128'
+case_ "tipc address out of range" 2 "$C:4: tipc_address: '999.1.1' is not Z.C.N" "${good[@]}" 'tipc_address = 999.1.1'
 case_ "node not a number" 2 "$C:1: node: 'x1' is not a node id" 'node = x1' 'bearer = eth eth0'
 case_ "a key set twice" 2 "$C:4: 'nodes' is set twice" "${good[@]}" 'nodes = 4'
 case_ "unknown key" 2 "$C:4: unknown key 'frob'" "${good[@]}" 'frob = 1'

@@ -61,7 +61,8 @@ x 1 rm -f /kdfs/setup_unit
 
 # again: nothing to do, nothing changes
 out=$(x 1 kddm-setup up 2>&1); rc=$?
-[ $rc -eq 0 ] && [ "$(echo "$out" | grep -vc 'is up$')" = 0 ]
+[ $rc -eq 0 ] && [ "$(echo "$out" | grep -vc 'is up$')" = 0 ] &&
+	[ "$(x 1 grep -c ' kdfs ' /proc/mounts)" = 1 ]
 ok "a second up is a no-op" $? "$out"
 
 # down, in the reverse order
