@@ -365,59 +365,45 @@ static int copy_fill(void *buf, u32 room, void *arg)
 }
 
 /*
- * What kddm_msg_queue_fill() does where the message cannot wait in a
- * queue: @fill into a buffer of its own, sent at once.
+ * kddm_msg_send_fill - kddm_msg_send() where @fill writes the second
+ * payload part (at most @max2 bytes; see kddm_msg_queue_fill()) into a
+ * buffer of its own; without memory for it, or if @fill fails, the
+ * message leaves without them.
  */
-static int send_filled(u32 dst, u8 type, u64 set_id, u64 obj_id,
+int kddm_msg_send_fill(u32 dst, u8 type, u64 set_id, u64 obj_id,
 		       const void *p1, u32 l1, u32 max2, kddm_fill_t fill,
 		       void *arg)
 {
-	struct copy_arg *c = arg;
-	void *buf;
-	int n = -ENOMEM, ret;
+	void *buf = max2 ? kvmalloc(max2, GFP_KERNEL) : NULL;
+	int n = buf ? fill(buf, max2, arg) : 0, ret;
 
-	if (fill == copy_fill)	/* as it is: no copy */
-		return send_frame(dst, type, 0, set_id, obj_id, p1, l1, c->p,
-				  c->l);
-	buf = max2 ? kvmalloc(max2, GFP_KERNEL) : NULL;
-	if (buf)
-		n = fill(buf, max2, arg);
-	if (max2 && (n < 0 || n > max2)) {
-		/* as a queued one: the message leaves without them */
+	if (max2 && (!buf || n < 0 || n > max2)) {
 		pr_warn_ratelimited("type %u to node %u: no data (%d)\n", type,
-				    dst, n);
+				    dst, buf ? n : -ENOMEM);
 		n = 0;
 	}
-	ret = send_frame(dst, type, 0, set_id, obj_id, p1, l1, buf,
-			 max2 ? n : 0);
+	ret = send_frame(dst, type, 0, set_id, obj_id, p1, l1, buf, n);
 	kvfree(buf);
 	return ret;
 }
 
-/*
- * kddm_msg_queue_fill - kddm_msg_queue() where @fill writes the second
- * payload part (at most @max2 bytes) straight into the queue: no buffer
- * nor copy of its own. @fill returns the bytes it wrote, or -errno for
- * none (the message leaves without them). @fill may sleep but must not
- * send any message (it runs with the queue of @dst locked).
- *
- * Return: 0 or -errno, as kddm_msg_queue().
- */
-int kddm_msg_queue_fill(u32 dst, u8 type, u64 set_id, u64 obj_id,
-			const void *p1, u32 l1, u32 max2, kddm_fill_t fill,
-			void *arg)
+/* The queue a message of @len bytes to @dst waits in; NULL: none. */
+static struct kddm_outq *outq_for(u32 dst, size_t len)
+{
+	return ALIGN(len, OUTQ_ALIGN) <= OUTQ_ROOM ? outq_get(dst) : NULL;
+}
+
+/* Queues a message in @q: kddm_msg_queue_fill() once @q is known. */
+static int queue_into(struct kddm_outq *q, u32 dst, u8 type, u64 set_id,
+		      u64 obj_id, const void *p1, u32 l1, u32 max2,
+		      kddm_fill_t fill, void *arg)
 {
 	size_t len = sizeof(struct kddm_wire_hdr) + l1 + max2;
 	struct kddm_wire_hdr *h;
-	struct kddm_outq *q;
 	u32 tipc, ref, inc;
 	bool first;
 	int ret, n;
 
-	q = ALIGN(len, OUTQ_ALIGN) <= OUTQ_ROOM ? outq_get(dst) : NULL;
-	if (!q)
-		return send_filled(dst, type, set_id, obj_id, p1, l1, max2,
-				   fill, arg);
 	ret = kddm_peer_addr(dst, &tipc, &ref, &inc);
 	if (ret)
 		goto out;
@@ -453,6 +439,29 @@ out:
 }
 
 /*
+ * kddm_msg_queue_fill - kddm_msg_queue() where @fill writes the second
+ * payload part (at most @max2 bytes) straight into the queue: no buffer
+ * nor copy of its own. @fill returns the bytes it wrote, or -errno for
+ * none (the message leaves without them). @fill may sleep but must not
+ * send any message (it runs with the queue of @dst locked).
+ *
+ * Return: 0 or -errno, as kddm_msg_queue().
+ */
+int kddm_msg_queue_fill(u32 dst, u8 type, u64 set_id, u64 obj_id,
+			const void *p1, u32 l1, u32 max2, kddm_fill_t fill,
+			void *arg)
+{
+	struct kddm_outq *q = outq_for(dst, sizeof(struct kddm_wire_hdr) +
+				       l1 + max2);
+
+	if (!q)
+		return kddm_msg_send_fill(dst, type, set_id, obj_id, p1, l1,
+					  max2, fill, arg);
+	return queue_into(q, dst, type, set_id, obj_id, p1, l1, max2, fill,
+			  arg);
+}
+
+/*
  * kddm_msg_queue - kddm_msg_send(), but the message may wait, with others
  * to @dst, until kddm_msg_flush_all(), the next message to @dst, or a
  * jiffy: many messages, one datagram (the receiver's work and the wire's
@@ -465,10 +474,15 @@ out:
 int kddm_msg_queue(u32 dst, u8 type, u64 set_id, u64 obj_id,
 		   const void *p1, u32 l1, const void *p2, u32 l2)
 {
+	struct kddm_outq *q = outq_for(dst, sizeof(struct kddm_wire_hdr) +
+				       l1 + l2);
 	struct copy_arg c = { .p = p2, .l = l2 };
 
-	return kddm_msg_queue_fill(dst, type, set_id, obj_id, p1, l1, l2,
-				   copy_fill, &c);
+	if (!q)
+		return send_frame(dst, type, 0, set_id, obj_id, p1, l1, p2,
+				  l2);
+	return queue_into(q, dst, type, set_id, obj_id, p1, l1, l2,
+			  copy_fill, &c);
 }
 
 /*

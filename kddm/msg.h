@@ -34,6 +34,9 @@ typedef int (*kddm_fill_t)(void *buf, u32 room, void *arg);
 int kddm_msg_queue_fill(u32 dst, u8 type, u64 set_id, u64 obj_id,
 			const void *p1, u32 l1, u32 max2, kddm_fill_t fill,
 			void *arg);
+int kddm_msg_send_fill(u32 dst, u8 type, u64 set_id, u64 obj_id,
+		       const void *p1, u32 l1, u32 max2, kddm_fill_t fill,
+		       void *arg);
 void kddm_msg_flush_all(void);
 bool kddm_msg_queued(void);
 int kddm_rpc_call(u32 dst, u8 type, u64 set_id, u64 obj_id,

@@ -134,24 +134,6 @@ static int export_fill(void *buf, u32 room, void *arg)
 	return e->len;
 }
 
-/* A COH message with @size bytes of data exported, sent at once. */
-static int send_now(u32 dst, struct kddm_set *set, u64 objid,
-		    const struct kddm_wire_coh *w, u32 size,
-		    struct export_arg *e)
-{
-	void *buf = NULL;
-	int ret;
-
-	if (size) {
-		buf = kvmalloc(size, GFP_KERNEL);
-		export_fill(buf, size, e);
-	}
-	ret = kddm_msg_send(dst, KDDM_MSG_COH, set->id, objid, w, sizeof(*w),
-			    buf, e->len);
-	kvfree(buf);
-	return ret;
-}
-
 static void k_send(struct coh_node *n, struct coh_obj *o, u32 dst,
 		   const struct coh_msg *msg, bool with_data)
 {
@@ -182,7 +164,9 @@ static void k_send(struct coh_node *n, struct coh_obj *o, u32 dst,
 					  o->obj_id, &w, sizeof(w), size,
 					  export_fill, &e);
 	else
-		ret = send_now(dst, set, o->obj_id, &w, size, &e);
+		ret = kddm_msg_send_fill(dst, KDDM_MSG_COH, set->id,
+					 o->obj_id, &w, sizeof(w), size,
+					 export_fill, &e);
 	if (ret) {
 		/* Reported to the engine as a node failure once it returns. */
 		pr_warn_ratelimited("send to node %u failed: %d\n", dst, ret);

@@ -221,9 +221,7 @@ static void write_behind(struct inode *inode, loff_t pos, size_t n)
 	ki->wb_pos = pos + n;
 	if (!seq || kdfs_ino_node(inode->i_ino) == kdfs_this->node)
 		return;
-	/* the next write's pages asked for first: the home answers those
-	 * while these cross the wire
-	 */
+	/* the next write's pages first: answered while these cross */
 	write_ahead(inode, pos + n, n);
 	for (; i < end; i++) {
 		if (xa_cmpxchg(&ki->dirty_pages, i, KDFS_WRITTEN, KDFS_PUSHED,
