@@ -19,6 +19,7 @@
 #include <linux/kernel.h>
 #include <net/genetlink.h>
 #include <net/netlink.h>
+#include <kddm/compat.h>
 #include <uapi/kddm/kddm_netlink.h>
 
 #include "internal.h"
@@ -380,13 +381,13 @@ static int kddm_nl_set_get_doit(struct sk_buff *skb, struct genl_info *info)
 static int kddm_nl_set_get_dumpit(struct sk_buff *skb,
 				  struct netlink_callback *cb)
 {
-	const struct genl_dumpit_info *info = genl_dumpit_info(cb);
+	struct nlattr **attrs = kddm_dump_attrs(genl_dumpit_info(cb));
 	struct kddm_nl_dump_ctx *ctx = kddm_nl_dump_ctx(cb);
 	struct kddm_set_info si;
 	u64 next;
 	int err;
 
-	if (info->attrs && info->attrs[KDDM_A_SET_ID]) {
+	if (attrs && attrs[KDDM_A_SET_ID]) {
 		NL_SET_ERR_MSG(cb->extack,
 			       "a set dump takes no set id: use a plain request");
 		return -EINVAL;

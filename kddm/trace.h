@@ -11,6 +11,7 @@
 #define _KDDM_TRACE_H
 
 #include <linux/tracepoint.h>
+#include <kddm/compat.h>
 
 TRACE_EVENT(kddm_msg_send,
 	TP_PROTO(u32 dst, u8 type, u64 set_id, u64 obj_id, u32 len, int ret),
@@ -95,7 +96,7 @@ TRACE_EVENT(kddm_obj_op,
 		__field(int, ret)
 	),
 	TP_fast_assign(
-		__assign_str(op, op);
+		kddm_assign_str(op, op);
 		__entry->set_id = set_id;
 		__entry->obj_id = obj_id;
 		__entry->ret = ret;

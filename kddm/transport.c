@@ -403,8 +403,30 @@ void kddm_transport_queue(struct kthread_work *w)
 	kthread_queue_work(kddm_kw, w);
 }
 
+/*
+ * TIPC must be built in or loadable (creating a socket loads its module):
+ * a kernel without it is refused at load, not at the first join.
+ */
+static int tipc_probe(void)
+{
+	struct socket *s;
+	int ret = sock_create_kern(&init_net, AF_TIPC, SOCK_RDM, 0, &s);
+
+	if (ret) {
+		pr_err("this kernel has no TIPC (CONFIG_TIPC, module tipc): %d: not loading\n",
+		       ret);
+		return ret;
+	}
+	sock_release(s);
+	return 0;
+}
+
 int kddm_transport_init(void)
 {
+	int ret = tipc_probe();
+
+	if (ret)
+		return ret;
 	kthread_init_work(&rx_work, rx_work_fn);
 	kthread_init_work(&top_work, top_work_fn);
 	rx_buf = kvmalloc(KDDM_TIPC_MAX, GFP_KERNEL);

@@ -459,7 +459,7 @@ static ssize_t write_pages_at(struct file *f, loff_t pos, struct bio_vec *bv,
 	if (direct)
 		kiocb.ki_flags |= IOCB_DIRECT;
 	file_start_write(f);	/* as kernel_write() */
-	n = call_write_iter(f, &kiocb, &iter);
+	n = f->f_op->write_iter(&kiocb, &iter);
 	file_end_write(f);
 	return n;
 }
@@ -696,7 +696,7 @@ static int unlink_in(char kind, const char *name)
 	ret = PTR_ERR_OR_ZERO(d);
 	if (!ret) {
 		ret = d_is_positive(d) ?
-		      vfs_unlink(&init_user_ns, d_inode(dir), d, NULL) : 0;
+		      vfs_unlink(KDDM_NOP_IDMAP, d_inode(dir), d, NULL) : 0;
 		dput(d);
 	}
 	inode_unlock(d_inode(dir));
@@ -739,7 +739,7 @@ static int mkdir_path(const char *path)
 	d = kern_path_create(AT_FDCWD, path, &p, LOOKUP_DIRECTORY);
 	if (IS_ERR(d))
 		return PTR_ERR(d) == -EEXIST ? 0 : PTR_ERR(d);
-	ret = vfs_mkdir(mnt_user_ns(p.mnt), d_inode(p.dentry), d, 0700);
+	ret = vfs_mkdir(kddm_mnt_idmap(p.mnt), d_inode(p.dentry), d, 0700);
 	done_path_create(&p, d);
 	return ret;
 }
@@ -789,7 +789,7 @@ int kdfs_backing_open(struct kdfs_sb *s, const char *dir)
 	ret = -EINVAL;
 	if (p.dentry->d_sb->s_magic == KDFS_MAGIC)
 		goto bad;	/* kdfs over kdfs */
-	ret = inode_permission(mnt_user_ns(p.mnt), d_inode(p.dentry),
+	ret = inode_permission(kddm_mnt_idmap(p.mnt), d_inode(p.dentry),
 			       MAY_WRITE | MAY_EXEC);
 	if (ret)
 		goto bad;

@@ -570,7 +570,7 @@ static void wb_store_fn(struct work_struct *w)
 				    job->inode->i_ino, ret);
 }
 
-static struct kdfs_wb *wb_get(struct kdfs_inode *ki)
+static struct kdfs_wb *kdfs_wb_get(struct kdfs_inode *ki)
 {
 	struct kdfs_wb *wb = READ_ONCE(ki->wb), *old;
 
@@ -596,7 +596,7 @@ static struct kdfs_wb *wb_get(struct kdfs_inode *ki)
  */
 static void wb_store_later(struct inode *inode, pgoff_t index)
 {
-	struct kdfs_wb *wb = wb_get(KDFS_I(inode));
+	struct kdfs_wb *wb = kdfs_wb_get(KDFS_I(inode));
 
 	if (!wb)
 		return;
@@ -844,5 +844,5 @@ const struct file_operations kdfs_file_fops = {
 	.fsync = kdfs_fsync,
 	.fallocate = kdfs_fallocate,
 	.mmap = kdfs_file_mmap,
-	.splice_read = generic_file_splice_read,
+	.splice_read = copy_splice_read,
 };

@@ -155,9 +155,10 @@ void kdfs_fill_inode(struct inode *inode, const struct kdfs_iobj *io)
 	inode->i_gid = make_kgid(&init_user_ns, io->gid);
 	set_nlink(inode, io->nlink);
 	i_size_write(inode, io->size);
-	inode->i_atime = (struct timespec64){ io->atime, io->atime_ns };
-	inode->i_mtime = (struct timespec64){ io->mtime, io->mtime_ns };
-	inode->i_ctime = (struct timespec64){ io->ctime, io->ctime_ns };
+	kddm_inode_set_times(inode,
+			     (struct timespec64){ io->atime, io->atime_ns },
+			     (struct timespec64){ io->mtime, io->mtime_ns },
+			     (struct timespec64){ io->ctime, io->ctime_ns });
 	inode->i_rdev = new_decode_dev(io->rdev);
 	inode->i_blocks = (io->size + 511) >> 9;
 	KDFS_I(inode)->open_nodes = io->open_nodes;
@@ -627,7 +628,7 @@ static int kdfs_new(struct inode *dir, struct dentry *dentry,
 	return ret;
 }
 
-static int kdfs_create(struct user_namespace *ns, struct inode *dir,
+static int kdfs_create(struct kddm_idmap *idmap, struct inode *dir,
 		       struct dentry *dentry, umode_t mode, bool excl)
 {
 	struct newinfo ni = { .mode = (mode & ~S_IFMT) | S_IFREG };
@@ -667,7 +668,7 @@ static int kdfs_atomic_open(struct inode *dir, struct dentry *dentry,
 	return ret;
 }
 
-static int kdfs_mkdir(struct user_namespace *ns, struct inode *dir,
+static int kdfs_mkdir(struct kddm_idmap *idmap, struct inode *dir,
 		      struct dentry *dentry, umode_t mode)
 {
 	struct newinfo ni = { .mode = (mode & ~S_IFMT) | S_IFDIR };
@@ -675,7 +676,7 @@ static int kdfs_mkdir(struct user_namespace *ns, struct inode *dir,
 	return kdfs_new(dir, dentry, &ni, true);
 }
 
-static int kdfs_mknod(struct user_namespace *ns, struct inode *dir,
+static int kdfs_mknod(struct kddm_idmap *idmap, struct inode *dir,
 		      struct dentry *dentry, umode_t mode, dev_t rdev)
 {
 	struct newinfo ni = { .mode = mode, .rdev = rdev };
@@ -683,7 +684,7 @@ static int kdfs_mknod(struct user_namespace *ns, struct inode *dir,
 	return kdfs_new(dir, dentry, &ni, true);
 }
 
-static int kdfs_symlink(struct user_namespace *ns, struct inode *dir,
+static int kdfs_symlink(struct kddm_idmap *idmap, struct inode *dir,
 			struct dentry *dentry, const char *target)
 {
 	struct newinfo ni = { .mode = S_IFLNK | 0777, .link = target };
@@ -938,7 +939,7 @@ static int rename_entries(struct rename *r, struct held_dirs *h,
 	return dir_add(nd, r->nname->name, r->nname->len, r->ino, type);
 }
 
-static int kdfs_rename(struct user_namespace *ns, struct inode *odir,
+static int kdfs_rename(struct kddm_idmap *idmap, struct inode *odir,
 		       struct dentry *odentry, struct inode *ndir,
 		       struct dentry *ndentry, unsigned int flags)
 {
@@ -994,7 +995,7 @@ static int kdfs_rename(struct user_namespace *ns, struct inode *odir,
 
 /* ---- attributes ---- */
 
-static int kdfs_getattr(struct user_namespace *ns, const struct path *path,
+static int kdfs_getattr(struct kddm_idmap *idmap, const struct path *path,
 			struct kstat *stat, u32 mask, unsigned int flags)
 {
 	struct inode *inode = d_inode(path->dentry);
@@ -1002,12 +1003,12 @@ static int kdfs_getattr(struct user_namespace *ns, const struct path *path,
 
 	if (ret)
 		return ret;
-	generic_fillattr(&init_user_ns, inode, stat);
+	kddm_fillattr(inode, mask, stat);
 	stat->blksize = PAGE_SIZE;
 	return 0;
 }
 
-static int kdfs_permission(struct user_namespace *ns, struct inode *inode,
+static int kdfs_permission(struct kddm_idmap *idmap, struct inode *inode,
 			   int mask)
 {
 	if (!(mask & MAY_NOT_BLOCK)) {
@@ -1016,17 +1017,17 @@ static int kdfs_permission(struct user_namespace *ns, struct inode *inode,
 		if (ret)
 			return ret;
 	}
-	return generic_permission(&init_user_ns, inode, mask);
+	return generic_permission(KDDM_NOP_IDMAP, inode, mask);
 }
 
-static int kdfs_setattr(struct user_namespace *ns, struct dentry *dentry,
+static int kdfs_setattr(struct kddm_idmap *idmap, struct dentry *dentry,
 			struct iattr *attr)
 {
 	struct inode *inode = d_inode(dentry);
 	struct kdfs_iobj *io;
 	int ret, cut = 0;
 
-	ret = kdfs_refresh(inode) ?: setattr_prepare(&init_user_ns, dentry,
+	ret = kdfs_refresh(inode) ?: setattr_prepare(KDDM_NOP_IDMAP, dentry,
 						     attr);
 	if (ret)
 		return ret;
@@ -1084,7 +1085,8 @@ static int kdfs_setattr(struct user_namespace *ns, struct dentry *dentry,
 		ret = kdfs_meta_dirty(inode->i_ino);
 	kdfs_refresh(inode);
 	if (!ret && (attr->ia_valid & ATTR_MODE))
-		ret = posix_acl_chmod(&init_user_ns, inode, inode->i_mode);
+		ret = posix_acl_chmod(KDDM_NOP_IDMAP, kddm_acl_of(dentry),
+				      inode->i_mode);
 	return ret ?: cut;
 }
 
@@ -1125,7 +1127,7 @@ const struct inode_operations kdfs_file_iops = {
 	.setattr = kdfs_setattr,
 	.permission = kdfs_permission,
 	.listxattr = kdfs_listxattr,
-	.get_acl = kdfs_get_acl,
+	.KDDM_IOP_GET_INODE_ACL = kdfs_get_acl,
 	.set_acl = kdfs_set_acl,
 };
 
@@ -1141,7 +1143,7 @@ const struct inode_operations kdfs_dir_iops = {
 	.link = kdfs_link,
 	.rename = kdfs_rename,
 	.listxattr = kdfs_listxattr,
-	.get_acl = kdfs_get_acl,
+	.KDDM_IOP_GET_INODE_ACL = kdfs_get_acl,
 	.set_acl = kdfs_set_acl,
 	.getattr = kdfs_getattr,
 	.setattr = kdfs_setattr,

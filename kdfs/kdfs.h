@@ -17,6 +17,7 @@
 #include <linux/types.h>
 #include <linux/workqueue.h>
 #include <linux/xarray.h>
+#include <kddm/compat.h>
 #include <kddm/kddm.h>
 
 #define KDFS_MAGIC		0x6b646673	/* "kdfs" */
@@ -285,7 +286,7 @@ extern const struct xattr_handler *kdfs_xattr_handlers[];
 void kdfs_xattrs_drop(u64 ino);
 ssize_t kdfs_listxattr(struct dentry *dentry, char *list, size_t size);
 struct posix_acl *kdfs_get_acl(struct inode *inode, int type, bool rcu);
-int kdfs_set_acl(struct user_namespace *ns, struct inode *inode,
+int kdfs_set_acl(struct kddm_idmap *idmap, struct kddm_acl_target *target,
 		 struct posix_acl *acl, int type);
 int kdfs_init_acl(struct inode *inode, struct posix_acl *def,
 		  struct posix_acl *acl);

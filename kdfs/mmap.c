@@ -467,7 +467,7 @@ int kdfs_file_mmap(struct file *file, struct vm_area_struct *vma)
 	if (xa_is_err(old))
 		return xa_err(old);
 	file_accessed(file);
-	vma->vm_flags |= VM_MIXEDMAP;
+	kddm_vm_flags_set(vma, VM_MIXEDMAP);
 	vma->vm_ops = &kdfs_vm_ops;
 	return 0;
 }

@@ -330,7 +330,7 @@ static int kdfs_xattr_get(const struct xattr_handler *h,
 }
 
 static int kdfs_xattr_set(const struct xattr_handler *h,
-			  struct user_namespace *ns, struct dentry *dentry,
+			  struct kddm_idmap *idmap, struct dentry *dentry,
 			  struct inode *inode, const char *name,
 			  const void *value, size_t size, int flags)
 {
@@ -401,7 +401,7 @@ static int placement_get(const struct xattr_handler *h,
 }
 
 static int placement_set(const struct xattr_handler *h,
-			 struct user_namespace *ns, struct dentry *dentry,
+			 struct kddm_idmap *idmap, struct dentry *dentry,
 			 struct inode *inode, const char *name,
 			 const void *value, size_t size, int flags)
 {
@@ -472,8 +472,7 @@ int kdfs_inherit_placement(struct inode *dir, struct inode *inode)
 }
 
 const struct xattr_handler *kdfs_xattr_handlers[] = {
-	&posix_acl_access_xattr_handler,
-	&posix_acl_default_xattr_handler,
+	KDDM_POSIX_ACL_XATTR_HANDLERS
 	&user_handler,
 	&trusted_handler,
 	&security_handler,
@@ -540,16 +539,17 @@ out:
 	return ret;
 }
 
-int kdfs_set_acl(struct user_namespace *ns, struct inode *inode,
+int kdfs_set_acl(struct kddm_idmap *idmap, struct kddm_acl_target *target,
 		 struct posix_acl *acl, int type)
 {
+	struct inode *inode = kddm_acl_inode(target);
 	umode_t mode = inode->i_mode;
 	int ret;
 
 	if (type == ACL_TYPE_DEFAULT && !S_ISDIR(inode->i_mode))
 		return acl ? -EACCES : 0;
 	if (type == ACL_TYPE_ACCESS && acl) {
-		ret = posix_acl_update_mode(ns, inode, &mode, &acl);
+		ret = posix_acl_update_mode(idmap, inode, &mode, &acl);
 		if (ret)
 			return ret;
 	}

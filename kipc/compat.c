@@ -19,6 +19,7 @@
 #include <linux/seq_file.h>
 #include <linux/sem.h>
 #include <linux/shm.h>
+#include <uapi/linux/shm.h>
 #include <linux/time32.h>
 #include <linux/uaccess.h>
 

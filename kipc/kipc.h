@@ -11,6 +11,7 @@
 #define _KIPC_H
 
 #include <linux/types.h>
+#include <kddm/compat.h>
 #include <kddm/kddm.h>
 
 struct pt_regs;

@@ -25,6 +25,7 @@
 #include <linux/seq_file.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
+#include <generated/utsrelease.h>
 
 #include "compat.h"
 #include "hook.h"
@@ -274,6 +275,11 @@ static int __init kipc_init(void)
 {
 	int err;
 
+	if (!KDDM_KIPC_CHECKED_KERNEL) {
+		pr_err("kipc: Linux %s is not a kernel whose private System V IPC structures kipc was checked against (6.1 and 6.12 are): not loading\n",
+		       UTS_RELEASE);
+		return -EOPNOTSUPP;
+	}
 	err = kipc_ns_registry_init();
 	if (err)
 		return err;

@@ -16,6 +16,7 @@
 #include <linux/sem.h>
 #include <linux/seq_file.h>
 #include <linux/shm.h>
+#include <uapi/linux/shm.h>
 
 #include "kipc.h"
 #include "msg.h"

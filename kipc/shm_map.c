@@ -585,7 +585,7 @@ static int kipc_shm_mmap(struct file *file, struct vm_area_struct *vma)
 	ret = kipc_shm_attached((int)(long)inode->i_private);
 	if (ret)
 		return ret;
-	vma->vm_flags |= VM_MIXEDMAP | VM_DONTEXPAND;
+	kddm_vm_flags_set(vma, VM_MIXEDMAP | VM_DONTEXPAND);
 	vma->vm_ops = &kipc_vm_ops;
 	return 0;
 }

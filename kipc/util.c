@@ -391,12 +391,13 @@ static bool collect_id(const struct kipc_key_entry *e, void *arg)
 	s32 *ids;
 
 	if (l->n == l->size) {
-		ids = kvrealloc(l->ids, l->size * sizeof(*ids),
-				2 * l->size * sizeof(*ids), GFP_KERNEL);
+		ids = kvmalloc_array(2 * l->size, sizeof(*ids), GFP_KERNEL);
 		if (!ids) {
 			l->err = -ENOMEM;
 			return true;
 		}
+		memcpy(ids, l->ids, l->size * sizeof(*ids));
+		kvfree(l->ids);
 		l->ids = ids;
 		l->size *= 2;
 	}

@@ -1,0 +1,62 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Fetches the headers of a newer Debian kernel than the host's (by default
+# the cloud kernel of bookworm-backports) into build/kernels/, without
+# touching the system's apt sources or package database, and prints the
+# directory to build modules against (make modules KDIR=...).
+#
+#   scripts/kernel-headers.sh [SUITE [FLAVOUR]]
+#
+# apt checks the archive's signatures with Debian's keyring, as for any
+# package; the packages are unpacked, not installed.
+set -euo pipefail
+SUITE=${1:-bookworm-backports}
+FLAVOUR=${2:-cloud-amd64}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+W=${KDDM_KERNELS_DIR:-$ROOT/build/kernels}/$SUITE
+KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
+die() { echo "kernel-headers: $*" >&2; exit 1; }
+
+[ -r "$KEYRING" ] || die "no $KEYRING (package debian-archive-keyring)"
+mkdir -p "$W"/apt/{lists/partial,cache/archives/partial} "$W/debs"
+echo "deb [signed-by=$KEYRING] http://deb.debian.org/debian $SUITE main" \
+	> "$W/apt/sources.list"
+APT=(-o Dir::Etc::SourceList="$W/apt/sources.list"
+     -o Dir::Etc::SourceParts=/dev/null
+     -o Dir::State::Lists="$W/apt/lists"
+     -o Dir::Cache="$W/apt/cache"
+     -o Dir::State::status=/dev/null
+     -o APT::Sandbox::User=root
+     -o Debug::NoLocking=1)
+apt-get -qq "${APT[@]}" update >"$W/apt.log" 2>&1 ||
+	die "apt-get update of $SUITE failed: $(tail -3 "$W/apt.log")"
+
+# the meta package names the current version's headers
+dep() {
+	apt-cache "${APT[@]}" depends "$1" 2>/dev/null |
+		sed -n "s/^  Depends: \($2\)$/\1/p" | head -1
+}
+hdr=$(dep "linux-headers-$FLAVOUR" "linux-headers-[0-9].*-$FLAVOUR")
+[ -n "$hdr" ] || die "$SUITE has no linux-headers-$FLAVOUR"
+kver=${hdr#linux-headers-}
+common=$(dep "$hdr" 'linux-headers-[0-9].*-common')
+kbuild=$(dep "$hdr" 'linux-kbuild-[0-9].*')
+[ -n "$common" ] && [ -n "$kbuild" ] ||
+	die "$hdr: cannot find its common headers and kbuild packages"
+
+out=$W/root/usr/src/linux-headers-$kver
+if [ ! -f "$out/.kddm-ready" ]; then
+	(cd "$W/debs" && apt-get -qq "${APT[@]}" download \
+		"$hdr" "$common" "$kbuild") >"$W/download.log" 2>&1 ||
+		die "download failed: $(tail -3 "$W/download.log")"
+	rm -rf "$W/root"
+	for p in "$hdr" "$common" "$kbuild"; do
+		f=$(ls "$W/debs/${p}_"*.deb 2>/dev/null | sort -V | tail -1)
+		[ -n "$f" ] || die "no package file for $p"
+		dpkg-deb -x "$f" "$W/root"
+	done
+	# the flavour's Makefile includes the common tree by absolute path
+	sed -i "s#/usr/src/#$W/root/usr/src/#" "$out/Makefile"
+	touch "$out/.kddm-ready"
+fi
+echo "$out"

@@ -1,0 +1,51 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# The modules build, warning-free with W=1, for a newer Debian kernel than
+# the one the guests boot: bookworm-backports' cloud kernel, whose headers
+# scripts/kernel-headers.sh unpacks into build/kernels/. The build is the
+# DKMS one (dkms add and build in a private tree, from make dkms-source),
+# so dkms.conf's kernel filter is exercised too.
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+VER=$(sed -n 's/^#define KDDM_VERSION "\(.*\)"/\1/p' "$ROOT/include/kddm/version.h")
+D=$(mktemp -d)
+trap 'rm -rf "$D"' EXIT
+# shellcheck source=selftests/tap.lib
+. "$ROOT/selftests/tap.lib"
+
+KDIR=$("$ROOT/scripts/kernel-headers.sh" 2>"$D/err")
+ok "scripts/kernel-headers.sh fetches bookworm-backports' headers" $? "$(cat "$D/err")"
+KVER=$(make -s -C "$KDIR" kernelrelease 2>/dev/null)
+case $KVER in
+6.1.*|'') false ;;
+*) true ;;
+esac
+ok "a newer kernel than 6.1: '$KVER'" $?
+
+out=$(make -s -C "$ROOT" dkms-source DKMS_SRC="$D/src/kddm-$VER" 2>&1)
+ok "make dkms-source" $? "$out"
+
+# the same warnings as make modules: none, with W=1
+cp -a "$D/src/kddm-$VER" "$D/w1"
+out=$(make -C "$KDIR" M="$D/w1" W=1 modules 2>&1)
+ok "W=1 build for $KVER" $? "$out"
+! grep -E '(warning|error):' <<<"$out"
+ok "no warning in the W=1 build for $KVER" $? "$(grep -E '(warning|error):' <<<"$out")"
+
+mkdir -p "$D/tree"
+export mok_signing_key=$D/mok.key mok_certificate=$D/mok.pub
+opts=(--dkmstree "$D/tree" --sourcetree "$D/src" -m kddm -v "$VER"
+      -k "$KVER" --kernelsourcedir "$KDIR")
+out=$(dkms add "${opts[@]}" 2>&1); ok "dkms add" $? "$out"
+out=$(dkms build "${opts[@]}" 2>&1)
+ok "dkms build for $KVER" $? "$out$(cat "$D"/tree/kddm/"$VER"/build/make.log 2>/dev/null)"
+for m in kddm kipc kdfs; do
+	f=$(find "$D/tree/kddm/$VER/$KVER" -name "$m.ko*" | head -1)
+	v=$( [ -n "$f" ] && modinfo -F vermagic "$f" | cut -d' ' -f1)
+	[ "$v" = "$KVER" ]; ok "$m.ko built for $KVER" $? "file '$f' vermagic '$v'"
+done
+
+# a kernel dkms.conf does not name is skipped, not failed
+out=$(dkms build "${opts[@]/$KVER/6.6.0-1-cloud-amd64}" 2>&1)
+grep -qi "BUILD_EXCLUSIVE" <<<"$out"
+ok "dkms skips a kernel it was not built and checked for (6.6)" $? "$out"
+tap_end
