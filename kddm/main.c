@@ -11,6 +11,7 @@
 
 #include <linux/module.h>
 #include <kddm/version.h>
+#include <kddm/kddm_wire.h>
 
 #include "internal.h"
 #include "membership.h"
@@ -85,3 +86,5 @@ module_exit(kddm_exit);
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("kDDM: coherent cluster-wide objects");
 MODULE_VERSION(KDDM_VERSION);
+/* nodes talk only to nodes of the same wire version (rolling upgrades) */
+MODULE_INFO(wire_version, __stringify(KDDM_WIRE_VERSION));

@@ -5,11 +5,16 @@
 # touching the system's apt sources or package database, and prints the
 # directory to build modules against (make modules KDIR=...).
 #
-#   scripts/kernel-headers.sh [SUITE [FLAVOUR]]
+#   scripts/kernel-headers.sh [--image] [SUITE [FLAVOUR]]
 #
+# --image: the kernel itself instead, for guests (kddm-vm's
+# KDDM_VM_KERNEL): prints a root holding boot/vmlinuz-KVER and
+# lib/modules/KVER, with its modules.dep.
 # apt checks the archive's signatures with Debian's keyring, as for any
 # package; the packages are unpacked, not installed.
 set -euo pipefail
+IMAGE=0
+[ "${1:-}" = --image ] && { IMAGE=1; shift; }
 SUITE=${1:-bookworm-backports}
 FLAVOUR=${2:-cloud-amd64}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -36,13 +41,32 @@ dep() {
 	apt-cache "${APT[@]}" depends "$1" 2>/dev/null |
 		sed -n "s/^  Depends: \($2\)$/\1/p" | head -1
 }
+if [ $IMAGE = 1 ]; then
+	img=$(dep "linux-image-$FLAVOUR" "linux-image-[0-9].*-$FLAVOUR")
+	[ -n "$img" ] || die "$SUITE has no linux-image-$FLAVOUR"
+	kver=${img#linux-image-}
+	out=$W/image
+	if [ ! -f "$out/.kddm-ready-$kver" ]; then
+		(cd "$W/debs" && apt-get -qq "${APT[@]}" download "$img") \
+			>"$W/download.log" 2>&1 ||
+			die "download failed: $(tail -3 "$W/download.log")"
+		rm -rf "$out"
+		f=$(find "$W/debs" -name "${img}_*.deb" | sort -V | tail -1)
+		dpkg-deb -x "$f" "$out"
+		depmod -b "$out" "$kver"
+		touch "$out/.kddm-ready-$kver"
+	fi
+	echo "$out"
+	exit 0
+fi
 hdr=$(dep "linux-headers-$FLAVOUR" "linux-headers-[0-9].*-$FLAVOUR")
 [ -n "$hdr" ] || die "$SUITE has no linux-headers-$FLAVOUR"
 kver=${hdr#linux-headers-}
 common=$(dep "$hdr" 'linux-headers-[0-9].*-common')
 kbuild=$(dep "$hdr" 'linux-kbuild-[0-9].*')
-[ -n "$common" ] && [ -n "$kbuild" ] ||
+if [ -z "$common" ] || [ -z "$kbuild" ]; then
 	die "$hdr: cannot find its common headers and kbuild packages"
+fi
 
 out=$W/root/usr/src/linux-headers-$kver
 if [ ! -f "$out/.kddm-ready" ]; then
@@ -51,7 +75,7 @@ if [ ! -f "$out/.kddm-ready" ]; then
 		die "download failed: $(tail -3 "$W/download.log")"
 	rm -rf "$W/root"
 	for p in "$hdr" "$common" "$kbuild"; do
-		f=$(ls "$W/debs/${p}_"*.deb 2>/dev/null | sort -V | tail -1)
+		f=$(find "$W/debs" -name "${p}_*.deb" | sort -V | tail -1)
 		[ -n "$f" ] || die "no package file for $p"
 		dpkg-deb -x "$f" "$W/root"
 	done
