@@ -117,6 +117,7 @@ check: deps
 	$(MAKE) sparse
 	$(MAKE) checkpatch
 	selftests/run.sh -n $(NODES)
+	selftests/run-newer-kernel.sh -n $(NODES)
 
 demo: deps
 	$(MAKE) all

@@ -11,6 +11,7 @@
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/proc_fs.h>
+#include <linux/sched/task.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/statfs.h>
@@ -333,7 +334,7 @@ static int kdfs_fill_super(struct super_block *sb, struct fs_context *fc)
 	s->root_node = o->root ?: 1;
 	s->place = o->place;
 	s->sb = sb;
-	s->cred = prepare_kernel_cred(NULL);
+	s->cred = prepare_kernel_cred(&init_task);
 	ret = -ENOMEM;
 	if (!s->cred)
 		goto free;

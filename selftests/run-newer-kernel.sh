@@ -1,0 +1,44 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Every cluster test again (selftests/cluster.list, not the host tests), on
+# guests that boot bookworm-backports' cloud kernel (6.12) with the modules
+# built for it. make check runs it after selftests/run.sh.
+#
+#   selftests/run-newer-kernel.sh [-n NODES] [TEST...]
+#
+# scripts/kernel-headers.sh fetches the kernel and its headers into
+# build/kernels/; the modules are built, W=1, in build/modules-newer/.
+set -u -o pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${KDDM_BUILD:-$ROOT/build}
+NODES=3
+if [ "${1:-}" = -n ]; then
+	NODES=$2
+	shift 2
+fi
+
+KDIR=$("$ROOT/scripts/kernel-headers.sh") || exit 1
+IMG=$("$ROOT/scripts/kernel-headers.sh" --image) || exit 1
+KVER=$(make -s -C "$KDIR" kernelrelease)
+M=$BUILD/modules-newer
+rm -rf "$M"
+mkdir -p "$M"
+(cd "$ROOT" && git ls-files -z -co --exclude-standard \
+	Kbuild kddm kipc kdfs include selftests/kddm | xargs -0 tar -cf -) |
+	tar -xf - -C "$M" || exit 1
+if ! make -C "$KDIR" M="$M" W=1 modules > "$M/build.log" 2>&1; then
+	tail -30 "$M/build.log"
+	echo "FAIL the modules do not build for $KVER ($M/build.log)"
+	exit 1
+fi
+
+export KDDM_VM_KERNEL=$IMG KDDM_VM_MODULES=$M
+export KDDM_TEST_LOGS=${KDDM_TEST_LOGS_NEWER:-$BUILD/test-logs-newer}
+if [ $# -eq 0 ]; then
+	mapfile -t tests < <(awk '!/^#/ && NF { print $1 }' "$ROOT/selftests/cluster.list")
+	set -- "${tests[@]}"
+fi
+echo "== the cluster tests on $KVER =="
+exec "$ROOT/selftests/run.sh" -n "$NODES" "$@"
