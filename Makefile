@@ -177,7 +177,7 @@ endif
 dkms-source:
 	rm -rf $(DKMS_SRC)
 	install -d $(DKMS_SRC)
-	$(DKMS_LIST) | grep -zv '/tests/' | xargs -0 tar -cf - | \
+	$(DKMS_LIST) | grep -zv '/tests/' | tar --null -T - -cf - | \
 		tar -xf - -C $(DKMS_SRC)
 	sed 's/@VERSION@/$(VERSION)/' dkms.conf.in > $(DKMS_SRC)/dkms.conf
 
@@ -196,10 +196,13 @@ dkms-remove:
 # the source tree in $(BUILD)/deb, where the .deb files land; lintian runs
 # on them (make check's selftests/host/deb_build.sh fails on its errors).
 deb:
+	@v=$$(dpkg-parsechangelog -S Version); [ "$$v" = "$(VERSION)" ] || \
+		{ echo "debian/changelog is at $$v, version.h at $(VERSION):" \
+		       "add a changelog entry (dch -v $(VERSION))"; exit 1; }
 	rm -rf $(BUILD)/deb
 	install -d $(BUILD)/deb/kddm-$(VERSION)
-	git ls-files -z -co --exclude-standard | \
-		xargs -0 tar -cf - | tar -xf - -C $(BUILD)/deb/kddm-$(VERSION)
+	git ls-files -z | tar --null -T - -cf - | \
+		tar -xf - -C $(BUILD)/deb/kddm-$(VERSION)
 	cd $(BUILD)/deb/kddm-$(VERSION) && \
 		dpkg-buildpackage -b -us -uc --no-sign
 	lintian --fail-on error $(BUILD)/deb/kddm_$(VERSION)_*.changes

@@ -404,17 +404,21 @@ void kddm_transport_queue(struct kthread_work *w)
 }
 
 /*
- * TIPC must be built in or loadable (creating a socket loads its module):
- * a kernel without it is refused at load, not at the first join.
+ * TIPC must be built in or loadable (creating a socket loads its module,
+ * as the first join would): without it kddm refuses to load.
  */
-static int tipc_probe(void)
+static int kddm_tipc_probe(void)
 {
 	struct socket *s;
-	int ret = sock_create_kern(&init_net, AF_TIPC, SOCK_RDM, 0, &s);
+	int ret;
 
+	ret = sock_create_kern(&init_net, AF_TIPC, SOCK_RDM, 0, &s);
+	if (ret == -EAFNOSUPPORT) {
+		pr_err("no TIPC: the kernel lacks it (CONFIG_TIPC) or its module cannot be loaded (blacklisted?): not loading\n");
+		return ret;
+	}
 	if (ret) {
-		pr_err("this kernel has no TIPC (CONFIG_TIPC, module tipc): %d: not loading\n",
-		       ret);
+		pr_err("cannot open a TIPC socket: %d: not loading\n", ret);
 		return ret;
 	}
 	sock_release(s);
@@ -423,8 +427,9 @@ static int tipc_probe(void)
 
 int kddm_transport_init(void)
 {
-	int ret = tipc_probe();
+	int ret;
 
+	ret = kddm_tipc_probe();
 	if (ret)
 		return ret;
 	kthread_init_work(&rx_work, rx_work_fn);

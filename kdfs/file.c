@@ -844,5 +844,5 @@ const struct file_operations kdfs_file_fops = {
 	.fsync = kdfs_fsync,
 	.fallocate = kdfs_fallocate,
 	.mmap = kdfs_file_mmap,
-	.splice_read = copy_splice_read,
+	.splice_read = kddm_splice_read,
 };

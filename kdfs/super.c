@@ -15,6 +15,7 @@
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/statfs.h>
+#include <kddm/version.h>
 
 #include "kdfs.h"
 
@@ -519,4 +520,5 @@ static void __exit kdfs_exit(void)
 module_init(kdfs_init);
 module_exit(kdfs_exit);
 MODULE_LICENSE("GPL");
+MODULE_VERSION(KDDM_VERSION);
 MODULE_DESCRIPTION("kdfs: a symmetric cluster file system on kDDM");

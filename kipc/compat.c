@@ -19,9 +19,9 @@
 #include <linux/seq_file.h>
 #include <linux/sem.h>
 #include <linux/shm.h>
-#include <uapi/linux/shm.h>
 #include <linux/time32.h>
 #include <linux/uaccess.h>
+#include <uapi/linux/shm.h>
 
 #include "compat.h"
 #include "hook.h"

@@ -25,7 +25,8 @@
 #include <linux/seq_file.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
-#include <generated/utsrelease.h>
+#include <linux/utsname.h>
+#include <kddm/version.h>
 
 #include "compat.h"
 #include "hook.h"
@@ -277,7 +278,7 @@ static int __init kipc_init(void)
 
 	if (!KDDM_KIPC_CHECKED_KERNEL) {
 		pr_err("kipc: Linux %s is not a kernel whose private System V IPC structures kipc was checked against (6.1 and 6.12 are): not loading\n",
-		       UTS_RELEASE);
+		       init_utsname()->release);
 		return -EOPNOTSUPP;
 	}
 	err = kipc_ns_registry_init();
@@ -346,3 +347,4 @@ module_init(kipc_init);
 module_exit(kipc_exit);
 MODULE_DESCRIPTION("kDDM cluster-wide System V IPC (interception layer)");
 MODULE_LICENSE("GPL");
+MODULE_VERSION(KDDM_VERSION);

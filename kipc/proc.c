@@ -22,7 +22,7 @@
 #include "msg.h"
 #include "sem.h"
 
-/* ipc/util.c's struct ipc_proc_iface and struct ipc_proc_iter (6.1). */
+/* ipc/util.c's struct ipc_proc_iface and struct ipc_proc_iter (6.1, 6.12). */
 struct kipc_proc_iface {
 	const char *path;
 	const char *header;

@@ -380,7 +380,7 @@ static void undo_take(const void *owner, struct hlist_head *list)
 
 /*
  * The reference count of the kernel's undo list: struct sem_undo_list is
- * private to ipc/sem.c, and (6.1) starts with it.
+ * private to ipc/sem.c, and (6.1, 6.12) starts with it.
  */
 static unsigned int undo_list_users(const void *list)
 {

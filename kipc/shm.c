@@ -20,10 +20,10 @@
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
 #include <linux/shm.h>
-#include <uapi/linux/shm.h>
 #include <linux/slab.h>
 #include <linux/timekeeping.h>
 #include <linux/uaccess.h>
+#include <uapi/linux/shm.h>
 
 #include "kipc.h"
 

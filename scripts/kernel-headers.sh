@@ -13,6 +13,7 @@
 # apt checks the archive's signatures with Debian's keyring, as for any
 # package; the packages are unpacked, not installed.
 set -euo pipefail
+export PATH=$PATH:/usr/sbin:/sbin	# depmod
 IMAGE=0
 [ "${1:-}" = --image ] && { IMAGE=1; shift; }
 SUITE=${1:-bookworm-backports}
@@ -33,18 +34,31 @@ APT=(-o Dir::Etc::SourceList="$W/apt/sources.list"
      -o Dir::State::status=/dev/null
      -o APT::Sandbox::User=root
      -o Debug::NoLocking=1)
-apt-get -qq "${APT[@]}" update >"$W/apt.log" 2>&1 ||
-	die "apt-get update of $SUITE failed: $(tail -3 "$W/apt.log")"
+# offline, the lists of the last update do
+if ! apt-get -qq "${APT[@]}" update >"$W/apt.log" 2>&1; then
+	[ -n "$(find "$W/apt/lists" -maxdepth 1 -name '*Packages*' -print -quit)" ] ||
+		die "apt-get update of $SUITE failed: $(tail -3 "$W/apt.log")"
+	echo "kernel-headers: apt-get update failed, using the lists of the last one" >&2
+fi
 
 # the meta package names the current version's headers
 dep() {
-	apt-cache "${APT[@]}" depends "$1" 2>/dev/null |
+	{ apt-cache "${APT[@]}" depends "$1" 2>/dev/null || true; } |
 		sed -n "s/^  Depends: \($2\)$/\1/p" | head -1
+}
+# the kernel series kDDM is checked against (dkms.conf, compat.h, kipc)
+SERIES=${KDDM_NEWER_SERIES:-6.12}
+series() {
+	case $1 in
+	"$SERIES".*) ;;
+	*) die "$SUITE's $FLAVOUR kernel is $1 now, not $SERIES.x, the series kDDM was checked against (dkms.conf, include/kddm/compat.h, kipc)" ;;
+	esac
 }
 if [ $IMAGE = 1 ]; then
 	img=$(dep "linux-image-$FLAVOUR" "linux-image-[0-9].*-$FLAVOUR")
 	[ -n "$img" ] || die "$SUITE has no linux-image-$FLAVOUR"
 	kver=${img#linux-image-}
+	series "$kver"
 	out=$W/image
 	if [ ! -f "$out/.kddm-ready-$kver" ]; then
 		(cd "$W/debs" && apt-get -qq "${APT[@]}" download "$img") \
@@ -52,6 +66,7 @@ if [ $IMAGE = 1 ]; then
 			die "download failed: $(tail -3 "$W/download.log")"
 		rm -rf "$out"
 		f=$(find "$W/debs" -name "${img}_*.deb" | sort -V | tail -1)
+		[ -n "$f" ] || die "no package file for $img"
 		dpkg-deb -x "$f" "$out"
 		depmod -b "$out" "$kver"
 		touch "$out/.kddm-ready-$kver"
@@ -62,6 +77,7 @@ fi
 hdr=$(dep "linux-headers-$FLAVOUR" "linux-headers-[0-9].*-$FLAVOUR")
 [ -n "$hdr" ] || die "$SUITE has no linux-headers-$FLAVOUR"
 kver=${hdr#linux-headers-}
+series "$kver"
 common=$(dep "$hdr" 'linux-headers-[0-9].*-common')
 kbuild=$(dep "$hdr" 'linux-kbuild-[0-9].*')
 if [ -z "$common" ] || [ -z "$kbuild" ]; then

@@ -22,12 +22,15 @@ fi
 KDIR=$("$ROOT/scripts/kernel-headers.sh") || exit 1
 IMG=$("$ROOT/scripts/kernel-headers.sh" --image) || exit 1
 KVER=$(make -s -C "$KDIR" kernelrelease)
+if [ ! -d "$IMG/lib/modules/$KVER" ]; then
+	echo "FAIL headers for $KVER, but the kernel image is $(ls "$IMG/lib/modules")"
+	exit 1
+fi
 M=$BUILD/modules-newer
 rm -rf "$M"
 mkdir -p "$M"
-(cd "$ROOT" && git ls-files -z -co --exclude-standard \
-	Kbuild kddm kipc kdfs include selftests/kddm | xargs -0 tar -cf -) |
-	tar -xf - -C "$M" || exit 1
+(cd "$ROOT" && git ls-files -z Kbuild kddm kipc kdfs include selftests/kddm |
+	tar --null -T - -cf -) | tar -xf - -C "$M" || exit 1
 if ! make -C "$KDIR" M="$M" W=1 modules > "$M/build.log" 2>&1; then
 	tail -30 "$M/build.log"
 	echo "FAIL the modules do not build for $KVER ($M/build.log)"

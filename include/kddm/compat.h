@@ -3,7 +3,7 @@
  * The kernel interfaces that changed between the kernels kDDM and its
  * services build for: Debian 12's 6.1 and bookworm-backports' 6.12. Every
  * version test of the tree is here; the code calls these helpers and names.
- * Documentation/admin/install.rst lists the kernels built in make check.
+ * Documentation/kddm/install.rst lists the kernels make check builds for.
  */
 #ifndef _KDDM_COMPAT_H
 #define _KDDM_COMPAT_H
@@ -67,9 +67,9 @@
 #endif
 
 /*
- * 6.2 to 6.5 list the ACL names through these handlers; 6.6 and later
- * serve system.posix_acl_* in the VFS, without a handler of the file
- * system.
+ * Before 6.6 the file system lists these handlers for system.posix_acl_*
+ * (which they serve up to 6.1, and only name from 6.2); 6.6 and later serve
+ * them in the VFS, without a handler of the file system.
  */
 #if KDDM_SINCE(6, 6)
 #define KDDM_POSIX_ACL_XATTR_HANDLERS
@@ -109,7 +109,7 @@ static inline void kddm_inode_set_times(struct inode *inode,
 #endif
 }
 
-/* 6.3: a VMA's flags change through helpers that take the mmap lock. */
+/* 6.3: a VMA's flags change through helpers (that assert the mmap lock). */
 static inline void kddm_vm_flags_set(struct vm_area_struct *vma,
 				     vm_flags_t flags)
 {
@@ -121,11 +121,13 @@ static inline void kddm_vm_flags_set(struct vm_area_struct *vma,
 }
 
 /*
- * 6.5: splice reads go through ->read_iter with copy_splice_read(), as
- * generic_file_splice_read() did before (kdfs must see every read).
+ * Splice reads through ->read_iter (kdfs must see every read): 6.5 calls
+ * that copy_splice_read(); before, generic_file_splice_read() did it.
  */
-#if !KDDM_SINCE(6, 5)
-#define copy_splice_read	generic_file_splice_read
+#if KDDM_SINCE(6, 5)
+#define kddm_splice_read	copy_splice_read
+#else
+#define kddm_splice_read	generic_file_splice_read
 #endif
 
 /* 6.6: a dump's attributes are in its genl_info. */

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # make deb builds kddm-dkms and kddm-utils, lintian finds no error in them,
 # and dpkg unpacks them into a scratch root (its own package database)
-# with every file where Documentation/admin/install.rst says. From that
+# with every file where Documentation/kddm/install.rst says. From that
 # root: the unit runs the packaged kddm-setup, the example configuration
 # passes check, the CLI runs, kddm-dkms's postinst adds the modules to
 # DKMS, and DKMS builds the packaged sources for the host's kernel.
@@ -53,7 +53,8 @@ ok "the packaged example kddm.conf passes check" $? "$out"
 out=$("$R/usr/bin/kddm" --help 2>&1)
 ok "the packaged kddm runs" $? "$out"
 post=$R/var/lib/dpkg/info/kddm-dkms.postinst
-grep -q "kddm" "$post" && grep -q "$VER" "$post" && grep -q dkms "$post"
+grep -qx "DKMS_NAME=kddm" "$post" && grep -qx "DKMS_VERSION=$VER" "$post" &&
+	grep -q '/usr/lib/dkms/common.postinst' "$post"
 ok "kddm-dkms's postinst adds kddm $VER to DKMS" $? "$(cat "$post" 2>&1)"
 
 mkdir -p "$D/tree"

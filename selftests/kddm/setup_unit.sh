@@ -2,9 +2,11 @@
 # SPDX-License-Identifier: GPL-2.0
 # What kddm.service does at boot and shutdown (kddm-setup up / down, as
 # /etc/kddm/kddm.conf says), on every node of a cluster whose modules are
-# unloaded first: all nodes start at once and join, kipc and kdfs are up
-# (a file written on one node reads back on another), down takes every
-# node out with nothing left loaded; a configuration whose bearer device
+# unloaded and bearers disabled first: all nodes start at once and join,
+# kipc and kdfs are up (a file written on one node reads back on another),
+# down takes every node out with nothing left loaded nor enabled, as up
+# recorded it (even where the file is broken by then); a configuration
+# whose bearer device
 # does not exist changes nothing; and one that fails after its first
 # steps (no majority for kdfs: the other nodes are down) undoes them.
 VM=${KDDM_VM:-userspace/kddm-vm}
@@ -33,11 +35,14 @@ loaded() { x "$1" sh -c 'cat /proc/modules' | grep -Ec '^(kddm|kipc|kdfs|kddm_te
 
 for n in $(seq "$NODES"); do
 	x "$n" kddm-load -u >/dev/null 2>&1
+	x "$n" tipc bearer disable media eth device eth0 >/dev/null 2>&1
 	conf "$n"
 done
 all=0
-for n in $(seq "$NODES"); do [ "$(loaded "$n")" = 0 ] || all=1; done
-ok "modules unloaded before the test" $all
+for n in $(seq "$NODES"); do
+	[ "$(loaded "$n")" = 0 ] && [ -z "$(x "$n" tipc bearer list)" ] || all=1
+done
+ok "modules unloaded and bearers disabled before the test" $all
 
 # up on every node at once, as at a cluster's boot
 for n in $(seq "$NODES"); do
@@ -65,7 +70,23 @@ out=$(x 1 kddm-setup up 2>&1); rc=$?
 	[ "$(x 1 grep -c ' kdfs ' /proc/mounts)" = 1 ]
 ok "a second up is a no-op" $? "$out"
 
-# down, in the reverse order
+# modules installed since (another kddm.ko): up refuses, down first
+x 1 sh -c 'mkdir -p /tmp/newer && cp /lib/modules/kddm/*.ko /tmp/newer/ &&
+	cp /lib/modules/kddm/kdfs.ko /tmp/newer/kddm.ko &&
+	sed -i "s|^module_dir = .*|module_dir = /tmp/newer|" /etc/kddm/kddm.conf'
+out=$(x 1 kddm-setup up 2>&1); rc=$?
+[ $rc -eq 1 ] && echo "$out" | grep -q 'the loaded kddm.ko is not the installed one' &&
+	[ "$(x 1 grep -c ' kdfs ' /proc/mounts)" = 1 ]
+ok "up with other modules installed than loaded: refused, nothing changed" $? "$out"
+x 1 sed -i 's|^module_dir = .*|module_dir = /lib/modules/kddm|' /etc/kddm/kddm.conf
+
+st=$(x 2 cat /run/kddm/setup.state 2>&1)
+printf '%s\n' "$st" | grep -qx 'bearer eth eth0' &&
+	printf '%s\n' "$st" | grep -qx 'mount /kdfs'
+ok "up recorded the bearer it enabled and kdfs's mount point" $? "$st"
+
+# down, in the reverse order; node 2's file is broken by then
+x 2 sh -c 'echo "frob = 1" >> /etc/kddm/kddm.conf'
 rc=0
 for n in $(seq "$NODES" -1 1); do
 	out=$(x "$n" kddm-setup down 2>&1) || { rc=1; echo "# node $n: $out"; }
@@ -75,8 +96,10 @@ all=0
 for n in $(seq "$NODES"); do
 	[ "$(loaded "$n")" = 0 ] || all=1
 	x "$n" grep -q ' /kdfs kdfs ' /proc/mounts && all=1
+	[ -z "$(x "$n" tipc bearer list)" ] || all=1
+	x "$n" test -e /run/kddm/setup.state && all=1
 done
-ok "nothing loaded nor mounted after down" $all
+ok "nothing loaded, mounted nor enabled after down, no state left" $all
 
 # a bearer device that does not exist: refused before any change
 conf 1

@@ -10,6 +10,11 @@
 
 #define KDDM_TIPC_TYPE		0x4b44444dU	/* TIPC service type "KDDM" */
 #define KDDM_WIRE_MAGIC		0x4b44		/* "KD" */
+/*
+ * Bumped with any change to a message or to an object that kddm, kipc or
+ * kdfs ship between nodes: nodes of different versions do not talk (see
+ * Documentation/kddm/install.rst, rolling upgrades).
+ */
 #define KDDM_WIRE_VERSION	3
 
 enum kddm_msg_type {
