@@ -8,7 +8,8 @@
 # recorded it (even where the file is broken by then); a configuration
 # whose bearer device
 # does not exist changes nothing; and one that fails after its first
-# steps (no majority for kdfs: the other nodes are down) undoes them.
+# steps (no majority for kdfs: the other nodes are down) undoes them; and
+# the same cluster over a UDP bearer, joined with the cluster key.
 VM=${KDDM_VM:-userspace/kddm-vm}
 NODES=${KDDM_NODES:-3}
 t=0 fail=0
@@ -116,6 +117,41 @@ out=$(T=150 x 1 kddm-setup up 2>&1); rc=$?
 [ $rc -eq 1 ] && echo "$out" | grep -q 'undoing what this run did' &&
 	[ "$(loaded 1)" = 0 ] && [ -z "$(x 1 tipc bearer list)" ]
 ok "up that fails at kdfs undoes the bearer and modules it set up" $? "$out"
+
+# Hosts on different subnets: TIPC over UDP, each node naming its own
+# address and its peers' (192.0.2.0/24, TEST-NET-1, set on the guests'
+# own segment only), joined with the cluster key, kipc only
+udp_conf() { # NODE
+	local p='' i
+	for i in $(seq "$NODES"); do [ "$i" = "$1" ] || p="$p 192.0.2.$i"; done
+	x "$1" sh -c "printf '%s\n' 'node = $1' 'nodes = $NODES' \
+		'bearer = udp kddm0 192.0.2.$1$p' 'key_file = /etc/kddm/key' \
+		'services = kipc' 'module_dir = /lib/modules/kddm' > /etc/kddm/kddm.conf"
+}
+for n in $(seq "$NODES"); do
+	x "$n" ip addr add "192.0.2.$n/24" dev eth0
+	x "$n" ip link set eth0 up
+	udp_conf "$n"
+done
+for n in $(seq "$NODES"); do
+	x "$n" kddm-setup up >"/tmp/setup_unit.$$.$n" 2>&1 &
+done
+rc=0
+for n in $(seq "$NODES"); do wait -n || rc=1; done
+out=$(cat /tmp/setup_unit.$$.*); rm -f /tmp/setup_unit.$$.*
+ok "up over a UDP bearer, with the cluster key, on $NODES nodes at once" $rc "$out"
+members=$(x 1 kddm nodes | grep -Ec ' (up|self)$')
+b=$(x "$NODES" tipc bearer list) st=$(x 2 kddm status)
+[ "$members" = "$NODES" ] && [ "$b" = "udp:kddm0" ] &&
+	echo "$st" | grep -q '^member: yes'
+ok "all $NODES nodes members over udp:kddm0 alone" $? "$members $b $st"
+rc=0
+for n in $(seq "$NODES" -1 1); do
+	out=$(x "$n" kddm-setup down 2>&1) || { rc=1; echo "# node $n: $out"; }
+	[ -z "$(x "$n" tipc bearer list)" ] && [ "$(loaded "$n")" = 0 ] || rc=1
+	x "$n" ip addr del "192.0.2.$n/24" dev eth0
+done
+ok "down over UDP: every node out, its bearer disabled" $rc
 
 # the test cluster as the next tests expect it
 for n in $(seq "$NODES"); do
