@@ -45,14 +45,17 @@ for n in $(seq "$NODES"); do
 done
 ok "modules unloaded and bearers disabled before the test" $all
 
-# up on every node at once, as at a cluster's boot
-for n in $(seq "$NODES"); do
-	x "$n" kddm-setup up >"/tmp/setup_unit.$$.$n" 2>&1 &
-done
-rc=0
-for n in $(seq "$NODES"); do wait -n || rc=1; done
-out=$(cat /tmp/setup_unit.$$.*); rm -f /tmp/setup_unit.$$.*
-ok "kddm-setup up on $NODES nodes at once" $rc "$out"
+# up on every node at once, as at a cluster's boot: one test named $1
+up_all() {
+	local n rc=0 out
+	for n in $(seq "$NODES"); do
+		x "$n" kddm-setup up >"/tmp/setup_unit.$$.$n" 2>&1 &
+	done
+	for n in $(seq "$NODES"); do wait -n || rc=1; done
+	out=$(cat /tmp/setup_unit.$$.*); rm -f /tmp/setup_unit.$$.*
+	ok "$1" $rc "$out"
+}
+up_all "kddm-setup up on $NODES nodes at once"
 
 members=$(x 1 kddm nodes | grep -Ec ' (up|self)$')
 [ "$members" = "$NODES" ]; ok "all $NODES nodes up in 'kddm nodes' ($members)" $?
@@ -133,13 +136,7 @@ for n in $(seq "$NODES"); do
 	x "$n" ip link set eth0 up
 	udp_conf "$n"
 done
-for n in $(seq "$NODES"); do
-	x "$n" kddm-setup up >"/tmp/setup_unit.$$.$n" 2>&1 &
-done
-rc=0
-for n in $(seq "$NODES"); do wait -n || rc=1; done
-out=$(cat /tmp/setup_unit.$$.*); rm -f /tmp/setup_unit.$$.*
-ok "up over a UDP bearer, with the cluster key, on $NODES nodes at once" $rc "$out"
+up_all "up over a UDP bearer, with the cluster key, on $NODES nodes at once"
 members=$(x 1 kddm nodes | grep -Ec ' (up|self)$')
 b=$(x "$NODES" tipc bearer list) st=$(x 2 kddm status)
 [ "$members" = "$NODES" ] && [ "$b" = "udp:kddm0" ] &&
