@@ -31,18 +31,7 @@ ok "W=1 build for $KVER" $? "$out"
 w=$(grep -iE '(warning|error):' <<<"$out")
 [ -z "$w" ]; ok "no warning in the W=1 build for $KVER" $? "$w"
 
-mkdir -p "$D/tree"
-export mok_signing_key=$D/mok.key mok_certificate=$D/mok.pub
-opts=(--dkmstree "$D/tree" --sourcetree "$D/src" -m kddm -v "$VER"
-      -k "$KVER" --kernelsourcedir "$KDIR")
-out=$(dkms add "${opts[@]}" 2>&1); ok "dkms add" $? "$out"
-out=$(dkms build "${opts[@]}" 2>&1)
-ok "dkms build for $KVER" $? "$out$(cat "$D"/tree/kddm/"$VER"/build/make.log 2>/dev/null)"
-for m in kddm kipc kdfs; do
-	f=$(find "$D/tree/kddm/$VER/$KVER" -name "$m.ko*" | head -1)
-	v=$( [ -n "$f" ] && modinfo -F vermagic "$f" | cut -d' ' -f1)
-	[ "$v" = "$KVER" ]; ok "$m.ko built for $KVER" $? "file '$f' vermagic '$v'"
-done
+dkms_private_build "$D" "$D/src" "$VER" "$KVER" "$KDIR"
 
 # a kernel dkms.conf does not name is skipped, not failed
 other=(--dkmstree "$D/tree" --sourcetree "$D/src" -m kddm -v "$VER"

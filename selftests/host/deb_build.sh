@@ -57,13 +57,6 @@ grep -qx "DKMS_NAME=kddm" "$post" && grep -qx "DKMS_VERSION=$VER" "$post" &&
 	grep -q '/usr/lib/dkms/common.postinst' "$post"
 ok "kddm-dkms's postinst adds kddm $VER to DKMS" $? "$(cat "$post" 2>&1)"
 
-mkdir -p "$D/tree"
-export mok_signing_key=$D/mok.key mok_certificate=$D/mok.pub
-opts=(--dkmstree "$D/tree" --sourcetree "$R/usr/src" -m kddm -v "$VER" -k "$KVER")
-out=$(dkms add "${opts[@]}" 2>&1) && out=$(dkms build "${opts[@]}" 2>&1)
-ok "dkms builds the packaged sources for $KVER" $? "$out"
-for m in kddm kipc kdfs; do
-	f=$(find "$D/tree/kddm/$VER/$KVER" -name "$m.ko*" | head -1)
-	[ -n "$f" ]; ok "$m.ko from the package" $?
-done
+# the packaged sources
+dkms_private_build "$D" "$R/usr/src" "$VER" "$KVER"
 tap_end

@@ -17,15 +17,5 @@ ok "make dkms-source" $? "$out"
 grep -qx "PACKAGE_VERSION=\"$VER\"" "$D/src/kddm-$VER/dkms.conf"
 ok "dkms.conf has version $VER" $?
 [ -z "$(find "$D/src" -name '*.o' -o -name '*.ko' -o -name '.*')" ]; ok "no build products in the source tree" $?
-mkdir -p "$D/tree"
-# dkms signs with a key it makes in /var/lib/dkms unless given one
-export mok_signing_key=$D/mok.key mok_certificate=$D/mok.pub
-opts=(--dkmstree "$D/tree" --sourcetree "$D/src" -m kddm -v "$VER" -k "$KVER")
-out=$(dkms add "${opts[@]}" 2>&1); ok "dkms add" $? "$out"
-out=$(dkms build "${opts[@]}" 2>&1); ok "dkms build for $KVER" $? "$out$(cat "$D"/tree/kddm/"$VER"/build/make.log 2>/dev/null)"
-for m in kddm kipc kdfs; do
-	f=$(find "$D/tree/kddm/$VER/$KVER" -name "$m.ko*" | head -1)
-	v=$( [ -n "$f" ] && modinfo -F vermagic "$f" | cut -d' ' -f1)
-	[ "$v" = "$KVER" ]; ok "$m.ko built for $KVER" $? "file '$f' vermagic '$v'"
-done
+dkms_private_build "$D" "$D/src" "$VER" "$KVER"
 tap_end
