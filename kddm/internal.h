@@ -33,6 +33,7 @@ bool kddm_peer_ok(u32 node, u32 tipc, u32 ref, u32 src_inc, u32 dst_inc);
 void kddm_peer_lost(u32 node);		/* a message to/from it was lost */
 void kddm_dead_sender(u32 node, u32 tipc, u32 ref, u32 inc);
 int kddm_set_key(const void *key, unsigned int len);	/* before join */
+int kddm_user_mac(const void *data, unsigned int len, u8 *mac);
 void kddm_membership_stats(u64 *fences, u64 *bad_hellos);
 
 /*

@@ -270,6 +270,29 @@ out:
 	return ret;
 }
 
+/*
+ * kddm_user_mac - HMAC of "KDDMUSER" followed by @data, under the cluster key
+ *
+ * For root's user-space services (KDDM_CMD_MAC). The tag keeps every such
+ * MAC apart from a HELLO's ("KDDMHELO").
+ *
+ * Return: 0, or -ENOKEY when the cluster has no key.
+ */
+int kddm_user_mac(const void *data, unsigned int len, u8 *mac)
+{
+	SHASH_DESC_ON_STACK(desc, hmac);
+	int ret;
+
+	if (!READ_ONCE(have_key))
+		return -ENOKEY;
+	desc->tfm = hmac;
+	ret = crypto_shash_init(desc) ?:
+	      crypto_shash_update(desc, "KDDMUSER", 8) ?:
+	      crypto_shash_finup(desc, data, len, mac);
+	shash_desc_zero(desc);
+	return ret;
+}
+
 /* What a HELLO from @from to @to signs. */
 struct hello_data {
 	char tag[8];

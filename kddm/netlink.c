@@ -60,6 +60,10 @@ static const struct nla_policy kddm_nl_join_policy[KDDM_A_KEY + 1] = {
 	[KDDM_A_KEY] = { .type = NLA_BINARY, .len = KDDM_KEY_MAX },
 };
 
+static const struct nla_policy kddm_nl_mac_policy[KDDM_A_MAC_DATA + 1] = {
+	[KDDM_A_MAC_DATA] = NLA_POLICY_RANGE(NLA_BINARY, 1, KDDM_MAC_DATA_MAX),
+};
+
 /* ---- node id, join, leave ---- */
 
 static int kddm_nl_node_set_id(struct sk_buff *skb, struct genl_info *info)
@@ -468,6 +472,38 @@ nospace:
 	return -EMSGSIZE;
 }
 
+/* ---- MACs for user-space services ---- */
+
+static int kddm_nl_mac(struct sk_buff *skb, struct genl_info *info)
+{
+	const struct nlattr *data = info->attrs[KDDM_A_MAC_DATA];
+	u8 mac[KDDM_MAC_LEN];
+	struct sk_buff *msg;
+	void *hdr;
+	int ret;
+
+	if (!data) {
+		GENL_SET_ERR_MSG(info, "MAC_DATA is required");
+		return -EINVAL;
+	}
+	ret = kddm_user_mac(nla_data(data), nla_len(data), mac);
+	if (ret == -ENOKEY)
+		GENL_SET_ERR_MSG(info, "the cluster has no key (kddm join --key-file)");
+	if (ret)
+		return ret;
+	msg = genlmsg_new(nla_total_size(sizeof(mac)), GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+	hdr = genlmsg_put_reply(msg, info, &kddm_nl_family, 0, KDDM_CMD_MAC);
+	if (!hdr || nla_put(msg, KDDM_A_MAC, sizeof(mac), mac)) {
+		nlmsg_free(msg);
+		return -EMSGSIZE;
+	}
+	genlmsg_end(msg, hdr);
+	memzero_explicit(mac, sizeof(mac));
+	return genlmsg_reply(msg, info);
+}
+
 /* ---- family ---- */
 
 /* No .policy: the core rejects every attribute (reject-all policy). */
@@ -506,6 +542,13 @@ static const struct genl_ops kddm_nl_ops[] = {
 	{
 		.cmd	 = KDDM_CMD_STATS_GET,
 		.doit	 = kddm_nl_stats_get_doit,
+	},
+	{
+		.cmd	 = KDDM_CMD_MAC,
+		.flags	 = GENL_ADMIN_PERM,
+		.doit	 = kddm_nl_mac,
+		.policy	 = kddm_nl_mac_policy,
+		.maxattr = ARRAY_SIZE(kddm_nl_mac_policy) - 1,
 	},
 };
 

@@ -24,6 +24,7 @@
 
 #include "fs.h"
 #include "ipc.h"
+#include "migrate.h"
 
 #ifndef SOL_NETLINK
 #define SOL_NETLINK 270
@@ -52,6 +53,10 @@ static const char usage_text[] =
 "  where PATH             the node holding a kdfs file's metadata and data\n"
 "  ipc enable|disable|status\n"
 "                         make this IPC namespace cluster-wide, or local\n"
+"  migrate PID NODE [--tree]\n"
+"                         move process PID of this node to NODE, with its\n"
+"                         descendants with --tree (kddm-migrated)\n"
+"  ps                     processes kddm moved, on every node\n"
 "\n"
 "  --json, -j             print JSON instead of tables\n"
 "  --help, -h             print this help\n"
@@ -861,12 +866,13 @@ static int cmd_join(struct kddm *k, const char *key_file)
 /* ---- main ---- */
 
 enum op { OP_STATUS, OP_NODES, OP_SETS, OP_STATS, OP_SET_ID, OP_JOIN,
-	  OP_LEAVE, OP_IPCS, OP_IPC, OP_DF, OP_WHERE };
+	  OP_LEAVE, OP_IPCS, OP_IPC, OP_DF, OP_WHERE, OP_MIGRATE, OP_PS };
 
 struct cmdline {
 	enum op op;
-	bool json, has_id;
+	bool json, has_id, tree;
 	uint64_t id;		/* node id or set id */
+	uint64_t pid;		/* migrate */
 	const char *word;	/* ipc enable|disable|status */
 	const char *key_file;	/* join --key-file */
 };
@@ -910,6 +916,21 @@ static int parse_words(int n, char **w, struct cmdline *c)
 		c->op = OP_DF;
 		return n == 1 ? 0 : usage_error("%s: too many arguments", w[0]);
 	}
+	if (!strcmp(w[0], "ps")) {
+		c->op = OP_PS;
+		return n == 1 ? 0 : usage_error("%s: too many arguments", w[0]);
+	}
+	if (!strcmp(w[0], "migrate")) {
+		if (n != 3)
+			return usage_error("%s", "usage: kddm migrate PID NODE [--tree]");
+		c->op = OP_MIGRATE;
+		if (parse_u64(w[1], &c->pid) || !c->pid || c->pid > 4194304)
+			return usage_error("migrate: '%s' is not a PID", w[1]);
+		if (parse_u64(w[2], &c->id) || c->id < 1 || c->id > MAX_NODE_ID)
+			return usage_error("migrate: '%s' is not a node id (1..65535)",
+					   w[2]);
+		return 0;
+	}
 	if (!strcmp(w[0], "where")) {
 		if (n != 2)
 			return usage_error("%s", "usage: kddm where PATH");
@@ -952,6 +973,10 @@ static int parse_cmdline(int argc, char **argv, struct cmdline *c)
 			fputs(usage_text, stdout);
 			return 1;
 		}
+		if (!strcmp(argv[i], "--tree")) {
+			c->tree = true;
+			continue;
+		}
 		if (!strcmp(argv[i], "--key-file")) {
 			if (++i == argc)
 				return usage_error("%s", "--key-file needs a file");
@@ -971,6 +996,8 @@ static int parse_cmdline(int argc, char **argv, struct cmdline *c)
 	i = parse_words(n, words, c);
 	if (!i && c->key_file && c->op != OP_JOIN)
 		return usage_error("%s", "--key-file goes with join");
+	if (!i && c->tree && c->op != OP_MIGRATE)
+		return usage_error("%s", "--tree goes with migrate");
 	return i;
 }
 
@@ -996,6 +1023,8 @@ static int run(struct kddm *k, const struct cmdline *c)
 	case OP_IPC:
 	case OP_DF:
 	case OP_WHERE:
+	case OP_MIGRATE:
+	case OP_PS:
 		break;
 	}
 	return 2;
@@ -1018,6 +1047,11 @@ int main(int argc, char **argv)
 		return kddm_df(c.json);
 	if (c.op == OP_WHERE)
 		return kddm_where(c.word, c.json);
+	if (c.op == OP_MIGRATE)
+		return kddm_migrate((uint32_t)c.pid, (uint32_t)c.id, c.tree,
+				    c.json);
+	if (c.op == OP_PS)
+		return kddm_ps(c.json);
 	k.json = c.json;
 	ret = kddm_open(&k);
 	if (!ret)

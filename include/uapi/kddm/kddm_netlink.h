@@ -42,6 +42,8 @@ enum kddm_attr {
 	KDDM_A_GSTATS,		/* nest, enum kddm_gstat_attr */
 	KDDM_A_KEY,		/* binary, 16..64 bytes: the cluster key (JOIN) */
 	KDDM_A_NODE_ACTIVE,	/* u8: in the majority (0: fenced or joining) */
+	KDDM_A_MAC_DATA,	/* binary, 1..KDDM_MAC_DATA_MAX bytes (MAC) */
+	KDDM_A_MAC,		/* binary, KDDM_MAC_LEN bytes (MAC reply) */
 
 	__KDDM_A_MAX,
 	KDDM_A_MAX = __KDDM_A_MAX - 1
@@ -99,6 +101,14 @@ enum kddm_gstat_attr {
 	KDDM_A_GSTAT_MAX = __KDDM_A_GSTAT_MAX - 1
 };
 
+/*
+ * KDDM_CMD_MAC: HMAC-SHA256 under the cluster key of "KDDMUSER" followed by
+ * MAC_DATA, for root's user-space services (kddm-migrated) to prove to
+ * each other that they run on member nodes. Never a valid kDDM HELLO.
+ */
+#define KDDM_MAC_LEN		32
+#define KDDM_MAC_DATA_MAX	256
+
 enum kddm_cmd {
 	KDDM_CMD_UNSPEC,
 	KDDM_CMD_NODE_SET_ID,	/* admin; req: NODE_ID */
@@ -109,6 +119,7 @@ enum kddm_cmd {
 				 */
 	KDDM_CMD_SET_GET,	/* do (req: SET_ID) or dump: SET_* */
 	KDDM_CMD_STATS_GET,	/* do: GSTATS */
+	KDDM_CMD_MAC,		/* admin; req: MAC_DATA; reply: MAC */
 
 	__KDDM_CMD_MAX,
 	KDDM_CMD_MAX = __KDDM_CMD_MAX - 1

@@ -1,0 +1,203 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kddm migrate, kddm ps: requests to this node's kddm-migrated, on its
+ * unix socket. The daemon checks who asks; this side only prints.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <kddm/kddm_migrate.h>
+
+#include "migrate.h"
+
+static int write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+static int read_all(int fd, void *buf, size_t len)
+{
+	char *p = buf;
+
+	while (len) {
+		ssize_t n = read(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+static int daemon_open(void)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	strncpy(a.sun_path, KDDM_MIGRATE_SOCK, sizeof(a.sun_path) - 1);
+	if (fd >= 0 && !connect(fd, (struct sockaddr *)&a, sizeof(a)))
+		return fd;
+	fprintf(stderr, "kddm: kddm-migrated does not run on this node (%s: %s)\n",
+		KDDM_MIGRATE_SOCK, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
+static int request(int fd, uint32_t type, const void *p, uint32_t len)
+{
+	struct kddm_mig_hdr h = { .type = type, .len = len };
+
+	return write_all(fd, &h, sizeof(h)) || write_all(fd, p, len) ? -1 : 0;
+}
+
+/* The next message, of exactly @len bytes; its type, or -1. */
+static int answer(int fd, void *buf, uint32_t len)
+{
+	struct kddm_mig_hdr h;
+
+	if (read_all(fd, &h, sizeof(h)) || h.len != len ||
+	    read_all(fd, buf, len))
+		return -1;
+	return (int)h.type;
+}
+
+static void print_result(const struct kddm_mig_result *r, bool json)
+{
+	if (json) {
+		printf("{\"pid\":%u,\"from\":%u,\"to\":%u,\"tasks\":%u,"
+		       "\"downtime_us\":%" PRIu64 ",\"total_us\":%" PRIu64
+		       ",\"image_bytes\":%" PRIu64 "}\n", r->pid, r->from,
+		       r->to, r->tasks, (uint64_t)r->downtime_us,
+		       (uint64_t)r->total_us, (uint64_t)r->image_bytes);
+		return;
+	}
+	printf("moved %u (%u task%s) from node %u to node %u: downtime %.1f ms, total %.1f ms, %.1f MiB of state\n",
+	       r->pid, r->tasks, r->tasks == 1 ? "" : "s", r->from, r->to,
+	       r->downtime_us / 1000.0, r->total_us / 1000.0,
+	       r->image_bytes / 1048576.0);
+}
+
+int kddm_migrate(uint32_t pid, uint32_t node, bool tree, bool json)
+{
+	struct kddm_mig_req q = { .pid = pid, .node = node,
+				  .flags = tree ? KDDM_MIG_F_TREE : 0 };
+	struct kddm_mig_result r;
+	int fd = daemon_open();
+
+	if (fd < 0)
+		return 1;
+	if (request(fd, KDDM_MIG_REQ_MIGRATE, &q, sizeof(q)) ||
+	    answer(fd, &r, sizeof(r)) != KDDM_MIG_RESULT) {
+		fprintf(stderr, "kddm: migrate: kddm-migrated closed the connection\n");
+		close(fd);
+		return 1;
+	}
+	close(fd);
+	r.text[sizeof(r.text) - 1] = 0;
+	if (r.err) {
+		fprintf(stderr, "kddm: migrate %u to node %u: %s (%s)\n", pid,
+			node, r.text, strerror(-r.err));
+		return 1;
+	}
+	print_result(&r, json);
+	return 0;
+}
+
+static void print_row(const struct kddm_mig_ps_row *r, bool json, bool first)
+{
+	char comm[KDDM_MIG_COMM + 1], when[32];
+	time_t t = (time_t)r->since;
+	struct tm tm;
+	size_t i;
+
+	memcpy(comm, r->comm, KDDM_MIG_COMM);
+	comm[KDDM_MIG_COMM] = 0;
+	for (i = 0; comm[i]; i++)	/* a process names itself */
+		if (comm[i] < 0x20 || comm[i] == '"' || comm[i] == '\\' ||
+		    comm[i] == 0x7f)
+			comm[i] = '?';
+	if (json) {
+		printf("%s{\"pid\":%u,\"node\":%u,\"origin\":%u,\"uid\":%u,"
+		       "\"migrations\":%u,\"since\":%" PRIu64 ",\"comm\":\"%s\"}",
+		       first ? "" : ",", r->pid, r->node, r->origin, r->uid,
+		       r->migrations, (uint64_t)r->since, comm);
+		return;
+	}
+	strftime(when, sizeof(when), "%H:%M:%S", localtime_r(&t, &tm));
+	printf("%-8u %-5u %-7u %-6u %-6u %-9s %s\n", r->pid, r->node,
+	       r->origin, r->uid, r->migrations, when, comm);
+}
+
+int kddm_ps(bool json)
+{
+	struct kddm_mig_ps_req q = { .flags = KDDM_MIG_F_ALL };
+	union {
+		struct kddm_mig_ps_row row;
+		struct kddm_mig_result end;
+	} m;
+	struct kddm_mig_hdr h;
+	int fd = daemon_open(), ends = 0, rows = 0;
+
+	if (fd < 0)
+		return 1;
+	if (request(fd, KDDM_MIG_REQ_PS, &q, sizeof(q)))
+		goto lost;
+	if (json)
+		printf("[");
+	else
+		printf("%-8s %-5s %-7s %-6s %-6s %-9s %s\n", "PID", "NODE",
+		       "ORIGIN", "UID", "MOVES", "SINCE", "COMMAND");
+	/* this node's rows and END, then the other nodes' rows and END */
+	while (ends < 2) {
+		if (read_all(fd, &h, sizeof(h)))
+			goto lost;
+		if (h.type == KDDM_MIG_PS_ROW && h.len == sizeof(m.row)) {
+			if (read_all(fd, &m.row, sizeof(m.row)))
+				goto lost;
+			print_row(&m.row, json, !rows++);
+		} else if (h.type == KDDM_MIG_PS_END && h.len == sizeof(m.end)) {
+			if (read_all(fd, &m.end, sizeof(m.end)))
+				goto lost;
+			ends++;
+		} else {
+			goto lost;
+		}
+	}
+	close(fd);
+	if (json)
+		printf("]\n");
+	m.end.text[sizeof(m.end.text) - 1] = 0;
+	if (m.end.err) {
+		fprintf(stderr, "kddm: ps: %s\n", m.end.text);
+		return 1;
+	}
+	return 0;
+lost:
+	close(fd);
+	if (json)
+		printf("]\n");
+	fprintf(stderr, "kddm: ps: kddm-migrated closed the connection\n");
+	return 1;
+}

@@ -1,0 +1,11 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef _KDDM_CLI_MIGRATE_H
+#define _KDDM_CLI_MIGRATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+int kddm_migrate(uint32_t pid, uint32_t node, bool tree, bool json);
+int kddm_ps(bool json);
+
+#endif

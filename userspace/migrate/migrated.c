@@ -1,0 +1,434 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kddm-migrated: the process-migration daemon of a node.
+ *
+ *   kddm-migrated [-v]     (root; kddm.ko loaded, joined with a cluster key)
+ *
+ * Serves the kddm CLI on KDDM_MIGRATE_SOCK (any local user: the daemon
+ * checks who asks, SO_PEERCRED) and the other nodes' daemons on TIPC.
+ * Each connection has its own thread. Processes restored here are this
+ * daemon's children; a thread reaps them through pidfds, so that
+ * libcriu's own children are never reaped behind its back.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "migrated.h"
+
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
+uint32_t self_node;
+int verbose;
+
+void logmsg(const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "kddm-migrated[node %u]: %s\n", self_node, buf);
+}
+
+uint64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000ULL + ts.tv_nsec / 1000;
+}
+
+/* ---- jobs: processes kddm moved here ---- */
+
+#define MAX_JOBS	4096
+
+struct job {
+	struct job_info info;
+	int pidfd;		/* our child: reaped through it; else -1 */
+	bool gone;		/* moved away: reap, do not list */
+	uint64_t since;
+};
+
+static pthread_mutex_t jobs_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct job jobs[MAX_JOBS];
+static int nr_jobs;
+
+static struct job *job_find(pid_t pid)
+{
+	int i;
+
+	for (i = 0; i < nr_jobs; i++)
+		if (jobs[i].info.pid == pid && !jobs[i].gone)
+			return &jobs[i];
+	return NULL;
+}
+
+static void job_del(struct job *j)
+{
+	if (j->pidfd >= 0)
+		close(j->pidfd);
+	*j = jobs[--nr_jobs];
+}
+
+void job_add(const struct job_info *info, bool child)
+{
+	struct job *j;
+
+	pthread_mutex_lock(&jobs_lock);
+	j = job_find(info->pid);
+	if (j)
+		job_del(j);
+	if (nr_jobs < MAX_JOBS) {
+		j = &jobs[nr_jobs++];
+		j->info = *info;
+		j->gone = false;
+		j->since = time(NULL);
+		j->pidfd = child ? syscall(SYS_pidfd_open, info->pid, 0) : -1;
+	}
+	pthread_mutex_unlock(&jobs_lock);
+}
+
+bool job_get(pid_t pid, struct job_info *info)
+{
+	struct job *j;
+
+	pthread_mutex_lock(&jobs_lock);
+	j = job_find(pid);
+	if (j)
+		*info = j->info;
+	pthread_mutex_unlock(&jobs_lock);
+	return j;
+}
+
+void job_forget(pid_t pid)
+{
+	struct job *j;
+
+	pthread_mutex_lock(&jobs_lock);
+	j = job_find(pid);
+	if (j && j->pidfd >= 0)
+		j->gone = true;		/* the reaper collects the zombie */
+	else if (j)
+		job_del(j);
+	pthread_mutex_unlock(&jobs_lock);
+}
+
+void jobs_send(int fd)
+{
+	struct kddm_mig_ps_row rows[64];
+	int i, n = 0, err = 0;
+
+	pthread_mutex_lock(&jobs_lock);
+	for (i = 0; i < nr_jobs && n < (int)ARRAY_SIZE(rows); i++) {
+		struct job *j = &jobs[i];
+
+		if (j->gone)
+			continue;
+		rows[n] = (struct kddm_mig_ps_row) {
+			.pid = j->info.pid, .node = self_node,
+			.origin = j->info.origin, .uid = j->info.uid,
+			.migrations = j->info.migrations, .since = j->since,
+		};
+		memcpy(rows[n].comm, j->info.comm, sizeof(rows[n].comm));
+		n++;
+	}
+	pthread_mutex_unlock(&jobs_lock);
+	for (i = 0; !err && i < n; i++)
+		err = send_msg(fd, KDDM_MIG_PS_ROW, &rows[i], sizeof(rows[i]));
+	if (!err) {
+		struct kddm_mig_result end = { .from = self_node };
+
+		send_msg(fd, KDDM_MIG_PS_END, &end, sizeof(end));
+	}
+}
+
+static void *reaper(void *arg)
+{
+	struct pollfd pfd[MAX_JOBS];
+	pid_t pids[MAX_JOBS];
+	siginfo_t si;
+	int i, n;
+
+	(void)arg;
+	for (;;) {
+		pthread_mutex_lock(&jobs_lock);
+		for (i = n = 0; i < nr_jobs; i++) {
+			if (jobs[i].pidfd < 0)
+				continue;
+			pfd[n] = (struct pollfd){ .fd = jobs[i].pidfd,
+						  .events = POLLIN };
+			pids[n++] = jobs[i].info.pid;
+		}
+		pthread_mutex_unlock(&jobs_lock);
+		if (poll(pfd, n, 200) <= 0) {
+			if (!n)
+				usleep(200000);
+			continue;
+		}
+		for (i = 0; i < n; i++) {
+			struct job *j;
+
+			if (!(pfd[i].revents & POLLIN))
+				continue;
+			memset(&si, 0, sizeof(si));
+			if (waitid(P_PIDFD, pfd[i].fd, &si, WEXITED | WNOHANG) ||
+			    !si.si_pid)
+				continue;
+			pthread_mutex_lock(&jobs_lock);
+			for (j = jobs; j < jobs + nr_jobs; j++) {
+				if (j->pidfd != pfd[i].fd)
+					continue;
+				if (!j->gone)
+					logmsg("process %d (%s) ended: %s %d", pids[i],
+					       j->info.comm,
+					       si.si_code == CLD_EXITED ?
+					       "status" : "signal", si.si_status);
+				job_del(j);
+				break;
+			}
+			pthread_mutex_unlock(&jobs_lock);
+		}
+	}
+	return NULL;
+}
+
+/* ---- the CLI ---- */
+
+static void ps_all(int fd)
+{
+	uint32_t nodes[256], type;
+	char why[KDDM_MIG_TEXT], buf[sizeof(struct kddm_mig_result)];
+	struct kddm_mig_result end = { .from = self_node };
+	size_t len, off = 0;
+	int i, n, p, err;
+
+	jobs_send(fd);	/* rows, then an END the CLI skips */
+	n = kddm_nodes_up(nodes, ARRAY_SIZE(nodes));
+	for (i = 0; i < n; i++) {
+		if (nodes[i] == self_node)
+			continue;
+		p = peer_connect(nodes[i], why, sizeof(why));
+		err = p < 0 ? p : send_msg(p, KDDM_MIG_REQ_PS, NULL, 0);
+		while (!err) {
+			err = recv_msg(p, &type, buf, sizeof(buf), &len);
+			if (err || type == KDDM_MIG_PS_END)
+				break;
+			if (type != KDDM_MIG_PS_ROW ||
+			    len != sizeof(struct kddm_mig_ps_row)) {
+				err = -EPROTO;
+				break;
+			}
+			err = send_msg(fd, KDDM_MIG_PS_ROW, buf, len);
+		}
+		if (p >= 0)
+			close(p);
+		if (err && off < sizeof(end.text))
+			off += snprintf(end.text + off, sizeof(end.text) - off,
+					"%snode %u did not answer",
+					off ? ", " : "", nodes[i]);
+	}
+	end.err = off ? -EHOSTUNREACH : 0;
+	send_msg(fd, KDDM_MIG_PS_END, &end, sizeof(end));
+}
+
+static void serve_cli(int fd)
+{
+	union {
+		struct kddm_mig_req m;
+		struct kddm_mig_ps_req ps;
+	} req;
+	struct kddm_mig_result res = {};
+	struct ucred cr;
+	socklen_t cl = sizeof(cr);
+	uint32_t type;
+	size_t n;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &cl) ||
+	    recv_msg(fd, &type, &req, sizeof(req), &n))
+		return;
+	if (type == KDDM_MIG_REQ_PS && n == sizeof(req.ps)) {
+		if (req.ps.flags & KDDM_MIG_F_ALL)
+			ps_all(fd);
+		else
+			jobs_send(fd);
+		return;
+	}
+	if (type != KDDM_MIG_REQ_MIGRATE || n != sizeof(req.m) ||
+	    (req.m.flags & ~KDDM_MIG_F_TREE) || !req.m.pid ||
+	    req.m.pid > 4194304 || !req.m.node || req.m.node > 65535) {
+		send_result(fd, -EINVAL, "bad request");
+		return;
+	}
+	logmsg("uid %u asks to move %u to node %u", cr.uid, req.m.pid,
+	       req.m.node);
+	res.err = migrate_out(req.m.pid, req.m.node, req.m.flags, cr.uid,
+			      cr.gid, &res);
+	if (res.err)
+		logmsg("moving %u to node %u failed: %s", req.m.pid,
+		       req.m.node, res.text);
+	send_msg(fd, KDDM_MIG_RESULT, &res, sizeof(res));
+}
+
+/* ---- connections ---- */
+
+struct conn {
+	int fd;
+	bool peer;
+};
+
+static void *serve(void *arg)
+{
+	struct conn *c = arg;
+	uint32_t from;
+	int err;
+
+	if (c->peer) {
+		err = peer_accept_auth(c->fd, &from);
+		if (err)
+			logmsg("a connection failed authentication: %s",
+			       strerror(-err));
+		else
+			migrate_in(c->fd, from);
+	} else {
+		serve_cli(c->fd);
+	}
+	close(c->fd);
+	free(c);
+	return NULL;
+}
+
+static int cli_listen(void)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	int fd;
+
+	mkdir("/run/kddm", 0755);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	strncpy(a.sun_path, KDDM_MIGRATE_SOCK, sizeof(a.sun_path) - 1);
+	unlink(KDDM_MIGRATE_SOCK);
+	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) ||
+	    chmod(KDDM_MIGRATE_SOCK, 0666) || listen(fd, 32)) {
+		close(fd);
+		return -errno;
+	}
+	return fd;
+}
+
+static void spawn(int fd, bool peer)
+{
+	struct conn *c = malloc(sizeof(*c));
+	pthread_attr_t attr;
+	pthread_t th;
+
+	if (!c) {
+		close(fd);
+		return;
+	}
+	c->fd = fd;
+	c->peer = peer;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, 1 << 20);
+	if (pthread_create(&th, &attr, serve, c)) {
+		close(fd);
+		free(c);
+	}
+	pthread_attr_destroy(&attr);
+}
+
+static int start(void)
+{
+	uint8_t mac[32];
+	int err;
+
+	if (geteuid()) {
+		logmsg("must run as root");
+		return -EPERM;
+	}
+	err = kddm_nl_init();
+	if (err) {
+		logmsg("kddm.ko is not loaded");
+		return err;
+	}
+	err = kddm_self_node(&self_node);
+	if (err || !self_node) {
+		logmsg("this node has no kddm node id");
+		return -ENOENT;
+	}
+	err = kddm_mac("probe", 5, mac);
+	if (err == -ENOKEY)
+		logmsg("the cluster has no key: daemons could not tell each other from any local user (kddm join --key-file)");
+	else if (err)
+		logmsg("kddm.ko refuses MACs: %s", strerror(-err));
+	if (err)
+		return err;
+	mkdir("/run/kddm", 0755);
+	if (mkdir(MIG_RUN_DIR, 0700) && errno != EEXIST) {
+		logmsg("%s: %s", MIG_RUN_DIR, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct pollfd pfd[2];
+	pthread_t th;
+	int i, fd;
+
+	if (argc > 1 && !strcmp(argv[1], "-v"))
+		verbose = 1;
+	else if (argc > 1) {
+		fprintf(stderr, "usage: kddm-migrated [-v]\n");
+		return 2;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	if (chdir("/"))
+		return 1;
+	if (start())
+		return 1;
+	pfd[0].fd = cli_listen();
+	pfd[1].fd = peer_listen();
+	if (pfd[0].fd < 0 || pfd[1].fd < 0) {
+		logmsg("cannot listen: %s (%s)", strerror(-(pfd[0].fd < 0 ?
+		       pfd[0].fd : pfd[1].fd)), pfd[0].fd < 0 ?
+		       KDDM_MIGRATE_SOCK : "TIPC");
+		return 1;
+	}
+	if (pthread_create(&th, NULL, reaper, NULL)) {
+		logmsg("no reaper thread");
+		return 1;
+	}
+	logmsg("ready");
+	pfd[0].events = pfd[1].events = POLLIN;
+	for (;;) {
+		if (poll(pfd, 2, -1) < 0)
+			continue;
+		for (i = 0; i < 2; i++) {
+			if (!(pfd[i].revents & POLLIN))
+				continue;
+			fd = accept4(pfd[i].fd, NULL, NULL, SOCK_CLOEXEC);
+			if (fd >= 0)
+				spawn(fd, i == 1);
+		}
+	}
+}

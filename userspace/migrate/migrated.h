@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * kddm-migrated: one daemon per node. It moves processes of its node to
+ * another node's daemon (CRIU through libcriu dumps them, the images go
+ * over an authenticated TIPC connection, the other daemon restores them),
+ * and restores what other daemons send it.
+ */
+#ifndef _KDDM_MIGRATED_H
+#define _KDDM_MIGRATED_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <kddm/kddm_migrate.h>
+
+#define MIG_RUN_DIR	"/run/kddm/migrate"
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+
+extern uint32_t self_node;
+extern int verbose;
+
+void logmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+uint64_t now_us(void);
+
+/* ---- io.c: messages, the kddm genl family, peers ---- */
+int write_all(int fd, const void *buf, size_t len);
+int read_all(int fd, void *buf, size_t len);
+int send_msg(int fd, uint32_t type, const void *p, size_t len);
+int send_msg2(int fd, uint32_t type, const void *a, size_t alen,
+	      const void *b, size_t blen);
+/* A message of at most @max bytes into @buf; its length in *@len. */
+int recv_msg(int fd, uint32_t *type, void *buf, size_t max, size_t *len);
+int send_result(int fd, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+int kddm_nl_init(void);
+int kddm_self_node(uint32_t *node);
+int kddm_nodes_up(uint32_t *nodes, int max);
+int kddm_mac(const void *data, size_t len, uint8_t *mac);
+
+int peer_listen(void);
+int peer_connect(uint32_t node, char *why, size_t whylen);
+int peer_accept_auth(int fd, uint32_t *from);
+
+/* ---- check.c: may it move, may the caller move it ---- */
+struct tree {
+	pid_t root;
+	int nr;			/* tasks, threads included */
+	pid_t pids[KDDM_MIG_MAX_PIDS];
+	int nr_procs;		/* processes (thread-group leaders) */
+	pid_t procs[KDDM_MIG_MAX_PIDS];
+	char comm[KDDM_MIG_COMM];
+	uid_t uid;
+	char cwd[KDDM_MIG_PATH];
+	char exe[KDDM_MIG_PATH];
+};
+
+int caller_may_ptrace(uid_t uid, gid_t gid, pid_t pid);
+int tree_collect(pid_t root, bool tree, struct tree *t, char *why, size_t len);
+int tree_movable(const struct tree *t, char *why, size_t len);
+int pids_free(const uint32_t *pids, int nr, char *why, size_t len);
+
+/* ---- move.c: the source's and the destination's side ---- */
+int migrate_out(pid_t pid, uint32_t node, uint32_t flags, uid_t uid,
+		gid_t gid, struct kddm_mig_result *res);
+void migrate_in(int fd, uint32_t from);
+
+/* ---- migrated.c: what kddm moved here ---- */
+struct job_info {
+	pid_t pid;
+	uint32_t origin;
+	uint32_t uid;
+	uint32_t migrations;
+	char comm[KDDM_MIG_COMM];
+};
+
+void job_add(const struct job_info *j, bool child);
+bool job_get(pid_t pid, struct job_info *j);
+void job_forget(pid_t pid);
+void jobs_send(int fd);
+
+#endif /* _KDDM_MIGRATED_H */

@@ -1,0 +1,621 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kddm-migrated: moving a process tree.
+ *
+ * Source: check, ask the destination whether it can take the tree (its
+ * PIDs free, its working directory and executable there), then have CRIU
+ * dump it. CRIU calls back once every image is written, the tasks still
+ * frozen ("post-dump"): the images go to the destination, which restores
+ * them. Only if that restore succeeded does the callback let CRIU kill the
+ * frozen tasks; any failure up to there makes CRIU thaw them, and the
+ * process goes on where it was, nothing lost.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <criu/criu.h>
+
+#include "migrated.h"
+
+#define CRIU_BIN	"/usr/sbin/criu"
+#define COPY_CHUNK	(1 << 20)
+#define MAX_FILES	100000
+
+/* ---- images directories ---- */
+
+static int images_dir(const char *kind, char *path, size_t len)
+{
+	snprintf(path, len, MIG_RUN_DIR "/%s-XXXXXX", kind);
+	if (!mkdtemp(path))
+		return -errno;
+	return 0;
+}
+
+static void images_remove(const char *path)
+{
+	struct dirent *d;
+	DIR *dir = opendir(path);
+
+	if (!dir)
+		return;
+	while ((d = readdir(dir)))
+		if (d->d_name[0] != '.' || (d->d_name[1] &&
+					    strcmp(d->d_name, "..")))
+			unlinkat(dirfd(dir), d->d_name, 0);
+	closedir(dir);
+	rmdir(path);
+}
+
+/* The first "Error" line CRIU logged, as a reason for the user. */
+static void criu_error(const char *dir, const char *log, char *why, size_t len)
+{
+	char path[PATH_MAX], line[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, log);
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		char *e = strstr(line, "Error");
+
+		if (!e)
+			continue;
+		line[strcspn(line, "\n")] = 0;
+		snprintf(why, len, "CRIU: %s", e);
+		break;
+	}
+	fclose(f);
+}
+
+static criu_opts *criu_opts_new(int dir_fd, const char *log)
+{
+	criu_opts *o = NULL;	/* criu_local_init_opts() frees *o first */
+
+	if (criu_local_init_opts(&o))
+		return NULL;
+	if (!access(CRIU_BIN, X_OK))
+		criu_local_set_service_binary(o, CRIU_BIN);
+	criu_local_set_images_dir_fd(o, dir_fd);
+	criu_local_set_log_file(o, log);
+	criu_local_set_log_level(o, 4);
+	/* the session and process group stay those of the caller's */
+	criu_local_set_shell_job(o, true);
+	criu_local_set_file_locks(o, true);
+	return o;
+}
+
+/* ---- source ---- */
+
+struct out_ctx {
+	int fd;			/* to the destination */
+	const char *dir;
+	const struct tree *t;
+	uint32_t node;
+	uint64_t t_freeze, t_running;
+	uint64_t bytes;
+	bool restored;
+	pid_t new_pid;
+	char *why;
+	size_t whylen;
+};
+
+/* libcriu's callback takes no argument: one migration per thread. */
+static __thread struct out_ctx *out;
+
+static int send_file(struct out_ctx *c, int dir_fd, const char *name,
+		     char *buf)
+{
+	struct kddm_mig_file f = { .name_len = strlen(name) };
+	struct stat st;
+	int fd, err;
+	ssize_t n;
+
+	fd = openat(dir_fd, name, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st)) {
+		err = -errno;
+		goto out;
+	}
+	f.size = st.st_size;
+	f.mode = st.st_mode & 0777;
+	err = send_msg2(c->fd, KDDM_MIG_FILE, &f, sizeof(f), name, f.name_len);
+	while (!err && (n = read(fd, buf, COPY_CHUNK)) > 0) {
+		err = write_all(c->fd, buf, n);
+		c->bytes += n;
+		f.size -= n;
+	}
+	if (!err && f.size)
+		err = -EIO;	/* the image changed under us */
+out:
+	if (fd >= 0)
+		close(fd);
+	return err;
+}
+
+static int send_images(struct out_ctx *c)
+{
+	char *buf = malloc(COPY_CHUNK);
+	struct dirent *d;
+	DIR *dir;
+	int err = 0;
+
+	dir = opendir(c->dir);
+	if (!dir || !buf) {
+		free(buf);
+		if (dir)
+			closedir(dir);
+		return -ENOMEM;
+	}
+	while (!err && (d = readdir(dir))) {
+		if (d->d_type != DT_REG || !strcmp(d->d_name, "dump.log"))
+			continue;
+		err = send_file(c, dirfd(dir), d->d_name, buf);
+	}
+	closedir(dir);
+	free(buf);
+	return err;
+}
+
+static int restore_there(struct out_ctx *c)
+{
+	struct kddm_mig_restore r = {
+		.root_pid = c->t->root,
+		.origin = self_node,
+		.uid = c->t->uid,
+	};
+	struct job_info j;
+	struct kddm_mig_result res;
+	uint32_t type;
+	size_t n;
+	int err;
+
+	if (job_get(c->t->root, &j)) {
+		r.origin = j.origin;
+		r.migrations = j.migrations;
+	}
+	r.migrations++;
+	memcpy(r.comm, c->t->comm, sizeof(r.comm));
+	err = send_msg(c->fd, KDDM_MIG_RESTORE, &r, sizeof(r));
+	if (!err)
+		err = recv_msg(c->fd, &type, &res, sizeof(res), &n);
+	if (err) {
+		snprintf(c->why, c->whylen, "node %u did not answer: %s",
+			 c->node, strerror(-err));
+		return err;
+	}
+	if (type != KDDM_MIG_RESULT || n != sizeof(res)) {
+		snprintf(c->why, c->whylen, "node %u answered nonsense", c->node);
+		return -EPROTO;
+	}
+	res.text[sizeof(res.text) - 1] = 0;
+	if (res.err) {
+		snprintf(c->why, c->whylen, "node %u could not restore it: %s",
+			 c->node, res.text);
+		return res.err < 0 ? res.err : -EPROTO;
+	}
+	c->new_pid = res.pid;
+	return 0;
+}
+
+static int notify_cb(char *action, criu_notify_arg_t na)
+{
+	struct out_ctx *c = out;
+	int err;
+
+	(void)na;
+	if (!strcmp(action, "pre-dump"))
+		c->t_freeze = now_us();
+	if (strcmp(action, "post-dump"))
+		return 0;
+	err = send_images(c);
+	if (err) {
+		snprintf(c->why, c->whylen, "sending the images to node %u: %s",
+			 c->node, strerror(-err));
+		return 1;
+	}
+	err = restore_there(c);
+	if (err)
+		return 1;
+	c->restored = true;
+	c->t_running = now_us();
+	return 0;
+}
+
+static int prepare_there(int fd, const struct tree *t, uint32_t node,
+			 char *why, size_t len)
+{
+	struct kddm_mig_prepare p = {
+		.nr_pids = t->nr,
+		.root_pid = t->root,
+		.cwd_len = strlen(t->cwd),
+		.exe_len = strlen(t->exe),
+	};
+	static __thread char buf[KDDM_MIG_MSG_MAX];
+	struct kddm_mig_result res;
+	size_t off = 0, n;
+	uint32_t type;
+	int i, err;
+
+	if (sizeof(p) + t->nr * 4 + p.cwd_len + p.exe_len > sizeof(buf)) {
+		snprintf(why, len, "too many tasks or too long paths");
+		return -E2BIG;
+	}
+	memcpy(buf, &p, sizeof(p));
+	off = sizeof(p);
+	for (i = 0; i < t->nr; i++, off += 4)
+		memcpy(buf + off, &(uint32_t){ t->pids[i] }, 4);
+	memcpy(buf + off, t->cwd, p.cwd_len);
+	off += p.cwd_len;
+	memcpy(buf + off, t->exe, p.exe_len);
+	off += p.exe_len;
+	err = send_msg(fd, KDDM_MIG_PREPARE, buf, off);
+	if (!err)
+		err = recv_msg(fd, &type, &res, sizeof(res), &n);
+	if (err) {
+		snprintf(why, len, "node %u: %s", node, strerror(-err));
+		return err;
+	}
+	if (type != KDDM_MIG_RESULT || n != sizeof(res)) {
+		snprintf(why, len, "node %u answered nonsense", node);
+		return -EPROTO;
+	}
+	res.text[sizeof(res.text) - 1] = 0;
+	if (res.err)
+		snprintf(why, len, "node %u cannot take it: %.440s", node, res.text);
+	return res.err;
+}
+
+/* Tasks left on the source although the destination runs them: kill. */
+static void kill_leftovers(const struct tree *t)
+{
+	char path[64];
+	int i;
+
+	for (i = 0; i < t->nr_procs; i++) {
+		snprintf(path, sizeof(path), "/proc/%d", t->procs[i]);
+		if (!access(path, F_OK)) {
+			logmsg("process %d still here after its restore elsewhere: killed",
+			       t->procs[i]);
+			kill(t->procs[i], SIGKILL);
+		}
+	}
+}
+
+static int dump_and_move(struct out_ctx *c, const struct tree *t)
+{
+	char dir[PATH_MAX];
+	criu_opts *o = NULL;
+	int dir_fd, err;
+
+	err = images_dir("out", dir, sizeof(dir));
+	if (err) {
+		snprintf(c->why, c->whylen, "%s: %s", MIG_RUN_DIR, strerror(-err));
+		return err;
+	}
+	c->dir = dir;
+	dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dir_fd >= 0)
+		o = criu_opts_new(dir_fd, "dump.log");
+	if (!o) {
+		snprintf(c->why, c->whylen, "libcriu: out of memory");
+		err = -ENOMEM;
+		goto out;
+	}
+	criu_local_set_pid(o, t->root);
+	criu_local_set_leave_running(o, false);
+	criu_local_set_notify_cb(o, notify_cb);
+	out = c;
+	err = criu_local_dump(o);
+	out = NULL;
+	if (c->restored) {
+		if (err < 0)
+			kill_leftovers(t);
+		err = 0;
+	} else if (!err) {
+		err = -EIO;	/* CRIU dumped, but never called back */
+	} else if (!c->why[0]) {
+		snprintf(c->why, c->whylen, "CRIU could not dump it (%d)", err);
+		criu_error(dir, "dump.log", c->why, c->whylen);
+	}
+	criu_local_free_opts(o);
+out:
+	if (dir_fd >= 0)
+		close(dir_fd);
+	images_remove(dir);
+	return err;
+}
+
+int migrate_out(pid_t pid, uint32_t node, uint32_t flags, uid_t uid,
+		gid_t gid, struct kddm_mig_result *res)
+{
+	static __thread struct tree t;
+	struct out_ctx c = {
+		.node = node, .why = res->text, .whylen = sizeof(res->text),
+		.t = &t, .fd = -1,
+	};
+	uint64_t t0 = now_us();
+	int i, err;
+
+	res->from = self_node;
+	res->to = node;
+	if (node == self_node) {
+		snprintf(res->text, sizeof(res->text), "process %d is on node %u already",
+			 pid, node);
+		return -EALREADY;
+	}
+	err = tree_collect(pid, flags & KDDM_MIG_F_TREE, &t, res->text,
+			   sizeof(res->text));
+	for (i = 0; !err && i < t.nr_procs; i++) {
+		err = caller_may_ptrace(uid, gid, t.procs[i]);
+		if (err == 0) {
+			snprintf(res->text, sizeof(res->text),
+				 "uid %u may not ptrace process %d: only root or its owner moves it",
+				 uid, t.procs[i]);
+			err = -EPERM;
+		} else {
+			err = err < 0 ? err : 0;
+		}
+	}
+	if (!err)
+		err = tree_movable(&t, res->text, sizeof(res->text));
+	if (err)
+		return err;
+	c.fd = peer_connect(node, res->text, sizeof(res->text));
+	if (c.fd < 0)
+		return c.fd;
+	err = prepare_there(c.fd, &t, node, res->text, sizeof(res->text));
+	if (!err)
+		err = dump_and_move(&c, &t);
+	if (err)
+		send_msg(c.fd, KDDM_MIG_ABORT, NULL, 0);
+	close(c.fd);
+	res->total_us = now_us() - t0;
+	if (err)
+		return err;
+	job_forget(pid);
+	res->pid = c.new_pid;
+	res->tasks = t.nr;
+	res->image_bytes = c.bytes;
+	res->downtime_us = c.t_running - (c.t_freeze ? c.t_freeze : t0);
+	logmsg("moved %d (%s, %d tasks) to node %u: downtime %llu ms, %llu bytes",
+	       pid, t.comm, t.nr, node,
+	       (unsigned long long)res->downtime_us / 1000,
+	       (unsigned long long)c.bytes);
+	return 0;
+}
+
+/* ---- destination ---- */
+
+struct in_ctx {
+	int fd;
+	uint32_t from;
+	bool prepared;
+	uint32_t root_pid;
+	uint32_t pids[KDDM_MIG_MAX_PIDS];
+	int nr_pids;
+	char dir[PATH_MAX];
+	int dir_fd;
+	int files;
+	char why[KDDM_MIG_TEXT];
+};
+
+static int check_path(const char *p, size_t len, bool dir, char *why,
+		      size_t wl)
+{
+	char path[KDDM_MIG_PATH];
+	struct stat st;
+
+	if (!len || len >= sizeof(path) || memchr(p, 0, len))
+		return -EINVAL;
+	memcpy(path, p, len);
+	path[len] = 0;
+	if (path[0] != '/')
+		return -EINVAL;
+	if (stat(path, &st) || (dir ? !S_ISDIR(st.st_mode) :
+				!S_ISREG(st.st_mode))) {
+		snprintf(why, wl, "%s %.400s is not on node %u",
+			 dir ? "its working directory" : "its executable", path,
+			 self_node);
+		return -ENOENT;
+	}
+	return 0;
+}
+
+static int on_prepare(struct in_ctx *c, const char *buf, size_t n)
+{
+	struct kddm_mig_prepare p;
+	const char *paths;
+	int err;
+
+	if (c->prepared || n < sizeof(p))
+		return -EPROTO;
+	memcpy(&p, buf, sizeof(p));
+	if (!p.nr_pids || p.nr_pids > KDDM_MIG_MAX_PIDS ||
+	    p.cwd_len > KDDM_MIG_PATH || p.exe_len > KDDM_MIG_PATH ||
+	    n != sizeof(p) + (size_t)p.nr_pids * 4 + p.cwd_len + p.exe_len)
+		return -EPROTO;
+	memcpy(c->pids, buf + sizeof(p), p.nr_pids * 4);
+	c->nr_pids = p.nr_pids;
+	c->root_pid = p.root_pid;
+	paths = buf + sizeof(p) + p.nr_pids * 4;
+	err = pids_free(c->pids, c->nr_pids, c->why, sizeof(c->why));
+	if (!err)
+		err = check_path(paths, p.cwd_len, true, c->why, sizeof(c->why));
+	if (!err)
+		err = check_path(paths + p.cwd_len, p.exe_len, false, c->why,
+				 sizeof(c->why));
+	if (!err)
+		err = images_dir("in", c->dir, sizeof(c->dir));
+	if (!err) {
+		c->dir_fd = open(c->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (c->dir_fd < 0)
+			err = -errno;
+	}
+	if (err == -EPROTO || err == -EINVAL)
+		return -EPROTO;
+	c->prepared = !err;
+	return send_result(c->fd, err, "%s", err && !c->why[0] ?
+			   strerror(-err) : c->why);
+}
+
+static bool image_name_ok(const char *name, size_t len)
+{
+	size_t i;
+
+	if (!len || len > NAME_MAX || (name[0] == '.' && (len == 1 ||
+	    (len == 2 && name[1] == '.'))))
+		return false;
+	for (i = 0; i < len; i++)
+		if (name[i] == '/' || !name[i])
+			return false;
+	return true;
+}
+
+static int on_file(struct in_ctx *c, const char *buf, size_t n)
+{
+	struct kddm_mig_file f;
+	char name[NAME_MAX + 1], *data;
+	uint64_t left;
+	int fd, err = 0;
+
+	if (!c->prepared || n < sizeof(f))
+		return -EPROTO;
+	memcpy(&f, buf, sizeof(f));
+	if (n != sizeof(f) + f.name_len ||
+	    !image_name_ok(buf + sizeof(f), f.name_len) ||
+	    ++c->files > MAX_FILES)
+		return -EPROTO;
+	memcpy(name, buf + sizeof(f), f.name_len);
+	name[f.name_len] = 0;
+	fd = openat(c->dir_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+		    0600);
+	if (fd < 0)
+		return -EPROTO;	/* a name twice */
+	data = malloc(COPY_CHUNK);
+	if (!data) {
+		close(fd);
+		return -ENOMEM;
+	}
+	/* The bytes follow on the stream; a full disk still drains them. */
+	for (left = f.size; left; ) {
+		size_t chunk = left < COPY_CHUNK ? left : COPY_CHUNK;
+		int e = read_all(c->fd, data, chunk);
+
+		if (e) {
+			err = e;
+			break;
+		}
+		if (!err && write_all(fd, data, chunk))
+			err = -ENOSPC;
+		left -= chunk;
+	}
+	free(data);
+	close(fd);
+	if (err != -ENOSPC)
+		return err;
+	/* said at RESTORE: the stream is still in step */
+	snprintf(c->why, sizeof(c->why), "no room for the images in %s on node %u",
+		 MIG_RUN_DIR, self_node);
+	return 0;
+}
+
+static int on_restore(struct in_ctx *c, const char *buf, size_t n)
+{
+	struct kddm_mig_restore r;
+	struct job_info j = {};
+	criu_opts *o = NULL;	/* criu_local_init_opts() frees *o first */
+	int pid;
+
+	if (!c->prepared || n != sizeof(r))
+		return -EPROTO;
+	memcpy(&r, buf, sizeof(r));
+	if (r.root_pid != c->root_pid || !r.origin || r.origin > 65535)
+		return -EPROTO;
+	if (c->why[0])	/* a file could not be written */
+		return send_result(c->fd, -ENOSPC, "%s", c->why);
+	o = criu_opts_new(c->dir_fd, "restore.log");
+	if (!o)
+		return send_result(c->fd, -ENOMEM, "libcriu: out of memory");
+	pid = criu_local_restore_child(o);
+	criu_local_free_opts(o);
+	if (pid <= 0) {
+		snprintf(c->why, sizeof(c->why), "CRIU could not restore it (%d)",
+			 pid);
+		criu_error(c->dir, "restore.log", c->why, sizeof(c->why));
+		logmsg("restore of %u from node %u failed: %s", r.root_pid,
+		       c->from, c->why);
+		return send_result(c->fd, pid < 0 ? pid : -EIO, "%s", c->why);
+	}
+	j.pid = pid;
+	j.origin = r.origin;
+	j.uid = r.uid;
+	j.migrations = r.migrations;
+	memcpy(j.comm, r.comm, sizeof(j.comm));
+	j.comm[sizeof(j.comm) - 1] = 0;
+	job_add(&j, true);
+	logmsg("restored %d (%s) from node %u", pid, j.comm, c->from);
+	{
+		struct kddm_mig_result res = { .pid = pid, .from = c->from,
+					       .to = self_node };
+
+		return send_msg(c->fd, KDDM_MIG_RESULT, &res, sizeof(res));
+	}
+}
+
+/* A connection from node @from's daemon, authenticated. */
+void migrate_in(int fd, uint32_t from)
+{
+	static __thread struct in_ctx c;
+	static __thread char buf[KDDM_MIG_MSG_MAX];
+	uint32_t type;
+	size_t n;
+	int err = 0;
+
+	memset(&c, 0, sizeof(c));
+	c.fd = fd;
+	c.from = from;
+	c.dir_fd = -1;
+	while (!err) {
+		err = recv_msg(fd, &type, buf, sizeof(buf), &n);
+		if (err)
+			break;
+		switch (type) {
+		case KDDM_MIG_PREPARE:
+			err = on_prepare(&c, buf, n);
+			break;
+		case KDDM_MIG_FILE:
+			err = on_file(&c, buf, n);
+			break;
+		case KDDM_MIG_RESTORE:
+			err = on_restore(&c, buf, n);
+			/* one tree per connection */
+			err = err ? err : 1;
+			break;
+		case KDDM_MIG_REQ_PS:
+			jobs_send(fd);
+			err = 1;
+			break;
+		case KDDM_MIG_ABORT:
+			err = 1;
+			break;
+		default:
+			err = -EPROTO;
+		}
+	}
+	if (err == -EPROTO)
+		logmsg("node %u's daemon broke the protocol: connection closed",
+		       from);
+	if (c.dir_fd >= 0)
+		close(c.dir_fd);
+	if (c.dir[0])
+		images_remove(c.dir);
+}

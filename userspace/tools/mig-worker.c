@@ -1,0 +1,220 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mig-worker: programs that check themselves while kddm moves them.
+ *
+ *   mig-worker counter FILE [-m MIB] [--tcp]
+ *       counts; writes "COUNT PID\n" over FILE every 10 ms; keeps MIB MiB
+ *       of memory whose every page it checks against what it wrote there;
+ *       --tcp listens on a TCP port of 127.0.0.1 (a process kddm refuses)
+ *   mig-worker threads FILE [-n THREADS]
+ *       THREADS threads pass a token around under a mutex and condition
+ *       variables, each checking it is its turn and the count is the one
+ *       expected; one more thread sleeps in read() on a pipe and one in
+ *       nanosleep(); writes "COUNT PID\n" over FILE
+ *
+ * On any broken invariant it writes "BAD ..." over FILE and exits 3.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+static int out_fd = -1;
+
+static void report(const char *fmt, unsigned long long n)
+{
+	char buf[128];
+	int len = snprintf(buf, sizeof(buf), fmt, n, (int)getpid());
+
+	/* the same length each time: no stale digits after a shorter one */
+	if (pwrite(out_fd, buf, len, 0) != len || ftruncate(out_fd, len))
+		exit(4);
+}
+
+static void bad(const char *what, unsigned long long n)
+{
+	char buf[160];
+
+	snprintf(buf, sizeof(buf), "BAD %s at %%llu %%d\n", what);
+	report(buf, n);
+	exit(3);
+}
+
+static void msleep(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+static uint64_t pattern(size_t page, uint64_t gen)
+{
+	return (page * 0x9e3779b97f4a7c15ULL) ^ (gen << 20) ^ 0x4b44444dULL;
+}
+
+static int counter(int argc, char **argv)
+{
+	size_t mib = 0, pages, p, i;
+	unsigned long long n;
+	uint64_t *mem = NULL;
+	int tcp = 0;
+
+	for (i = 3; i < (size_t)argc; i++) {
+		if (!strcmp(argv[i], "-m") && i + 1 < (size_t)argc)
+			mib = strtoul(argv[++i], NULL, 10);
+		else if (!strcmp(argv[i], "--tcp"))
+			tcp = 1;
+		else
+			return 2;
+	}
+	if (tcp) {
+		struct sockaddr_in a = { .sin_family = AF_INET,
+			.sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+		int s = socket(AF_INET, SOCK_STREAM, 0);
+
+		if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof(a)) ||
+		    listen(s, 1))
+			return 5;
+	}
+	pages = mib * 256;
+	if (pages) {
+		mem = malloc(pages * 4096);
+		if (!mem)
+			return 5;
+		for (p = 0; p < pages; p++)
+			mem[p * 512] = pattern(p, 0);
+	}
+	for (n = 1;; n++) {
+		/* every page still holds what the last round wrote */
+		for (p = 0; p < pages; p++) {
+			if (mem[p * 512] != pattern(p, n - 1))
+				bad("memory", n);
+			mem[p * 512] = pattern(p, n);
+		}
+		report("%llu %d\n", n);
+		msleep(10);
+	}
+	return 0;
+}
+
+/* ---- threads ---- */
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t turn_cv[64];
+static int nthreads = 4, turn;
+static unsigned long long count;
+static int pipefd[2];
+
+static void *ring(void *arg)
+{
+	int id = (int)(long)arg;
+	unsigned long long mine = 0;
+
+	for (;;) {
+		pthread_mutex_lock(&lock);
+		while (turn != id)
+			pthread_cond_wait(&turn_cv[id], &lock);
+		/* the token went round: count is id modulo nthreads */
+		if (count % nthreads != (unsigned long long)id ||
+		    mine * nthreads + id != count)
+			bad("token order", count);
+		count++;
+		mine++;
+		turn = (id + 1) % nthreads;
+		pthread_cond_signal(&turn_cv[turn]);
+		pthread_mutex_unlock(&lock);
+		if (!(mine % 16))
+			msleep(1);
+	}
+	return NULL;
+}
+
+static void *reader(void *arg)
+{
+	char c;
+
+	(void)arg;
+	/* blocked in read() until the main thread writes, once a second */
+	for (;;)
+		if (read(pipefd[0], &c, 1) != 1 || c != 'k')
+			bad("pipe", count);
+	return NULL;
+}
+
+static void *sleeper(void *arg)
+{
+	time_t t;
+
+	(void)arg;
+	for (;;) {
+		t = time(NULL);
+		msleep(2000);
+		if (time(NULL) < t)
+			bad("clock", count);
+	}
+	return NULL;
+}
+
+static int threads(int argc, char **argv)
+{
+	unsigned long long c, last = 0;
+	pthread_t th;
+	int i, ticks = 0;
+
+	if (argc == 5 && !strcmp(argv[3], "-n"))
+		nthreads = atoi(argv[4]);
+	else if (argc != 3)
+		return 2;
+	if (nthreads < 2 || nthreads > 64 || pipe(pipefd))
+		return 2;
+	for (i = 0; i < nthreads; i++)
+		pthread_cond_init(&turn_cv[i], NULL);
+	for (i = 0; i < nthreads; i++)
+		if (pthread_create(&th, NULL, ring, (void *)(long)i))
+			return 5;
+	if (pthread_create(&th, NULL, reader, NULL) ||
+	    pthread_create(&th, NULL, sleeper, NULL))
+		return 5;
+	for (;;) {
+		msleep(50);
+		pthread_mutex_lock(&lock);
+		c = count;
+		pthread_mutex_unlock(&lock);
+		if (c < last)
+			bad("count went back", c);
+		last = c;
+		report("%llu %d\n", c);
+		if (++ticks % 20 == 0 && write(pipefd[1], "k", 1) != 1)
+			bad("pipe write", c);
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 3) {
+		fprintf(stderr, "usage: mig-worker counter|threads FILE [options]\n");
+		return 2;
+	}
+	out_fd = open(argv[2], O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	if (out_fd < 0) {
+		perror(argv[2]);
+		return 1;
+	}
+	if (!strcmp(argv[1], "counter"))
+		return counter(argc, argv);
+	if (!strcmp(argv[1], "threads"))
+		return threads(argc, argv);
+	fprintf(stderr, "mig-worker: unknown program '%s'\n", argv[1]);
+	return 2;
+}
