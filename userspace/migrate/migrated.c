@@ -2,7 +2,12 @@
 /*
  * kddm-migrated: the process-migration daemon of a node.
  *
- *   kddm-migrated [-v]     (root; kddm.ko loaded, joined with a cluster key)
+ *   kddm-migrated [--pid-range]
+ *       root; kddm.ko loaded, joined with a cluster key. --pid-range: new
+ *       PIDs of this node start at (node id) x 65536, pid_max raised to
+ *       4194304, so that processes started on different nodes have
+ *       different PIDs and can move keeping theirs (Kerrighed put the
+ *       node id in every PID); node ids above 63 share ranges.
  *
  * Serves the kddm CLI on KDDM_MIGRATE_SOCK (any local user: the daemon
  * checks who asks, SO_PEERCRED) and the other nodes' daemons on TIPC.
@@ -34,7 +39,6 @@
 #endif
 
 uint32_t self_node;
-int verbose;
 
 void logmsg(const char *fmt, ...)
 {
@@ -355,6 +359,41 @@ static void spawn(int fd, bool peer)
 	pthread_attr_destroy(&attr);
 }
 
+#define PID_RANGE	65536
+#define PID_MAX		(64 * PID_RANGE)
+
+static int write_sysctl(const char *path, unsigned long v)
+{
+	FILE *f = fopen(path, "we");
+	int ret;
+
+	if (!f)
+		return -errno;
+	ret = fprintf(f, "%lu\n", v) < 0 ? -EIO : 0;
+	if (fclose(f) && !ret)
+		ret = -errno;
+	return ret;
+}
+
+static void pid_range(void)
+{
+	unsigned long base = ((self_node - 1) % 63 + 1) * (unsigned long)PID_RANGE;
+	unsigned long max = 0;
+	FILE *f = fopen("/proc/sys/kernel/pid_max", "re");
+
+	if (f) {
+		if (fscanf(f, "%lu", &max) != 1)
+			max = 0;
+		fclose(f);
+	}
+	if ((max < PID_MAX && write_sysctl("/proc/sys/kernel/pid_max", PID_MAX)) ||
+	    write_sysctl("/proc/sys/kernel/ns_last_pid", base)) {
+		logmsg("cannot set this node's PID range: %s", strerror(errno));
+		return;
+	}
+	logmsg("new PIDs of this node from %lu", base + 1);
+}
+
 static int start(void)
 {
 	uint8_t mac[32];
@@ -386,6 +425,7 @@ static int start(void)
 		logmsg("%s: %s", MIG_RUN_DIR, strerror(errno));
 		return -errno;
 	}
+	images_cleanup();
 	return 0;
 }
 
@@ -395,17 +435,23 @@ int main(int argc, char **argv)
 	pthread_t th;
 	int i, fd;
 
-	if (argc > 1 && !strcmp(argv[1], "-v"))
-		verbose = 1;
-	else if (argc > 1) {
-		fprintf(stderr, "usage: kddm-migrated [-v]\n");
-		return 2;
+	bool ranges = false;
+
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--pid-range")) {
+			ranges = true;
+		} else {
+			fprintf(stderr, "usage: kddm-migrated [--pid-range]\n");
+			return 2;
+		}
 	}
 	signal(SIGPIPE, SIG_IGN);
 	if (chdir("/"))
 		return 1;
 	if (start())
 		return 1;
+	if (ranges)
+		pid_range();
 	pfd[0].fd = cli_listen();
 	pfd[1].fd = peer_listen();
 	if (pfd[0].fd < 0 || pfd[1].fd < 0) {

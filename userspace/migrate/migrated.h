@@ -19,7 +19,6 @@
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
 extern uint32_t self_node;
-extern int verbose;
 
 void logmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 uint64_t now_us(void);
@@ -66,6 +65,7 @@ int pids_free(const uint32_t *pids, int nr, char *why, size_t len);
 int migrate_out(pid_t pid, uint32_t node, uint32_t flags, uid_t uid,
 		gid_t gid, struct kddm_mig_result *res);
 void migrate_in(int fd, uint32_t from);
+void images_cleanup(void);
 
 /* ---- migrated.c: what kddm moved here ---- */
 struct job_info {

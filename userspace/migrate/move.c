@@ -55,6 +55,24 @@ static void images_remove(const char *path)
 	rmdir(path);
 }
 
+/* What a daemon that died left in MIG_RUN_DIR: at start, nothing runs. */
+void images_cleanup(void)
+{
+	char path[PATH_MAX];
+	struct dirent *d;
+	DIR *dir = opendir(MIG_RUN_DIR);
+
+	if (!dir)
+		return;
+	while ((d = readdir(dir))) {
+		if (strncmp(d->d_name, "out-", 4) && strncmp(d->d_name, "in-", 3))
+			continue;
+		snprintf(path, sizeof(path), MIG_RUN_DIR "/%s", d->d_name);
+		images_remove(path);
+	}
+	closedir(dir);
+}
+
 /* The first "Error" line CRIU logged, as a reason for the user. */
 static void criu_error(const char *dir, const char *log, char *why, size_t len)
 {
@@ -104,6 +122,7 @@ struct out_ctx {
 	uint64_t t_freeze, t_running;
 	uint64_t bytes;
 	bool restored;
+	int err;		/* why the callback refused */
 	pid_t new_pid;
 	char *why;
 	size_t whylen;
@@ -220,11 +239,14 @@ static int notify_cb(char *action, criu_notify_arg_t na)
 	if (err) {
 		snprintf(c->why, c->whylen, "sending the images to node %u: %s",
 			 c->node, strerror(-err));
+		c->err = err;
 		return 1;
 	}
 	err = restore_there(c);
-	if (err)
+	if (err) {
+		c->err = err;
 		return 1;
+	}
 	c->restored = true;
 	c->t_running = now_us();
 	return 0;
@@ -320,6 +342,8 @@ static int dump_and_move(struct out_ctx *c, const struct tree *t)
 		if (err < 0)
 			kill_leftovers(t);
 		err = 0;
+	} else if (c->err) {
+		err = c->err;
 	} else if (!err) {
 		err = -EIO;	/* CRIU dumped, but never called back */
 	} else if (!c->why[0]) {

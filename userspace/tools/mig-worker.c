@@ -12,12 +12,19 @@
  *       expected; one more thread sleeps in read() on a pipe and one in
  *       nanosleep(); writes "COUNT PID\n" over FILE
  *
+ *   mig-worker pipeline FILE
+ *       a child writes 8-byte sequence numbers into a pipe; the parent
+ *       reads them, checks none is lost or repeated, writes the count
+ *   mig-worker as UID CMD [ARG...]
+ *       runs CMD with uid and gid UID and no supplementary group
+ *
  * On any broken invariant it writes "BAD ..." over FILE and exits 3.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -200,8 +207,60 @@ static int threads(int argc, char **argv)
 	return 0;
 }
 
+static int pipeline(void)
+{
+	unsigned long long n, want;
+	int fd[2];
+	pid_t c;
+
+	if (pipe(fd))
+		return 5;
+	c = fork();
+	if (c < 0)
+		return 5;
+	if (!c) {
+		close(fd[0]);
+		for (n = 1;; n++) {
+			if (write(fd[1], &n, sizeof(n)) != sizeof(n))
+				_exit(1);
+			if (!(n % 64))
+				msleep(5);
+		}
+	}
+	close(fd[1]);
+	for (want = 1;; want++) {
+		char *p = (char *)&n;
+		size_t got = 0;
+		ssize_t r;
+
+		while (got < sizeof(n)) {
+			r = read(fd[0], p + got, sizeof(n) - got);
+			if (r <= 0)
+				bad("pipe closed", want);
+			got += r;
+		}
+		if (n != want)
+			bad("sequence", want);
+		if (!(want % 64))
+			report("%llu %d\n", want);
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc > 3 && !strcmp(argv[1], "as")) {
+		unsigned int id = strtoul(argv[2], NULL, 10);
+
+		if (setgroups(0, NULL) || setresgid(id, id, id) ||
+		    setresuid(id, id, id)) {
+			perror("mig-worker as");
+			return 1;
+		}
+		execvp(argv[3], argv + 3);
+		perror(argv[3]);
+		return 127;
+	}
 	if (argc < 3) {
 		fprintf(stderr, "usage: mig-worker counter|threads FILE [options]\n");
 		return 2;
@@ -215,6 +274,8 @@ int main(int argc, char **argv)
 		return counter(argc, argv);
 	if (!strcmp(argv[1], "threads"))
 		return threads(argc, argv);
+	if (!strcmp(argv[1], "pipeline") && argc == 3)
+		return pipeline();
 	fprintf(stderr, "mig-worker: unknown program '%s'\n", argv[1]);
 	return 2;
 }

@@ -1,0 +1,336 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Process migration on 3 nodes, driven from the host: kddm-migrated on
+ * every node (kddm-load migrate: kdfs on /kdfs too). The programs moved
+ * (mig-worker) check themselves and write their progress to a kdfs file,
+ * read here from whichever node; "BAD" in it is a broken invariant.
+ * The last test kills node 3 (kills=3).
+ */
+#include "kselftest_harness.h"
+#include "cluster.h"
+
+#define DIR	"/kdfs/mig"
+
+static char file[256];
+
+static void name_file(const char *what)
+{
+	snprintf(file, sizeof(file), DIR "/%s-%d", what, getpid());
+}
+
+/* Starts "mig-worker ARGS" on @node; its PID or -1. */
+static int start(int node, const char *args)
+{
+	char out[OUT_MAX];
+	int pid;
+
+	if (node_run(node, out, "mkdir -p " DIR " && chmod 1777 " DIR
+		     " && setsid mig-worker %s </dev/null >/dev/null 2>&1 & echo $!",
+		     args))
+		return -1;
+	pid = atoi(out);
+	return pid > 0 ? pid : -1;
+}
+
+/* The count in @file, read on @node: 0 before the first, -1 after BAD. */
+static long long count(int node)
+{
+	char out[OUT_MAX];
+
+	if (node_run(node, out, "cat %s 2>/dev/null", file))
+		return 0;
+	if (strstr(out, "BAD"))
+		return -1;
+	return atoll(out);
+}
+
+/* Waits up to @secs for the count to pass @above; the count. */
+static long long count_above(int node, long long above, double secs)
+{
+	double end = now_s() + secs;
+	long long c;
+
+	do {
+		c = count(node);
+		if (c < 0 || c > above)
+			return c;
+		usleep(100000);
+	} while (now_s() < end);
+	return c;
+}
+
+/* 1 if process @pid runs on @node as a mig-worker. */
+static int runs_on(int node, int pid)
+{
+	char out[OUT_MAX];
+
+	return !node_run(node, out, "cat /proc/%d/comm", pid) &&
+	       !strcmp(out, "mig-worker");
+}
+
+static int migrate(int from, int pid, int to, char *out, const char *opt)
+{
+	return node_run(from, out, "kddm migrate %d %d %s", pid, to, opt);
+}
+
+FIXTURE(mig) {
+	char out[OUT_MAX];
+};
+
+FIXTURE_SETUP(mig)
+{
+	int n;
+
+	for (n = 1; n <= nodes(); n++)
+		ASSERT_EQ(0, node_run(n, self->out, "kddm-load"))
+			TH_LOG("node %d: %s", n, self->out);
+	for (n = 1; n <= nodes(); n++)
+		ASSERT_EQ(0, node_run(n, self->out, "kddm-load migrate"))
+			TH_LOG("node %d: %s", n, self->out);
+}
+
+FIXTURE_TEARDOWN(mig)
+{
+}
+
+/* A counter with 16 MiB it checks keeps counting across 20 moves. */
+TEST_F_TIMEOUT(mig, counter_20_moves, 400)
+{
+	char args[300];
+	long long c, before;
+	int pid, i, at = 1, to;
+
+	name_file("counter");
+	snprintf(args, sizeof(args), "counter %s -m 16", file);
+	pid = start(1, args);
+	ASSERT_LT(0, pid);
+	ASSERT_LT(0, count_above(1, 0, 10));
+	for (i = 0; i < 20; i++) {
+		to = at % 3 + 1;
+		before = count(to);
+		ASSERT_LT(0, before) TH_LOG("move %d: %s", i, file);
+		ASSERT_EQ(0, migrate(at, pid, to, self->out, ""))
+			TH_LOG("move %d, %d -> %d: %s", i, at, to, self->out);
+		ASSERT_NE(NULL, strstr(self->out, "moved"));
+		ASSERT_TRUE(runs_on(to, pid)) TH_LOG("not on node %d", to);
+		ASSERT_FALSE(runs_on(at, pid)) TH_LOG("still on node %d", at);
+		/* it goes on counting, and its memory is intact */
+		c = count_above(to, before, 15);
+		ASSERT_LT(before, c) TH_LOG("move %d: count %lld, then %lld",
+					    i, before, c);
+		at = to;
+	}
+	ASSERT_EQ(0, node_run(at, self->out, "kddm ps"));
+	snprintf(args, sizeof(args), "%d ", pid);
+	ASSERT_NE(NULL, strstr(self->out, args)) TH_LOG("%s", self->out);
+	ASSERT_NE(NULL, strstr(self->out, " 20 ")) TH_LOG("%s", self->out);
+	node_run(at, NULL, "kill %d", pid);
+}
+
+/* Threads in futexes, read() and nanosleep() keep their invariants. */
+TEST_F_TIMEOUT(mig, threads_keep_invariants, 300)
+{
+	char args[300];
+	long long before, c;
+	int pid, i, at = 1, to;
+
+	name_file("threads");
+	snprintf(args, sizeof(args), "threads %s -n 4", file);
+	pid = start(1, args);
+	ASSERT_LT(0, pid);
+	ASSERT_LT(0, count_above(1, 0, 10));
+	for (i = 0; i < 6; i++) {
+		to = at % 3 + 1;
+		before = count(to);
+		ASSERT_LT(0, before);
+		ASSERT_EQ(0, migrate(at, pid, to, self->out, ""))
+			TH_LOG("%s", self->out);
+		ASSERT_NE(NULL, strstr(self->out, "(7 tasks)"))
+			TH_LOG("%s", self->out);
+		ASSERT_EQ(0, node_run(to, self->out, "ls /proc/%d/task | wc -l",
+				      pid));
+		ASSERT_EQ(7, atoi(self->out));
+		c = count_above(to, before + 1000, 15);
+		ASSERT_LT(before + 1000, c) TH_LOG("%lld then %lld", before, c);
+		at = to;
+	}
+	node_run(at, NULL, "kill %d", pid);
+}
+
+/* A parent and its child with a pipe between them move with --tree. */
+TEST_F_TIMEOUT(mig, pipeline_moves_with_tree, 300)
+{
+	char args[300];
+	long long before, c;
+	int pid;
+
+	name_file("pipeline");
+	snprintf(args, sizeof(args), "pipeline %s", file);
+	pid = start(1, args);
+	ASSERT_LT(0, pid);
+	ASSERT_LT(0, count_above(1, 0, 10));
+	/* without --tree: refused, and it goes on */
+	ASSERT_NE(0, migrate(1, pid, 2, self->out, ""));
+	ASSERT_NE(NULL, strstr(self->out, "--tree")) TH_LOG("%s", self->out);
+	before = count(1);
+	ASSERT_LT(before, count_above(1, before, 10));
+	ASSERT_EQ(0, migrate(1, pid, 2, self->out, "--tree"))
+		TH_LOG("%s", self->out);
+	ASSERT_NE(NULL, strstr(self->out, "(2 tasks)")) TH_LOG("%s", self->out);
+	ASSERT_TRUE(runs_on(2, pid));
+	ASSERT_EQ(0, node_run(2, self->out, "cat /proc/%d/task/%d/children",
+			      pid, pid));
+	ASSERT_TRUE(runs_on(2, atoi(self->out))) TH_LOG("child %s", self->out);
+	before = count(2);
+	c = count_above(2, before + 640, 15);
+	ASSERT_LT(before + 640, c) TH_LOG("%lld then %lld", before, c);
+	node_run(2, NULL, "kill %d; kill %s", pid, self->out);
+}
+
+/* What cannot move is refused before it is frozen, and keeps running. */
+TEST_F(mig, unmovable_refused)
+{
+	char args[300];
+	long long before;
+	int pid, local;
+
+	name_file("tcp");
+	snprintf(args, sizeof(args), "counter %s --tcp", file);
+	pid = start(1, args);
+	ASSERT_LT(0, pid);
+	ASSERT_LT(0, count_above(1, 0, 10));
+	ASSERT_NE(0, migrate(1, pid, 2, self->out, ""));
+	ASSERT_NE(NULL, strstr(self->out, "TCP socket")) TH_LOG("%s", self->out);
+	ASSERT_TRUE(runs_on(1, pid));
+	ASSERT_FALSE(runs_on(2, pid));
+	before = count(1);
+	ASSERT_LT(before, count_above(1, before, 10));
+	node_run(1, NULL, "kill %d", pid);
+
+	/* a file on the node's own disk */
+	local = start(1, "counter /tmp/mig-local");
+	ASSERT_LT(0, local);
+	ASSERT_NE(0, migrate(1, local, 2, self->out, ""));
+	ASSERT_NE(NULL, strstr(self->out, "node-local")) TH_LOG("%s", self->out);
+	ASSERT_TRUE(runs_on(1, local));
+	node_run(1, NULL, "kill %d", local);
+}
+
+/* Only root or who may ptrace the process moves it. */
+TEST_F(mig, permissions)
+{
+	char args[300];
+	int pid, mine;
+
+	name_file("perm");
+	snprintf(args, sizeof(args), "counter %s", file);
+	pid = start(1, args);
+	ASSERT_LT(0, pid);
+	ASSERT_NE(0, node_run(1, self->out, "mig-worker as 65534 kddm migrate %d 2",
+			      pid));
+	ASSERT_NE(NULL, strstr(self->out, "may not ptrace")) TH_LOG("%s", self->out);
+	ASSERT_TRUE(runs_on(1, pid));
+	node_run(1, NULL, "kill %d", pid);
+
+	/* a user moves a process of their own */
+	name_file("perm-own");
+	snprintf(args, sizeof(args), "as 65534 mig-worker counter %s", file);
+	mine = start(1, args);
+	ASSERT_LT(0, mine);
+	ASSERT_LT(0, count_above(1, 0, 10));
+	ASSERT_EQ(0, node_run(1, self->out, "mig-worker as 65534 kddm migrate %d 3",
+			      mine)) TH_LOG("%s", self->out);
+	ASSERT_TRUE(runs_on(3, mine));
+	ASSERT_EQ(0, node_run(3, self->out, "stat -c %%u /proc/%d", mine));
+	ASSERT_STREQ("65534", self->out);
+	node_run(3, NULL, "kill %d", mine);
+}
+
+/* A PID taken on the destination: refused, nothing frozen. */
+TEST_F(mig, pid_in_use_refused)
+{
+	char args[300];
+	int pid;
+
+	name_file("pid");
+	snprintf(args, sizeof(args), "counter %s", file);
+	pid = start(1, args);
+	ASSERT_LT(0, pid);
+	/* the next PID node 2 hands out is ours */
+	ASSERT_EQ(0, node_run(2, self->out,
+			      "[ -e /proc/%d ] || { echo %d > /proc/sys/kernel/ns_last_pid; sleep 300 </dev/null >/dev/null 2>&1 & }",
+			      pid, pid - 1));
+	ASSERT_EQ(0, node_run(2, self->out, "test -e /proc/%d", pid));
+	ASSERT_NE(0, migrate(1, pid, 2, self->out, ""));
+	ASSERT_NE(NULL, strstr(self->out, "in use on node 2"))
+		TH_LOG("%s", self->out);
+	ASSERT_TRUE(runs_on(1, pid));
+	node_run(2, NULL, "kill %d", pid);
+	node_run(1, NULL, "kill %d", pid);
+}
+
+/* Bad requests get a clear error. */
+TEST_F(mig, bad_requests)
+{
+	ASSERT_EQ(2, node_run(1, self->out, "kddm migrate x 2"));
+	ASSERT_NE(NULL, strstr(self->out, "is not a PID"));
+	ASSERT_EQ(2, node_run(1, self->out, "kddm migrate 5 0"));
+	ASSERT_EQ(2, node_run(1, self->out, "kddm ps --tree"));
+	ASSERT_EQ(1, node_run(1, self->out, "kddm migrate 1 2"));
+	ASSERT_NE(NULL, strstr(self->out, "init"));
+	ASSERT_EQ(1, node_run(1, self->out, "kddm migrate 4000000 2"));
+	ASSERT_NE(NULL, strstr(self->out, "no process"));
+	ASSERT_EQ(1, node_run(1, self->out, "kddm migrate $(pidof kddm-migrated) 2"));
+	ASSERT_EQ(1, node_run(1, self->out,
+			      "sleep 60 </dev/null >/dev/null 2>&1 & kddm migrate $! 9; s=$?; kill $!; exit $s"));
+	ASSERT_NE(NULL, strstr(self->out, "node 9")) TH_LOG("%s", self->out);
+	/* a thread's id is not a process's */
+	ASSERT_EQ(1, node_run(1, self->out,
+			      "kddm migrate $(ls /proc/$(pidof kddm-migrated)/task | tail -1) 2"));
+	ASSERT_NE(NULL, strstr(self->out, "thread")) TH_LOG("%s", self->out);
+}
+
+/*
+ * The destination dies while the state moves: the process goes on where
+ * it was, intact. Kills node 3.
+ */
+TEST_F_TIMEOUT(mig, destination_killed, 300)
+{
+	char args[300], cmd[600];
+	long long before, c;
+	int pid, i, st;
+	FILE *bg;
+
+	name_file("destkill");
+	snprintf(args, sizeof(args), "counter %s -m 96", file);
+	pid = start(1, args);
+	ASSERT_LT(0, pid);
+	ASSERT_LT(0, count_above(1, 0, 20));
+	snprintf(cmd, sizeof(cmd), "%s exec 1 -n -t 200 -- kddm migrate %d 3 2>&1",
+		 cluster_vm(), pid);
+	bg = popen(cmd, "r");
+	ASSERT_NE(NULL, bg);
+	/* the dump has begun: its images directory exists */
+	for (i = 0; i < 200; i++) {
+		if (!node_run(1, NULL, "ls -d /run/kddm/migrate/out-*"))
+			break;
+		usleep(50000);
+	}
+	ASSERT_GT(200, i);
+	snprintf(cmd, sizeof(cmd), "%s kill 3 >/dev/null", cluster_vm());
+	ASSERT_EQ(0, system(cmd));
+	st = fread(self->out, 1, sizeof(self->out) - 1, bg);
+	self->out[st > 0 ? st : 0] = 0;
+	st = pclose(bg);
+	ASSERT_NE(0, WEXITSTATUS(st)) TH_LOG("%s", self->out);
+	TH_LOG("migrate said: %s", self->out);
+	ASSERT_TRUE(runs_on(1, pid));
+	before = count(1);
+	c = count_above(1, before, 15);
+	ASSERT_LT(before, c) TH_LOG("%lld then %lld", before, c);
+	/* nothing left behind */
+	ASSERT_NE(0, node_run(1, NULL, "ls -d /run/kddm/migrate/out-*"));
+	node_run(1, NULL, "kill %d", pid);
+}
+
+TEST_HARNESS_MAIN
