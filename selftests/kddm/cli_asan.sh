@@ -49,6 +49,8 @@ for j in "" --json; do
 	check $j node set-id 7		# joined already
 	check $j join			# joined already
 	check $j leave			# sets exist
+	check $j ps			# no kddm-migrated here
+	check $j migrate 999999 1	# no kddm-migrated here
 done
 check --help
 check
@@ -60,6 +62,12 @@ check node set-id 0
 check node set-id 70000
 check ipc sideways
 check nodes extra
+check migrate x 1
+check migrate 5
+check migrate 5 0
+check migrate 5 1 --json extra
+check ps extra
+check ps --tree
 
 "$VM" exec "$N" -n -- ipc-tool shm-rm "$shm" >/dev/null
 "$VM" exec "$N" -n -- msg-tool rm "$msg" >/dev/null

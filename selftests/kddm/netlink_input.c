@@ -439,10 +439,77 @@ TEST_F(nl, node_dump_has_self)
 	EXPECT_EQ(self_id, ni.self_id);
 }
 
-/* An unprivileged user may look (NODE_GET) but not change (JOIN, LEAVE). */
+struct mac_reply {
+	int len;
+	unsigned char mac[64];
+};
+
+static void mac_attr(int type, const void *data, int len, void *arg)
+{
+	struct mac_reply *m = arg;
+
+	if (type == KDDM_A_MAC && len <= (int)sizeof(m->mac)) {
+		m->len = len;
+		memcpy(m->mac, data, len);
+	}
+}
+
+static void mac_reply(const struct nlmsghdr *nlh, void *arg)
+{
+	walk_attrs(nlh, mac_attr, arg);
+}
+
+/*
+ * MAC (for kddm-migrated): 32 bytes, the same for the same data, another
+ * for other data; no data, empty or oversized data refused. The test
+ * cluster always has a key.
+ */
+TEST_F(nl, mac)
+{
+	struct mac_reply a = {}, b = {}, c = {};
+	char big[KDDM_MAC_DATA_MAX + 1];
+
+	if (!self->family)
+		SKIP(return, NO_FAMILY);
+	kddm_req(&self->req, self->family, KDDM_CMD_MAC);
+	req_put(&self->req, KDDM_A_MAC_DATA, "hello", 5);
+	ASSERT_EQ(0, transact(self->fd, &self->req, &self->res, mac_reply, &a));
+	if (self->res.error == -ENOKEY)
+		SKIP(return, "the cluster has no key");
+	ASSERT_EQ(0, self->res.error) TH_LOG("%s", self->res.extack);
+	ASSERT_EQ(KDDM_MAC_LEN, a.len);
+	kddm_req(&self->req, self->family, KDDM_CMD_MAC);
+	req_put(&self->req, KDDM_A_MAC_DATA, "hello", 5);
+	ASSERT_EQ(0, transact(self->fd, &self->req, &self->res, mac_reply, &b));
+	ASSERT_EQ(0, memcmp(a.mac, b.mac, KDDM_MAC_LEN));
+	kddm_req(&self->req, self->family, KDDM_CMD_MAC);
+	req_put(&self->req, KDDM_A_MAC_DATA, "hellp", 5);
+	ASSERT_EQ(0, transact(self->fd, &self->req, &self->res, mac_reply, &c));
+	ASSERT_NE(0, memcmp(a.mac, c.mac, KDDM_MAC_LEN));
+
+	kddm_req(&self->req, self->family, KDDM_CMD_MAC);
+	ASSERT_EQ(0, transact(self->fd, &self->req, &self->res, NULL, NULL));
+	EXPECT_EQ(-EINVAL, self->res.error);
+	TH_LOG("no data: %s", self->res.extack);
+	kddm_req(&self->req, self->family, KDDM_CMD_MAC);
+	req_put(&self->req, KDDM_A_MAC_DATA, "", 0);
+	ASSERT_EQ(0, transact(self->fd, &self->req, &self->res, NULL, NULL));
+	EXPECT_NE(0, self->res.error);
+	memset(big, 'x', sizeof(big));
+	kddm_req(&self->req, self->family, KDDM_CMD_MAC);
+	req_put(&self->req, KDDM_A_MAC_DATA, big, sizeof(big));
+	ASSERT_EQ(0, transact(self->fd, &self->req, &self->res, NULL, NULL));
+	EXPECT_NE(0, self->res.error);
+	TH_LOG("%zu bytes: %s", sizeof(big), self->res.extack);
+}
+
+/*
+ * An unprivileged user may look (NODE_GET) but not change (JOIN, LEAVE) nor
+ * have MACs made.
+ */
 TEST_F(nl, changes_need_admin)
 {
-	int st, leave, join, look;
+	int st, leave, join, look, mac;
 	pid_t pid;
 
 	if (!self->family)
@@ -467,13 +534,16 @@ TEST_F(nl, changes_need_admin)
 		join = transact(fd, &r, &res, NULL, NULL) ?: res.error;
 		kddm_req(&r, self->family, KDDM_CMD_NODE_GET);
 		look = transact(fd, &r, &res, NULL, NULL) ?: res.error;
+		kddm_req(&r, self->family, KDDM_CMD_MAC);
+		req_put(&r, KDDM_A_MAC_DATA, "x", 1);
+		mac = transact(fd, &r, &res, NULL, NULL) ?: res.error;
 		_exit((leave == -EPERM ? 0 : 1) | (join == -EPERM ? 0 : 2) |
-		      (look == 0 ? 0 : 4));
+		      (look == 0 ? 0 : 4) | (mac == -EPERM ? 0 : 8));
 	}
 	ASSERT_EQ(pid, waitpid(pid, &st, 0));
 	ASSERT_TRUE(WIFEXITED(st));
 	EXPECT_EQ(0, WEXITSTATUS(st))
-		TH_LOG("1: LEAVE allowed, 2: JOIN allowed, 4: NODE_GET refused");
+		TH_LOG("1: LEAVE allowed, 2: JOIN allowed, 4: NODE_GET refused, 8: MAC allowed");
 }
 
 TEST_HARNESS_MAIN

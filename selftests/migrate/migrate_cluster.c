@@ -68,7 +68,7 @@ static int runs_on(int node, int pid)
 	       !strcmp(out, "mig-worker");
 }
 
-static int migrate(int from, int pid, int to, char *out, const char *opt)
+static int move_to(int from, int pid, int to, char *out, const char *opt)
 {
 	return node_run(from, out, "kddm migrate %d %d %s", pid, to, opt);
 }
@@ -109,7 +109,7 @@ TEST_F_TIMEOUT(mig, counter_20_moves, 400)
 		to = at % 3 + 1;
 		before = count(to);
 		ASSERT_LT(0, before) TH_LOG("move %d: %s", i, file);
-		ASSERT_EQ(0, migrate(at, pid, to, self->out, ""))
+		ASSERT_EQ(0, move_to(at, pid, to, self->out, ""))
 			TH_LOG("move %d, %d -> %d: %s", i, at, to, self->out);
 		ASSERT_NE(NULL, strstr(self->out, "moved"));
 		ASSERT_TRUE(runs_on(to, pid)) TH_LOG("not on node %d", to);
@@ -143,7 +143,7 @@ TEST_F_TIMEOUT(mig, threads_keep_invariants, 300)
 		to = at % 3 + 1;
 		before = count(to);
 		ASSERT_LT(0, before);
-		ASSERT_EQ(0, migrate(at, pid, to, self->out, ""))
+		ASSERT_EQ(0, move_to(at, pid, to, self->out, ""))
 			TH_LOG("%s", self->out);
 		ASSERT_NE(NULL, strstr(self->out, "(7 tasks)"))
 			TH_LOG("%s", self->out);
@@ -170,11 +170,11 @@ TEST_F_TIMEOUT(mig, pipeline_moves_with_tree, 300)
 	ASSERT_LT(0, pid);
 	ASSERT_LT(0, count_above(1, 0, 10));
 	/* without --tree: refused, and it goes on */
-	ASSERT_NE(0, migrate(1, pid, 2, self->out, ""));
+	ASSERT_NE(0, move_to(1, pid, 2, self->out, ""));
 	ASSERT_NE(NULL, strstr(self->out, "--tree")) TH_LOG("%s", self->out);
 	before = count(1);
 	ASSERT_LT(before, count_above(1, before, 10));
-	ASSERT_EQ(0, migrate(1, pid, 2, self->out, "--tree"))
+	ASSERT_EQ(0, move_to(1, pid, 2, self->out, "--tree"))
 		TH_LOG("%s", self->out);
 	ASSERT_NE(NULL, strstr(self->out, "(2 tasks)")) TH_LOG("%s", self->out);
 	ASSERT_TRUE(runs_on(2, pid));
@@ -199,7 +199,7 @@ TEST_F(mig, unmovable_refused)
 	pid = start(1, args);
 	ASSERT_LT(0, pid);
 	ASSERT_LT(0, count_above(1, 0, 10));
-	ASSERT_NE(0, migrate(1, pid, 2, self->out, ""));
+	ASSERT_NE(0, move_to(1, pid, 2, self->out, ""));
 	ASSERT_NE(NULL, strstr(self->out, "TCP socket")) TH_LOG("%s", self->out);
 	ASSERT_TRUE(runs_on(1, pid));
 	ASSERT_FALSE(runs_on(2, pid));
@@ -210,7 +210,7 @@ TEST_F(mig, unmovable_refused)
 	/* a file on the node's own disk */
 	local = start(1, "counter /tmp/mig-local");
 	ASSERT_LT(0, local);
-	ASSERT_NE(0, migrate(1, local, 2, self->out, ""));
+	ASSERT_NE(0, move_to(1, local, 2, self->out, ""));
 	ASSERT_NE(NULL, strstr(self->out, "node-local")) TH_LOG("%s", self->out);
 	ASSERT_TRUE(runs_on(1, local));
 	node_run(1, NULL, "kill %d", local);
@@ -261,7 +261,7 @@ TEST_F(mig, pid_in_use_refused)
 			      "[ -e /proc/%d ] || { echo %d > /proc/sys/kernel/ns_last_pid; sleep 300 </dev/null >/dev/null 2>&1 & }",
 			      pid, pid - 1));
 	ASSERT_EQ(0, node_run(2, self->out, "test -e /proc/%d", pid));
-	ASSERT_NE(0, migrate(1, pid, 2, self->out, ""));
+	ASSERT_NE(0, move_to(1, pid, 2, self->out, ""));
 	ASSERT_NE(NULL, strstr(self->out, "in use on node 2"))
 		TH_LOG("%s", self->out);
 	ASSERT_TRUE(runs_on(1, pid));
