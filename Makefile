@@ -134,6 +134,7 @@ bench: deps
 	bench/kddm-bench.sh
 	bench/kipc-bench.sh
 	bench/kdfs-bench.sh
+	bench/migrate-bench.sh
 
 # User-space parts, as packagers expect (DESTDIR, PREFIX): the kddm CLI,
 # kddm-setup, the systemd unit, man pages, an example kddm.conf.

@@ -112,6 +112,9 @@ TEST_F_TIMEOUT(mig, counter_20_moves, 400)
 		ASSERT_EQ(0, move_to(at, pid, to, self->out, ""))
 			TH_LOG("move %d, %d -> %d: %s", i, at, to, self->out);
 		ASSERT_NE(NULL, strstr(self->out, "moved"));
+		/* its memory follows, as kDDM objects */
+		ASSERT_NE(NULL, strstr(self->out, "MiB of memory follows"))
+			TH_LOG("%s", self->out);
 		ASSERT_TRUE(runs_on(to, pid)) TH_LOG("not on node %d", to);
 		ASSERT_FALSE(runs_on(at, pid)) TH_LOG("still on node %d", at);
 		/* it goes on counting, and its memory is intact */
@@ -125,6 +128,54 @@ TEST_F_TIMEOUT(mig, counter_20_moves, 400)
 	ASSERT_NE(NULL, strstr(self->out, args)) TH_LOG("%s", self->out);
 	ASSERT_NE(NULL, strstr(self->out, " 20 ")) TH_LOG("%s", self->out);
 	node_run(at, NULL, "kill %d", pid);
+}
+
+/* Nothing of a process in the images directory of @node. */
+static int nothing_left(int node)
+{
+	return !node_run(node, NULL, "[ -z \"$(ls /run/kddm/migrate)\" ]");
+}
+
+/*
+ * Lazily moved, the source holds nothing once the destination pulled
+ * everything; with --eager, nothing from the moment the command returns.
+ */
+TEST_F_TIMEOUT(mig, source_left_empty, 300)
+{
+	char args[300];
+	long long before, c;
+	double end;
+	int pid;
+
+	name_file("empty");
+	snprintf(args, sizeof(args), "counter %s -m 64", file);
+	pid = start(1, args);
+	ASSERT_LT(0, pid);
+	ASSERT_LT(0, count_above(1, 0, 20));
+	ASSERT_EQ(0, move_to(1, pid, 2, self->out, "")) TH_LOG("%s", self->out);
+	ASSERT_NE(NULL, strstr(self->out, "MiB of memory follows"))
+		TH_LOG("%s", self->out);
+	end = now_s() + 120;
+	while (!nothing_left(1) && now_s() < end)
+		usleep(200000);
+	ASSERT_TRUE(nothing_left(1));
+	ASSERT_EQ(0, node_run(1, self->out,
+			      "grep -c \"process %d: node 2 has all its memory\" /var/log/kddm-migrated.log",
+			      pid)) TH_LOG("%s", self->out);
+	ASSERT_TRUE(nothing_left(2));
+	before = count(2);
+	c = count_above(2, before, 15);
+	ASSERT_LT(before, c);
+
+	ASSERT_EQ(0, move_to(2, pid, 1, self->out, "--eager"))
+		TH_LOG("%s", self->out);
+	ASSERT_EQ(NULL, strstr(self->out, "follows")) TH_LOG("%s", self->out);
+	ASSERT_TRUE(nothing_left(2));
+	ASSERT_TRUE(runs_on(1, pid));
+	before = count(1);
+	c = count_above(1, before, 15);
+	ASSERT_LT(before, c);
+	node_run(1, NULL, "kill %d", pid);
 }
 
 /* Threads in futexes, read() and nanosleep() keep their invariants. */
@@ -286,7 +337,7 @@ TEST_F(mig, bad_requests)
 	ASSERT_NE(NULL, strstr(self->out, "node 9")) TH_LOG("%s", self->out);
 	/* a thread's id is not a process's */
 	ASSERT_EQ(1, node_run(1, self->out,
-			      "kddm migrate $(ls /proc/$(pidof kddm-migrated)/task | tail -1) 2"));
+			      "kddm migrate $(ls /proc/$(pidof kddm-migrated)/task | sort -n | tail -1) 2"));
 	ASSERT_NE(NULL, strstr(self->out, "thread")) TH_LOG("%s", self->out);
 }
 

@@ -53,9 +53,10 @@ static const char usage_text[] =
 "  where PATH             the node holding a kdfs file's metadata and data\n"
 "  ipc enable|disable|status\n"
 "                         make this IPC namespace cluster-wide, or local\n"
-"  migrate PID NODE [--tree]\n"
+"  migrate PID NODE [--tree] [--eager]\n"
 "                         move process PID of this node to NODE, with its\n"
-"                         descendants with --tree (kddm-migrated)\n"
+"                         descendants with --tree (kddm-migrated); its memory\n"
+"                         follows once it runs there, or before with --eager\n"
 "  ps                     processes kddm moved, on every node\n"
 "\n"
 "  --json, -j             print JSON instead of tables\n"
@@ -870,7 +871,7 @@ enum op { OP_STATUS, OP_NODES, OP_SETS, OP_STATS, OP_SET_ID, OP_JOIN,
 
 struct cmdline {
 	enum op op;
-	bool json, has_id, tree;
+	bool json, has_id, tree, eager;
 	uint64_t id;		/* node id or set id */
 	uint64_t pid;		/* migrate */
 	const char *word;	/* ipc enable|disable|status */
@@ -922,7 +923,7 @@ static int parse_words(int n, char **w, struct cmdline *c)
 	}
 	if (!strcmp(w[0], "migrate")) {
 		if (n != 3)
-			return usage_error("%s", "usage: kddm migrate PID NODE [--tree]");
+			return usage_error("%s", "usage: kddm migrate PID NODE [--tree] [--eager]");
 		c->op = OP_MIGRATE;
 		if (parse_u64(w[1], &c->pid) || !c->pid || c->pid > 4194304)
 			return usage_error("migrate: '%s' is not a PID", w[1]);
@@ -977,6 +978,10 @@ static int parse_cmdline(int argc, char **argv, struct cmdline *c)
 			c->tree = true;
 			continue;
 		}
+		if (!strcmp(argv[i], "--eager")) {
+			c->eager = true;
+			continue;
+		}
 		if (!strcmp(argv[i], "--key-file")) {
 			if (++i == argc)
 				return usage_error("%s", "--key-file needs a file");
@@ -996,8 +1001,8 @@ static int parse_cmdline(int argc, char **argv, struct cmdline *c)
 	i = parse_words(n, words, c);
 	if (!i && c->key_file && c->op != OP_JOIN)
 		return usage_error("%s", "--key-file goes with join");
-	if (!i && c->tree && c->op != OP_MIGRATE)
-		return usage_error("%s", "--tree goes with migrate");
+	if (!i && (c->tree || c->eager) && c->op != OP_MIGRATE)
+		return usage_error("%s", "--tree and --eager go with migrate");
 	return i;
 }
 
@@ -1049,7 +1054,7 @@ int main(int argc, char **argv)
 		return kddm_where(c.word, c.json);
 	if (c.op == OP_MIGRATE)
 		return kddm_migrate((uint32_t)c.pid, (uint32_t)c.id, c.tree,
-				    c.json);
+				    c.eager, c.json);
 	if (c.op == OP_PS)
 		return kddm_ps(c.json);
 	k.json = c.json;

@@ -88,21 +88,27 @@ static void print_result(const struct kddm_mig_result *r, bool json)
 	if (json) {
 		printf("{\"pid\":%u,\"from\":%u,\"to\":%u,\"tasks\":%u,"
 		       "\"downtime_us\":%" PRIu64 ",\"total_us\":%" PRIu64
-		       ",\"image_bytes\":%" PRIu64 "}\n", r->pid, r->from,
-		       r->to, r->tasks, (uint64_t)r->downtime_us,
-		       (uint64_t)r->total_us, (uint64_t)r->image_bytes);
+		       ",\"image_bytes\":%" PRIu64 ",\"lazy_bytes\":%" PRIu64
+		       "}\n", r->pid, r->from, r->to, r->tasks,
+		       (uint64_t)r->downtime_us, (uint64_t)r->total_us,
+		       (uint64_t)r->image_bytes, (uint64_t)r->lazy_bytes);
 		return;
 	}
-	printf("moved %u (%u task%s) from node %u to node %u: downtime %.1f ms, total %.1f ms, %.1f MiB of state\n",
+	printf("moved %u (%u task%s) from node %u to node %u: downtime %.1f ms, total %.1f ms, %.1f MiB of state",
 	       r->pid, r->tasks, r->tasks == 1 ? "" : "s", r->from, r->to,
 	       r->downtime_us / 1000.0, r->total_us / 1000.0,
 	       r->image_bytes / 1048576.0);
+	if (r->lazy_bytes)
+		printf(", %.1f MiB of memory follows", r->lazy_bytes / 1048576.0);
+	printf("\n");
 }
 
-int kddm_migrate(uint32_t pid, uint32_t node, bool tree, bool json)
+int kddm_migrate(uint32_t pid, uint32_t node, bool tree, bool eager,
+		 bool json)
 {
 	struct kddm_mig_req q = { .pid = pid, .node = node,
-				  .flags = tree ? KDDM_MIG_F_TREE : 0 };
+				  .flags = (tree ? KDDM_MIG_F_TREE : 0) |
+					   (eager ? KDDM_MIG_F_EAGER : 0) };
 	struct kddm_mig_result r;
 	int fd = daemon_open();
 

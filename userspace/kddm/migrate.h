@@ -5,7 +5,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-int kddm_migrate(uint32_t pid, uint32_t node, bool tree, bool json);
+int kddm_migrate(uint32_t pid, uint32_t node, bool tree, bool eager,
+		 bool json);
 int kddm_ps(bool json);
 
 #endif

@@ -17,6 +17,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -24,7 +25,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/statfs.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
@@ -39,6 +43,7 @@
 #endif
 
 uint32_t self_node;
+int mig_dev = -1;
 
 void logmsg(const char *fmt, ...)
 {
@@ -275,7 +280,7 @@ static void serve_cli(int fd)
 		return;
 	}
 	if (type != KDDM_MIG_REQ_MIGRATE || n != sizeof(req.m) ||
-	    (req.m.flags & ~KDDM_MIG_F_TREE) || !req.m.pid ||
+	    (req.m.flags & ~(KDDM_MIG_F_TREE | KDDM_MIG_F_EAGER)) || !req.m.pid ||
 	    req.m.pid > 4194304 || !req.m.node || req.m.node > 65535) {
 		send_result(fd, -EINVAL, "bad request");
 		return;
@@ -394,6 +399,29 @@ static void pid_range(void)
 	logmsg("new PIDs of this node from %lu", base + 1);
 }
 
+/*
+ * The images of a process in transit take as much room as its memory:
+ * more than /run has (a tenth or a fifth of the memory). They get a tmpfs
+ * of their own, bounded at half of the memory.
+ */
+static int images_mount(void)
+{
+	struct statfs run, here;
+
+	if (statfs("/run/kddm", &run) || statfs(MIG_RUN_DIR, &here))
+		return -errno;
+	if (here.f_type == TMPFS_MAGIC && memcmp(&run.f_fsid, &here.f_fsid,
+						  sizeof(run.f_fsid)))
+		return 0;	/* ours, from an earlier daemon */
+	if (mount("kddm-migrate", MIG_RUN_DIR, "tmpfs",
+		  MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=50%,mode=0700")) {
+		logmsg("cannot mount a tmpfs on %s: %s", MIG_RUN_DIR,
+		       strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
 static int start(void)
 {
 	uint8_t mac[32];
@@ -425,7 +453,15 @@ static int start(void)
 		logmsg("%s: %s", MIG_RUN_DIR, strerror(errno));
 		return -errno;
 	}
+	err = images_mount();
+	if (err)
+		return err;
 	images_cleanup();
+	/* without kddm_mig.ko, memory moves before the process runs again */
+	mig_dev = open("/dev/kddm_mig", O_RDWR | O_CLOEXEC);
+	if (mig_dev < 0)
+		logmsg("no /dev/kddm_mig (%s): memory moves eagerly",
+		       strerror(errno));
 	return 0;
 }
 

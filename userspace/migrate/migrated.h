@@ -14,6 +14,7 @@
 #include <sys/types.h>
 
 #include <kddm/kddm_migrate.h>
+#include <kddm/kddm_mig_mem.h>
 
 #define MIG_RUN_DIR	"/run/kddm/migrate"
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
@@ -66,6 +67,40 @@ int migrate_out(pid_t pid, uint32_t node, uint32_t flags, uid_t uid,
 		gid_t gid, struct kddm_mig_result *res);
 void migrate_in(int fd, uint32_t from);
 void images_cleanup(void);
+
+/* ---- lazy.c: memory pulled after the process runs again ---- */
+extern int mig_dev;	/* /dev/kddm_mig, -1 without kddm_mig.ko */
+
+struct pm_entry {
+	uint64_t vaddr;
+	uint64_t off;		/* in the pages image */
+	uint32_t nr_pages;
+	uint32_t flags;
+};
+
+struct lazy_file {
+	uint32_t id;		/* CRIU's pages image id */
+	int nr;			/* extents sent before the process runs */
+	struct kddm_mig_extent *ext;
+};
+
+struct lazy_plan {
+	int nr;
+	uint64_t lazy_bytes;
+	struct lazy_file files[KDDM_MIG_MAX_FILES];
+};
+
+struct lazy_srv;
+
+int pagemap_read(int dir, const char *name, uint32_t *pages_id,
+		 struct pm_entry **out);
+int lazy_plan(int dir, struct lazy_plan *p);
+void lazy_plan_free(struct lazy_plan *p);
+struct lazy_srv *lazy_start(const char *dir, int dir_fd, uint64_t set_id,
+			    const uint32_t *ids, int nr_ids, uint32_t source,
+			    char *why, size_t wl);
+void lazy_abort(struct lazy_srv *s);
+void lazy_handover(struct lazy_srv *s, int fd);
 
 /* ---- migrated.c: what kddm moved here ---- */
 struct job_info {

@@ -15,16 +15,39 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <unistd.h>
 
+#include <sys/ioctl.h>
+
 #include <criu/criu.h>
+#include <criu/version.h>
 
 #include "migrated.h"
+
+/*
+ * libcriu 3.17.1 has no setter for the lazy_pages option of its RPC, which
+ * CRIU honours at restore; its criu_opts (lib/c/criu.c) begins with the
+ * RPC options. Checked against the version built with.
+ */
+#if CRIU_VERSION_MAJOR != 3 || CRIU_VERSION_MINOR != 17
+#error "criu_set_lazy() knows libcriu 3.17's criu_opts only"
+#endif
+
+static void criu_set_lazy(criu_opts *o)
+{
+	CriuOpts *rpc = *(CriuOpts **)o;
+
+	rpc->has_lazy_pages = true;
+	rpc->lazy_pages = true;
+}
 
 #define CRIU_BIN	"/usr/sbin/criu"
 #define COPY_CHUNK	(1 << 20)
@@ -73,10 +96,14 @@ void images_cleanup(void)
 	closedir(dir);
 }
 
-/* The first "Error" line CRIU logged, as a reason for the user. */
+/*
+ * The last "Error" line CRIU logged (earlier ones may be of probes it
+ * ran and got over), as a reason for the user; the log is kept as
+ * MIG_RUN_DIR/failed-LOG for a closer look.
+ */
 static void criu_error(const char *dir, const char *log, char *why, size_t len)
 {
-	char path[PATH_MAX], line[512];
+	char path[PATH_MAX], keep[PATH_MAX], line[512];
 	FILE *f;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, log);
@@ -90,9 +117,10 @@ static void criu_error(const char *dir, const char *log, char *why, size_t len)
 			continue;
 		line[strcspn(line, "\n")] = 0;
 		snprintf(why, len, "CRIU: %s", e);
-		break;
 	}
 	fclose(f);
+	snprintf(keep, sizeof(keep), MIG_RUN_DIR "/failed-%s", log);
+	rename(path, keep);
 }
 
 static criu_opts *criu_opts_new(int dir_fd, const char *log)
@@ -122,6 +150,9 @@ struct out_ctx {
 	uint64_t t_freeze, t_running;
 	uint64_t bytes;
 	bool restored;
+	bool lazy;		/* memory as kDDM objects, after it runs */
+	uint64_t set_id;	/* the exported pages (lazy) */
+	uint64_t lazy_bytes;
 	int err;		/* why the callback refused */
 	pid_t new_pid;
 	char *why;
@@ -160,9 +191,106 @@ out:
 	return err;
 }
 
+/* A pages image of which only @f's extents go now. */
+static int send_sparse(struct out_ctx *c, int dir_fd, const char *name,
+		       const struct lazy_file *f, char *buf)
+{
+	struct kddm_mig_sparse sp = { .name_len = strlen(name),
+				      .nr_extents = f->nr };
+	size_t xl = f->nr * sizeof(*f->ext);
+	struct stat st;
+	int fd, i, err;
+
+	if (sizeof(sp) + sp.name_len + xl > KDDM_MIG_MSG_MAX)
+		return -E2BIG;
+	fd = openat(dir_fd, name, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st)) {
+		err = -errno;
+		goto out;
+	}
+	sp.size = st.st_size;
+	memcpy(buf, &sp, sizeof(sp));
+	memcpy(buf + sizeof(sp), name, sp.name_len);
+	memcpy(buf + sizeof(sp) + sp.name_len, f->ext, xl);
+	err = send_msg(c->fd, KDDM_MIG_SPARSE, buf, sizeof(sp) + sp.name_len + xl);
+	for (i = 0; !err && i < f->nr; i++) {
+		uint64_t off = f->ext[i].off, left = f->ext[i].len;
+
+		while (!err && left) {
+			size_t n = left < COPY_CHUNK ? left : COPY_CHUNK;
+			ssize_t r = pread(fd, buf, n, off);
+
+			if (r != (ssize_t)n) {
+				err = -EIO;
+				break;
+			}
+			err = write_all(c->fd, buf, n);
+			c->bytes += n;
+			off += n;
+			left -= n;
+		}
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	return err;
+}
+
+static const struct lazy_file *plan_find(const struct lazy_plan *p,
+					 const char *name)
+{
+	char *end;
+	unsigned long id;
+	int i;
+
+	if (strncmp(name, "pages-", 6))
+		return NULL;
+	id = strtoul(name + 6, &end, 10);
+	if (end == name + 6 || strcmp(end, ".img"))
+		return NULL;
+	for (i = 0; i < p->nr; i++)
+		if (p->files[i].id == id)
+			return &p->files[i];
+	return NULL;
+}
+
+/* The tasks' pages images, whole, as the kDDM set c->set_id. */
+static int export_pages(struct out_ctx *c, const struct lazy_plan *p,
+			int dir_fd)
+{
+	uint32_t ids[KDDM_MIG_MAX_FILES];
+	int32_t fds[KDDM_MIG_MAX_FILES];
+	struct kddm_mig_export ex = { .nr_files = p->nr,
+				      .fds = (uintptr_t)fds };
+	struct kddm_mig_lazy lz = { .nr_files = p->nr };
+	char name[64];
+	int i, n, err = 0;
+
+	for (n = 0; n < p->nr; n++) {
+		snprintf(name, sizeof(name), "pages-%u.img", p->files[n].id);
+		fds[n] = openat(dir_fd, name, O_RDONLY | O_CLOEXEC);
+		ids[n] = p->files[n].id;
+		if (fds[n] < 0) {
+			err = -errno;
+			break;
+		}
+	}
+	if (!err && ioctl(mig_dev, KDDM_MIG_EXPORT, &ex))
+		err = -errno;
+	for (i = 0; i < n; i++)
+		close(fds[i]);
+	if (err)
+		return err;
+	c->set_id = lz.set_id = ex.set_id;
+	return send_msg2(c->fd, KDDM_MIG_LAZY, &lz, sizeof(lz), ids,
+			 p->nr * sizeof(ids[0]));
+}
+
 static int send_images(struct out_ctx *c)
 {
+	static __thread struct lazy_plan plan;
 	char *buf = malloc(COPY_CHUNK);
+	const struct lazy_file *f;
 	struct dirent *d;
 	DIR *dir;
 	int err = 0;
@@ -174,11 +302,25 @@ static int send_images(struct out_ctx *c)
 			closedir(dir);
 		return -ENOMEM;
 	}
+	plan.nr = 0;
+	if (c->lazy)
+		err = lazy_plan(dirfd(dir), &plan);
+	rewinddir(dir);		/* lazy_plan() read through the same offset */
+	c->lazy_bytes = plan.lazy_bytes;
 	while (!err && (d = readdir(dir))) {
 		if (d->d_type != DT_REG || !strcmp(d->d_name, "dump.log"))
 			continue;
-		err = send_file(c, dirfd(dir), d->d_name, buf);
+		f = c->lazy ? plan_find(&plan, d->d_name) : NULL;
+		if (f)
+			err = send_sparse(c, dirfd(dir), d->d_name, f, buf);
+		else
+			err = send_file(c, dirfd(dir), d->d_name, buf);
 	}
+	if (!err && c->lazy && plan.nr)
+		err = export_pages(c, &plan, dirfd(dir));
+	else if (!err && c->lazy)
+		c->lazy = false;	/* nothing lazy: a plain restore */
+	lazy_plan_free(&plan);
 	closedir(dir);
 	free(buf);
 	return err;
@@ -202,6 +344,7 @@ static int restore_there(struct out_ctx *c)
 		r.migrations = j.migrations;
 	}
 	r.migrations++;
+	r.flags = c->lazy ? KDDM_MIG_R_LAZY : 0;
 	memcpy(r.comm, c->t->comm, sizeof(r.comm));
 	err = send_msg(c->fd, KDDM_MIG_RESTORE, &r, sizeof(r));
 	if (!err)
@@ -312,11 +455,80 @@ static void kill_leftovers(const struct tree *t)
 	}
 }
 
+/* ---- after a lazy move: the source serves until the destination has all */
+
+struct tail {
+	int fd;
+	uint64_t set_id;
+	uint32_t node;
+	pid_t pid;
+	char dir[PATH_MAX];
+};
+
+static void *tail_main(void *arg)
+{
+	struct tail *t = arg;
+	struct kddm_mig_result r;
+	struct timeval tv = { 0 };
+	uint32_t type;
+	size_t n;
+	int err;
+
+	/* as long as it takes; TIPC says when the node is gone */
+	setsockopt(t->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	err = recv_msg(t->fd, &type, &r, sizeof(r), &n);
+	if (!err && (type != KDDM_MIG_DONE || n != sizeof(r)))
+		err = -EPROTO;
+	if (!err && r.err)
+		err = r.err;
+	if (ioctl(mig_dev, KDDM_MIG_UNEXPORT, &t->set_id))
+		logmsg("unexport of %llx: %s", (unsigned long long)t->set_id,
+		       strerror(errno));
+	images_remove(t->dir);
+	close(t->fd);
+	if (err)
+		logmsg("process %d on node %u: its memory was not all pulled (%s); nothing of it is left here",
+		       t->pid, t->node, strerror(-err));
+	else
+		logmsg("process %d: node %u has all its memory (%llu bytes pulled); nothing of it is left here",
+		       t->pid, t->node, (unsigned long long)r.image_bytes);
+	free(t);
+	return NULL;
+}
+
+/* Hands @c's connection and images to a thread; 0, or -errno. */
+static int tail_start(struct out_ctx *c, const char *dir)
+{
+	struct tail *t = malloc(sizeof(*t));
+	pthread_attr_t attr;
+	pthread_t th;
+	int err;
+
+	if (!t)
+		return -ENOMEM;
+	t->fd = c->fd;
+	t->set_id = c->set_id;
+	t->node = c->node;
+	t->pid = c->t->root;
+	snprintf(t->dir, sizeof(t->dir), "%s", dir);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	err = -pthread_create(&th, &attr, tail_main, t);
+	pthread_attr_destroy(&attr);
+	if (err) {
+		free(t);
+		return err;
+	}
+	c->fd = -1;
+	return 0;
+}
+
 static int dump_and_move(struct out_ctx *c, const struct tree *t)
 {
 	char dir[PATH_MAX];
 	criu_opts *o = NULL;
 	int dir_fd, err;
+	bool keep = false;
 
 	err = images_dir("out", dir, sizeof(dir));
 	if (err) {
@@ -346,15 +558,25 @@ static int dump_and_move(struct out_ctx *c, const struct tree *t)
 		err = c->err;
 	} else if (!err) {
 		err = -EIO;	/* CRIU dumped, but never called back */
-	} else if (!c->why[0]) {
-		snprintf(c->why, c->whylen, "CRIU could not dump it (%d)", err);
-		criu_error(dir, "dump.log", c->why, c->whylen);
+	} else {
+		if (!c->why[0]) {
+			snprintf(c->why, c->whylen, "CRIU could not dump it (%d)",
+				 err);
+			criu_error(dir, "dump.log", c->why, c->whylen);
+		}
+		err = -EIO;	/* libcriu's codes are its own */
 	}
 	criu_local_free_opts(o);
 out:
 	if (dir_fd >= 0)
 		close(dir_fd);
-	images_remove(dir);
+	/* the destination pulls the rest: its pages stay exported till then */
+	if (!err && c->set_id && !tail_start(c, dir))
+		keep = true;
+	else if (c->set_id && ioctl(mig_dev, KDDM_MIG_UNEXPORT, &c->set_id))
+		logmsg("unexport: %s", strerror(errno));
+	if (!keep)
+		images_remove(dir);
 	return err;
 }
 
@@ -397,11 +619,13 @@ int migrate_out(pid_t pid, uint32_t node, uint32_t flags, uid_t uid,
 	if (c.fd < 0)
 		return c.fd;
 	err = prepare_there(c.fd, &t, node, res->text, sizeof(res->text));
+	c.lazy = !(flags & KDDM_MIG_F_EAGER) && mig_dev >= 0;
 	if (!err)
 		err = dump_and_move(&c, &t);
 	if (err)
 		send_msg(c.fd, KDDM_MIG_ABORT, NULL, 0);
-	close(c.fd);
+	if (c.fd >= 0)
+		close(c.fd);
 	res->total_us = now_us() - t0;
 	if (err)
 		return err;
@@ -409,11 +633,13 @@ int migrate_out(pid_t pid, uint32_t node, uint32_t flags, uid_t uid,
 	res->pid = c.new_pid;
 	res->tasks = t.nr;
 	res->image_bytes = c.bytes;
+	res->lazy_bytes = c.set_id ? c.lazy_bytes : 0;
 	res->downtime_us = c.t_running - (c.t_freeze ? c.t_freeze : t0);
-	logmsg("moved %d (%s, %d tasks) to node %u: downtime %llu ms, %llu bytes",
+	logmsg("moved %d (%s, %d tasks) to node %u: downtime %llu ms, %llu bytes, %llu lazy",
 	       pid, t.comm, t.nr, node,
 	       (unsigned long long)res->downtime_us / 1000,
-	       (unsigned long long)c.bytes);
+	       (unsigned long long)c.bytes,
+	       (unsigned long long)res->lazy_bytes);
 	return 0;
 }
 
@@ -429,6 +655,10 @@ struct in_ctx {
 	char dir[PATH_MAX];
 	int dir_fd;
 	int files;
+	bool lazy;		/* LAZY came: the pages are a kDDM set */
+	uint64_t set_id;
+	uint32_t ids[KDDM_MIG_MAX_FILES];
+	int nr_ids;
 	char why[KDDM_MIG_TEXT];
 };
 
@@ -504,51 +734,121 @@ static bool image_name_ok(const char *name, size_t len)
 	return true;
 }
 
+/* A new image file: its descriptor, or -EPROTO (a bad or repeated name). */
+static int new_image(struct in_ctx *c, const char *name, size_t len)
+{
+	char n[NAME_MAX + 1];
+	int fd;
+
+	if (!c->prepared || !image_name_ok(name, len) || ++c->files > MAX_FILES)
+		return -EPROTO;
+	memcpy(n, name, len);
+	n[len] = 0;
+	fd = openat(c->dir_fd, n, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	return fd < 0 ? -EPROTO : fd;
+}
+
+/*
+ * @len bytes that follow on the stream, written at @off of @fd; a full
+ * disk still drains them, and is said at RESTORE: the stream stays in
+ * step.
+ */
+static int receive(struct in_ctx *c, int fd, uint64_t off, uint64_t len,
+		   char *data)
+{
+	int err = 0;
+
+	while (len) {
+		size_t chunk = len < COPY_CHUNK ? len : COPY_CHUNK;
+		int e = read_all(c->fd, data, chunk);
+
+		if (e)
+			return e;
+		if (!err && pwrite(fd, data, chunk, off) != (ssize_t)chunk)
+			err = -ENOSPC;
+		off += chunk;
+		len -= chunk;
+	}
+	if (err)
+		snprintf(c->why, sizeof(c->why), "no room for the images in %s on node %u",
+			 MIG_RUN_DIR, self_node);
+	return 0;
+}
+
 static int on_file(struct in_ctx *c, const char *buf, size_t n)
 {
 	struct kddm_mig_file f;
-	char name[NAME_MAX + 1], *data;
-	uint64_t left;
-	int fd, err = 0;
+	char *data;
+	int fd, err;
 
-	if (!c->prepared || n < sizeof(f))
+	if (n < sizeof(f))
 		return -EPROTO;
 	memcpy(&f, buf, sizeof(f));
-	if (n != sizeof(f) + f.name_len ||
-	    !image_name_ok(buf + sizeof(f), f.name_len) ||
-	    ++c->files > MAX_FILES)
+	if (n != sizeof(f) + f.name_len)
 		return -EPROTO;
-	memcpy(name, buf + sizeof(f), f.name_len);
-	name[f.name_len] = 0;
-	fd = openat(c->dir_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-		    0600);
+	fd = new_image(c, buf + sizeof(f), f.name_len);
 	if (fd < 0)
-		return -EPROTO;	/* a name twice */
+		return fd;
 	data = malloc(COPY_CHUNK);
-	if (!data) {
-		close(fd);
-		return -ENOMEM;
-	}
-	/* The bytes follow on the stream; a full disk still drains them. */
-	for (left = f.size; left; ) {
-		size_t chunk = left < COPY_CHUNK ? left : COPY_CHUNK;
-		int e = read_all(c->fd, data, chunk);
-
-		if (e) {
-			err = e;
-			break;
-		}
-		if (!err && write_all(fd, data, chunk))
-			err = -ENOSPC;
-		left -= chunk;
-	}
+	err = data ? receive(c, fd, 0, f.size, data) : -ENOMEM;
 	free(data);
 	close(fd);
-	if (err != -ENOSPC)
-		return err;
-	/* said at RESTORE: the stream is still in step */
-	snprintf(c->why, sizeof(c->why), "no room for the images in %s on node %u",
-		 MIG_RUN_DIR, self_node);
+	return err;
+}
+
+static int on_sparse(struct in_ctx *c, const char *buf, size_t n)
+{
+	const struct kddm_mig_extent *x;
+	struct kddm_mig_sparse sp;
+	uint64_t end = 0;
+	char *data;
+	uint32_t i;
+	int fd, err = 0;
+
+	if (n < sizeof(sp))
+		return -EPROTO;
+	memcpy(&sp, buf, sizeof(sp));
+	if (sp.nr_extents > KDDM_MIG_MSG_MAX / sizeof(*x) ||
+	    n != sizeof(sp) + sp.name_len + sp.nr_extents * sizeof(*x))
+		return -EPROTO;
+	x = (const void *)(buf + sizeof(sp) + sp.name_len);
+	for (i = 0; i < sp.nr_extents; i++) {
+		/* in order, inside the file */
+		if (x[i].off < end || x[i].len > sp.size ||
+		    x[i].off > sp.size - x[i].len)
+			return -EPROTO;
+		end = x[i].off + x[i].len;
+	}
+	fd = new_image(c, buf + sizeof(sp), sp.name_len);
+	if (fd < 0)
+		return fd;
+	data = malloc(COPY_CHUNK);
+	if (!data)
+		err = -ENOMEM;
+	else if (ftruncate(fd, sp.size))
+		snprintf(c->why, sizeof(c->why), "no room for the images in %s on node %u",
+			 MIG_RUN_DIR, self_node);
+	for (i = 0; data && !err && i < sp.nr_extents; i++)
+		err = receive(c, fd, x[i].off, x[i].len, data);
+	free(data);
+	close(fd);
+	return err;
+}
+
+static int on_lazy(struct in_ctx *c, const char *buf, size_t n)
+{
+	struct kddm_mig_lazy lz;
+
+	if (!c->prepared || c->lazy || n < sizeof(lz))
+		return -EPROTO;
+	memcpy(&lz, buf, sizeof(lz));
+	if (!lz.nr_files || lz.nr_files > KDDM_MIG_MAX_FILES || lz.pad ||
+	    n != sizeof(lz) + lz.nr_files * sizeof(uint32_t))
+		return -EPROTO;
+	memcpy(c->ids, buf + sizeof(lz), lz.nr_files * sizeof(uint32_t));
+	c->nr_ids = lz.nr_files;
+	c->set_id = lz.set_id;
+	c->lazy = true;
 	return 0;
 }
 
@@ -556,28 +856,44 @@ static int on_restore(struct in_ctx *c, const char *buf, size_t n)
 {
 	struct kddm_mig_restore r;
 	struct job_info j = {};
+	struct lazy_srv *ls = NULL;
 	criu_opts *o = NULL;	/* criu_local_init_opts() frees *o first */
-	int pid;
+	int pid, err;
 
 	if (!c->prepared || n != sizeof(r))
 		return -EPROTO;
 	memcpy(&r, buf, sizeof(r));
-	if (r.root_pid != c->root_pid || !r.origin || r.origin > 65535)
+	if (r.root_pid != c->root_pid || !r.origin || r.origin > 65535 ||
+	    (r.flags & ~KDDM_MIG_R_LAZY) ||
+	    !(r.flags & KDDM_MIG_R_LAZY) != !c->lazy)
 		return -EPROTO;
 	if (c->why[0])	/* a file could not be written */
 		return send_result(c->fd, -ENOSPC, "%s", c->why);
+	if (c->lazy) {
+		ls = lazy_start(c->dir, c->dir_fd, c->set_id, c->ids, c->nr_ids,
+				c->from, c->why, sizeof(c->why));
+		if (!ls)
+			return send_result(c->fd, -EIO, "%s", c->why);
+	}
 	o = criu_opts_new(c->dir_fd, "restore.log");
-	if (!o)
+	if (!o) {
+		if (ls)
+			lazy_abort(ls);
 		return send_result(c->fd, -ENOMEM, "libcriu: out of memory");
+	}
+	if (ls)
+		criu_set_lazy(o);
 	pid = criu_local_restore_child(o);
 	criu_local_free_opts(o);
+	if (pid <= 0 && ls)
+		lazy_abort(ls);
 	if (pid <= 0) {
 		snprintf(c->why, sizeof(c->why), "CRIU could not restore it (%d)",
 			 pid);
 		criu_error(c->dir, "restore.log", c->why, sizeof(c->why));
 		logmsg("restore of %u from node %u failed: %s", r.root_pid,
 		       c->from, c->why);
-		return send_result(c->fd, pid < 0 ? pid : -EIO, "%s", c->why);
+		return send_result(c->fd, -EIO, "%s", c->why);
 	}
 	j.pid = pid;
 	j.origin = r.origin;
@@ -586,13 +902,18 @@ static int on_restore(struct in_ctx *c, const char *buf, size_t n)
 	memcpy(j.comm, r.comm, sizeof(j.comm));
 	j.comm[sizeof(j.comm) - 1] = 0;
 	job_add(&j, true);
-	logmsg("restored %d (%s) from node %u", pid, j.comm, c->from);
+	logmsg("restored %d (%s) from node %u%s", pid, j.comm, c->from,
+	       ls ? ", its memory to pull" : "");
 	{
 		struct kddm_mig_result res = { .pid = pid, .from = c->from,
 					       .to = self_node };
 
-		return send_msg(c->fd, KDDM_MIG_RESULT, &res, sizeof(res));
+		err = send_msg(c->fd, KDDM_MIG_RESULT, &res, sizeof(res));
 	}
+	/* the source knows; the rest of its memory comes now */
+	if (ls)
+		lazy_handover(ls, c->fd);
+	return err;
 }
 
 /* A connection from node @from's daemon, authenticated. */
@@ -618,6 +939,12 @@ void migrate_in(int fd, uint32_t from)
 			break;
 		case KDDM_MIG_FILE:
 			err = on_file(&c, buf, n);
+			break;
+		case KDDM_MIG_SPARSE:
+			err = on_sparse(&c, buf, n);
+			break;
+		case KDDM_MIG_LAZY:
+			err = on_lazy(&c, buf, n);
 			break;
 		case KDDM_MIG_RESTORE:
 			err = on_restore(&c, buf, n);

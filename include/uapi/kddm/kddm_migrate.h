@@ -44,6 +44,9 @@ enum kddm_mig_type {
 	KDDM_MIG_FILE,			/* struct kddm_mig_file, then bytes */
 	KDDM_MIG_RESTORE,		/* struct kddm_mig_restore */
 	KDDM_MIG_ABORT,			/* no payload */
+	KDDM_MIG_SPARSE,		/* struct kddm_mig_sparse, then bytes */
+	KDDM_MIG_LAZY,			/* struct kddm_mig_lazy, pages ids */
+	KDDM_MIG_DONE,			/* struct kddm_mig_result: all pulled */
 	__KDDM_MIG_TYPE_MAX,
 };
 
@@ -53,7 +56,8 @@ struct kddm_mig_hdr {
 };
 
 #define KDDM_MIG_F_TREE		0x1	/* the process and its descendants */
-#define KDDM_MIG_F_ALL		0x3	/* (ps) every node, not only this one */
+#define KDDM_MIG_F_EAGER	0x2	/* all memory before it runs again */
+#define KDDM_MIG_F_ALL		0x1	/* (ps) every node, not only this one */
 
 struct kddm_mig_req {
 	__u32 pid;
@@ -75,7 +79,8 @@ struct kddm_mig_result {
 	__u32 pad;
 	__u64 downtime_us;	/* frozen on the source to running again */
 	__u64 total_us;		/* the whole command */
-	__u64 image_bytes;	/* process state sent */
+	__u64 image_bytes;	/* process state sent before it ran again */
+	__u64 lazy_bytes;	/* memory left to pull as kDDM objects */
 	char text[KDDM_MIG_TEXT];	/* why it failed, NUL-terminated */
 };
 
@@ -122,11 +127,40 @@ struct kddm_mig_file {
 	__u32 name_len;	/* then the name: no '/', not "." or ".." */
 };
 
+/*
+ * A file of which only some extents are sent (a page image whose lazy
+ * pages stay on the source): then @name_len bytes of name, @nr_extents
+ * struct kddm_mig_extent, then the bytes of each extent in order.
+ */
+struct kddm_mig_sparse {
+	__u64 size;
+	__u32 name_len;
+	__u32 nr_extents;
+};
+
+struct kddm_mig_extent {
+	__u64 off, len;
+};
+
+/*
+ * The lazy pages are kDDM objects of set @set_id (kddm_mig.ko): then
+ * @nr_files __u32, the CRIU pages ids of the exported files in order.
+ */
+struct kddm_mig_lazy {
+	__u64 set_id;
+	__u32 nr_files;
+	__u32 pad;
+};
+
+#define KDDM_MIG_R_LAZY		0x1	/* restore lazily (after LAZY) */
+
 struct kddm_mig_restore {
 	__u32 root_pid;
 	__u32 origin;
 	__u32 uid;
 	__u32 migrations;
+	__u32 flags;		/* KDDM_MIG_R_* */
+	__u32 pad;
 	char comm[KDDM_MIG_COMM];
 };
 

@@ -1,0 +1,158 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# migrate-bench.sh: kddm migrate against stock CRIU and a TIPC stream, on
+# the same 3 guests (1 GiB each) in one run.  See "Measured" in
+# Documentation/migrate/index.rst.
+#
+#   bench/migrate-bench.sh     (KDDM_BENCH_REPS=3 rounds, medians)
+#
+# Each round, with mig-worker counters (they check all their memory every
+# step, so they touch every page as soon as they run again):
+#   kddm-16, kddm-256   kddm migrate of a 16 and a 256 MiB counter from
+#                       node 1 to node 2: the downtime it reports, and for
+#                       256 MiB the time until node 2 has pulled all its
+#                       memory (node 1's images gone)
+#   criu-256            stock CRIU, the same 256 MiB counter from node 2
+#                       to node 3: criu dump, the images through one TIPC
+#                       stream connection (tar | tipc-stream), criu
+#                       restore; its downtime is all of that
+#   stream-256          256 MiB through one TIPC stream connection
+# Prints a table, then "ratio NAME=VALUE" lines last:
+#   downtime_256_16     kddm downtime 256 MiB / 16 MiB (goal <= 1.5)
+#   downtime_vs_criu    kddm / stock CRIU downtime at 256 MiB (goal <= 0.5)
+#   pull_vs_stream      kddm's pull of 256 MiB / the stream's time (<= 1.5)
+# Exits non-zero if anything failed, never because of a ratio.
+set -u -o pipefail
+
+ROOT=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
+VM=$ROOT/userspace/kddm-vm
+export KDDM_VM_DIR=${KDDM_BENCH_DIR:-$ROOT/build/migrate-bench-cluster}
+REPS=${KDDM_BENCH_REPS:-3}
+
+die() { echo "migrate-bench: $*" >&2; exit 1; }
+log() { echo "migrate-bench: $*" >&2; }
+[[ $REPS =~ ^[1-9][0-9]*$ ]] || die "KDDM_BENCH_REPS: a positive count"
+
+# x NODE CMD...: runs CMD on NODE, prints its output; dies on failure.
+x() {
+	local n=$1 out rc
+	shift
+	if out=$("$VM" exec "$n" -t 900 -- "$@" 2>&1); then
+		[ -z "$out" ] || echo "$out"
+		return 0
+	fi
+	rc=$?
+	die "node $n: '$*' failed (exit $rc): $out"
+}
+
+median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.4f", a / b }'; }
+json() { sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p" <<<"$1"; }
+
+# counter NODE MIB: starts a checking counter, prints its PID once it counts.
+counter() {
+	local n=$1 mib=$2 f=/kdfs/bench-$2-$RANDOM pid
+	pid=$(x "$n" sh -c "setsid mig-worker counter $f -m $mib </dev/null >/dev/null 2>&1 & echo \$!") || exit 1
+	for _ in $(seq 300); do
+		"$VM" exec "$n" -- cat "$f" 2>/dev/null | grep -q '^[1-9]' && break
+		sleep 0.2
+	done
+	echo "$pid"
+}
+
+# kddm_move NODE PID TO: "downtime_s pull_s"; pull_s from the command's
+# start to the source's images gone (every page on TO).
+kddm_move() {
+	local out t0 t1 d tot
+	t0=$(date +%s.%N)
+	out=$(x "$1" kddm --json migrate "$2" "$3") || exit 1
+	while [ -n "$(x "$1" ls /run/kddm/migrate)" ]; do sleep 0.1; done
+	t1=$(date +%s.%N)
+	d=$(json "$out" downtime_us)
+	tot=$(json "$out" total_us)
+	if [ -z "$d" ] || [ -z "$tot" ]; then
+		die "kddm migrate printed '$out'"
+	fi
+	# what the command spent before the restore: not pulling
+	awk -v d="$d" -v tot="$tot" -v a="$t0" -v b="$t1" \
+		'BEGIN { printf "%.4f %.4f\n", d / 1e6, b - a - (tot - d) / 1e6 }'
+}
+
+# criu_move FROM PID TO: stock CRIU's downtime in seconds, measured in
+# the guests (/proc/uptime): dump and send on FROM, restore on TO.
+criu_move() {
+	local a b
+	x "$3" sh -c 'rm -rf /tmp/ci && mkdir /tmp/ci && (tipc-stream recv 77 2>/tmp/ci.log | tar -C /tmp/ci -xf - ; echo done >> /tmp/ci.log) </dev/null >/dev/null 2>&1 &' >/dev/null
+	sleep 0.5
+	# shellcheck disable=SC2016 # expands in the guest
+	a=$(x "$1" sh -c 'rm -rf /tmp/co && mkdir /tmp/co && s=$(cut -d" " -f1 /proc/uptime) &&
+		criu dump -t '"$2"' -D /tmp/co --shell-job >/dev/null 2>&1 &&
+		tar -C /tmp/co -cf - . | tipc-stream send 77 &&
+		e=$(cut -d" " -f1 /proc/uptime) && echo "$s $e"') || exit 1
+	until "$VM" exec "$3" -- grep -q 'done' /tmp/ci.log; do sleep 0.1; done
+	# shellcheck disable=SC2016
+	b=$(x "$3" sh -c 's=$(cut -d" " -f1 /proc/uptime) &&
+		criu restore -D /tmp/ci --shell-job -d >/dev/null 2>&1 &&
+		e=$(cut -d" " -f1 /proc/uptime) && echo "$s $e"') || exit 1
+	x "$3" kill "$2" >/dev/null
+	awk -v a="$a" -v b="$b" 'BEGIN { split(a, x, " "); split(b, y, " ");
+		printf "%.4f\n", (x[2] - x[1]) + (y[2] - y[1]) }'
+}
+
+stream() {
+	local out
+	x 3 sh -c 'tipc-stream recv 78 >/dev/null 2>/tmp/st.log </dev/null &' >/dev/null
+	x 2 tipc-stream zero 78 256 >/dev/null
+	while ! out=$(x 3 cat /tmp/st.log) || ! [[ $out =~ [0-9]+\ [0-9.]+$ ]]; do
+		sleep 0.1
+	done
+	echo "${out##* }"
+}
+
+for f in kddm-agent kddm kddm-migrated mig-worker tipc-stream; do
+	[ -x "$ROOT/build/bin/$f" ] || die "build/bin/$f missing: run 'make' first"
+done
+trap '"$VM" down >/dev/null 2>&1' EXIT
+trap 'exit 130' INT TERM
+
+T0=$(date +%s)
+KDDM_VM_MEM=1024 "$VM" up -n 3 --load --disk 256M --wipe-disks --owner $$ >/dev/null ||
+	die "the cluster did not come up"
+for n in 1 2 3; do x "$n" kddm-load >/dev/null; done
+for n in 1 2 3; do x "$n" kddm-load migrate >/dev/null; done
+log "cluster of 3 up in $(( $(date +%s) - T0 ))s (state in $KDDM_VM_DIR)"
+
+: > "$KDDM_VM_DIR/d16" ; : > "$KDDM_VM_DIR/d256"; : > "$KDDM_VM_DIR/pull"
+: > "$KDDM_VM_DIR/criu"; : > "$KDDM_VM_DIR/stream"
+for r in $(seq "$REPS"); do
+	p=$(counter 1 16) || exit 1
+	m=$(kddm_move 1 "$p" 2) || exit 1
+	echo "${m% *}" >> "$KDDM_VM_DIR/d16"
+	x 2 kill "$p" >/dev/null
+	p=$(counter 1 256) || exit 1
+	m=$(kddm_move 1 "$p" 2) || exit 1
+	echo "${m% *}" >> "$KDDM_VM_DIR/d256"
+	echo "${m#* }" >> "$KDDM_VM_DIR/pull"
+	x 2 kill "$p" >/dev/null
+	p=$(counter 2 256) || exit 1
+	criu_move 2 "$p" 3 >> "$KDDM_VM_DIR/criu" || exit 1
+	stream >> "$KDDM_VM_DIR/stream" || exit 1
+	log "round $r: kddm 16 $(tail -1 "$KDDM_VM_DIR/d16") s, 256 $(tail -1 "$KDDM_VM_DIR/d256") s (pull $(tail -1 "$KDDM_VM_DIR/pull") s), criu $(tail -1 "$KDDM_VM_DIR/criu") s, stream $(tail -1 "$KDDM_VM_DIR/stream") s"
+done
+d16=$(median < "$KDDM_VM_DIR/d16")
+d256=$(median < "$KDDM_VM_DIR/d256")
+pull=$(median < "$KDDM_VM_DIR/pull")
+criu=$(median < "$KDDM_VM_DIR/criu")
+st=$(median < "$KDDM_VM_DIR/stream")
+"$VM" check >/dev/null || die "kernel trouble on a console (see $KDDM_VM_DIR)"
+
+printf '%-34s %10s\n' "median of $REPS rounds" seconds
+printf '%-34s %10s\n' "kddm downtime, 16 MiB" "$d16"
+printf '%-34s %10s\n' "kddm downtime, 256 MiB" "$d256"
+printf '%-34s %10s\n' "kddm pull of 256 MiB" "$pull"
+printf '%-34s %10s\n' "stock CRIU downtime, 256 MiB" "$criu"
+printf '%-34s %10s\n' "TIPC stream, 256 MiB" "$st"
+echo "ratio downtime_256_16=$(ratio "$d256" "$d16")"
+echo "ratio downtime_vs_criu=$(ratio "$d256" "$criu")"
+echo "ratio pull_vs_stream=$(ratio "$pull" "$st")"

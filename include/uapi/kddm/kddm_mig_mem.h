@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * /dev/kddm_mig (kddm_mig.ko): a moved process's memory as kDDM objects.
+ *
+ * The source node's kddm-migrated exports the page images CRIU wrote
+ * (EXPORT): a kDDM set whose objects are KDDM_MIG_CHUNK-byte pieces of
+ * those files, homed on the source; object (i << 32 | n) is bytes
+ * [n * KDDM_MIG_CHUNK, (n + 1) * KDDM_MIG_CHUNK) of file i. The
+ * destination's daemon reads them (READ; PREFETCH starts a read ahead)
+ * as the restored process touches its memory. UNEXPORT, on the source,
+ * destroys the set once the destination has every page. Root only.
+ */
+#ifndef _UAPI_KDDM_KDDM_MIG_MEM_H
+#define _UAPI_KDDM_KDDM_MIG_MEM_H
+
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+#define KDDM_MIG_CHUNK		(64 * 1024)
+#define KDDM_MIG_MAX_FILES	4096
+
+struct kddm_mig_export {
+	__u64 set_id;		/* out */
+	__u64 fds;		/* in: user pointer to nr_files __s32 fds */
+	__u32 nr_files;
+	__u32 pad;
+};
+
+struct kddm_mig_read {
+	__u64 set_id;
+	__u64 obj_id;
+	__u64 buf;		/* user pointer, KDDM_MIG_CHUNK bytes (READ) */
+	__u32 len;		/* in: the buffer's size; out: bytes read */
+	__u32 pad;
+};
+
+#define KDDM_MIG_EXPORT		_IOWR('k', 0x40, struct kddm_mig_export)
+#define KDDM_MIG_READ		_IOWR('k', 0x41, struct kddm_mig_read)
+#define KDDM_MIG_PREFETCH	_IOW('k', 0x42, struct kddm_mig_read)
+#define KDDM_MIG_UNEXPORT	_IOW('k', 0x43, __u64)
+
+#endif /* _UAPI_KDDM_KDDM_MIG_MEM_H */

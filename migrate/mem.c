@@ -1,0 +1,317 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kddm_mig.ko: the memory of a moved process as kDDM objects.
+ *
+ * After CRIU dumped a process on the source node, kddm-migrated exports
+ * the page images (files on tmpfs) through /dev/kddm_mig: one kDDM set,
+ * io-linker "kddm_mig", objects of KDDM_MIG_CHUNK bytes homed on the
+ * source. Object (i << 32 | n) is chunk n of file i; the home fills it
+ * from the file at first touch. The process runs again on the destination
+ * before any of it moved: the destination's daemon reads objects as the
+ * process faults on its memory (userfaultfd) and in the background, until
+ * it has every page; then the source destroys the set. The data never
+ * changes: objects are only ever read.
+ *
+ * Both sides bound the copies they keep (kDDM's cache bound): the
+ * destination drops what it copied into the process, the source what it
+ * served, as the file still holds it. The exports of a file descriptor
+ * go with it: if the source's daemon dies, the destination's reads fail,
+ * and it kills the process rather than let it run on with missing pages.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/miscdevice.h>
+#include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/sched/mm.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <kddm/kddm.h>
+#include <kddm/kddm_mig_mem.h>
+#include <kddm/version.h>
+
+#define MIG_LINKER	"kddm_mig"
+/* copies kept per set on each side: 16 MiB */
+#define MIG_CACHE_CHUNKS	256
+
+struct mig_export {
+	struct list_head list;	/* in the exporting file's list */
+	struct kddm_set *set;
+	unsigned int nr;
+	struct file *files[];
+};
+
+struct mig_file {
+	struct mutex lock;
+	struct list_head exports;
+};
+
+/* Home only: chunk n of file i, zero past its end. */
+static int mig_first_touch(struct kddm_set *set, u64 objid, void *data)
+{
+	struct mig_export *e = kddm_set_private(set);
+	u32 idx = objid >> 32;
+	loff_t pos = (loff_t)(u32)objid * KDDM_MIG_CHUNK;
+	unsigned int nofs;
+	ssize_t n;
+
+	if (!e || idx >= e->nr)
+		return -EINVAL;
+	if (pos >= i_size_read(file_inode(e->files[idx])))
+		return -ERANGE;
+	nofs = memalloc_nofs_save();
+	n = kernel_read(e->files[idx], data, KDDM_MIG_CHUNK, &pos);
+	memalloc_nofs_restore(nofs);
+	if (n < 0)
+		return n;
+	memset(data + n, 0, KDDM_MIG_CHUNK - n);
+	return 0;
+}
+
+/* Nothing to write back: the file holds every chunk, unchanged. */
+static int mig_sync_object(struct kddm_set *set, u64 objid, void *data)
+{
+	return 0;
+}
+
+static const struct kddm_io_linker_ops mig_linker = {
+	.name = MIG_LINKER,
+	.owner = THIS_MODULE,
+	.first_touch = mig_first_touch,
+	.sync_object = mig_sync_object,
+};
+
+static void export_free(struct mig_export *e)
+{
+	unsigned int i;
+
+	for (i = 0; i < e->nr; i++)
+		if (e->files[i])
+			fput(e->files[i]);
+	kfree(e);
+}
+
+/* Destroys the set cluster-wide, then lets the files go. */
+static void export_end(struct mig_export *e)
+{
+	kddm_destroy_set(e->set);
+	kddm_put_set(e->set);
+	export_free(e);
+}
+
+static int export_files(struct mig_export *e, const s32 __user *ufds)
+{
+	unsigned int i;
+	s32 fd;
+
+	for (i = 0; i < e->nr; i++) {
+		if (get_user(fd, ufds + i))
+			return -EFAULT;
+		e->files[i] = fget(fd);
+		if (!e->files[i])
+			return -EBADF;
+		if (!S_ISREG(file_inode(e->files[i])->i_mode) ||
+		    !(e->files[i]->f_mode & FMODE_READ))
+			return -EINVAL;
+	}
+	return 0;
+}
+
+static long mig_export(struct mig_file *mf, void __user *arg)
+{
+	struct kddm_set_attr attr = {
+		.linker = MIG_LINKER,
+		.obj_size = KDDM_MIG_CHUNK,
+		.policy = KDDM_OWNER_FIXED,
+	};
+	struct kddm_mig_export ex;
+	struct mig_export *e;
+	long ret;
+
+	if (copy_from_user(&ex, arg, sizeof(ex)))
+		return -EFAULT;
+	if (!ex.nr_files || ex.nr_files > KDDM_MIG_MAX_FILES || ex.pad)
+		return -EINVAL;
+	e = kzalloc(struct_size(e, files, ex.nr_files), GFP_KERNEL);
+	if (!e)
+		return -ENOMEM;
+	e->nr = ex.nr_files;
+	ret = export_files(e, u64_to_user_ptr(ex.fds));
+	if (ret)
+		goto free;
+	e->set = kddm_create_set(&attr);
+	if (IS_ERR(e->set)) {
+		ret = PTR_ERR(e->set);
+		goto free;
+	}
+	/* nobody knows the set's id yet: no object before this */
+	kddm_set_set_private(e->set, e);
+	kddm_set_cache_limit(e->set, MIG_CACHE_CHUNKS);
+	ex.set_id = kddm_set_id(e->set);
+	if (copy_to_user(arg, &ex, sizeof(ex))) {
+		export_end(e);
+		return -EFAULT;
+	}
+	mutex_lock(&mf->lock);
+	list_add(&e->list, &mf->exports);
+	mutex_unlock(&mf->lock);
+	return 0;
+free:
+	export_free(e);
+	return ret;
+}
+
+static long mig_unexport(struct mig_file *mf, void __user *arg)
+{
+	struct mig_export *e, *found = NULL;
+	u64 id;
+
+	if (copy_from_user(&id, arg, sizeof(id)))
+		return -EFAULT;
+	mutex_lock(&mf->lock);
+	list_for_each_entry(e, &mf->exports, list) {
+		if (kddm_set_id(e->set) == id) {
+			found = e;
+			list_del(&e->list);
+			break;
+		}
+	}
+	mutex_unlock(&mf->lock);
+	if (!found)
+		return -ENOENT;
+	export_end(found);
+	return 0;
+}
+
+/* A set of ours, known to kDDM here or asked of its manager. */
+static struct kddm_set *mig_set(u64 id)
+{
+	struct kddm_set *set = kddm_find_set(id);
+
+	if (IS_ERR(set))
+		return set;
+	if (!kddm_set_uses(set, &mig_linker) ||
+	    kddm_set_obj_size(set) != KDDM_MIG_CHUNK) {
+		kddm_put_set(set);
+		return ERR_PTR(-EINVAL);
+	}
+	kddm_set_cache_limit(set, MIG_CACHE_CHUNKS);
+	return set;
+}
+
+static long mig_read(unsigned int cmd, void __user *arg)
+{
+	struct kddm_mig_read rd;
+	struct kddm_set *set;
+	long ret = 0;
+	void *data;
+
+	if (copy_from_user(&rd, arg, sizeof(rd)))
+		return -EFAULT;
+	if (rd.pad || (cmd == KDDM_MIG_READ && rd.len < KDDM_MIG_CHUNK))
+		return -EINVAL;
+	set = mig_set(rd.set_id);
+	if (IS_ERR(set))
+		return PTR_ERR(set);
+	if (cmd == KDDM_MIG_PREFETCH) {
+		ret = kddm_async_get_object(set, rd.obj_id);
+		goto out;
+	}
+	data = kddm_get_object(set, rd.obj_id);
+	if (IS_ERR(data)) {
+		ret = PTR_ERR(data);
+		goto out;
+	}
+	if (copy_to_user(u64_to_user_ptr(rd.buf), data, KDDM_MIG_CHUNK))
+		ret = -EFAULT;
+	kddm_put_object(set, rd.obj_id);
+	rd.len = KDDM_MIG_CHUNK;
+	if (!ret && copy_to_user(arg, &rd, sizeof(rd)))
+		ret = -EFAULT;
+out:
+	kddm_put_set(set);
+	return ret;
+}
+
+static long mig_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	void __user *uarg = (void __user *)arg;
+
+	switch (cmd) {
+	case KDDM_MIG_EXPORT:
+		return mig_export(file->private_data, uarg);
+	case KDDM_MIG_UNEXPORT:
+		return mig_unexport(file->private_data, uarg);
+	case KDDM_MIG_READ:
+	case KDDM_MIG_PREFETCH:
+		return mig_read(cmd, uarg);
+	}
+	return -ENOTTY;
+}
+
+static int mig_open(struct inode *inode, struct file *file)
+{
+	struct mig_file *mf = kzalloc(sizeof(*mf), GFP_KERNEL);
+
+	if (!mf)
+		return -ENOMEM;
+	mutex_init(&mf->lock);
+	INIT_LIST_HEAD(&mf->exports);
+	file->private_data = mf;
+	return 0;
+}
+
+/* The exports of a closed (or dead) daemon go with it. */
+static int mig_release(struct inode *inode, struct file *file)
+{
+	struct mig_file *mf = file->private_data;
+	struct mig_export *e, *tmp;
+
+	list_for_each_entry_safe(e, tmp, &mf->exports, list) {
+		list_del(&e->list);
+		export_end(e);
+	}
+	mutex_destroy(&mf->lock);
+	kfree(mf);
+	return 0;
+}
+
+static const struct file_operations mig_fops = {
+	.owner = THIS_MODULE,
+	.open = mig_open,
+	.release = mig_release,
+	.unlocked_ioctl = mig_ioctl,
+};
+
+static struct miscdevice mig_dev = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = "kddm_mig",
+	.fops = &mig_fops,
+	.mode = 0600,
+};
+
+static int __init kddm_mig_init(void)
+{
+	int ret = kddm_register_io_linker(&mig_linker);
+
+	if (ret)
+		return ret;
+	ret = misc_register(&mig_dev);
+	if (ret)
+		kddm_unregister_io_linker(&mig_linker);
+	return ret;
+}
+
+static void __exit kddm_mig_exit(void)
+{
+	misc_deregister(&mig_dev);
+	kddm_unregister_io_linker(&mig_linker);
+}
+
+module_init(kddm_mig_init);
+module_exit(kddm_mig_exit);
+MODULE_DESCRIPTION("kDDM: the memory of moved processes as kDDM objects");
+MODULE_VERSION(KDDM_VERSION);
+MODULE_LICENSE("GPL");
