@@ -67,7 +67,11 @@ kddm_move() {
 	local out t0 t1 d tot
 	t0=$(date +%s.%N)
 	out=$(x "$1" kddm --json migrate "$2" "$3") || exit 1
-	while [ -n "$(x "$1" ls /run/kddm/migrate)" ]; do sleep 0.1; done
+	# shellcheck disable=SC2016 # expands in the guest
+	for _ in $(seq 3000); do
+		"$VM" exec "$1" -- sh -c 'ls -d /run/kddm/migrate/out-* >/dev/null 2>&1' || break
+		sleep 0.1
+	done
 	t1=$(date +%s.%N)
 	d=$(json "$out" downtime_us)
 	tot=$(json "$out" total_us)

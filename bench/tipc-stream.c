@@ -6,12 +6,16 @@
  *
  *   tipc-stream recv INSTANCE
  *	binds a SOCK_STREAM socket to TIPC service {0x5053, INSTANCE},
- *	accepts one connection, copies it to stdout until EOF, and prints
- *	"BYTES SECONDS" (from the first byte) on stderr.
+ *	accepts one connection, copies it to stdout up to the end mark, and
+ *	prints "BYTES SECONDS" (from the first byte) on stderr.
  *   tipc-stream send INSTANCE
  *	connects to {0x5053, INSTANCE} and copies stdin to it.
  *   tipc-stream zero INSTANCE MIB
  *	connects and sends MIB MiB of zeros (no file in the way).
+ *
+ * TIPC drops what a closed socket still had queued, and the peer sees a
+ * reset: the data goes in records of a 4-byte length (0: the end), and
+ * the sender closes only once the receiver answered the end.
  */
 #include <errno.h>
 #include <linux/tipc.h>
@@ -42,6 +46,23 @@ static int write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
+static int read_all(int fd, void *buf, size_t n)
+{
+	char *p = buf;
+
+	while (n) {
+		ssize_t r = read(fd, p, n);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		p += r;
+		n -= r;
+	}
+	return 0;
+}
+
 static double now(void)
 {
 	struct timespec t;
@@ -60,8 +81,8 @@ static int recv_side(unsigned int inst)
 	};
 	long long total = 0;
 	double t0 = 0;
+	unsigned int len;
 	int s, c;
-	ssize_t n;
 
 	s = socket(AF_TIPC, SOCK_STREAM, 0);
 	if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof(a)) || listen(s, 1))
@@ -70,16 +91,21 @@ static int recv_side(unsigned int inst)
 	c = accept(s, NULL, NULL);
 	if (c < 0)
 		return perror("tipc-stream: accept"), 1;
-	while ((n = read(c, buf, BUF)) > 0) {
+	for (;;) {
+		if (read_all(c, &len, sizeof(len)) || len > BUF ||
+		    read_all(c, buf, len))
+			return perror("tipc-stream: read"), 1;
+		if (!len)
+			break;
 		if (!total)
 			t0 = now();
-		total += n;
-		if (write_all(1, buf, n))
+		total += len;
+		if (write_all(1, buf, len))
 			return perror("tipc-stream: write"), 1;
 	}
-	if (n < 0)
-		return perror("tipc-stream: read"), 1;
 	fprintf(stderr, "%lld %.6f\n", total, total ? now() - t0 : 0.0);
+	if (write_all(c, "k", 1))	/* the sender may close now */
+		return perror("tipc-stream: ack"), 1;
 	return 0;
 }
 
@@ -91,7 +117,9 @@ static int send_side(unsigned int inst, long long zero_mib)
 		.addr.name.name = { TYPE, inst },
 	};
 	int s = socket(AF_TIPC, SOCK_STREAM, 0), i;
+	unsigned int len;
 	ssize_t n;
+	char ack;
 
 	for (i = 0; i < 50; i++) {	/* the receiver may be starting */
 		if (s >= 0 && !connect(s, (struct sockaddr *)&a, sizeof(a)))
@@ -100,18 +128,25 @@ static int send_side(unsigned int inst, long long zero_mib)
 	}
 	if (i == 50)
 		return perror("tipc-stream: connect"), 1;
-	if (zero_mib >= 0) {
-		memset(buf, 0, BUF);
-		while (zero_mib--)
-			if (write_all(s, buf, BUF))
-				return perror("tipc-stream: send"), 1;
-		return close(s), 0;
-	}
-	while ((n = read(0, buf, BUF)) > 0)
-		if (write_all(s, buf, n))
+	memset(buf, 0, BUF);
+	for (;;) {
+		if (zero_mib >= 0)
+			n = zero_mib-- ? BUF : 0;
+		else
+			n = read(0, buf, BUF);
+		if (n < 0)
+			return perror("tipc-stream: stdin"), 1;
+		len = n;
+		if (write_all(s, (char *)&len, sizeof(len)) ||
+		    write_all(s, buf, len))
 			return perror("tipc-stream: send"), 1;
+		if (!n)
+			break;
+	}
+	if (read_all(s, &ack, 1))
+		return perror("tipc-stream: no answer to the end"), 1;
 	close(s);
-	return n < 0;
+	return 0;
 }
 
 int main(int argc, char **argv)

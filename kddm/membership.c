@@ -285,6 +285,9 @@ int kddm_user_mac(const void *data, unsigned int len, u8 *mac)
 
 	if (!READ_ONCE(have_key))
 		return -ENOKEY;
+	/* the key changes only while not joined */
+	if (!kddm_joined())
+		return -ENOTCONN;
 	desc->tfm = hmac;
 	ret = crypto_shash_init(desc) ?:
 	      crypto_shash_update(desc, "KDDMUSER", 8) ?:

@@ -482,6 +482,9 @@ static int kddm_nl_mac(struct sk_buff *skb, struct genl_info *info)
 	void *hdr;
 	int ret;
 
+	/* what it proves may make a node run processes as root */
+	if (!netlink_capable(skb, CAP_SYS_ADMIN))
+		return -EPERM;
 	if (!data) {
 		GENL_SET_ERR_MSG(info, "MAC_DATA is required");
 		return -EINVAL;

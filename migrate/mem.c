@@ -48,26 +48,43 @@ struct mig_file {
 	struct list_head exports;
 };
 
+/*
+ * A set outlives its export: kDDM may still run mig_first_touch() for it
+ * after kddm_destroy_set() (a request already in hand). The export is
+ * unhooked from its set under the write side, and first touches read it
+ * under the read side.
+ */
+static DECLARE_RWSEM(exports_sem);
+
 /* Home only: chunk n of file i, zero past its end. */
 static int mig_first_touch(struct kddm_set *set, u64 objid, void *data)
 {
-	struct mig_export *e = kddm_set_private(set);
 	u32 idx = objid >> 32;
 	loff_t pos = (loff_t)(u32)objid * KDDM_MIG_CHUNK;
+	struct mig_export *e;
 	unsigned int nofs;
-	ssize_t n;
+	ssize_t n = -EIDRM;
 
-	if (!e || idx >= e->nr)
-		return -EINVAL;
+	down_read(&exports_sem);
+	e = kddm_set_private(set);
+	if (!e)
+		goto out;	/* unexported: nothing to read any more */
+	n = -EINVAL;
+	if (idx >= e->nr)
+		goto out;
+	n = -ERANGE;
 	if (pos >= i_size_read(file_inode(e->files[idx])))
-		return -ERANGE;
+		goto out;
 	nofs = memalloc_nofs_save();
 	n = kernel_read(e->files[idx], data, KDDM_MIG_CHUNK, &pos);
 	memalloc_nofs_restore(nofs);
-	if (n < 0)
-		return n;
-	memset(data + n, 0, KDDM_MIG_CHUNK - n);
-	return 0;
+	if (n >= 0) {
+		memset(data + n, 0, KDDM_MIG_CHUNK - n);
+		n = 0;
+	}
+out:
+	up_read(&exports_sem);
+	return n;
 }
 
 /* Nothing to write back: the file holds every chunk, unchanged. */
@@ -96,6 +113,9 @@ static void export_free(struct mig_export *e)
 /* Destroys the set cluster-wide, then lets the files go. */
 static void export_end(struct mig_export *e)
 {
+	down_write(&exports_sem);
+	kddm_set_set_private(e->set, NULL);
+	up_write(&exports_sem);
 	kddm_destroy_set(e->set);
 	kddm_put_set(e->set);
 	export_free(e);
@@ -147,7 +167,9 @@ static long mig_export(struct mig_file *mf, void __user *arg)
 		goto free;
 	}
 	/* nobody knows the set's id yet: no object before this */
+	down_write(&exports_sem);
 	kddm_set_set_private(e->set, e);
+	up_write(&exports_sem);
 	kddm_set_cache_limit(e->set, MIG_CACHE_CHUNKS);
 	ex.set_id = kddm_set_id(e->set);
 	if (copy_to_user(arg, &ex, sizeof(ex))) {

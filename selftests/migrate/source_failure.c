@@ -40,7 +40,7 @@ TEST_F_TIMEOUT(src, source_killed_while_pulling, 300)
 	ASSERT_EQ(0, node_run(1, self->out, "rm -f %s; : > %s && chmod 666 %s",
 			      file, file, file));
 	ASSERT_EQ(0, node_run(3, self->out,
-			      "setsid mig-worker counter %s -m 64 </dev/null >/dev/null 2>&1 & echo $!",
+			      "setsid mig-worker counter %s -m 96 </dev/null >/dev/null 2>&1 & echo $!",
 			      file));
 	pid = atoi(self->out);
 	ASSERT_LT(0, pid);

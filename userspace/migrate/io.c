@@ -285,20 +285,52 @@ int kddm_mac(const void *data, size_t len, uint8_t *mac)
 
 /* ---- peers ---- */
 
-/* What each side's MAC covers. */
+static void set_timeout(int fd, int secs);
+
+/*
+ * What each side's MAC covers: the node ids, both nonces, and the TIPC
+ * ports of both ends of this very connection as each end sees them. A
+ * local user who binds the service name and relays between the two
+ * daemons holds two connections with other ports: the MACs do not match.
+ */
 struct hello_mac_data {
 	char tag[8];
 	uint32_t from, to;
+	uint32_t cli_ref, cli_node, srv_ref, srv_node;
 	uint8_t nonce_c[KDDM_MIG_NONCE];
 	uint8_t nonce_s[KDDM_MIG_NONCE];
 };
 
-static int hello_mac(const char *tag, uint32_t from, uint32_t to,
-		     const uint8_t *nc, const uint8_t *ns, uint8_t *mac)
+/* The ports of @fd's connection: @srv says which end this is. */
+static int conn_ports(int fd, bool srv, struct hello_mac_data *d)
+{
+	struct sockaddr_tipc me, peer, *c = &me, *sv = &peer;
+	socklen_t l1 = sizeof(me), l2 = sizeof(peer);
+
+	if (getsockname(fd, (struct sockaddr *)&me, &l1) ||
+	    getpeername(fd, (struct sockaddr *)&peer, &l2))
+		return -errno;
+	if (srv) {
+		c = &peer;
+		sv = &me;
+	}
+	d->cli_ref = c->addr.id.ref;
+	d->cli_node = c->addr.id.node;
+	d->srv_ref = sv->addr.id.ref;
+	d->srv_node = sv->addr.id.node;
+	return 0;
+}
+
+static int hello_mac(int fd, bool srv, const char *tag, uint32_t from,
+		     uint32_t to, const uint8_t *nc, const uint8_t *ns,
+		     uint8_t *mac)
 {
 	struct hello_mac_data d = { .from = from, .to = to };
+	int err = conn_ports(fd, srv, &d);
 
-	strncpy(d.tag, tag, sizeof(d.tag));
+	if (err)
+		return err;
+	memcpy(d.tag, tag, strnlen(tag, sizeof(d.tag)));
 	memcpy(d.nonce_c, nc, KDDM_MIG_NONCE);
 	memcpy(d.nonce_s, ns, KDDM_MIG_NONCE);
 	return kddm_mac(&d, sizeof(d), mac);
@@ -313,6 +345,11 @@ static bool mac_equal(const uint8_t *a, const uint8_t *b)
 	for (i = 0; i < KDDM_MIG_MAC; i++)
 		d |= a[i] ^ b[i];
 	return !d;
+}
+
+void peer_timeout(int fd, int secs)
+{
+	set_timeout(fd, secs);
 }
 
 static void set_timeout(int fd, int secs)
@@ -380,7 +417,8 @@ static int hello_client(int fd, uint32_t node, char *why, size_t len)
 	}
 	if (type != KDDM_MIG_HELLO_REPLY || n != sizeof(in.r))
 		goto bad;
-	err = hello_mac("msrv", self_node, node, h.nonce, in.r.nonce, mac);
+	err = hello_mac(fd, false, "msrv", self_node, node, h.nonce, in.r.nonce,
+			mac);
 	if (err) {
 		snprintf(why, len, "no MAC from kddm.ko: %s%s", strerror(-err),
 			 err == -ENOKEY ? " (the cluster has no key)" : "");
@@ -388,7 +426,8 @@ static int hello_client(int fd, uint32_t node, char *why, size_t len)
 	}
 	if (!mac_equal(mac, in.r.mac))
 		goto bad;
-	err = hello_mac("mcli", self_node, node, h.nonce, in.r.nonce, done.mac);
+	err = hello_mac(fd, false, "mcli", self_node, node, h.nonce,
+			in.r.nonce, done.mac);
 	if (!err)
 		err = send_msg(fd, KDDM_MIG_HELLO_DONE, &done, sizeof(done));
 	if (err)
@@ -438,6 +477,16 @@ int peer_connect(uint32_t node, char *why, size_t len)
 	return err;
 }
 
+/* Waits (30 s at most) for the peer to close: see serve(). */
+void peer_linger(int fd)
+{
+	char buf[256];
+
+	set_timeout(fd, 30);
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+}
+
 /* The server's side: 0 with the peer's node id in *@from, or -errno. */
 int peer_accept_auth(int fd, uint32_t *from)
 {
@@ -467,7 +516,7 @@ int peer_accept_auth(int fd, uint32_t *from)
 		return -EPROTO;
 	if (getrandom(r.nonce, sizeof(r.nonce), 0) != sizeof(r.nonce))
 		return -EIO;
-	err = hello_mac("msrv", h.from, h.to, h.nonce, r.nonce, r.mac);
+	err = hello_mac(fd, true, "msrv", h.from, h.to, h.nonce, r.nonce, r.mac);
 	if (err) {
 		send_result(fd, err, "node %u cannot MAC: %s", self_node,
 			    strerror(-err));
@@ -480,7 +529,7 @@ int peer_accept_auth(int fd, uint32_t *from)
 		return err;
 	if (type != KDDM_MIG_HELLO_DONE || n != sizeof(done))
 		return -EPROTO;
-	err = hello_mac("mcli", h.from, h.to, h.nonce, r.nonce, mac);
+	err = hello_mac(fd, true, "mcli", h.from, h.to, h.nonce, r.nonce, mac);
 	if (err)
 		return err;
 	if (!mac_equal(mac, done.mac))

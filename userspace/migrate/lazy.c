@@ -71,14 +71,15 @@ static int varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
 static int pb_fields(const uint8_t *p, size_t len, uint64_t *f, int nf)
 {
 	const uint8_t *end = p + len;
-	uint64_t key, v;
+	uint64_t key, v, fn;
 
 	while (p < end) {
 		if (varint(&p, end, &key) || (key & 7) != 0 ||
 		    varint(&p, end, &v))
 			return -EBADMSG;
-		if ((key >> 3) >= 1 && (int)(key >> 3) <= nf)
-			f[(key >> 3) - 1] = v;
+		fn = key >> 3;
+		if (fn >= 1 && fn <= (uint64_t)nf)
+			f[fn - 1] = v;
 	}
 	return 0;
 }
@@ -166,6 +167,19 @@ out:
 
 /* ---- the source: what stays behind ---- */
 
+/* A DIR of @dir's own: rewound (the offset is @dir's too). */
+static DIR *opendir_dup(int dir)
+{
+	int fd = dup(dir);
+	DIR *dp = fd >= 0 ? fdopendir(fd) : NULL;
+
+	if (!dp && fd >= 0)
+		close(fd);
+	if (dp)
+		rewinddir(dp);
+	return dp;
+}
+
 static int plan_file(struct lazy_plan *p, uint32_t id)
 {
 	int i;
@@ -223,10 +237,9 @@ int lazy_plan(int dir, struct lazy_plan *p)
 
 	p->nr = 0;
 	p->lazy_bytes = 0;
-	dp = fdopendir(dup(dir));
+	dp = opendir_dup(dir);
 	if (!dp)
 		return -errno;
-	rewinddir(dp);	/* the offset is @dir's too */
 	while (!err && (d = readdir(dp))) {
 		if (!task_pagemap(d->d_name))
 			continue;
@@ -284,7 +297,7 @@ struct task_tab {
 struct lpi {
 	int pid;		/* as CRIU said: the task's */
 	int uffd;		/* -1 once its process is gone */
-	uint64_t retry;		/* a fault to serve again (EAGAIN), or 0 */
+	uint64_t retry[16];	/* faults to serve again (EAGAIN), 0: none */
 	struct ranges rs;
 };
 
@@ -410,12 +423,11 @@ static int tabs_read(struct lazy_srv *s, int dir, const uint32_t *ids,
 	struct pm_entry *e;
 	struct dirent *d;
 	uint32_t id;
-	DIR *dp = fdopendir(dup(dir));
+	DIR *dp = opendir_dup(dir);
 	int i, f, n, err = 0;
 
 	if (!dp)
 		return -errno;
-	rewinddir(dp);	/* the offset is @dir's too */
 	while (!err && (d = readdir(dp))) {
 		struct task_tab *t;
 
@@ -457,33 +469,46 @@ static int tabs_read(struct lazy_srv *s, int dir, const uint32_t *ids,
 	return err;
 }
 
-/* Every task the restore made, and what they forked since: killed. */
-static void kill_tree(pid_t pid)
+/*
+ * Every task the restore made, and what they forked since: killed. The
+ * children (of every thread) are read first, before the parent's death
+ * hands them to another.
+ */
+void kill_tree(pid_t pid, int depth)
 {
 	char path[64], buf[4096], *p, *end;
+	struct dirent *d;
+	DIR *dir;
 	int fd;
 	ssize_t n;
 
-	kill(pid, SIGKILL);
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", pid, pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	buf[n > 0 ? n : 0] = 0;
-	for (p = buf; *p; p = end) {
-		long c = strtol(p, &end, 10);
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	dir = depth < 64 ? opendir(path) : NULL;
+	while (dir && (d = readdir(dir))) {
+		if (d->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%.16s/children", pid,
+			 d->d_name);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		buf[n > 0 ? n : 0] = 0;
+		for (p = buf; *p; p = end) {
+			long c = strtol(p, &end, 10);
 
-		if (end == p)
-			break;
-		kill_tree(c);
+			if (end == p)
+				break;
+			kill_tree(c, depth + 1);
+		}
 	}
+	if (dir)
+		closedir(dir);
+	kill(pid, SIGKILL);
 }
 
-static void kmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void kmsg(const char *fmt, ...)
+void kmsg(const char *fmt, ...)
 {
 	char buf[512];
 	va_list ap;
@@ -492,6 +517,8 @@ static void kmsg(const char *fmt, ...)
 	va_start(ap, fmt);
 	n = vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
+	if (n >= (int)sizeof(buf))
+		n = sizeof(buf) - 1;
 	logmsg("%s", buf);
 	fd = open("/dev/kmsg", O_WRONLY | O_CLOEXEC);
 	if (fd >= 0) {
@@ -513,7 +540,7 @@ static void lazy_fail(struct lazy_srv *s, int err)
 			continue;
 		kmsg("kddm-migrated: killed process %d: its memory on node %u cannot be read (%s)\n",
 		     s->l[i].pid, s->source, strerror(-err));
-		kill_tree(s->l[i].pid);
+		kill_tree(s->l[i].pid, 0);
 	}
 }
 
@@ -525,39 +552,85 @@ static void lpi_gone(struct lpi *l)
 	l->rs.nr = 0;
 }
 
+#define PULL_AHEAD	8	/* chunks asked for ahead of the copy */
+
+/* Keeps PULL_AHEAD chunks of @r's on their way, slid one at a time. */
+static void read_ahead(struct lazy_srv *s, const struct range *r)
+{
+	struct kddm_mig_read rd = { .set_id = s->set_id };
+	uint64_t cur, last, k;
+
+	cur = (uint64_t)r->file << 32 | r->off / KDDM_MIG_CHUNK;
+	last = (uint64_t)r->file << 32 |
+	       (r->off + (r->end - r->start) - 1) / KDDM_MIG_CHUNK;
+	k = s->ahead > cur && s->ahead <= cur + PULL_AHEAD ? s->ahead + 1 :
+							     cur + 1;
+	for (; k <= cur + PULL_AHEAD && k <= last; k++) {
+		rd.obj_id = k;
+		ioctl(mig_dev, KDDM_MIG_PREFETCH, &rd);
+		s->ahead = k;
+	}
+}
+
 /*
  * Copies pages from the start of range @i of @l, up to the end of its
  * chunk; 0, 1 to retry after the pending events, or -errno (the source).
  */
+static int uffd_copy(int uffd, uint64_t dst, const void *src, uint64_t len,
+		     uint64_t *done)
+{
+	struct uffdio_copy c = { .dst = dst, .src = (uintptr_t)src,
+				 .len = len };
+
+	*done = len;
+	if (!ioctl(uffd, UFFDIO_COPY, &c))
+		return 0;
+	*done = c.copy > 0 ? c.copy : 0;
+	return -errno;
+}
+
 static int copy_front(struct lazy_srv *s, struct lpi *l, int i)
 {
 	struct range *r = &l->rs.r[i];
-	uint64_t in = r->off % KDDM_MIG_CHUNK, len;
+	uint64_t in = r->off % KDDM_MIG_CHUNK, len, done;
 	struct kddm_mig_read rd = {
 		.set_id = s->set_id,
 		.obj_id = (uint64_t)r->file << 32 | r->off / KDDM_MIG_CHUNK,
 		.buf = (uintptr_t)s->buf, .len = KDDM_MIG_CHUNK,
 	};
-	struct uffdio_copy c;
+	int err;
 
 	len = KDDM_MIG_CHUNK - in;
 	if (len > r->end - r->start)
 		len = r->end - r->start;
 	if (ioctl(mig_dev, KDDM_MIG_READ, &rd))
 		return -errno;
-	c = (struct uffdio_copy){ .dst = r->start, .len = len,
-				  .src = (uintptr_t)s->buf + in };
-	if (ioctl(l->uffd, UFFDIO_COPY, &c)) {
-		if (errno == EAGAIN)
+	err = uffd_copy(l->uffd, r->start, s->buf + in, len, &done);
+	if (err == -ENOENT && !done && len > PAGE) {
+		/* one pagemap entry over several areas: page by page */
+		len = PAGE;
+		err = uffd_copy(l->uffd, r->start, s->buf + in, len, &done);
+	}
+	switch (err) {
+	case 0:
+		break;
+	case -EAGAIN:		/* an mm change pending: after its event */
+		if (!done)
 			return 1;
-		if (errno == ESRCH || errno == ENOSPC) {
-			lpi_gone(l);
-			return 0;
-		}
-		if (errno != EEXIST)
-			return -errno;
-		/* some already there: skip what went and one page */
-		len = (c.copy > 0 ? c.copy : 0) + PAGE;
+		len = done;
+		break;
+	case -ESRCH:		/* the process is gone */
+	case -ENOSPC:
+		lpi_gone(l);
+		return 0;
+	case -EEXIST:		/* a page there already: skip it */
+		len = done + PAGE;
+		break;
+	case -ENOENT:		/* no longer mapped: nothing to fill */
+		len = done ? done : PAGE;
+		break;
+	default:
+		return err;
 	}
 	s->copied += len;
 	r->start += len;
@@ -567,31 +640,46 @@ static int copy_front(struct lazy_srv *s, struct lpi *l, int i)
 	return 0;
 }
 
+static void retry_add(struct lpi *l, uint64_t addr)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(l->retry); i++) {
+		if (l->retry[i] == addr)
+			return;
+		if (!l->retry[i]) {
+			l->retry[i] = addr;
+			return;
+		}
+	}
+	/* full: the background copy wakes the rest when it gets there */
+}
+
 static int on_fault(struct lazy_srv *s, struct lpi *l, uint64_t addr)
 {
 	struct uffdio_zeropage z = { .range = { .start = addr, .len = PAGE } };
 	int i = ranges_split(&l->rs, addr);
 
-	l->retry = 0;
 	if (i < 0)
 		return i;
 	if (i < l->rs.nr && l->rs.r[i].start == addr) {
-		struct kddm_mig_read rd = {
-			.set_id = s->set_id,
-			.obj_id = ((uint64_t)l->rs.r[i].file << 32 |
-				   l->rs.r[i].off / KDDM_MIG_CHUNK) + 1,
-		};
-		int ret = copy_front(s, l, i);
+		int ret;
 
+		/* the next chunks of the area: faults tend to follow */
+		read_ahead(s, &l->rs.r[i]);
+		ret = copy_front(s, l, i);
 		/* an mm change pending: after its event, once more */
-		l->retry = ret == 1 ? addr : 0;
-		/* read ahead the next chunk */
-		ioctl(mig_dev, KDDM_MIG_PREFETCH, &rd);
+		if (ret == 1)
+			retry_add(l, addr);
 		return ret < 0 ? ret : 0;
 	}
 	/* never written before the dump, or copied already */
-	if (ioctl(l->uffd, UFFDIO_ZEROPAGE, &z) && errno == ESRCH)
-		lpi_gone(l);
+	if (ioctl(l->uffd, UFFDIO_ZEROPAGE, &z)) {
+		if (errno == ESRCH)
+			lpi_gone(l);
+		else if (errno == EAGAIN)
+			retry_add(l, addr);
+	}
 	return 0;
 }
 
@@ -639,7 +727,8 @@ static int on_event(struct lazy_srv *s, int li)
 		s->l = nl;
 		l = &s->l[li];
 		nl = &s->l[s->nl];
-		nl->pid = l->pid;	/* its parent's: what we can kill */
+		memset(nl, 0, sizeof(*nl));
+		nl->pid = l->pid;	/* its parent's: kill_tree() finds it */
 		nl->uffd = m.arg.fork.ufd;
 		err = ranges_copy(&nl->rs, &l->rs);
 		if (err) {
@@ -678,6 +767,8 @@ static int on_client(struct lazy_srv *s)
 	if (recvmsg(s->client, &mh, MSG_CMSG_CLOEXEC) != 1)
 		return -EPROTO;
 	cm = CMSG_FIRSTHDR(&mh);
+	if (mh.msg_flags & MSG_CTRUNC)
+		return -EPROTO;
 	if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
 	    cm->cmsg_len == CMSG_LEN(sizeof(int)))
 		memcpy(&fd, CMSG_DATA(cm), sizeof(fd));
@@ -696,7 +787,7 @@ static int on_client(struct lazy_srv *s)
 	for (i = 0; i < s->nr_tabs; i++)
 		if (s->tabs[i].pid == pid)
 			return ranges_copy(&l->rs, &s->tabs[i].rs);
-	return 0;	/* nothing lazy */
+	return -EPROTO;	/* a task the images do not have */
 }
 
 static bool all_copied(const struct lazy_srv *s)
@@ -709,34 +800,18 @@ static bool all_copied(const struct lazy_srv *s)
 	return s->fin;
 }
 
-#define PULL_AHEAD	8	/* chunks asked for ahead of the copy */
-
 /*
  * One background copy: the first range left, up to its chunk's end,
  * with the next chunks of that range on their way meanwhile.
  */
 static int pull_one(struct lazy_srv *s)
 {
-	struct kddm_mig_read rd = { .set_id = s->set_id };
-	const struct range *r;
-	uint64_t cur, last, k;
 	int i;
 
 	for (i = 0; i < s->nl; i++) {
 		if (s->l[i].uffd < 0 || !s->l[i].rs.nr)
 			continue;
-		r = &s->l[i].rs.r[0];
-		cur = (uint64_t)r->file << 32 | r->off / KDDM_MIG_CHUNK;
-		last = ((uint64_t)r->file << 32 |
-			(r->off + (r->end - r->start) - 1) / KDDM_MIG_CHUNK);
-		/* a window of chunks in flight, slid one at a time */
-		k = s->ahead > cur && s->ahead <= cur + PULL_AHEAD ?
-		    s->ahead + 1 : cur + 1;
-		for (; k <= cur + PULL_AHEAD && k <= last; k++) {
-			rd.obj_id = k;
-			ioctl(mig_dev, KDDM_MIG_PREFETCH, &rd);
-			s->ahead = k;
-		}
+		read_ahead(s, &s->l[i].rs.r[0]);
 		return copy_front(s, &s->l[i], 0);
 	}
 	return 0;
@@ -744,33 +819,43 @@ static int pull_one(struct lazy_srv *s)
 
 static int serve_once(struct lazy_srv *s)
 {
-	struct pollfd *p = calloc(s->nl + 2, sizeof(*p));
+	int nl = s->nl;		/* on_client() and FORK add some */
+	struct pollfd *p = calloc(nl + 2, sizeof(*p));
+	unsigned int k;
 	int i, n, err = 0, timeout;
 
 	if (!p)
 		return -ENOMEM;
 	p[0] = (struct pollfd){ .fd = s->fin ? -1 : s->client,
 				.events = POLLIN };
-	for (i = 0; i < s->nl; i++)
+	for (i = 0; i < nl; i++)
 		p[i + 1] = (struct pollfd){ .fd = s->l[i].uffd,
 					    .events = POLLIN };
-	p[s->nl + 1] = (struct pollfd){ .fd = s->wake, .events = POLLIN };
+	p[nl + 1] = (struct pollfd){ .fd = s->wake, .events = POLLIN };
 	/* faults first; a background copy whenever none waits */
 	timeout = s->fin ? 0 : -1;
-	n = poll(p, s->nl + 2, timeout);
-	if (n > 0 && (p[0].revents & (POLLIN | POLLHUP)))
-		err = on_client(s);
-	for (i = 0; n > 0 && !err && i < s->nl; i++) {
+	n = poll(p, nl + 2, timeout);
+	for (i = 0; n > 0 && !err && i < nl; i++) {
 		if (p[i + 1].revents & POLLIN)
 			err = on_event(s, i);
 		else if (p[i + 1].revents & (POLLHUP | POLLERR))
 			lpi_gone(&s->l[i]);
 	}
+	if (!err && n > 0 && (p[0].revents & (POLLIN | POLLHUP)))
+		err = on_client(s);
 	free(p);
-	for (i = 0; !err && i < s->nl; i++)
-		if (s->l[i].retry && s->l[i].uffd >= 0)
-			err = on_fault(s, &s->l[i], s->l[i].retry);
-	if (!err && s->fin && n == 0)
+	for (i = 0; !err && i < s->nl; i++) {
+		struct lpi *l = &s->l[i];
+		uint64_t again[ARRAY_SIZE(l->retry)];
+
+		memcpy(again, l->retry, sizeof(again));
+		memset(l->retry, 0, sizeof(l->retry));
+		for (k = 0; !err && k < ARRAY_SIZE(again) && again[k]; k++)
+			if (l->uffd >= 0)
+				err = on_fault(s, l, again[k]);
+	}
+	/* faults first, but the background copy goes on between them */
+	if (!err && s->fin)
 		err = pull_one(s);
 	return err < 0 ? err : 0;
 }
@@ -796,7 +881,7 @@ static void *lazy_main(void *arg)
 		if (!err)
 			err = serve_once(s);
 	}
-	if (err && err != -ECANCELED && err != -ETIMEDOUT)
+	if (err && err != -ECANCELED)
 		lazy_fail(s, err);
 	for (i = 0; i < s->nl; i++)
 		lpi_gone(&s->l[i]);

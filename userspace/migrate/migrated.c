@@ -32,6 +32,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -168,6 +169,107 @@ void jobs_send(int fd)
 	}
 }
 
+/* ---- tasks whose memory is still being pulled ---- */
+
+static pthread_mutex_t pulling_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t pulling_cond = PTHREAD_COND_INITIALIZER;
+static uint32_t *pull_pids;
+static int nr_pull;
+
+void pulling_add(const uint32_t *pids, int nr)
+{
+	uint32_t *p;
+
+	pthread_mutex_lock(&pulling_lock);
+	p = realloc(pull_pids, sizeof(*p) * (nr_pull + nr));
+	if (p) {
+		memcpy(p + nr_pull, pids, sizeof(*p) * nr);
+		pull_pids = p;
+		nr_pull += nr;
+	}
+	pthread_mutex_unlock(&pulling_lock);
+}
+
+void pulling_del(const uint32_t *pids, int nr)
+{
+	int i, j;
+
+	pthread_mutex_lock(&pulling_lock);
+	for (j = 0; j < nr; j++) {
+		for (i = 0; i < nr_pull; i++) {
+			if (pull_pids[i] == pids[j]) {
+				pull_pids[i] = pull_pids[--nr_pull];
+				break;
+			}
+		}
+	}
+	pthread_cond_broadcast(&pulling_cond);
+	pthread_mutex_unlock(&pulling_lock);
+}
+
+static bool pid_pulling(pid_t pid)
+{
+	int i;
+
+	for (i = 0; i < nr_pull; i++)
+		if (pull_pids[i] == (uint32_t)pid)
+			return true;
+	return false;
+}
+
+static pid_t parent_of(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	int fd, ppid = 0;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = 0;
+	p = strrchr(buf, ')');	/* comm may hold anything */
+	if (!p || sscanf(p + 1, " %*c %d", &ppid) != 1)
+		return 0;
+	return ppid;
+}
+
+static bool pulling_locked(const struct tree *t)
+{
+	bool ret = false;
+	pid_t p;
+	int i;
+
+	for (i = 0; !ret && i < t->nr; i++)
+		ret = pid_pulling(t->pids[i]);
+	for (p = t->root, i = 0; !ret && p > 1 && i < 64; i++) {
+		p = parent_of(p);
+		ret = p > 1 && pid_pulling(p);
+	}
+	return ret;
+}
+
+/*
+ * Waits (@secs at most) until no task of @t, nor an ancestor (of a task
+ * forked since), has memory still arriving; true if some still has.
+ */
+bool tree_pulling(const struct tree *t, int secs)
+{
+	struct timespec end;
+	bool ret;
+
+	clock_gettime(CLOCK_REALTIME, &end);
+	end.tv_sec += secs;
+	pthread_mutex_lock(&pulling_lock);
+	while ((ret = pulling_locked(t)) &&
+	       !pthread_cond_timedwait(&pulling_cond, &pulling_lock, &end))
+		;
+	pthread_mutex_unlock(&pulling_lock);
+	return ret;
+}
+
 static void *reaper(void *arg)
 {
 	struct pollfd pfd[MAX_JOBS];
@@ -302,6 +404,12 @@ struct conn {
 	bool peer;
 };
 
+/* Connections served at once: more wait in the listen backlog. */
+#define MAX_CONNS	64
+static int nr_conns;
+static pthread_mutex_t conns_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t conns_cond = PTHREAD_COND_INITIALIZER;
+
 static void *serve(void *arg)
 {
 	struct conn *c = arg;
@@ -315,11 +423,24 @@ static void *serve(void *arg)
 			       strerror(-err));
 		else
 			migrate_in(c->fd, from);
+		/*
+		 * TIPC drops what a closed socket still had queued (our last
+		 * answer, maybe): the client closes first, once it has it.
+		 */
+		peer_linger(c->fd);
 	} else {
+		struct timeval tv = { .tv_sec = 30 };
+
+		/* a request comes at once; the answer may take long */
+		setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 		serve_cli(c->fd);
 	}
 	close(c->fd);
 	free(c);
+	pthread_mutex_lock(&conns_lock);
+	nr_conns--;
+	pthread_cond_signal(&conns_cond);
+	pthread_mutex_unlock(&conns_lock);
 	return NULL;
 }
 
@@ -352,6 +473,11 @@ static void spawn(int fd, bool peer)
 		close(fd);
 		return;
 	}
+	pthread_mutex_lock(&conns_lock);
+	while (nr_conns >= MAX_CONNS)
+		pthread_cond_wait(&conns_cond, &conns_lock);
+	nr_conns++;
+	pthread_mutex_unlock(&conns_lock);
 	c->fd = fd;
 	c->peer = peer;
 	pthread_attr_init(&attr);
@@ -360,6 +486,9 @@ static void spawn(int fd, bool peer)
 	if (pthread_create(&th, &attr, serve, c)) {
 		close(fd);
 		free(c);
+		pthread_mutex_lock(&conns_lock);
+		nr_conns--;
+		pthread_mutex_unlock(&conns_lock);
 	}
 	pthread_attr_destroy(&attr);
 }

@@ -43,6 +43,8 @@ int kddm_mac(const void *data, size_t len, uint8_t *mac);
 int peer_listen(void);
 int peer_connect(uint32_t node, char *why, size_t whylen);
 int peer_accept_auth(int fd, uint32_t *from);
+void peer_linger(int fd);
+void peer_timeout(int fd, int secs);	/* 0: none */
 
 /* ---- check.c: may it move, may the caller move it ---- */
 struct tree {
@@ -101,6 +103,8 @@ struct lazy_srv *lazy_start(const char *dir, int dir_fd, uint64_t set_id,
 			    char *why, size_t wl);
 void lazy_abort(struct lazy_srv *s);
 void lazy_handover(struct lazy_srv *s, int fd);
+void kill_tree(pid_t pid, int depth);
+void kmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* ---- migrated.c: what kddm moved here ---- */
 struct job_info {
@@ -114,6 +118,10 @@ struct job_info {
 void job_add(const struct job_info *j, bool child);
 bool job_get(pid_t pid, struct job_info *j);
 void job_forget(pid_t pid);
+/* tasks whose memory is still arriving: they may not move yet */
+void pulling_add(const uint32_t *pids, int nr);
+void pulling_del(const uint32_t *pids, int nr);
+bool tree_pulling(const struct tree *t, int secs);
 void jobs_send(int fd);
 
 #endif /* _KDDM_MIGRATED_H */

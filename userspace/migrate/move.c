@@ -50,6 +50,9 @@ static void criu_set_lazy(criu_opts *o)
 }
 
 #define CRIU_BIN	"/usr/sbin/criu"
+#define RESTORE_WAIT	600	/* seconds a restore may take */
+#define COMMIT_WAIT	60	/* seconds the destination waits for COMMIT */
+#define PULL_WAIT	300	/* seconds a move waits for a pull to end */
 #define COPY_CHUNK	(1 << 20)
 #define MAX_FILES	100000
 
@@ -346,9 +349,12 @@ static int restore_there(struct out_ctx *c)
 	r.migrations++;
 	r.flags = c->lazy ? KDDM_MIG_R_LAZY : 0;
 	memcpy(r.comm, c->t->comm, sizeof(r.comm));
+	/* a restore takes as long as it takes; TIPC says if the node dies */
+	peer_timeout(c->fd, RESTORE_WAIT);
 	err = send_msg(c->fd, KDDM_MIG_RESTORE, &r, sizeof(r));
 	if (!err)
 		err = recv_msg(c->fd, &type, &res, sizeof(res), &n);
+	peer_timeout(c->fd, 30);
 	if (err) {
 		snprintf(c->why, c->whylen, "node %u did not answer: %s",
 			 c->node, strerror(-err));
@@ -363,6 +369,17 @@ static int restore_there(struct out_ctx *c)
 		snprintf(c->why, c->whylen, "node %u could not restore it: %s",
 			 c->node, res.text);
 		return res.err < 0 ? res.err : -EPROTO;
+	}
+	/*
+	 * Restored there: from now on, the copy here dies (CRIU kills it
+	 * when this callback says yes). Without COMMIT, the destination
+	 * kills its copy: never two.
+	 */
+	err = send_msg(c->fd, KDDM_MIG_COMMIT, NULL, 0);
+	if (err) {
+		snprintf(c->why, c->whylen, "node %u is gone: %s", c->node,
+			 strerror(-err));
+		return err;
 	}
 	c->new_pid = res.pid;
 	return 0;
@@ -465,17 +482,15 @@ struct tail {
 	char dir[PATH_MAX];
 };
 
-static void *tail_main(void *arg)
+static void tail_run(struct tail *t)
 {
-	struct tail *t = arg;
 	struct kddm_mig_result r;
-	struct timeval tv = { 0 };
 	uint32_t type;
 	size_t n;
 	int err;
 
 	/* as long as it takes; TIPC says when the node is gone */
-	setsockopt(t->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	peer_timeout(t->fd, 0);
 	err = recv_msg(t->fd, &type, &r, sizeof(r), &n);
 	if (!err && (type != KDDM_MIG_DONE || n != sizeof(r)))
 		err = -EPROTO;
@@ -484,7 +499,6 @@ static void *tail_main(void *arg)
 	if (ioctl(mig_dev, KDDM_MIG_UNEXPORT, &t->set_id))
 		logmsg("unexport of %llx: %s", (unsigned long long)t->set_id,
 		       strerror(errno));
-	images_remove(t->dir);
 	close(t->fd);
 	if (err)
 		logmsg("process %d on node %u: its memory was not all pulled (%s); nothing of it is left here",
@@ -492,35 +506,43 @@ static void *tail_main(void *arg)
 	else
 		logmsg("process %d: node %u has all its memory (%llu bytes pulled); nothing of it is left here",
 		       t->pid, t->node, (unsigned long long)r.image_bytes);
-	free(t);
+	images_remove(t->dir);	/* last: tests wait for it */
+}
+
+static void *tail_thread(void *arg)
+{
+	tail_run(arg);
+	free(arg);
 	return NULL;
 }
 
-/* Hands @c's connection and images to a thread; 0, or -errno. */
-static int tail_start(struct out_ctx *c, const char *dir)
+/* Hands @c's connection and images to a thread (or serves them itself). */
+static void tail_start(struct out_ctx *c, const char *dir)
 {
-	struct tail *t = malloc(sizeof(*t));
+	struct tail local, *t = malloc(sizeof(*t));
 	pthread_attr_t attr;
 	pthread_t th;
-	int err;
 
 	if (!t)
-		return -ENOMEM;
+		t = &local;
 	t->fd = c->fd;
 	t->set_id = c->set_id;
 	t->node = c->node;
 	t->pid = c->t->root;
 	snprintf(t->dir, sizeof(t->dir), "%s", dir);
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	err = -pthread_create(&th, &attr, tail_main, t);
-	pthread_attr_destroy(&attr);
-	if (err) {
-		free(t);
-		return err;
-	}
 	c->fd = -1;
-	return 0;
+	if (t != &local) {
+		pthread_attr_init(&attr);
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		if (!pthread_create(&th, &attr, tail_thread, t)) {
+			pthread_attr_destroy(&attr);
+			return;
+		}
+		pthread_attr_destroy(&attr);
+	}
+	tail_run(t);	/* the command waits for the pull, then */
+	if (t != &local)
+		free(t);
 }
 
 static int dump_and_move(struct out_ctx *c, const struct tree *t)
@@ -571,9 +593,10 @@ out:
 	if (dir_fd >= 0)
 		close(dir_fd);
 	/* the destination pulls the rest: its pages stay exported till then */
-	if (!err && c->set_id && !tail_start(c, dir))
+	if (!err && c->set_id) {
 		keep = true;
-	else if (c->set_id && ioctl(mig_dev, KDDM_MIG_UNEXPORT, &c->set_id))
+		tail_start(c, dir);
+	} else if (c->set_id && ioctl(mig_dev, KDDM_MIG_UNEXPORT, &c->set_id))
 		logmsg("unexport: %s", strerror(errno));
 	if (!keep)
 		images_remove(dir);
@@ -613,6 +636,13 @@ int migrate_out(pid_t pid, uint32_t node, uint32_t flags, uid_t uid,
 	}
 	if (!err)
 		err = tree_movable(&t, res->text, sizeof(res->text));
+	/* CRIU would dump the pages not there yet as zeros: wait for them */
+	if (!err && tree_pulling(&t, PULL_WAIT)) {
+		snprintf(res->text, sizeof(res->text),
+			 "its memory is still arriving on this node after %d s",
+			 PULL_WAIT);
+		err = -EBUSY;
+	}
 	if (err)
 		return err;
 	c.fd = peer_connect(node, res->text, sizeof(res->text));
@@ -798,7 +828,8 @@ static int on_file(struct in_ctx *c, const char *buf, size_t n)
 
 static int on_sparse(struct in_ctx *c, const char *buf, size_t n)
 {
-	const struct kddm_mig_extent *x;
+	static __thread struct kddm_mig_extent x[KDDM_MIG_MSG_MAX /
+						  sizeof(struct kddm_mig_extent)];
 	struct kddm_mig_sparse sp;
 	uint64_t end = 0;
 	char *data;
@@ -808,10 +839,11 @@ static int on_sparse(struct in_ctx *c, const char *buf, size_t n)
 	if (n < sizeof(sp))
 		return -EPROTO;
 	memcpy(&sp, buf, sizeof(sp));
-	if (sp.nr_extents > KDDM_MIG_MSG_MAX / sizeof(*x) ||
+	if (sp.nr_extents > ARRAY_SIZE(x) ||
 	    n != sizeof(sp) + sp.name_len + sp.nr_extents * sizeof(*x))
 		return -EPROTO;
-	x = (const void *)(buf + sizeof(sp) + sp.name_len);
+	/* the message has them unaligned */
+	memcpy(x, buf + sizeof(sp) + sp.name_len, sp.nr_extents * sizeof(*x));
 	for (i = 0; i < sp.nr_extents; i++) {
 		/* in order, inside the file */
 		if (x[i].off < end || x[i].len > sp.size ||
@@ -851,6 +883,8 @@ static int on_lazy(struct in_ctx *c, const char *buf, size_t n)
 	c->lazy = true;
 	return 0;
 }
+
+static int await_commit(struct in_ctx *c, pid_t pid);
 
 static int on_restore(struct in_ctx *c, const char *buf, size_t n)
 {
@@ -901,18 +935,49 @@ static int on_restore(struct in_ctx *c, const char *buf, size_t n)
 	j.migrations = r.migrations;
 	memcpy(j.comm, r.comm, sizeof(j.comm));
 	j.comm[sizeof(j.comm) - 1] = 0;
+	if (ls)
+		pulling_add(c->pids, c->nr_pids);
 	job_add(&j, true);
 	logmsg("restored %d (%s) from node %u%s", pid, j.comm, c->from,
 	       ls ? ", its memory to pull" : "");
-	{
-		struct kddm_mig_result res = { .pid = pid, .from = c->from,
-					       .to = self_node };
-
-		err = send_msg(c->fd, KDDM_MIG_RESULT, &res, sizeof(res));
-	}
-	/* the source knows; the rest of its memory comes now */
-	if (ls)
+	/* the images did their work (the lazy pages are not in them) */
+	images_remove(c->dir);
+	c->dir[0] = 0;
+	err = await_commit(c, pid);
+	/* the rest of its memory comes now, or the thread ends */
+	if (ls) {
 		lazy_handover(ls, c->fd);
+		pulling_del(c->pids, c->nr_pids);
+	}
+	return err;
+}
+
+/*
+ * The source kills its frozen copy only after COMMIT; without it (the
+ * source died, or thawed its copy after a failure on its side), ours
+ * dies: the process never runs twice.
+ */
+static int await_commit(struct in_ctx *c, pid_t pid)
+{
+	struct kddm_mig_result res = { .pid = pid, .from = c->from,
+				       .to = self_node };
+	uint32_t type;
+	size_t n;
+	int err;
+
+	peer_timeout(c->fd, COMMIT_WAIT);
+	err = send_msg(c->fd, KDDM_MIG_RESULT, &res, sizeof(res));
+	if (!err)
+		err = recv_msg(c->fd, &type, c->why, sizeof(c->why), &n);
+	if (!err && (type != KDDM_MIG_COMMIT || n))
+		err = -EPROTO;
+	peer_timeout(c->fd, 30);
+	if (!err)
+		return 0;
+	kmsg("kddm-migrated: killed process %d: node %u did not let it go (%s)\n",
+	     pid, c->from, strerror(-err));
+	kill_tree(pid, 0);
+	job_forget(pid);
 	return err;
 }
 

@@ -47,6 +47,7 @@ enum kddm_mig_type {
 	KDDM_MIG_SPARSE,		/* struct kddm_mig_sparse, then bytes */
 	KDDM_MIG_LAZY,			/* struct kddm_mig_lazy, pages ids */
 	KDDM_MIG_DONE,			/* struct kddm_mig_result: all pulled */
+	KDDM_MIG_COMMIT,		/* no payload: the source lets go */
 	__KDDM_MIG_TYPE_MAX,
 };
 
