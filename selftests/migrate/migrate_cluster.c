@@ -7,7 +7,7 @@
  * The last test kills node 3 (kills=3).
  */
 #include "kselftest_harness.h"
-#include "cluster.h"
+#include "common.h"
 
 #define DIR	"/kdfs/mig"
 
@@ -79,14 +79,7 @@ FIXTURE(mig) {
 
 FIXTURE_SETUP(mig)
 {
-	int n;
-
-	for (n = 1; n <= nodes(); n++)
-		ASSERT_EQ(0, node_run(n, self->out, "kddm-load"))
-			TH_LOG("node %d: %s", n, self->out);
-	for (n = 1; n <= nodes(); n++)
-		ASSERT_EQ(0, node_run(n, self->out, "kddm-load migrate"))
-			TH_LOG("node %d: %s", n, self->out);
+	ASSERT_EQ(0, migrate_load_all(self->out)) TH_LOG("%s", self->out);
 }
 
 FIXTURE_TEARDOWN(mig)

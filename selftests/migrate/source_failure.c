@@ -7,7 +7,7 @@
  * (kills=3); its count file lives on node 1.
  */
 #include "kselftest_harness.h"
-#include "cluster.h"
+#include "common.h"
 
 FIXTURE(src) {
 	char out[OUT_MAX];
@@ -15,14 +15,7 @@ FIXTURE(src) {
 
 FIXTURE_SETUP(src)
 {
-	int n;
-
-	for (n = 1; n <= nodes(); n++)
-		ASSERT_EQ(0, node_run(n, self->out, "kddm-load"))
-			TH_LOG("node %d: %s", n, self->out);
-	for (n = 1; n <= nodes(); n++)
-		ASSERT_EQ(0, node_run(n, self->out, "kddm-load migrate"))
-			TH_LOG("node %d: %s", n, self->out);
+	ASSERT_EQ(0, migrate_load_all(self->out)) TH_LOG("%s", self->out);
 }
 
 FIXTURE_TEARDOWN(src)
