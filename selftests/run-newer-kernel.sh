@@ -40,7 +40,9 @@ fi
 export KDDM_VM_KERNEL=$IMG KDDM_VM_MODULES=$M
 export KDDM_TEST_LOGS=${KDDM_TEST_LOGS_NEWER:-$BUILD/test-logs-newer}
 if [ $# -eq 0 ]; then
-	mapfile -t tests < <(awk '!/^#/ && NF { print $1 }' "$ROOT/selftests/cluster.list")
+	# all but the load tests (main-only): same code paths, at volume
+	mapfile -t tests < <(awk '!/^#/ && NF && !/main-only/ { print $1 }' \
+		"$ROOT/selftests/cluster.list")
 	set -- "${tests[@]}"
 fi
 echo "== the cluster tests on $KVER =="

@@ -164,9 +164,9 @@ scan_boot() {
 }
 
 cluster_tests() {
-	local test where timeout
+	local test where timeout flags kills f
 	boot || return
-	while read -r test where timeout kills <&3; do
+	while read -r test where timeout flags <&3; do
 		case $test in ''|'#'*) continue ;; esac
 		wanted "$test" || continue
 		# A test killed a node: the next one gets a whole cluster.
@@ -177,7 +177,11 @@ cluster_tests() {
 			boot || return
 		fi
 		run_entry "$test" "$where" "${timeout:-120}"
-		[ -n "$kills" ] && KILLED="$KILLED ${kills#kills=}"
+		kills=""
+		for f in $flags; do
+			case $f in kills=*) kills=${f#kills=} ;; esac
+		done
+		[ -n "$kills" ] && KILLED="$KILLED $kills"
 		if ! nodes_alive; then
 			failed=$((failed + 1))
 			say "stopping: the cluster lost a node"
