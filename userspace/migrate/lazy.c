@@ -589,6 +589,28 @@ static int uffd_copy(int uffd, uint64_t dst, const void *src, uint64_t len,
 	return -errno;
 }
 
+#define READ_RETRY_MS	15000	/* a link that breaks and comes back */
+
+/*
+ * One chunk from its home. Under load a TIPC link may break and come back
+ * within seconds, and kDDM fails what waited on it: try again for a while
+ * before the process is given up.
+ */
+static int read_chunk(struct kddm_mig_read *rd)
+{
+	int waited = 0;
+
+	while (ioctl(mig_dev, KDDM_MIG_READ, rd)) {
+		if ((errno != EHOSTDOWN && errno != ENOLINK &&
+		     errno != ETIMEDOUT && errno != ENOTCONN) ||
+		    waited >= READ_RETRY_MS)
+			return -errno;
+		usleep(200000);
+		waited += 200;
+	}
+	return 0;
+}
+
 static int copy_front(struct lazy_srv *s, struct lpi *l, int i)
 {
 	struct range *r = &l->rs.r[i];
@@ -603,8 +625,9 @@ static int copy_front(struct lazy_srv *s, struct lpi *l, int i)
 	len = KDDM_MIG_CHUNK - in;
 	if (len > r->end - r->start)
 		len = r->end - r->start;
-	if (ioctl(mig_dev, KDDM_MIG_READ, &rd))
-		return -errno;
+	err = read_chunk(&rd);
+	if (err)
+		return err;
 	err = uffd_copy(l->uffd, r->start, s->buf + in, len, &done);
 	if (err == -ENOENT && !done && len > PAGE) {
 		/* one pagemap entry over several areas: page by page */
