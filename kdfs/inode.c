@@ -373,14 +373,47 @@ static struct dentry *kdfs_lookup(struct inode *dir, struct dentry *dentry,
 	return d_splice_alias(inode, dentry);
 }
 
-/* A cached name is valid while the listing still says the same. */
+/*
+ * A negative dentry that a create or link of this node is making a name
+ * of (under the directory's lock) has d_fsdata KDFS_MAKING. The lookups
+ * that revalidate it take no lock: one that finds the new name in the
+ * listing before the dentry gets its inode must not drop it (the dentry
+ * would get its inode unhashed: every open file of it would look deleted,
+ * to d_path() and to CRIU).
+ */
+#define KDFS_MAKING	((void *)1UL)
+
+static void making(struct dentry *dentry, bool on)
+{
+	WRITE_ONCE(dentry->d_fsdata, on ? KDFS_MAKING : NULL);
+	smp_mb();	/* before the listing changes, or after d_instantiate */
+}
+
+/* A negative @dentry whose name now says @ino: is it ours, being made? */
+static bool being_made(struct dentry *dentry, u64 ino)
+{
+	struct inode *inode;
+
+	if (READ_ONCE(dentry->d_fsdata) == KDFS_MAKING)
+		return true;
+	smp_rmb();	/* making() ended after d_instantiate() */
+	inode = READ_ONCE(dentry->d_inode);
+	return inode && inode->i_ino == ino;
+}
+
+/*
+ * A cached name is valid while the listing still says the same. An error
+ * reading the listing or the inode fails the lookup, but leaves the name
+ * hashed: dropping it would make every open file of it look deleted
+ * (" (deleted)" in /proc/PID/fd, which CRIU believes).
+ */
 static int kdfs_d_revalidate(struct dentry *dentry, unsigned int flags)
 {
 	struct kdfs_dirent *de;
 	struct kdfs_dobj *d;
 	struct dentry *parent;
 	u64 want, dir;
-	int ret;
+	int ret, err;
 
 	if (flags & LOOKUP_RCU)
 		return -ECHILD;
@@ -393,10 +426,15 @@ static int kdfs_d_revalidate(struct dentry *dentry, unsigned int flags)
 		return PTR_ERR(d) == -ENOENT ? 0 : PTR_ERR(d);
 	de = dir_find(d, dentry->d_name.name, dentry->d_name.len);
 	ret = (de ? de->ino : 0) == want;
+	if (!ret && !want && de && being_made(dentry, de->ino))
+		ret = 1;
 	kddm_put_object(kdfs_dirs, dir);
-	if (ret && want)
-		ret = !kdfs_refresh(d_inode(dentry));
-	return ret;
+	if (!ret || !want)
+		return ret;
+	err = kdfs_refresh(d_inode(dentry));
+	if (err == -ENOENT || err == -ESTALE)
+		return 0;	/* freed, or another file now */
+	return err ?: 1;
 }
 
 const struct dentry_operations kdfs_dops = {
@@ -622,7 +660,9 @@ static int kdfs_new(struct inode *dir, struct dentry *dentry,
 	ret = posix_acl_create(dir, &n.mode, &def, &acl);
 	if (ret)
 		return ret;
+	making(dentry, true);
 	ret = make_inode(dir, dentry, &n, excl, def, acl);
+	making(dentry, false);
 	posix_acl_release(def);
 	posix_acl_release(acl);
 	return ret;
@@ -846,7 +886,7 @@ static int kdfs_rmdir(struct inode *dir, struct dentry *dentry)
 	return remove_name(dir, dentry, true);
 }
 
-static int kdfs_link(struct dentry *old, struct inode *dir,
+static int link_name(struct dentry *old, struct inode *dir,
 		     struct dentry *dentry)
 {
 	struct inode *inode = d_inode(old);
@@ -890,6 +930,17 @@ out:
 	ihold(inode);
 	d_instantiate(dentry, inode);
 	return 0;
+}
+
+static int kdfs_link(struct dentry *old, struct inode *dir,
+		     struct dentry *dentry)
+{
+	int ret;
+
+	making(dentry, true);
+	ret = link_name(old, dir, dentry);
+	making(dentry, false);
+	return ret;
 }
 
 /* ---- rename ---- */

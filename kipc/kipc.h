@@ -161,13 +161,24 @@ void kipc_step_task_exit(struct task_struct *tsk);
 int kipc_step_fork(unsigned long clone_flags, struct task_struct *child);
 int kipc_step_init(void);
 void kipc_step_exit(void);
+/*
+ * /dev/kipc maps page n of segment shmid at offset shmid << KIPC_SHM_PG_BITS
+ * | n pages: segments of up to 4 GiB, shmids up to INT_MAX, offsets below
+ * 2^63 bytes.
+ */
+#define KIPC_SHM_PG_BITS	20
+#define KIPC_SHM_PG_MASK	((1UL << KIPC_SHM_PG_BITS) - 1)
 struct file *kipc_shm_file(int shmid, u64 size, bool rdonly);
+struct file *kipc_shm_dev_file(u64 size, bool rdonly);
 void kipc_shm_pages_remove(int shmid, u64 size);
 bool kipc_is_shm_vma(struct vm_area_struct *vma);
+struct inode *kipc_vma_seg(struct vm_area_struct *vma);
+pgoff_t kipc_vma_page(struct vm_area_struct *vma, pgoff_t pgoff);
 extern struct kddm_set *kipc_shm_meta_set;
 
 /* shm.c: attach accounting, called by the mapping's vm_ops. */
 int kipc_shm_attached(int shmid);
+int kipc_shm_access(int shmid, short acc, u64 *size);
 void kipc_shm_detached(int shmid);
 struct shminfo64;
 struct shm_info;

@@ -213,12 +213,46 @@ void kipc_shm_detached(int id)
 		forget(id, size);
 }
 
+/*
+ * 0 if the caller may access segment @id as @acc says (and its size in
+ * @size), as shmat() checks it.
+ */
+int kipc_shm_access(int id, short acc, u64 *size)
+{
+	struct kipc_shm_meta *m = meta_grab(id);
+	int ret;
+
+	if (IS_ERR(m))
+		return PTR_ERR(m);
+	ret = kipc_perms(&KIPC_PERM(m), acc);
+	*size = m->size;
+	meta_put(id);
+	return ret;
+}
+
+/* Maps segment @id: through /dev/kipc if it can, else a file of ours. */
+static long map_segment(int id, u64 size, unsigned long addr,
+			unsigned long prot, unsigned long flags, bool rdonly)
+{
+	struct file *file = kipc_shm_dev_file(size, rdonly);
+	unsigned long off = 0;
+	long ret;
+
+	if (file)
+		off = (unsigned long)id << (KIPC_SHM_PG_BITS + PAGE_SHIFT);
+	else
+		file = kipc_shm_file(id, size, rdonly);
+	if (IS_ERR(file))
+		return PTR_ERR(file);
+	ret = vm_mmap(file, addr, size, prot, flags, off);
+	fput(file);
+	return ret;
+}
+
 long kipc_do_shmat(int id, unsigned long addr, int flg)
 {
 	unsigned long flags = MAP_SHARED, prot = PROT_READ;
 	unsigned long shmlba = SHMLBA;
-	struct kipc_shm_meta *m;
-	struct file *file;
 	short acc = 0444;
 	long ret;
 	u64 size;
@@ -245,19 +279,10 @@ long kipc_do_shmat(int id, unsigned long addr, int flg)
 		prot |= PROT_EXEC;
 		acc |= 0111;
 	}
-	m = meta_grab(id);
-	if (IS_ERR(m))
-		return PTR_ERR(m);
-	ret = kipc_perms(&KIPC_PERM(m), acc);
-	size = m->size;
-	meta_put(id);
+	ret = kipc_shm_access(id, acc, &size);
 	if (ret)
 		return ret;
-	file = kipc_shm_file(id, size, flg & SHM_RDONLY);
-	if (IS_ERR(file))
-		return PTR_ERR(file);
-	ret = vm_mmap(file, addr, size, prot, flags, 0);
-	fput(file);
+	ret = map_segment(id, size, addr, prot, flags, flg & SHM_RDONLY);
 	if (ret == -EEXIST)
 		ret = -EINVAL;
 	return ret;
@@ -266,27 +291,28 @@ long kipc_do_shmat(int id, unsigned long addr, int flg)
 /*
  * The next mapping, from @from, of a segment attached at @addr: a kipc
  * vma whose offset in the segment is its distance from @addr. The first
- * one found names the segment (@file, @size); after it only that
- * segment's, within @size of @addr. Under the mmap lock.
+ * one found names the segment (@seg, referenced); after it only that
+ * segment's, within its size of @addr. Under the mmap lock.
  */
 static bool next_fragment(struct mm_struct *mm, unsigned long addr,
-			  unsigned long from, struct file **file,
-			  loff_t *size, unsigned long *start,
-			  unsigned long *end)
+			  unsigned long from, struct inode **seg,
+			  unsigned long *start, unsigned long *end)
 {
 	VMA_ITERATOR(vmi, mm, from);
 	struct vm_area_struct *vma;
 
 	for_each_vma(vmi, vma) {
-		if (*file && (loff_t)(vma->vm_end - addr) > *size)
+		if (*seg && (loff_t)(vma->vm_end - addr) >
+			    (loff_t)PAGE_ALIGN(i_size_read(*seg)))
 			return false;
 		if (!kipc_is_shm_vma(vma) ||
-		    (vma->vm_start - addr) / PAGE_SIZE != vma->vm_pgoff ||
-		    (*file && vma->vm_file != *file))
+		    (vma->vm_start - addr) / PAGE_SIZE !=
+		    kipc_vma_page(vma, vma->vm_pgoff) ||
+		    (*seg && kipc_vma_seg(vma) != *seg))
 			continue;
-		if (!*file) {
-			*file = get_file(vma->vm_file);
-			*size = PAGE_ALIGN(i_size_read(file_inode(*file)));
+		if (!*seg) {
+			*seg = kipc_vma_seg(vma);
+			ihold(*seg);
 		}
 		*start = vma->vm_start;
 		*end = vma->vm_end;
@@ -305,8 +331,7 @@ long kipc_do_shmdt(unsigned long addr)
 {
 	struct mm_struct *mm = current->mm;
 	unsigned long from = addr, start, end;
-	struct file *file = NULL;
-	loff_t size = 0;
+	struct inode *seg = NULL;
 	long ret = -EINVAL;
 	bool found;
 
@@ -317,8 +342,7 @@ long kipc_do_shmdt(unsigned long addr)
 			ret = -EINTR;
 			break;
 		}
-		found = next_fragment(mm, addr, from, &file, &size, &start,
-				      &end);
+		found = next_fragment(mm, addr, from, &seg, &start, &end);
 		mmap_read_unlock(mm);
 		if (!found)
 			break;
@@ -326,8 +350,7 @@ long kipc_do_shmdt(unsigned long addr)
 		from = end;
 		ret = 0;
 	}
-	if (file)
-		fput(file);
+	iput(seg);
 	return ret;
 }
 

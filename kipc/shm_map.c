@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * kipc shared memory pages: a segment attached on a node is a mapping of a
- * module-owned file (one inode per segment and node, on a private pseudo
- * file system); its pages are kDDM objects (set KIPC_SET_SHM_PAGES, object
- * id = shmid << 32 | page index, home = the segment's creator).
+ * kipc shared memory pages: a segment attached on a node is a mapping of
+ * the misc device /dev/kipc at offset shmid << KIPC_SHM_PG_BITS pages (so
+ * that CRIU can dump and restore the attachment as a device mapping, see
+ * Documentation/migrate), or, where /dev/kipc cannot be opened, of a
+ * module-owned file on a private pseudo file system. Either way the vma
+ * holds the segment's inode on this node (vm_private_data: its size and
+ * shmid). Its pages are kDDM objects (set KIPC_SET_SHM_PAGES, object id =
+ * shmid << 32 | page index, home = the segment's creator).
  *
  * A read fault gets the page (read copy) and maps it read-only; a write
  * faults grabs it (so every other copy in the cluster is invalidated) and
@@ -20,10 +24,12 @@
 
 #include <linux/fs.h>
 #include <linux/highmem.h>
+#include <linux/miscdevice.h>
 #include <linux/hrtimer.h>
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/mount.h>
+#include <linux/nsproxy.h>
 #include <linux/pagemap.h>
 #include <linux/pseudo_fs.h>
 #include <linux/slab.h>
@@ -31,11 +37,13 @@
 #include <linux/workqueue.h>
 #include <linux/xarray.h>
 
+#include "hook.h"
 #include "kipc.h"
 
 #define KIPC_SHM_MAGIC	0x4b495053
 
 static struct vfsmount *kipc_mnt;
+static struct inode *dev_mapping;	/* every open /dev/kipc's mapping */
 static struct kddm_set *pages_set;
 static DEFINE_XARRAY(seg_inodes);	/* shmid -> this node's inode */
 static DEFINE_MUTEX(seg_mutex);
@@ -116,6 +124,10 @@ static void shoot(u64 objid, struct page *page, bool all)
 				    (loff_t)(u32)objid << PAGE_SHIFT,
 				    PAGE_SIZE, 1);
 	mutex_unlock(&seg_mutex);
+	/* and from the mappings of /dev/kipc */
+	unmap_mapping_range(dev_mapping->i_mapping,
+			    (loff_t)((objid >> 32) << KIPC_SHM_PG_BITS |
+				     (u32)objid) << PAGE_SHIFT, PAGE_SIZE, 1);
 }
 
 static enum hrtimer_restart hold_timer(struct hrtimer *t);
@@ -438,9 +450,25 @@ void kipc_shm_store_landed(u64 objid)
 
 /* ---- the mapping ---- */
 
+static const struct file_operations kipc_dev_fops;
+
+/* The segment's inode on this node, held by each of its vmas. */
+struct inode *kipc_vma_seg(struct vm_area_struct *vma)
+{
+	return vma->vm_private_data;
+}
+
 static int seg_shmid(struct vm_area_struct *vma)
 {
-	return (int)(long)file_inode(vma->vm_file)->i_private;
+	return (int)(long)kipc_vma_seg(vma)->i_private;
+}
+
+/* The index in its segment of page @pgoff of @vma's file. */
+pgoff_t kipc_vma_page(struct vm_area_struct *vma, pgoff_t pgoff)
+{
+	if (vma->vm_file->f_op == &kipc_dev_fops)
+		return pgoff & KIPC_SHM_PG_MASK;
+	return pgoff;
 }
 
 /*
@@ -453,7 +481,7 @@ static struct page *fault_page(struct vm_fault *vmf, bool write,
 			       struct kipc_page **held, int *err)
 {
 	int shmid = seg_shmid(vmf->vma);
-	u64 objid = page_objid(shmid, vmf->pgoff);
+	u64 objid = page_objid(shmid, kipc_vma_page(vmf->vma, vmf->pgoff));
 	bool migratory = false;
 	struct kipc_page *kp;
 	struct page *page;
@@ -487,13 +515,14 @@ static struct page *fault_page(struct vm_fault *vmf, bool write,
 
 static vm_fault_t kipc_fault(struct vm_fault *vmf)
 {
-	struct inode *inode = file_inode(vmf->vma->vm_file);
+	struct inode *inode = kipc_vma_seg(vmf->vma);
+	pgoff_t index = kipc_vma_page(vmf->vma, vmf->pgoff);
 	bool write = vmf->flags & FAULT_FLAG_WRITE;
 	struct kipc_page *held;
 	struct page *page;
 	int err = 0, ret;
 
-	if (vmf->pgoff >= DIV_ROUND_UP(i_size_read(inode), PAGE_SIZE))
+	if (index >= DIV_ROUND_UP(i_size_read(inode), PAGE_SIZE))
 		return VM_FAULT_SIGBUS;
 	do {
 		page = fault_page(vmf, write, &held, &err);
@@ -513,7 +542,8 @@ static vm_fault_t kipc_fault(struct vm_fault *vmf)
 
 static vm_fault_t kipc_page_mkwrite(struct vm_fault *vmf)
 {
-	u64 objid = page_objid(seg_shmid(vmf->vma), vmf->pgoff);
+	u64 objid = page_objid(seg_shmid(vmf->vma),
+			       kipc_vma_page(vmf->vma, vmf->pgoff));
 	struct kipc_step *st = kipc_step_alloc(vmf);
 	struct kipc_page *held;
 	struct page *page;
@@ -559,12 +589,14 @@ bool kipc_is_shm_vma(struct vm_area_struct *vma)
 
 static void kipc_vm_open(struct vm_area_struct *vma)
 {
+	ihold(kipc_vma_seg(vma));
 	kipc_shm_attached(seg_shmid(vma));
 }
 
 static void kipc_vm_close(struct vm_area_struct *vma)
 {
 	kipc_shm_detached(seg_shmid(vma));
+	iput(kipc_vma_seg(vma));
 }
 
 static const struct vm_operations_struct kipc_vm_ops = {
@@ -574,20 +606,36 @@ static const struct vm_operations_struct kipc_vm_ops = {
 	.page_mkwrite = kipc_page_mkwrite,
 };
 
+/*
+ * Pages @first.. of @vma become segment @seg's (the caller's reference on
+ * @seg goes to the vma), if they are within it.
+ */
+static int seg_map(struct vm_area_struct *vma, struct inode *seg,
+		   pgoff_t first)
+{
+	u64 pages = DIV_ROUND_UP(i_size_read(seg), PAGE_SIZE);
+	int ret = -EINVAL;
+
+	if (first + vma_pages(vma) > pages)
+		goto err;
+	ret = kipc_shm_attached((int)(long)seg->i_private);
+	if (ret)
+		goto err;
+	kddm_vm_flags_set(vma, VM_MIXEDMAP | VM_DONTEXPAND);
+	vma->vm_private_data = seg;
+	vma->vm_ops = &kipc_vm_ops;
+	return 0;
+err:
+	iput(seg);
+	return ret;
+}
+
 static int kipc_shm_mmap(struct file *file, struct vm_area_struct *vma)
 {
 	struct inode *inode = file_inode(file);
-	u64 pages = DIV_ROUND_UP(i_size_read(inode), PAGE_SIZE);
-	int ret;
 
-	if (vma->vm_pgoff + vma_pages(vma) > pages)
-		return -EINVAL;
-	ret = kipc_shm_attached((int)(long)inode->i_private);
-	if (ret)
-		return ret;
-	kddm_vm_flags_set(vma, VM_MIXEDMAP | VM_DONTEXPAND);
-	vma->vm_ops = &kipc_vm_ops;
-	return 0;
+	ihold(inode);
+	return seg_map(vma, inode, vma->vm_pgoff);
 }
 
 static const struct file_operations kipc_shm_fops = {
@@ -595,6 +643,92 @@ static const struct file_operations kipc_shm_fops = {
 	.mmap = kipc_shm_mmap,
 	.llseek = noop_llseek,
 };
+
+static struct inode *seg_inode(int shmid, u64 size);
+
+/*
+ * A mapping of /dev/kipc: shmat()'s, or CRIU restoring one. Offset
+ * (shmid << KIPC_SHM_PG_BITS) + n pages is page n of segment shmid. Whoever
+ * maps it needs the segment's permissions for the access asked for, as
+ * shmat() would check them; write or exec that they lack cannot be added
+ * later by mprotect().
+ */
+static int kipc_dev_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	unsigned long id = vma->vm_pgoff >> KIPC_SHM_PG_BITS;
+	short acc = 0444;
+	struct inode *seg;
+	u64 size;
+	int ret;
+
+	if (!kipc_ns_enabled(current->nsproxy->ipc_ns))
+		return -EPERM;
+	if (!(vma->vm_flags & VM_SHARED) || !id || id > INT_MAX)
+		return -EINVAL;
+	if (vma->vm_flags & VM_WRITE)
+		acc |= 0222;
+	if (vma->vm_flags & VM_EXEC)
+		acc |= 0111;
+	ret = kipc_shm_access(id, acc, &size);
+	if (ret)
+		return ret;
+	if (kipc_shm_access(id, 0222, &size))
+		kddm_vm_flags_clear(vma, VM_MAYWRITE);
+	if (kipc_shm_access(id, 0111, &size))
+		kddm_vm_flags_clear(vma, VM_MAYEXEC);
+	seg = seg_inode(id, size);
+	if (IS_ERR(seg))
+		return PTR_ERR(seg);
+	return seg_map(vma, seg, vma->vm_pgoff & KIPC_SHM_PG_MASK);
+}
+
+/*
+ * Every open of /dev/kipc, whichever device node, shares one address space,
+ * where shoot() finds the mappings of a page (as /dev/mem's opens share
+ * iomem_get_mapping()).
+ */
+static int kipc_dev_open(struct inode *inode, struct file *file)
+{
+	file->f_mapping = dev_mapping->i_mapping;
+	return 0;
+}
+
+static const struct file_operations kipc_dev_fops = {
+	.owner = THIS_MODULE,
+	.open = kipc_dev_open,
+	.mmap = kipc_dev_mmap,
+	.llseek = noop_llseek,
+};
+
+static struct miscdevice kipc_dev = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = "kipc",
+	.fops = &kipc_dev_fops,
+	.mode = 0666,
+};
+
+/*
+ * /dev/kipc opened for shmat() of a segment of @size bytes, or NULL if it
+ * cannot be (not in the caller's /dev, or the segment is too large for the
+ * offsets): shmat() then maps a file of our own, which works the same but
+ * cannot be checkpointed by CRIU.
+ */
+struct file *kipc_shm_dev_file(u64 size, bool rdonly)
+{
+	struct file *file;
+
+	if (DIV_ROUND_UP(size, PAGE_SIZE) > KIPC_SHM_PG_MASK + 1)
+		return NULL;
+	file = filp_open("/dev/kipc", (rdonly ? O_RDONLY : O_RDWR) |
+			 O_LARGEFILE, 0);
+	if (IS_ERR(file))
+		return NULL;
+	if (file->f_op != &kipc_dev_fops) {
+		fput(file);
+		return NULL;
+	}
+	return file;
+}
 
 static struct inode *seg_inode(int shmid, u64 size)
 {
@@ -702,17 +836,29 @@ int kipc_shm_map_init(void)
 		ret = PTR_ERR(kipc_mnt);
 		goto err_step;
 	}
+	dev_mapping = alloc_anon_inode(kipc_mnt->mnt_sb);
+	if (IS_ERR(dev_mapping)) {
+		ret = PTR_ERR(dev_mapping);
+		goto err_mnt;
+	}
 	ret = kddm_register_io_linker(&page_linker);
 	if (ret)
-		goto err_mnt;
+		goto err_inode;
 	pages_set = kddm_open_set(KIPC_SET_SHM_PAGES, &attr);
 	if (IS_ERR(pages_set)) {
 		ret = PTR_ERR(pages_set);
 		goto err_linker;
 	}
+	ret = misc_register(&kipc_dev);
+	if (ret)
+		goto err_set;
 	return 0;
+err_set:
+	kddm_put_set(pages_set);
 err_linker:
 	kddm_unregister_io_linker(&page_linker);
+err_inode:
+	iput(dev_mapping);
 err_mnt:
 	kern_unmount(kipc_mnt);
 err_step:
@@ -727,6 +873,7 @@ void kipc_shm_map_exit(void)
 	struct inode *inode;
 	unsigned long id;
 
+	misc_deregister(&kipc_dev);
 	kipc_step_exit();
 	/* Holds end by themselves, within hold_us. */
 	wait_event(holds_wq, !atomic_read(&nr_holds));
@@ -738,5 +885,6 @@ void kipc_shm_map_exit(void)
 	xa_for_each(&seg_inodes, id, inode)
 		iput(inode);
 	xa_destroy(&seg_inodes);
+	iput(dev_mapping);
 	kern_unmount(kipc_mnt);
 }

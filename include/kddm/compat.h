@@ -120,6 +120,16 @@ static inline void kddm_vm_flags_set(struct vm_area_struct *vma,
 #endif
 }
 
+static inline void kddm_vm_flags_clear(struct vm_area_struct *vma,
+				       vm_flags_t flags)
+{
+#if KDDM_SINCE(6, 3)
+	vm_flags_clear(vma, flags);
+#else
+	vma->vm_flags &= ~flags;
+#endif
+}
+
 /*
  * Splice reads through ->read_iter (kdfs must see every read): 6.5 calls
  * that copy_splice_read(); before, generic_file_splice_read() did it.

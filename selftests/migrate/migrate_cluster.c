@@ -314,6 +314,155 @@ TEST_F(mig, pid_in_use_refused)
 	node_run(1, NULL, "kill %d", pid);
 }
 
+/* The count in @path on @node, as count() does for the test's file. */
+static long long count_of(int node, const char *path)
+{
+	char out[OUT_MAX];
+
+	if (node_run(node, out, "cat %s 2>/dev/null", path))
+		return 0;
+	if (strstr(out, "BAD"))
+		return -1;
+	return atoll(out);
+}
+
+/* Waits up to @secs for the turn in @path to pass @above; the turn. */
+static long long turn_above(int node, const char *path, long long above,
+			    double secs)
+{
+	double end = now_s() + secs;
+	long long c;
+
+	do {
+		c = count_of(node, path);
+		if (c < 0 || c > above)
+			return c;
+		usleep(100000);
+	} while (now_s() < end);
+	return c;
+}
+
+/* shm_nattch of the kipc segment of @key, seen from @node; -1 if none. */
+static int nattch(int node, int key)
+{
+	char out[OUT_MAX];
+
+	if (node_run(node, out,
+		     "awk \"\\$1 == %d { print \\$7 }\" /proc/sysvipc/shm | grep .",
+		     key))
+		return -1;
+	return atoi(out);
+}
+
+/*
+ * Two processes take turns on a kipc shm segment and semaphores; each
+ * moves (to the other's node too) while the other waits for it, and no
+ * hand-over is lost: the attachment moves, not a copy of the segment.
+ */
+TEST_F_TIMEOUT(mig, kipc_pingpong, 400)
+{
+	static const int moves[][3] = {	/* who, from, to */
+		{ 1, 2, 3 }, { 0, 1, 2 }, { 1, 3, 2 }, { 0, 2, 1 },
+	};
+	char a[256], b[256], args[600];
+	int pid[2], at[2] = { 1, 2 }, key = 0x6b700000 | (getpid() & 0xffff);
+	long long t;
+	unsigned int i;
+	int n;
+
+	for (n = 1; n <= nodes(); n++)
+		ASSERT_EQ(0, node_run(n, self->out, "kddm-load kipc"))
+			TH_LOG("node %d: %s", n, self->out);
+	snprintf(a, sizeof(a), DIR "/ping-%d", getpid());
+	snprintf(b, sizeof(b), DIR "/pong-%d", getpid());
+	snprintf(args, sizeof(args), "pingpong %s %d 0", a, key);
+	pid[0] = start(1, args);
+	ASSERT_LT(0, pid[0]);
+	snprintf(args, sizeof(args), "pingpong %s %d 1", b, key);
+	pid[1] = start(2, args);
+	ASSERT_LT(0, pid[1]);
+	t = turn_above(1, a, 100, 30);
+	ASSERT_LT(100, t) TH_LOG("ping at %lld", t);
+	ASSERT_EQ(2, nattch(3, key)) {
+		node_run(3, self->out, "cat /proc/sysvipc/shm");
+		TH_LOG("key %d: %s", key, self->out);
+	}
+	for (i = 0; i < ARRAY_SIZE(moves); i++) {
+		const int *m = moves[i];
+
+		ASSERT_EQ(m[1], at[m[0]]);
+		ASSERT_EQ(0, move_to(m[1], pid[m[0]], m[2], self->out, ""))
+			TH_LOG("move %u: %s", i, self->out);
+		at[m[0]] = m[2];
+		ASSERT_TRUE(runs_on(m[2], pid[m[0]]));
+		ASSERT_FALSE(runs_on(m[1], pid[m[0]]));
+		/* both go on taking turns, each checking the other's */
+		t = count_of(at[0], a);
+		ASSERT_LT(t + 200, turn_above(at[0], a, t + 200, 30))
+			TH_LOG("move %u: ping stuck at %lld", i, t);
+		t = count_of(at[1], b);
+		ASSERT_LT(t + 200, turn_above(at[1], b, t + 200, 30))
+			TH_LOG("move %u: pong stuck at %lld", i, t);
+		/* one attachment each, wherever they are */
+		ASSERT_EQ(2, nattch(m[1], key));
+	}
+	node_run(at[0], NULL, "kill %d", pid[0]);
+	node_run(at[1], NULL, "kill %d", pid[1]);
+	for (i = 0; i < 50 && nattch(1, key) != 0; i++)
+		usleep(100000);
+	ASSERT_EQ(0, nattch(1, key));
+	ASSERT_EQ(0, node_run(3, self->out, "mig-worker ipcrm %d", key))
+		TH_LOG("%s", self->out);
+	ASSERT_EQ(-1, nattch(2, key));
+}
+
+/*
+ * A writer appends to a kdfs file under a lock, moving twice: its offset
+ * and lock move with it, and the file, read on another node, has every
+ * record once, in order.
+ */
+TEST_F_TIMEOUT(mig, kdfs_writer, 300)
+{
+	char args[600], data[256];
+	long long c, before, recs;
+	int pid, i;
+
+	name_file("writer");
+	snprintf(data, sizeof(data), DIR "/data-%d", getpid());
+	snprintf(args, sizeof(args), "writer %s %s", file, data);
+	pid = start(1, args);
+	ASSERT_LT(0, pid);
+	ASSERT_LT(0, count_above(1, 0, 10));
+	for (i = 2; i <= 3; i++) {
+		before = count(i);
+		ASSERT_EQ(0, move_to(i - 1, pid, i, self->out, ""))
+			TH_LOG("%s", self->out);
+		c = count_above(i, before + 100, 15);
+		ASSERT_LT(before + 100, c) TH_LOG("%lld then %lld", before, c);
+		/* its lock is held there, by it */
+		ASSERT_EQ(0, node_run(i, self->out,
+				      "grep -c \"POSIX  ADVISORY  WRITE %d \" /proc/locks",
+				      pid)) {
+			node_run(i, self->out, "cat /proc/locks");
+			TH_LOG("%d: %s", pid, self->out);
+		}
+	}
+	ASSERT_EQ(0, node_run(3, NULL, "kill %d; while [ -e /proc/%d ]; do sleep 0.1; done",
+			      pid, pid));
+	c = count(3);
+	ASSERT_LT(0, c);
+	/* every record once, in order, read on node 1 */
+	ASSERT_EQ(0, node_run(1, self->out,
+			      "awk \"\\$1 + 0 != NR { print \\\"BAD\\\", NR; exit } END { print NR }\" %s",
+			      data));
+	ASSERT_EQ(NULL, strstr(self->out, "BAD")) TH_LOG("%s", self->out);
+	recs = atoll(self->out);
+	ASSERT_TRUE(recs == c || recs == c + 1) TH_LOG("%lld records, count %lld",
+						       recs, c);
+	ASSERT_EQ(0, node_run(1, self->out, "stat -c %%s %s", data));
+	ASSERT_EQ(recs * 16, atoll(self->out));
+}
+
 /* Bad requests get a clear error. */
 TEST_F(mig, bad_requests)
 {

@@ -362,6 +362,21 @@ static int check_fds(pid_t pid, const dev_t *devs, int ndevs,
 	return err;
 }
 
+/* Is @ma:@mi the file system of /dev/kipc, kipc's device? */
+static bool kipc_dev(unsigned int ma, unsigned int mi)
+{
+	char buf[32];
+	unsigned int dma, dmi;
+	struct stat st;
+
+	if (read_small("/sys/class/misc/kipc/dev", buf, sizeof(buf)) < 0 ||
+	    sscanf(buf, "%u:%u", &dma, &dmi) != 2 ||
+	    stat("/dev/kipc", &st) || !S_ISCHR(st.st_mode))
+		return false;
+	return st.st_rdev == makedev(dma, dmi) &&
+	       st.st_dev == makedev(ma, mi);
+}
+
 static int check_maps(pid_t pid, const dev_t *devs, int ndevs, char *why,
 		      size_t len)
 {
@@ -380,9 +395,11 @@ static int check_maps(pid_t pid, const dev_t *devs, int ndevs, char *why,
 			   &ma, &mi, file) < 3)
 			continue;
 		if (!strncmp(file, "/SYSV", 5)) {
-			snprintf(why, len, "process %d has System V shared memory attached (%s): kipc segments cannot move yet",
+			snprintf(why, len, "process %d has System V shared memory attached that cannot move (%s): only kipc segments attached through /dev/kipc move",
 				 pid, file);
 			err = -EBUSY;
+		} else if (!strcmp(file, "/dev/kipc") && kipc_dev(ma, mi)) {
+			continue;	/* a kipc segment: CRIU's plugin */
 		} else if (file[0] == '/' && perms[3] == 's' &&
 			   !on_kdfs(makedev(ma, mi), devs, ndevs)) {
 			snprintf(why, len, "process %d has %s mapped shared on a node-local file system",

@@ -15,6 +15,18 @@
  *   mig-worker pipeline FILE
  *       a child writes 8-byte sequence numbers into a pipe; the parent
  *       reads them, checks none is lost or repeated, writes the count
+ *   mig-worker pingpong FILE KEY ROLE
+ *       two of them (ROLE 0 and 1, on any nodes) take turns on a System V
+ *       shared memory segment of 64 KiB and a set of two semaphores of
+ *       IPC key KEY: turn n (ROLE n % 2) checks that the other wrote turn
+ *       n - 1 into its slot, writes its own, and hands over; writes the
+ *       turn it is at over FILE
+ *   mig-worker writer FILE DATA
+ *       holds a write lock (fcntl) on DATA and appends numbered 16-byte
+ *       records to it with write() (the file offset moves with it);
+ *       writes the number of records over FILE
+ *   mig-worker ipcrm KEY
+ *       removes the shm segment and the semaphore set of IPC key KEY
  *   mig-worker as UID CMD [ARG...]
  *       runs CMD with uid and gid UID and no supplementary group
  *
@@ -31,6 +43,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ipc.h>
+#include <sys/sem.h>
+#include <sys/shm.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -247,6 +262,84 @@ static int pipeline(void)
 	return 0;
 }
 
+/* ---- kipc ping-pong ---- */
+
+#define PP_SLOTS	(65536 / 64)
+
+struct pp_slot {
+	uint64_t turn;
+	uint64_t check;
+	char pad[48];
+};
+
+static int sem_step(int semid, int sem, int delta, unsigned long long n)
+{
+	struct sembuf op = { .sem_num = sem, .sem_op = delta };
+
+	while (semop(semid, &op, 1)) {
+		if (errno != EINTR)
+			bad("semop", n);
+	}
+	return 0;
+}
+
+static int pingpong(char **argv)
+{
+	key_t key = strtol(argv[3], NULL, 0);
+	int role = atoi(argv[4]) & 1;
+	struct pp_slot *s, *prev;
+	unsigned long long n;
+	int shmid, semid;
+
+	shmid = shmget(key, PP_SLOTS * sizeof(*s), IPC_CREAT | 0600);
+	semid = semget(key, 2, IPC_CREAT | 0600);
+	if (shmid < 0 || semid < 0)
+		return 5;
+	s = shmat(shmid, NULL, 0);
+	if (s == (void *)-1)
+		return 5;
+	report("%llu %d\n", 0);
+	for (n = role;; n += 2) {
+		/* turn 0 needs no hand-over; turn n > 0 waits for n - 1's */
+		if (n)
+			sem_step(semid, role, -1, n);
+		if (n) {
+			prev = &s[(n - 1) % PP_SLOTS];
+			if (prev->turn != n - 1 ||
+			    prev->check != pattern(n - 1, n))
+				bad("hand-over", n);
+		}
+		s[n % PP_SLOTS].turn = n;
+		s[n % PP_SLOTS].check = pattern(n, n + 1);
+		report("%llu %d\n", n);
+		sem_step(semid, !role, 1, n);
+	}
+	return 0;
+}
+
+/* ---- a writer to a file, under a lock ---- */
+
+static int writer(const char *data)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	unsigned long long n;
+	char rec[17];
+	int fd = open(data, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+	if (fd < 0 || fcntl(fd, F_SETLK, &fl))
+		return 5;
+	for (n = 1;; n++) {
+		snprintf(rec, sizeof(rec), "%15llu\n", n);
+		if (write(fd, rec, 16) != 16)
+			bad("write", n);
+		if (lseek(fd, 0, SEEK_CUR) != (off_t)(n * 16))
+			bad("offset", n);
+		report("%llu %d\n", n);
+		msleep(2);
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 3 && !strcmp(argv[1], "as")) {
@@ -260,6 +353,17 @@ int main(int argc, char **argv)
 		execvp(argv[3], argv + 3);
 		perror(argv[3]);
 		return 127;
+	}
+	if (argc == 3 && !strcmp(argv[1], "ipcrm")) {
+		key_t key = strtol(argv[2], NULL, 0);
+		int shm = shmget(key, 0, 0), sem = semget(key, 0, 0);
+
+		if (shm < 0 || sem < 0 || shmctl(shm, IPC_RMID, NULL) ||
+		    semctl(sem, 0, IPC_RMID)) {
+			perror("mig-worker ipcrm");
+			return 1;
+		}
+		return 0;
 	}
 	if (argc < 3) {
 		fprintf(stderr, "usage: mig-worker counter|threads FILE [options]\n");
@@ -276,6 +380,10 @@ int main(int argc, char **argv)
 		return threads(argc, argv);
 	if (!strcmp(argv[1], "pipeline") && argc == 3)
 		return pipeline();
+	if (!strcmp(argv[1], "pingpong") && argc == 5)
+		return pingpong(argv);
+	if (!strcmp(argv[1], "writer") && argc == 4)
+		return writer(argv[3]);
 	fprintf(stderr, "mig-worker: unknown program '%s'\n", argv[1]);
 	return 2;
 }
