@@ -169,7 +169,7 @@ void kipc_step_exit(void);
 #define KIPC_SHM_PG_BITS	20
 #define KIPC_SHM_PG_MASK	((1UL << KIPC_SHM_PG_BITS) - 1)
 struct file *kipc_shm_file(int shmid, u64 size, bool rdonly);
-struct file *kipc_shm_dev_file(u64 size, bool rdonly);
+struct file *kipc_shm_dev_file(int shmid, u64 size, bool rdonly);
 void kipc_shm_pages_remove(int shmid, u64 size);
 bool kipc_is_shm_vma(struct vm_area_struct *vma);
 struct inode *kipc_vma_seg(struct vm_area_struct *vma);

@@ -234,7 +234,7 @@ int kipc_shm_access(int id, short acc, u64 *size)
 static long map_segment(int id, u64 size, unsigned long addr,
 			unsigned long prot, unsigned long flags, bool rdonly)
 {
-	struct file *file = kipc_shm_dev_file(size, rdonly);
+	struct file *file = kipc_shm_dev_file(id, size, rdonly);
 	unsigned long off = 0;
 	long ret;
 

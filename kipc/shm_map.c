@@ -652,6 +652,10 @@ static struct inode *seg_inode(int shmid, u64 size);
  * maps it needs the segment's permissions for the access asked for, as
  * shmat() would check them; write or exec that they lack cannot be added
  * later by mprotect().
+ *
+ * An open file of /dev/kipc belongs to the first segment it maps (shmat()
+ * binds it first): an offset of less than 1 << KIPC_SHM_PG_BITS pages is a
+ * page of that segment, as remap_file_pages() on an attachment asks for.
  */
 static int kipc_dev_mmap(struct file *file, struct vm_area_struct *vma)
 {
@@ -663,7 +667,11 @@ static int kipc_dev_mmap(struct file *file, struct vm_area_struct *vma)
 
 	if (!kipc_ns_enabled(current->nsproxy->ipc_ns))
 		return -EPERM;
-	if (!(vma->vm_flags & VM_SHARED) || !id || id > INT_MAX)
+	if (!id) {
+		id = (unsigned long)READ_ONCE(file->private_data);
+		vma->vm_pgoff |= id << KIPC_SHM_PG_BITS;
+	}
+	if (!(vma->vm_flags & VM_MAYSHARE) || !id || id > INT_MAX)
 		return -EINVAL;
 	if (vma->vm_flags & VM_WRITE)
 		acc |= 0222;
@@ -679,7 +687,10 @@ static int kipc_dev_mmap(struct file *file, struct vm_area_struct *vma)
 	seg = seg_inode(id, size);
 	if (IS_ERR(seg))
 		return PTR_ERR(seg);
-	return seg_map(vma, seg, vma->vm_pgoff & KIPC_SHM_PG_MASK);
+	ret = seg_map(vma, seg, vma->vm_pgoff & KIPC_SHM_PG_MASK);
+	if (!ret)
+		cmpxchg(&file->private_data, NULL, (void *)id);
+	return ret;
 }
 
 /*
@@ -690,6 +701,7 @@ static int kipc_dev_mmap(struct file *file, struct vm_area_struct *vma)
 static int kipc_dev_open(struct inode *inode, struct file *file)
 {
 	file->f_mapping = dev_mapping->i_mapping;
+	file->private_data = NULL;	/* misc_open()'s: no segment yet */
 	return 0;
 }
 
@@ -708,12 +720,13 @@ static struct miscdevice kipc_dev = {
 };
 
 /*
- * /dev/kipc opened for shmat() of a segment of @size bytes, or NULL if it
+ * /dev/kipc opened for shmat() of segment @shmid of @size bytes (the file
+ * bound to it), or NULL if it
  * cannot be (not in the caller's /dev, or the segment is too large for the
  * offsets): shmat() then maps a file of our own, which works the same but
  * cannot be checkpointed by CRIU.
  */
-struct file *kipc_shm_dev_file(u64 size, bool rdonly)
+struct file *kipc_shm_dev_file(int shmid, u64 size, bool rdonly)
 {
 	struct file *file;
 
@@ -727,6 +740,7 @@ struct file *kipc_shm_dev_file(u64 size, bool rdonly)
 		fput(file);
 		return NULL;
 	}
+	file->private_data = (void *)(unsigned long)shmid;
 	return file;
 }
 
