@@ -10,6 +10,7 @@
 #ifndef _KIPC_H
 #define _KIPC_H
 
+#include <kddm/kipc_dev.h>
 #include <linux/types.h>
 #include <kddm/compat.h>
 #include <kddm/kddm.h>
@@ -162,11 +163,10 @@ int kipc_step_fork(unsigned long clone_flags, struct task_struct *child);
 int kipc_step_init(void);
 void kipc_step_exit(void);
 /*
- * /dev/kipc maps page n of segment shmid at offset shmid << KIPC_SHM_PG_BITS
- * | n pages: segments of up to 4 GiB, shmids up to INT_MAX, offsets below
- * 2^63 bytes.
+ * /dev/kipc (uapi kddm/kipc_dev.h) maps page n of segment shmid at offset
+ * shmid << KIPC_SHM_PG_BITS | n pages: segments of up to 4 GiB, shmids up
+ * to INT_MAX, offsets below 2^63 bytes.
  */
-#define KIPC_SHM_PG_BITS	20
 #define KIPC_SHM_PG_MASK	((1UL << KIPC_SHM_PG_BITS) - 1)
 struct file *kipc_shm_file(int shmid, u64 size, bool rdonly);
 struct file *kipc_shm_dev_file(int shmid, u64 size, bool rdonly);
@@ -178,6 +178,9 @@ extern struct kddm_set *kipc_shm_meta_set;
 
 /* shm.c: attach accounting, called by the mapping's vm_ops. */
 int kipc_shm_attached(int shmid);
+struct kipc_undo_io;
+long kipc_sem_undo_export(const struct kipc_undo_io *io, u32 __user *ulen);
+long kipc_sem_undo_import(const struct kipc_undo_io *io);
 int kipc_shm_access(int shmid, short acc, u64 *size);
 void kipc_shm_detached(int shmid);
 struct shminfo64;

@@ -422,6 +422,193 @@ void kipc_sem_exit_task(struct task_struct *tsk,
 	destroy_work_on_stack(&uw.work);
 }
 
+/* ---- moving undo entries with a process (kddm-migrated) ---- */
+
+static struct task_struct *undo_task(pid_t pid)
+{
+	struct task_struct *t;
+
+	rcu_read_lock();
+	t = get_pid_task(find_vpid(pid), PIDTYPE_PID);
+	rcu_read_unlock();
+	return t;
+}
+
+static size_t undo_bytes(u32 nsems)
+{
+	return struct_size((struct kipc_undo *)NULL, a, nsems);
+}
+
+static void undo_put_back(const void *owner, struct hlist_head *list)
+{
+	struct hlist_node *tmp;
+	struct sem_undo *u;
+
+	spin_lock(&undo_lock);
+	hlist_for_each_entry_safe(u, tmp, list, node) {
+		hlist_del(&u->node);
+		hash_add(undo_hash, &u->node, (unsigned long)owner);
+	}
+	spin_unlock(&undo_lock);
+}
+
+static int undo_copy_out(struct hlist_head *list, size_t len, u64 ubuf)
+{
+	struct sem_undo *u;
+	size_t off = 0;
+	void *buf;
+	u32 i;
+	int ret = 0;
+
+	buf = kvzalloc(len, GFP_KERNEL);
+	if (!buf)
+		return -ENOMEM;
+	hlist_for_each_entry(u, list, node) {
+		struct kipc_undo *r = buf + off;
+
+		r->semid = u->semid;
+		r->nsems = u->nsems;
+		r->stamp = u->stamp;
+		for (i = 0; i < u->nsems; i++) {
+			r->a[i].adj = u->a[i].adj;
+			r->a[i].gen = u->a[i].gen;
+		}
+		off += undo_bytes(u->nsems);
+	}
+	if (copy_to_user(u64_to_user_ptr(ubuf), buf, len))
+		ret = -EFAULT;
+	kvfree(buf);
+	return ret;
+}
+
+/*
+ * KIPC_UNDO_EXPORT: the undo entries of process @io->pid (frozen by CRIU)
+ * leave this node for @io->buf, their size in *@ulen; its exit here applies
+ * them no more. On any error they stay.
+ */
+long kipc_sem_undo_export(const struct kipc_undo_io *io, u32 __user *ulen)
+{
+	struct hlist_head list = HLIST_HEAD_INIT;
+	struct task_struct *t = undo_task(io->pid);
+	struct hlist_node *tmp;
+	struct sem_undo *u;
+	const void *owner;
+	size_t need = 0;
+	long ret = 0;
+
+	if (!t)
+		return -ESRCH;
+	owner = undo_owner(t);
+	undo_take(owner, &list);
+	hlist_for_each_entry(u, &list, node)
+		need += undo_bytes(u->nsems);
+	if (put_user(need, ulen))
+		ret = -EFAULT;
+	else if (need > io->len)
+		ret = -ENOSPC;
+	else if (need)
+		ret = undo_copy_out(&list, need, io->buf);
+	if (ret) {
+		undo_put_back(owner, &list);
+	} else {
+		hlist_for_each_entry_safe(u, tmp, &list, node)
+			kvfree(u);
+	}
+	put_task_struct(t);
+	return ret;
+}
+
+/* Adds record @r to @owner's entry of its set, under the set's grab. */
+static int undo_merge(const void *owner, const struct kipc_undo *r)
+{
+	struct kipc_sem_array *a = sem_grab(r->semid);
+	struct sem_undo *u, *old;
+	u32 i;
+
+	if (IS_ERR(a))
+		return 0;	/* the set is gone: so are its adjustments */
+	u = kvzalloc(struct_size(u, a, r->nsems), GFP_KERNEL);
+	if (!u) {
+		sem_put(r->semid, false);
+		return -ENOMEM;
+	}
+	u->owner = owner;
+	u->semid = r->semid;
+	u->stamp = r->stamp;
+	u->nsems = r->nsems;
+	for (i = 0; i < r->nsems; i++) {
+		u->a[i].adj = clamp(r->a[i].adj, -SEMVMX, SEMVMX);
+		u->a[i].gen = r->a[i].gen;
+	}
+	spin_lock(&undo_lock);
+	old = undo_find_locked(owner, r->semid);
+	if (old && old->stamp == u->stamp && old->nsems == u->nsems) {
+		for (i = 0; i < u->nsems; i++)
+			if (old->a[i].gen == u->a[i].gen)
+				old->a[i].adj = clamp(old->a[i].adj +
+						      u->a[i].adj,
+						      -SEMVMX, SEMVMX);
+		swap(old, u);	/* u is freed */
+	} else {
+		if (old)	/* of a removed set whose id was reused */
+			hash_del(&old->node);
+		hash_add(undo_hash, &u->node, (unsigned long)owner);
+		u = old;
+	}
+	spin_unlock(&undo_lock);
+	sem_put(r->semid, false);
+	kvfree(u);
+	return 0;
+}
+
+/* Checks that @buf holds whole records only. */
+static int undo_records_ok(const void *buf, size_t len)
+{
+	const struct kipc_undo *r;
+	size_t off = 0;
+
+	while (off < len) {
+		r = buf + off;
+		if (len - off < sizeof(*r) || r->semid <= 0 || !r->nsems ||
+		    r->nsems > KIPC_SEMMSL ||
+		    undo_bytes(r->nsems) > len - off)
+			return -EINVAL;
+		off += undo_bytes(r->nsems);
+	}
+	return 0;
+}
+
+/* KIPC_UNDO_IMPORT: process @io->pid gets the entries in @io->buf. */
+long kipc_sem_undo_import(const struct kipc_undo_io *io)
+{
+	struct task_struct *t;
+	size_t off = 0;
+	long ret;
+	void *buf;
+
+	if (io->len > KIPC_UNDO_MAX_BYTES || io->len % 8)
+		return -EINVAL;
+	if (!io->len)
+		return 0;
+	buf = vmemdup_user(u64_to_user_ptr(io->buf), io->len);
+	if (IS_ERR(buf))
+		return PTR_ERR(buf);
+	ret = undo_records_ok(buf, io->len);
+	t = ret ? NULL : undo_task(io->pid);
+	if (!ret && !t)
+		ret = -ESRCH;
+	while (!ret && off < io->len) {
+		const struct kipc_undo *r = buf + off;
+
+		ret = undo_merge(undo_owner(t), r);
+		off += undo_bytes(r->nsems);
+	}
+	if (t)
+		put_task_struct(t);
+	kvfree(buf);
+	return ret;
+}
+
 /* ---- semop ---- */
 
 struct semop_ctx {

@@ -705,9 +705,28 @@ static int kipc_dev_open(struct inode *inode, struct file *file)
 	return 0;
 }
 
+static long kipc_dev_ioctl(struct file *file, unsigned int cmd,
+			   unsigned long arg)
+{
+	struct kipc_undo_io __user *uio = (void __user *)arg;
+	struct kipc_undo_io io;
+
+	if (cmd != KIPC_UNDO_EXPORT && cmd != KIPC_UNDO_IMPORT)
+		return -ENOTTY;
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
+	if (copy_from_user(&io, uio, sizeof(io)))
+		return -EFAULT;
+	if (cmd == KIPC_UNDO_IMPORT)
+		return kipc_sem_undo_import(&io);
+	return kipc_sem_undo_export(&io, &uio->len);
+}
+
 static const struct file_operations kipc_dev_fops = {
 	.owner = THIS_MODULE,
 	.open = kipc_dev_open,
+	.unlocked_ioctl = kipc_dev_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
 	.mmap = kipc_dev_mmap,
 	.llseek = noop_llseek,
 };

@@ -416,6 +416,52 @@ TEST_F_TIMEOUT(mig, kipc_pingpong, 400)
 	ASSERT_EQ(-1, nattch(2, key));
 }
 
+/* Semaphore 0 of the set of @key, seen from @node; -1 if none. */
+static int semval(int node, int key)
+{
+	char out[OUT_MAX];
+
+	if (node_run(node, out, "mig-worker semval %d", key))
+		return -1;
+	return atoi(out);
+}
+
+/*
+ * A process holds 5 of a kipc semaphore with SEM_UNDO and moves twice:
+ * its adjustment moves with it (the copy left behind does not undo it),
+ * and its exit, on the last node, undoes it once.
+ */
+TEST_F_TIMEOUT(mig, kipc_sem_undo_moves, 300)
+{
+	int key = 0x6b750000 | (getpid() & 0xffff), pid, i;
+	char args[300];
+	long long before;
+
+	for (i = 1; i <= nodes(); i++)
+		ASSERT_EQ(0, node_run(i, self->out, "kddm-load kipc"))
+			TH_LOG("node %d: %s", i, self->out);
+	name_file("undo");
+	snprintf(args, sizeof(args), "undo %s %d", file, key);
+	pid = start(1, args);
+	ASSERT_LT(0, pid);
+	ASSERT_LT(0, count_above(1, 0, 10));
+	ASSERT_EQ(15, semval(2, key));
+	for (i = 2; i <= 3; i++) {
+		before = count(i);
+		ASSERT_EQ(0, move_to(i - 1, pid, i, self->out, ""))
+			TH_LOG("%s", self->out);
+		ASSERT_LT(before, count_above(i, before, 15));
+		ASSERT_EQ(15, semval(i % 3 + 1, key));
+	}
+	ASSERT_EQ(0, node_run(3, NULL, "kill %d; while [ -e /proc/%d ]; do sleep 0.1; done",
+			      pid, pid));
+	for (i = 0; i < 50 && semval(1, key) != 10; i++)
+		usleep(100000);
+	ASSERT_EQ(10, semval(1, key));
+	ASSERT_EQ(0, node_run(2, self->out, "mig-worker ipcrm %d", key))
+		TH_LOG("%s", self->out);
+}
+
 /*
  * A writer appends to a kdfs file under a lock, moving twice: its offset
  * and lock move with it, and the file, read on another node, has every

@@ -124,4 +124,21 @@ void pulling_del(const uint32_t *pids, int nr);
 bool tree_pulling(const struct tree *t, int secs);
 void jobs_send(int fd);
 
+/* undo.c: SEM_UNDO adjustments of kipc semaphores */
+#define UNDO_MAX_PROCS	256
+struct undo_load {
+	int nr;
+	int kfd;
+	pid_t pid[UNDO_MAX_PROCS];
+	void *buf[UNDO_MAX_PROCS];
+	size_t len[UNDO_MAX_PROCS];
+};
+
+int undo_take(int dir_fd, const pid_t *procs, int nr, char *why, size_t len);
+void undo_give_back(int dir_fd);
+int undo_load(int dir_fd, const uint32_t *pids, int nr, struct undo_load *u,
+	      char *why, size_t len);
+void undo_give(struct undo_load *u);
+void undo_free(struct undo_load *u);
+
 #endif /* _KDDM_MIGRATED_H */

@@ -385,6 +385,31 @@ static int restore_there(struct out_ctx *c)
 	return 0;
 }
 
+/* The frozen processes' SEM_UNDO entries go with the images. */
+static int take_undos(struct out_ctx *c)
+{
+	int fd = open(c->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), err;
+
+	if (fd < 0) {
+		snprintf(c->why, c->whylen, "%s: %s", c->dir, strerror(errno));
+		return -errno;
+	}
+	err = undo_take(fd, c->t->procs, c->t->nr_procs, c->why, c->whylen);
+	close(fd);
+	return err;
+}
+
+/* The move failed: CRIU thaws the processes, with their entries. */
+static void give_undos_back(struct out_ctx *c)
+{
+	int fd = open(c->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		undo_give_back(fd);
+		close(fd);
+	}
+}
+
 static int notify_cb(char *action, criu_notify_arg_t na)
 {
 	struct out_ctx *c = out;
@@ -395,15 +420,19 @@ static int notify_cb(char *action, criu_notify_arg_t na)
 		c->t_freeze = now_us();
 	if (strcmp(action, "post-dump"))
 		return 0;
-	err = send_images(c);
+	err = take_undos(c);
 	if (err) {
-		snprintf(c->why, c->whylen, "sending the images to node %u: %s",
-			 c->node, strerror(-err));
 		c->err = err;
 		return 1;
 	}
-	err = restore_there(c);
+	err = send_images(c);
+	if (err)
+		snprintf(c->why, c->whylen, "sending the images to node %u: %s",
+			 c->node, strerror(-err));
+	else
+		err = restore_there(c);
 	if (err) {
+		give_undos_back(c);
 		c->err = err;
 		return 1;
 	}
@@ -892,6 +921,7 @@ static int on_restore(struct in_ctx *c, const char *buf, size_t n)
 	struct job_info j = {};
 	struct lazy_srv *ls = NULL;
 	criu_opts *o = NULL;	/* criu_local_init_opts() frees *o first */
+	struct undo_load undos;
 	int pid, err;
 
 	if (!c->prepared || n != sizeof(r))
@@ -903,16 +933,24 @@ static int on_restore(struct in_ctx *c, const char *buf, size_t n)
 		return -EPROTO;
 	if (c->why[0])	/* a file could not be written */
 		return send_result(c->fd, -ENOSPC, "%s", c->why);
+	err = undo_load(c->dir_fd, c->pids, c->nr_pids, &undos, c->why,
+			sizeof(c->why));
+	if (err)
+		return send_result(c->fd, err, "%s", c->why[0] ? c->why :
+				   "bad SEM_UNDO images");
 	if (c->lazy) {
 		ls = lazy_start(c->dir, c->dir_fd, c->set_id, c->ids, c->nr_ids,
 				c->from, c->why, sizeof(c->why));
-		if (!ls)
+		if (!ls) {
+			undo_free(&undos);
 			return send_result(c->fd, -EIO, "%s", c->why);
+		}
 	}
 	o = criu_opts_new(c->dir_fd, "restore.log");
 	if (!o) {
 		if (ls)
 			lazy_abort(ls);
+		undo_free(&undos);
 		return send_result(c->fd, -ENOMEM, "libcriu: out of memory");
 	}
 	if (ls)
@@ -927,6 +965,7 @@ static int on_restore(struct in_ctx *c, const char *buf, size_t n)
 		criu_error(c->dir, "restore.log", c->why, sizeof(c->why));
 		logmsg("restore of %u from node %u failed: %s", r.root_pid,
 		       c->from, c->why);
+		undo_free(&undos);
 		return send_result(c->fd, -EIO, "%s", c->why);
 	}
 	j.pid = pid;
@@ -944,6 +983,11 @@ static int on_restore(struct in_ctx *c, const char *buf, size_t n)
 	images_remove(c->dir);
 	c->dir[0] = 0;
 	err = await_commit(c, pid);
+	/* the source's copy let them go: the undo entries are ours */
+	if (!err)
+		undo_give(&undos);
+	else
+		undo_free(&undos);
 	/* the rest of its memory comes now, or the thread ends */
 	if (ls) {
 		lazy_handover(ls, c->fd);

@@ -25,8 +25,14 @@
  *       holds a write lock (fcntl) on DATA and appends numbered 16-byte
  *       records to it with write() (the file offset moves with it);
  *       writes the number of records over FILE
+ *   mig-worker undo FILE KEY
+ *       sets semaphore 0 of the set of IPC key KEY to 10, adds 5 to it
+ *       with SEM_UNDO (its exit takes them back), then counts
+ *   mig-worker semval KEY
+ *       prints the value of semaphore 0 of the set of IPC key KEY
  *   mig-worker ipcrm KEY
  *       removes the shm segment and the semaphore set of IPC key KEY
+ *       (either may be missing)
  *   mig-worker as UID CMD [ARG...]
  *       runs CMD with uid and gid UID and no supplementary group
  *
@@ -317,6 +323,21 @@ static int pingpong(char **argv)
 	return 0;
 }
 
+static int undo(char **argv)
+{
+	int semid = semget(strtol(argv[3], NULL, 0), 1, IPC_CREAT | 0600);
+	struct sembuf op = { .sem_num = 0, .sem_op = 5, .sem_flg = SEM_UNDO };
+	unsigned long long n;
+
+	if (semid < 0 || semctl(semid, 0, SETVAL, 10) || semop(semid, &op, 1))
+		return 5;
+	for (n = 1;; n++) {
+		report("%llu %d\n", n);
+		msleep(10);
+	}
+	return 0;
+}
+
 /* ---- a writer to a file, under a lock ---- */
 
 static int writer(const char *data)
@@ -354,12 +375,24 @@ int main(int argc, char **argv)
 		perror(argv[3]);
 		return 127;
 	}
+	if (argc == 3 && !strcmp(argv[1], "semval")) {
+		int sem = semget(strtol(argv[2], NULL, 0), 0, 0);
+		int v = sem < 0 ? -1 : semctl(sem, 0, GETVAL);
+
+		if (v < 0) {
+			perror("mig-worker semval");
+			return 1;
+		}
+		printf("%d\n", v);
+		return 0;
+	}
 	if (argc == 3 && !strcmp(argv[1], "ipcrm")) {
 		key_t key = strtol(argv[2], NULL, 0);
 		int shm = shmget(key, 0, 0), sem = semget(key, 0, 0);
 
-		if (shm < 0 || sem < 0 || shmctl(shm, IPC_RMID, NULL) ||
-		    semctl(sem, 0, IPC_RMID)) {
+		if ((shm < 0 && sem < 0) ||
+		    (shm >= 0 && shmctl(shm, IPC_RMID, NULL)) ||
+		    (sem >= 0 && semctl(sem, 0, IPC_RMID))) {
 			perror("mig-worker ipcrm");
 			return 1;
 		}
@@ -382,6 +415,8 @@ int main(int argc, char **argv)
 		return pipeline();
 	if (!strcmp(argv[1], "pingpong") && argc == 5)
 		return pingpong(argv);
+	if (!strcmp(argv[1], "undo") && argc == 4)
+		return undo(argv);
 	if (!strcmp(argv[1], "writer") && argc == 4)
 		return writer(argv[3]);
 	fprintf(stderr, "mig-worker: unknown program '%s'\n", argv[1]);
