@@ -417,7 +417,7 @@ TEST_F_TIMEOUT(mig, kipc_pingpong, 400)
 }
 
 /* Semaphore 0 of the set of @key, seen from @node; -1 if none. */
-static int semval(int node, int key)
+static int sem0(int node, int key)
 {
 	char out[OUT_MAX];
 
@@ -445,19 +445,19 @@ TEST_F_TIMEOUT(mig, kipc_sem_undo_moves, 300)
 	pid = start(1, args);
 	ASSERT_LT(0, pid);
 	ASSERT_LT(0, count_above(1, 0, 10));
-	ASSERT_EQ(15, semval(2, key));
+	ASSERT_EQ(15, sem0(2, key));
 	for (i = 2; i <= 3; i++) {
 		before = count(i);
 		ASSERT_EQ(0, move_to(i - 1, pid, i, self->out, ""))
 			TH_LOG("%s", self->out);
 		ASSERT_LT(before, count_above(i, before, 15));
-		ASSERT_EQ(15, semval(i % 3 + 1, key));
+		ASSERT_EQ(15, sem0(i % 3 + 1, key));
 	}
 	ASSERT_EQ(0, node_run(3, NULL, "kill %d; while [ -e /proc/%d ]; do sleep 0.1; done",
 			      pid, pid));
-	for (i = 0; i < 50 && semval(1, key) != 10; i++)
+	for (i = 0; i < 50 && sem0(1, key) != 10; i++)
 		usleep(100000);
-	ASSERT_EQ(10, semval(1, key));
+	ASSERT_EQ(10, sem0(1, key));
 	ASSERT_EQ(0, node_run(2, self->out, "mig-worker ipcrm %d", key))
 		TH_LOG("%s", self->out);
 }
