@@ -509,6 +509,63 @@ TEST_F_TIMEOUT(mig, kdfs_writer, 300)
 	ASSERT_EQ(recs * 16, atoll(self->out));
 }
 
+/*
+ * kddm run: the program runs on the other node as the caller, with the
+ * caller's input, output, error and exit status.
+ */
+TEST_F(mig, run_streams_and_status)
+{
+	ASSERT_EQ(3, node_run(1, self->out,
+			      "cd /kdfs && echo hello | kddm run --node 2 sh -c \"cat; echo err on \\$(hostname) >&2; exit 3\" 2>/tmp/run-err; s=$?; cat /tmp/run-err; exit $s"))
+		TH_LOG("%s", self->out);
+	ASSERT_STREQ("hello\nerr on node2", self->out);
+	ASSERT_EQ(0, node_run(1, self->out, "mig-worker as 65534 kddm run --node 3 -- id -u"));
+	ASSERT_STREQ("65534", self->out);
+	ASSERT_EQ(137, node_run(1, self->out, "kddm run --node 2 sh -c \"kill -9 \\$\\$\""));
+	ASSERT_EQ(127, node_run(1, self->out, "kddm run --node 2 no-such-program"));
+	ASSERT_NE(NULL, strstr(self->out, "No such file")) TH_LOG("%s", self->out);
+	ASSERT_EQ(125, node_run(1, self->out, "kddm run --node 9 true"));
+	ASSERT_NE(NULL, strstr(self->out, "node 9")) TH_LOG("%s", self->out);
+	ASSERT_EQ(2, node_run(1, self->out, "kddm run --node 2"));
+	ASSERT_EQ(2, node_run(1, self->out, "kddm run true"));
+}
+
+/*
+ * A --migratable job moves while it writes: every line of its output, in
+ * order, and its exit status come back to the caller on node 1.
+ */
+TEST_F_TIMEOUT(mig, run_migratable_moves, 300)
+{
+	char cmd[1200];
+	long long c;
+	int pid, i;
+
+	name_file("runjob");
+	snprintf(cmd, sizeof(cmd),
+		 "cd /kdfs && (kddm run --node 2 --migratable sh -c \"i=0; while [ \\$i -lt 60 ]; do echo tick \\$i; i=\\$((i+1)); sleep 0.1; done; exit 7\" >%s.out 2>&1; echo $? >%s) >/dev/null 2>&1 &",
+		 file, file);
+	ASSERT_EQ(0, node_run(1, self->out, "%s", cmd));
+	for (i = 0; i < 50; i++) {
+		if (!node_run(2, self->out,
+			      "kddm ps | awk \"\\$2 == 2 && \\$7 == \\\"sh\\\" { print \\$1 }\" | grep ."))
+			break;
+		usleep(100000);
+	}
+	pid = atoi(self->out);
+	ASSERT_LT(0, pid) TH_LOG("%s", self->out);
+	ASSERT_EQ(0, node_run(2, self->out, "kddm migrate %d 3 --tree", pid))
+		TH_LOG("%s", self->out);
+	for (i = 0; i < 300 && (c = count(1)) == 0; i++)
+		usleep(100000);
+	ASSERT_EQ(7, c);
+	ASSERT_EQ(0, node_run(1, self->out,
+			      "awk \"\\$2 != NR - 1 { print \\\"BAD\\\", NR } END { print NR }\" %s.out",
+			      file));
+	ASSERT_STREQ("60", self->out);
+	/* nothing left of it in kdfs */
+	ASSERT_NE(0, node_run(3, NULL, "ls /kdfs/.kddm-run/%d", pid));
+}
+
 /* Bad requests get a clear error. */
 TEST_F(mig, bad_requests)
 {

@@ -57,7 +57,12 @@ static const char usage_text[] =
 "                         move process PID of this node to NODE, with its\n"
 "                         descendants with --tree (kddm-migrated); its memory\n"
 "                         follows once it runs there, or before with --eager\n"
-"  ps                     processes kddm moved, on every node\n"
+"  ps                     processes kddm moved or started, on every node\n"
+"  run --node NODE [--migratable] [--] CMD [ARG...]\n"
+"                         run CMD on NODE as you, with your environment,\n"
+"                         its standard streams and exit status brought\n"
+"                         back; --migratable: it may move (kddm migrate),\n"
+"                         reads no input, its output goes through kdfs\n"
 "\n"
 "  --json, -j             print JSON instead of tables\n"
 "  --help, -h             print this help\n"
@@ -1035,11 +1040,42 @@ static int run(struct kddm *k, const struct cmdline *c)
 	return 2;
 }
 
+/* kddm run --node N [--migratable] [--] CMD [ARG...]: its own parser. */
+static int run_cmd(int argc, char **argv)
+{
+	bool migratable = false;
+	uint64_t node = 0;
+	int i;
+
+	for (i = 2; i < argc && argv[i][0] == '-'; i++) {
+		if (!strcmp(argv[i], "--")) {
+			i++;
+			break;
+		}
+		if (!strcmp(argv[i], "--migratable")) {
+			migratable = true;
+		} else if (!strcmp(argv[i], "--node") && i + 1 < argc) {
+			if (parse_u64(argv[++i], &node) || !node ||
+			    node > MAX_NODE_ID)
+				return usage_error("run: '%s' is not a node id (1..65535)",
+						   argv[i]);
+		} else {
+			return usage_error("run: unknown option '%s'", argv[i]);
+		}
+	}
+	if (!node || i == argc)
+		return usage_error("%s", "usage: kddm run --node NODE [--migratable] [--] CMD [ARG...]");
+	return kddm_run((uint32_t)node, migratable, argv + i);
+}
+
 int main(int argc, char **argv)
 {
 	struct cmdline c = { .op = OP_STATUS };
 	struct kddm k = { .sk = NULL };
 	int ret;
+
+	if (argc > 1 && !strcmp(argv[1], "run"))
+		return run_cmd(argc, argv);
 
 	ret = parse_cmdline(argc, argv, &c);
 	if (ret)

@@ -1,14 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * kddm migrate, kddm ps: requests to this node's kddm-migrated, on its
- * unix socket. The daemon checks who asks; this side only prints.
+ * kddm migrate, kddm ps, kddm run: requests to this node's kddm-migrated,
+ * on its unix socket. The daemon checks who asks; this side only prints
+ * (and, for run, carries the program's standard streams).
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -206,4 +211,162 @@ lost:
 		printf("]\n");
 	fprintf(stderr, "kddm: ps: kddm-migrated closed the connection\n");
 	return 1;
+}
+
+/* ---- kddm run ---- */
+
+#define RUN_FAILED	125	/* kddm could not run it */
+
+static char *run_request(uint32_t node, bool migratable, char **argv,
+			 size_t *len)
+{
+	extern char **environ;
+	struct kddm_mig_run r = { .node = node,
+				  .flags = migratable ?
+					   KDDM_MIG_RUN_MIGRATABLE : 0 };
+	char cwd[KDDM_MIG_PATH] = "", *buf, *p;
+	size_t n = sizeof(r), l;
+	char **v;
+	int pass;
+
+	if (!getcwd(cwd, sizeof(cwd)))
+		cwd[0] = 0;
+	r.cwd_len = strlen(cwd);
+	for (v = argv; *v; v++)
+		r.argc++;
+	for (v = environ; v && *v; v++)
+		r.envc++;
+	if (r.argc > KDDM_MIG_RUN_MAX_ARGS || r.envc > KDDM_MIG_RUN_MAX_ARGS)
+		return NULL;
+	/* pass 0 measures, pass 1 copies */
+	buf = NULL;
+	for (pass = 0; pass < 2; pass++) {
+		p = buf ? buf + sizeof(r) : NULL;
+		n = sizeof(r);
+		for (v = argv; *v; v++) {
+			l = strlen(*v) + 1;
+			if (p)
+				p = (char *)memcpy(p, *v, l) + l;
+			n += l;
+		}
+		for (v = environ; v && *v; v++) {
+			l = strlen(*v) + 1;
+			if (p)
+				p = (char *)memcpy(p, *v, l) + l;
+			n += l;
+		}
+		if (p)
+			memcpy(p, cwd, r.cwd_len);
+		n += r.cwd_len;
+		if (n > KDDM_MIG_RUN_MAX)
+			return NULL;
+		if (!buf) {
+			buf = malloc(n);
+			if (!buf)
+				return NULL;
+			memcpy(buf, &r, sizeof(r));
+		}
+	}
+	*len = n;
+	return buf;
+}
+
+/* Our standard input to the program, a piece at a time; 0 at its end. */
+static int run_input(int fd, char *buf)
+{
+	ssize_t n = read(0, buf, 32768);
+
+	if (n < 0 && errno == EINTR)
+		return 1;
+	if (n < 0)
+		n = 0;
+	request(fd, KDDM_MIG_STDIN, buf, n);
+	return n > 0;
+}
+
+static int run_status(const struct kddm_mig_exit *e)
+{
+	if (WIFEXITED(e->status))
+		return WEXITSTATUS(e->status);
+	if (WIFSIGNALED(e->status))
+		return 128 + WTERMSIG(e->status);
+	return RUN_FAILED;
+}
+
+/* The daemon's messages: -1 to go on, else our exit status. */
+static int run_output(int fd, char *buf)
+{
+	struct kddm_mig_result *r = (void *)buf;
+	struct kddm_mig_hdr h;
+
+	if (read_all(fd, &h, sizeof(h)) || h.len > KDDM_MIG_MSG_MAX ||
+	    read_all(fd, buf, h.len)) {
+		fprintf(stderr, "kddm: run: kddm-migrated closed the connection\n");
+		return RUN_FAILED;
+	}
+	switch (h.type) {
+	case KDDM_MIG_STDOUT:
+		return write_all(1, buf, h.len) ? RUN_FAILED : -1;
+	case KDDM_MIG_STDERR:
+		write_all(2, buf, h.len);
+		return -1;
+	case KDDM_MIG_RUN_STARTED:
+		return h.len == sizeof(*r) ? -1 : RUN_FAILED;
+	case KDDM_MIG_EXIT:
+		if (h.len != sizeof(struct kddm_mig_exit))
+			return RUN_FAILED;
+		return run_status((struct kddm_mig_exit *)buf);
+	case KDDM_MIG_RESULT:
+		if (h.len != sizeof(*r))
+			return RUN_FAILED;
+		r->text[sizeof(r->text) - 1] = 0;
+		fprintf(stderr, "kddm: run: %s\n", r->text);
+		return r->err == -ENOENT ? 127 :
+		       r->err == -EACCES || r->err == -ENOEXEC ? 126 :
+		       RUN_FAILED;
+	}
+	fprintf(stderr, "kddm: run: unexpected message %u\n", h.type);
+	return RUN_FAILED;
+}
+
+int kddm_run(uint32_t node, bool migratable, char **argv)
+{
+	static char buf[KDDM_MIG_MSG_MAX];
+	struct pollfd p[2];
+	int fd, ret = -1;
+	bool input = !migratable;
+	size_t len;
+	char *req;
+
+	req = run_request(node, migratable, argv, &len);
+	if (!req) {
+		fprintf(stderr, "kddm: run: the arguments and environment are too large (%u bytes at most)\n",
+			KDDM_MIG_RUN_MAX);
+		return RUN_FAILED;
+	}
+	fd = daemon_open();
+	if (fd < 0) {
+		free(req);
+		return RUN_FAILED;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	if (request(fd, KDDM_MIG_REQ_RUN, req, len))
+		ret = RUN_FAILED;
+	free(req);
+	while (ret < 0) {
+		p[0] = (struct pollfd){ .fd = input ? 0 : -1, .events = POLLIN };
+		p[1] = (struct pollfd){ .fd = fd, .events = POLLIN };
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			ret = RUN_FAILED;
+			break;
+		}
+		if (p[1].revents)
+			ret = run_output(fd, buf);
+		else if (p[0].revents)
+			input = run_input(fd, buf);
+	}
+	close(fd);
+	return ret;
 }

@@ -8,5 +8,6 @@
 int kddm_migrate(uint32_t pid, uint32_t node, bool tree, bool eager,
 		 bool json);
 int kddm_ps(bool json);
+int kddm_run(uint32_t node, bool migratable, char **argv);
 
 #endif

@@ -73,6 +73,7 @@ struct job {
 	struct job_info info;
 	int pidfd;		/* our child: reaped through it; else -1 */
 	bool gone;		/* moved away: reap, do not list */
+	bool moving;		/* being moved: not reaped till known */
 	uint64_t since;
 };
 
@@ -109,6 +110,7 @@ void job_add(const struct job_info *info, bool child)
 		j = &jobs[nr_jobs++];
 		j->info = *info;
 		j->gone = false;
+		j->moving = false;
 		j->since = time(NULL);
 		j->pidfd = child ? syscall(SYS_pidfd_open, info->pid, 0) : -1;
 	}
@@ -127,17 +129,45 @@ bool job_get(pid_t pid, struct job_info *info)
 	return j;
 }
 
-void job_forget(pid_t pid)
+/*
+ * While process @pid moves, its end is not collected: if CRIU kills the
+ * copy here, that is not its end (the job is forgotten then); if the move
+ * fails, it goes on here, and its end, even meanwhile, is its own.
+ */
+void job_moving(pid_t pid, bool moving)
 {
 	struct job *j;
 
 	pthread_mutex_lock(&jobs_lock);
 	j = job_find(pid);
-	if (j && j->pidfd >= 0)
-		j->gone = true;		/* the reaper collects the zombie */
-	else if (j)
-		job_del(j);
+	if (j)
+		j->moving = moving;
 	pthread_mutex_unlock(&jobs_lock);
+}
+
+void job_forget(pid_t pid)
+{
+	siginfo_t si;
+	struct job *j;
+	int fd = -1;
+
+	pthread_mutex_lock(&jobs_lock);
+	j = job_find(pid);
+	if (j && j->pidfd >= 0 && j->moving) {
+		/* CRIU killed the copy here: collected now, not its end */
+		fd = j->pidfd;
+		j->pidfd = -1;
+		job_del(j);
+	} else if (j && j->pidfd >= 0) {
+		j->gone = true;		/* the reaper collects the zombie */
+	} else if (j) {
+		job_del(j);
+	}
+	pthread_mutex_unlock(&jobs_lock);
+	if (fd >= 0) {
+		waitid(P_PIDFD, fd, &si, WEXITED);
+		close(fd);
+	}
 }
 
 void jobs_send(int fd)
@@ -281,7 +311,7 @@ static void *reaper(void *arg)
 	for (;;) {
 		pthread_mutex_lock(&jobs_lock);
 		for (i = n = 0; i < nr_jobs; i++) {
-			if (jobs[i].pidfd < 0)
+			if (jobs[i].pidfd < 0 || jobs[i].moving)
 				continue;
 			pfd[n] = (struct pollfd){ .fd = jobs[i].pidfd,
 						  .events = POLLIN };
@@ -306,11 +336,18 @@ static void *reaper(void *arg)
 			for (j = jobs; j < jobs + nr_jobs; j++) {
 				if (j->pidfd != pfd[i].fd)
 					continue;
-				if (!j->gone)
+				if (!j->gone) {
 					logmsg("process %d (%s) ended: %s %d", pids[i],
 					       j->info.comm,
 					       si.si_code == CLD_EXITED ?
 					       "status" : "signal", si.si_status);
+					run_exited(pids[i],
+						   si.si_code == CLD_EXITED ?
+						   W_EXITCODE(si.si_status, 0) :
+						   si.si_status |
+						   (si.si_code == CLD_DUMPED ?
+						    0x80 : 0));
+				}
 				job_del(j);
 				break;
 			}
@@ -361,9 +398,10 @@ static void ps_all(int fd)
 
 static void serve_cli(int fd)
 {
-	union {
+	static __thread union {
 		struct kddm_mig_req m;
 		struct kddm_mig_ps_req ps;
+		char run[KDDM_MIG_MSG_MAX];
 	} req;
 	struct kddm_mig_result res = {};
 	struct ucred cr;
@@ -374,6 +412,14 @@ static void serve_cli(int fd)
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &cl) ||
 	    recv_msg(fd, &type, &req, sizeof(req), &n))
 		return;
+	if (type == KDDM_MIG_REQ_RUN) {
+		struct timeval tv = { 0 };
+
+		/* input may pause as long as it likes */
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		run_out(fd, req.run, n, cr.uid, cr.gid);
+		return;
+	}
 	if (type == KDDM_MIG_REQ_PS && n == sizeof(req.ps)) {
 		if (req.ps.flags & KDDM_MIG_F_ALL)
 			ps_all(fd);

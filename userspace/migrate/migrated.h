@@ -118,11 +118,17 @@ struct job_info {
 void job_add(const struct job_info *j, bool child);
 bool job_get(pid_t pid, struct job_info *j);
 void job_forget(pid_t pid);
+void job_moving(pid_t pid, bool moving);
 /* tasks whose memory is still arriving: they may not move yet */
 void pulling_add(const uint32_t *pids, int nr);
 void pulling_del(const uint32_t *pids, int nr);
 bool tree_pulling(const struct tree *t, int secs);
 void jobs_send(int fd);
+
+/* run.c: kddm run */
+void run_exited(pid_t pid, int status);
+void run_in(int fd, uint32_t from, char *buf, size_t n);
+void run_out(int cli, char *buf, size_t n, uid_t uid, gid_t gid);
 
 /* undo.c: SEM_UNDO adjustments of kipc semaphores */
 #define UNDO_MAX_PROCS	256

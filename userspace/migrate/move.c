@@ -679,8 +679,11 @@ int migrate_out(pid_t pid, uint32_t node, uint32_t flags, uid_t uid,
 		return c.fd;
 	err = prepare_there(c.fd, &t, node, res->text, sizeof(res->text));
 	c.lazy = !(flags & KDDM_MIG_F_EAGER) && mig_dev >= 0;
+	job_moving(pid, true);
 	if (!err)
 		err = dump_and_move(&c, &t);
+	if (err)
+		job_moving(pid, false);
 	if (err)
 		send_msg(c.fd, KDDM_MIG_ABORT, NULL, 0);
 	if (c.fd >= 0)
@@ -1054,6 +1057,10 @@ void migrate_in(int fd, uint32_t from)
 			break;
 		case KDDM_MIG_LAZY:
 			err = on_lazy(&c, buf, n);
+			break;
+		case KDDM_MIG_REQ_RUN:
+			run_in(fd, from, buf, n);
+			err = 1;	/* one program per connection */
 			break;
 		case KDDM_MIG_RESTORE:
 			err = on_restore(&c, buf, n);

@@ -48,6 +48,13 @@ enum kddm_mig_type {
 	KDDM_MIG_LAZY,			/* struct kddm_mig_lazy, pages ids */
 	KDDM_MIG_DONE,			/* struct kddm_mig_result: all pulled */
 	KDDM_MIG_COMMIT,		/* no payload: the source lets go */
+	/* kddm run: CLI -> daemon -> daemon, then streams both ways */
+	KDDM_MIG_REQ_RUN,		/* struct kddm_mig_run, strings */
+	KDDM_MIG_RUN_STARTED,		/* struct kddm_mig_result: its pid */
+	KDDM_MIG_STDIN,			/* bytes; none: end of input */
+	KDDM_MIG_STDOUT,		/* bytes */
+	KDDM_MIG_STDERR,		/* bytes */
+	KDDM_MIG_EXIT,			/* struct kddm_mig_exit */
 	__KDDM_MIG_TYPE_MAX,
 };
 
@@ -163,6 +170,36 @@ struct kddm_mig_restore {
 	__u32 flags;		/* KDDM_MIG_R_* */
 	__u32 pad;
 	char comm[KDDM_MIG_COMM];
+};
+
+/*
+ * kddm run: start a program on node @node as the caller (uid and gid from
+ * SO_PEERCRED; the CLI's values are ignored), then @argc + @envc
+ * NUL-terminated strings (its arguments, its environment) and @cwd_len
+ * bytes of working directory (not NUL-terminated); KDDM_MIG_RUN_MAX bytes
+ * at most in all. The program's standard streams come back as STDOUT,
+ * STDERR (and go as STDIN), its end as EXIT. A KDDM_MIG_RUN_MIGRATABLE
+ * program may move: it reads no input (/dev/null) and writes its output
+ * to files on kdfs (KDDM_MIG_RUN_DIR/PID/out and err), relayed from there;
+ * whichever node it ends on writes its wait status to .../PID/status.
+ */
+#define KDDM_MIG_RUN_MIGRATABLE	0x1
+#define KDDM_MIG_RUN_MAX	(KDDM_MIG_MSG_MAX - 64)
+#define KDDM_MIG_RUN_MAX_ARGS	4096
+#define KDDM_MIG_RUN_DIR	".kddm-run"	/* in the kdfs mount */
+
+struct kddm_mig_run {
+	__u32 node;
+	__u32 flags;		/* KDDM_MIG_RUN_* */
+	__u32 uid, gid;		/* daemon -> daemon only */
+	__u32 argc, envc;
+	__u32 cwd_len;
+	__u32 pad;
+};
+
+struct kddm_mig_exit {
+	__s32 status;		/* as waitpid() gives it */
+	__u32 pid;
 };
 
 #endif /* _UAPI_KDDM_KDDM_MIGRATE_H */
