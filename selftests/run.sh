@@ -53,15 +53,16 @@ account() {
 	[ -z "$t" ] && [ "$rc" -ne 4 ] && [ "$f" -eq 0 ] && f=1
 	passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
 	if [ "$f" -gt 0 ]; then
-		say "FAIL $name (exit $rc): pass $p fail $f skip $s, log $log"
+		say "FAIL $name (exit $rc): pass $p fail $f skip $s, log $log ($((SECONDS - T_START)) s)"
 		grep -a -E '^(not ok|#.*(FAIL|Expected|ASSERT|timed out|lost))' "$log" | head -20 | sed 's/^/    /'
 		tail -3 "$log" | sed 's/^/    | /'
 	else
-		say "ok   $name: pass $p skip $s"
+		say "ok   $name: pass $p skip $s ($((SECONDS - T_START)) s)"
 	fi
 }
 
 KILLED=""
+T_START=0
 killed() { local k; for k in $KILLED; do [ "$k" = "$1" ] && return 0; done; return 1; }
 
 # Every guest that no test killed on purpose is still running.
@@ -94,6 +95,7 @@ run_entry() {
 		*) if [ -x "$BUILD/selftests/$test" ]; then test=$BUILD/selftests/$test
 		   else test=$ROOT/selftests/$test; fi ;;
 		esac
+		T_START=$SECONDS
 		(cd "$ROOT" && KDDM_VM=$VM KDDM_NODES=$NODES \
 			timeout "$timeout" "$test" </dev/null >"$log" 2>&1)
 		rc=$?
@@ -107,6 +109,7 @@ run_entry() {
 	esac
 	for n in $targets; do
 		log=$LOGS/${test//\//_}.node$n.log
+		T_START=$SECONDS
 		"$VM" exec "$n" -n -t "$timeout" -- env KDDM_NODES="$NODES" \
 			KDDM_NODE="$n" "/selftests/$test" >"$log" 2>&1
 		rc=$?
@@ -121,6 +124,7 @@ host_tests() {
 		[ -x "$t" ] || continue
 		wanted "host/$(basename "$t")" || continue
 		log=$LOGS/host_$(basename "$t").log
+		T_START=$SECONDS
 		"$t" >"$log" 2>&1
 		rc=$?
 		account "$log" $rc "host/$(basename "$t")"
@@ -136,6 +140,7 @@ boot() {
 	# a disk per node (kdfs); empty at the first boot of a run only
 	wipe=""
 	[ "$BOOTS" -eq 1 ] && wipe=--wipe-disks
+	T_START=$SECONDS
 	if ! "$VM" up -n "$NODES" --load --disk 256M $wipe --owner $$ >"$LOGS/up.log" 2>&1; then
 		cat "$LOGS/up.log"
 		say "FAIL cluster did not come up"
@@ -143,6 +148,7 @@ boot() {
 		return 1
 	fi
 	KILLED=""
+	say "booted in $((SECONDS - T_START)) s"
 }
 
 # dmesg of the nodes alive and a scan of every console of this boot; the
@@ -198,5 +204,5 @@ trap 'say "interrupted"; exit 130' INT TERM
 
 host_tests
 cluster_tests
-say "$passed passed, $failed failed, $skipped skipped"
+say "$passed passed, $failed failed, $skipped skipped, in $SECONDS s"
 [ "$failed" -eq 0 ]

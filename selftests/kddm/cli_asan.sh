@@ -68,6 +68,12 @@ check migrate 5 0
 check migrate 5 1 --json extra
 check ps extra
 check ps --tree
+check run --node 3 -- echo hi	# no kddm-migrated here
+check run
+check run --node 0 true
+check run --node 2
+check run --migratable true
+check run --node 2 --bogus true
 
 "$VM" exec "$N" -n -- ipc-tool shm-rm "$shm" >/dev/null
 "$VM" exec "$N" -n -- msg-tool rm "$msg" >/dev/null
