@@ -385,8 +385,13 @@ static struct dentry *kdfs_lookup(struct inode *dir, struct dentry *dentry,
 
 static void making(struct dentry *dentry, bool on)
 {
-	WRITE_ONCE(dentry->d_fsdata, on ? KDFS_MAKING : NULL);
-	smp_mb();	/* before the listing changes, or after d_instantiate */
+	if (on) {
+		WRITE_ONCE(dentry->d_fsdata, KDFS_MAKING);
+		smp_mb();	/* before the listing changes */
+	} else {
+		/* after d_instantiate()'s d_inode store */
+		smp_store_release(&dentry->d_fsdata, NULL);
+	}
 }
 
 /* A negative @dentry whose name now says @ino: is it ours, being made? */
@@ -394,10 +399,9 @@ static bool being_made(struct dentry *dentry, u64 ino)
 {
 	struct inode *inode;
 
-	if (READ_ONCE(dentry->d_fsdata) == KDFS_MAKING)
+	if (smp_load_acquire(&dentry->d_fsdata) == KDFS_MAKING)
 		return true;
-	smp_rmb();	/* making() ended after d_instantiate() */
-	inode = READ_ONCE(dentry->d_inode);
+	inode = READ_ONCE(dentry->d_inode);	/* making() ended after it */
 	return inode && inode->i_ino == ino;
 }
 

@@ -484,7 +484,9 @@ static int undo_copy_out(struct hlist_head *list, size_t len, u64 ubuf)
 /*
  * KIPC_UNDO_EXPORT: the undo entries of process @io->pid (frozen by CRIU)
  * leave this node for @io->buf, their size in *@ulen; its exit here applies
- * them no more. On any error they stay.
+ * them no more. On any error they stay. A list shared with another process
+ * (clone(CLONE_SYSVSEM) without CLONE_THREAD), which could use an entry
+ * meanwhile, cannot go: -EBUSY.
  */
 long kipc_sem_undo_export(const struct kipc_undo_io *io, u32 __user *ulen)
 {
@@ -499,10 +501,16 @@ long kipc_sem_undo_export(const struct kipc_undo_io *io, u32 __user *ulen)
 	if (!t)
 		return -ESRCH;
 	owner = undo_owner(t);
+	if (owner != t && undo_list_users(owner) > get_nr_threads(t)) {
+		put_task_struct(t);
+		return -EBUSY;
+	}
 	undo_take(owner, &list);
 	hlist_for_each_entry(u, &list, node)
 		need += undo_bytes(u->nsems);
-	if (put_user(need, ulen))
+	if (need > KIPC_UNDO_MAX_BYTES)
+		ret = -E2BIG;
+	else if (put_user(need, ulen))
 		ret = -EFAULT;
 	else if (need > io->len)
 		ret = -ENOSPC;
@@ -518,45 +526,88 @@ long kipc_sem_undo_export(const struct kipc_undo_io *io, u32 __user *ulen)
 	return ret;
 }
 
-/* Adds record @r to @owner's entry of its set, under the set's grab. */
-static int undo_merge(const void *owner, const struct kipc_undo *r)
+/*
+ * The entry of record @r as set @a (grabbed) sees it: adjustments of
+ * another set (its id reused) or of an older generation (SETVAL, SETALL)
+ * count for nothing. NULL if nothing is left of it.
+ */
+static struct sem_undo *undo_from(const struct kipc_undo *r,
+				  const struct kipc_sem_array *a,
+				  const void *owner)
 {
-	struct kipc_sem_array *a = sem_grab(r->semid);
-	struct sem_undo *u, *old;
+	struct sem_undo *u;
+	bool any = false;
 	u32 i;
 
-	if (IS_ERR(a))
-		return 0;	/* the set is gone: so are its adjustments */
+	if (r->stamp != a->stamp || r->nsems != a->nsems)
+		return NULL;
 	u = kvzalloc(struct_size(u, a, r->nsems), GFP_KERNEL);
-	if (!u) {
-		sem_put(r->semid, false);
-		return -ENOMEM;
-	}
+	if (!u)
+		return ERR_PTR(-ENOMEM);
 	u->owner = owner;
 	u->semid = r->semid;
 	u->stamp = r->stamp;
 	u->nsems = r->nsems;
 	for (i = 0; i < r->nsems; i++) {
-		u->a[i].adj = clamp(r->a[i].adj, -SEMVMX, SEMVMX);
-		u->a[i].gen = r->a[i].gen;
+		u->a[i].gen = a->sems[i].undo_gen;
+		if (r->a[i].gen == a->sems[i].undo_gen)
+			u->a[i].adj = clamp(r->a[i].adj, -SEMVMX, SEMVMX);
+		any |= u->a[i].adj;
 	}
+	if (!any) {
+		kvfree(u);
+		return NULL;
+	}
+	return u;
+}
+
+/*
+ * Adds record @r to @owner's entry of its set, under the set's grab; if
+ * @t is exiting (its exit_sem() may be past) or gone (@t NULL), applies it
+ * instead, as its exit would have.
+ */
+static int undo_merge(struct task_struct *t, const struct kipc_undo *r)
+{
+	struct kipc_sem_array *a = sem_grab(r->semid);
+	const void *owner = t ? undo_owner(t) : NULL;
+	struct sem_undo *u, *old;
+	bool apply = false;
+	u32 i;
+
+	if (IS_ERR(a))
+		return 0;	/* the set is gone: so are its adjustments */
+	u = undo_from(r, a, owner);
+	if (IS_ERR_OR_NULL(u)) {
+		sem_put(r->semid, false);
+		return PTR_ERR_OR_ZERO(u);
+	}
+	/* semop changes an entry under the set's grab: merged under it */
 	spin_lock(&undo_lock);
-	old = undo_find_locked(owner, r->semid);
-	if (old && old->stamp == u->stamp && old->nsems == u->nsems) {
-		for (i = 0; i < u->nsems; i++)
-			if (old->a[i].gen == u->a[i].gen)
+	if (!t || (t->flags & PF_EXITING)) {
+		apply = true;
+	} else {
+		old = undo_find_locked(owner, r->semid);
+		if (old && old->stamp == u->stamp && old->nsems == u->nsems) {
+			for (i = 0; i < u->nsems; i++) {
+				if (old->a[i].gen != u->a[i].gen)
+					old->a[i].adj = 0;
+				old->a[i].gen = u->a[i].gen;
 				old->a[i].adj = clamp(old->a[i].adj +
 						      u->a[i].adj,
 						      -SEMVMX, SEMVMX);
-		swap(old, u);	/* u is freed */
-	} else {
-		if (old)	/* of a removed set whose id was reused */
-			hash_del(&old->node);
-		hash_add(undo_hash, &u->node, (unsigned long)owner);
-		u = old;
+			}
+			swap(old, u);	/* u is freed */
+		} else {
+			if (old)	/* of a removed set whose id was reused */
+				hash_del(&old->node);
+			hash_add(undo_hash, &u->node, (unsigned long)owner);
+			u = old;
+		}
 	}
 	spin_unlock(&undo_lock);
 	sem_put(r->semid, false);
+	if (apply)
+		undo_apply(u, t ? task_tgid_vnr(t) : 0);
 	kvfree(u);
 	return 0;
 }
@@ -578,7 +629,10 @@ static int undo_records_ok(const void *buf, size_t len)
 	return 0;
 }
 
-/* KIPC_UNDO_IMPORT: process @io->pid gets the entries in @io->buf. */
+/*
+ * KIPC_UNDO_IMPORT: process @io->pid gets the entries in @io->buf, or, if
+ * it ended, they are applied now.
+ */
 long kipc_sem_undo_import(const struct kipc_undo_io *io)
 {
 	struct task_struct *t;
@@ -594,13 +648,12 @@ long kipc_sem_undo_import(const struct kipc_undo_io *io)
 	if (IS_ERR(buf))
 		return PTR_ERR(buf);
 	ret = undo_records_ok(buf, io->len);
+	/* a process that is gone gets them applied, as at its exit */
 	t = ret ? NULL : undo_task(io->pid);
-	if (!ret && !t)
-		ret = -ESRCH;
 	while (!ret && off < io->len) {
 		const struct kipc_undo *r = buf + off;
 
-		ret = undo_merge(undo_owner(t), r);
+		ret = undo_merge(t, r);
 		off += undo_bytes(r->nsems);
 	}
 	if (t)

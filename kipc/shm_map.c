@@ -29,6 +29,7 @@
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/mount.h>
+#include <linux/namei.h>
 #include <linux/nsproxy.h>
 #include <linux/pagemap.h>
 #include <linux/pseudo_fs.h>
@@ -671,7 +672,9 @@ static int kipc_dev_mmap(struct file *file, struct vm_area_struct *vma)
 		id = (unsigned long)READ_ONCE(file->private_data);
 		vma->vm_pgoff |= id << KIPC_SHM_PG_BITS;
 	}
-	if (!(vma->vm_flags & VM_MAYSHARE) || !id || id > INT_MAX)
+	if (!(vma->vm_flags & VM_MAYSHARE) || !id || id > INT_MAX ||
+	    (vma->vm_pgoff & KIPC_SHM_PG_MASK) + vma_pages(vma) >
+	    KIPC_SHM_PG_MASK + 1)
 		return -EINVAL;
 	if (vma->vm_flags & VM_WRITE)
 		acc |= 0222;
@@ -749,10 +752,22 @@ struct file *kipc_shm_dev_file(int shmid, u64 size, bool rdonly)
 {
 	struct file *file;
 
+	struct path path;
+
 	if (DIV_ROUND_UP(size, PAGE_SIZE) > KIPC_SHM_PG_MASK + 1)
 		return NULL;
-	file = filp_open("/dev/kipc", (rdonly ? O_RDONLY : O_RDWR) |
-			 O_LARGEFILE, 0);
+	/* the caller's /dev: only our device is opened (no FIFO, no tty) */
+	if (kern_path("/dev/kipc", LOOKUP_FOLLOW, &path))
+		return NULL;
+	if (!d_is_special(path.dentry) ||
+	    !S_ISCHR(d_inode(path.dentry)->i_mode) ||
+	    d_inode(path.dentry)->i_rdev != MKDEV(MISC_MAJOR, kipc_dev.minor)) {
+		path_put(&path);
+		return NULL;
+	}
+	file = dentry_open(&path, (rdonly ? O_RDONLY : O_RDWR) | O_LARGEFILE |
+			   O_NOCTTY, current_cred());
+	path_put(&path);
 	if (IS_ERR(file))
 		return NULL;
 	if (file->f_op != &kipc_dev_fops) {

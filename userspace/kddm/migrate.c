@@ -6,7 +6,6 @@
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -271,17 +270,28 @@ static char *run_request(uint32_t node, bool migratable, char **argv,
 	return buf;
 }
 
-/* Our standard input to the program, a piece at a time; 0 at its end. */
-static int run_input(int fd, char *buf)
+/*
+ * Our standard input to the program, in a process of its own: a program
+ * that does not read its input then holds back only that, never its
+ * output. Ends at the end of input, with an empty STDIN.
+ */
+static pid_t run_input(int fd)
 {
-	ssize_t n = read(0, buf, 32768);
+	static char buf[32768];
+	pid_t pid = fork();
+	ssize_t n;
 
-	if (n < 0 && errno == EINTR)
-		return 1;
-	if (n < 0)
-		n = 0;
-	request(fd, KDDM_MIG_STDIN, buf, n);
-	return n > 0;
+	if (pid)
+		return pid;
+	for (;;) {
+		n = read(0, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			n = 0;
+		if (request(fd, KDDM_MIG_STDIN, buf, n) || !n)
+			_exit(0);
+	}
 }
 
 static int run_status(const struct kddm_mig_exit *e)
@@ -332,9 +342,8 @@ static int run_output(int fd, char *buf)
 int kddm_run(uint32_t node, bool migratable, char **argv)
 {
 	static char buf[KDDM_MIG_MSG_MAX];
-	struct pollfd p[2];
+	pid_t input = -1;
 	int fd, ret = -1;
-	bool input = !migratable;
 	size_t len;
 	char *req;
 
@@ -353,19 +362,15 @@ int kddm_run(uint32_t node, bool migratable, char **argv)
 	if (request(fd, KDDM_MIG_REQ_RUN, req, len))
 		ret = RUN_FAILED;
 	free(req);
-	while (ret < 0) {
-		p[0] = (struct pollfd){ .fd = input ? 0 : -1, .events = POLLIN };
-		p[1] = (struct pollfd){ .fd = fd, .events = POLLIN };
-		if (poll(p, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			ret = RUN_FAILED;
-			break;
-		}
-		if (p[1].revents)
-			ret = run_output(fd, buf);
-		else if (p[0].revents)
-			input = run_input(fd, buf);
+	if (ret < 0 && !migratable)
+		input = run_input(fd);
+	if (input < 0 && !migratable)
+		ret = RUN_FAILED;
+	while (ret < 0)
+		ret = run_output(fd, buf);
+	if (input > 0) {
+		kill(input, SIGKILL);
+		waitpid(input, NULL, 0);
 	}
 	close(fd);
 	return ret;

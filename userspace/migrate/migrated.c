@@ -305,6 +305,7 @@ static void *reaper(void *arg)
 	struct pollfd pfd[MAX_JOBS];
 	pid_t pids[MAX_JOBS];
 	siginfo_t si;
+	bool ended;
 	int i, n;
 
 	(void)arg;
@@ -332,6 +333,7 @@ static void *reaper(void *arg)
 			if (waitid(P_PIDFD, pfd[i].fd, &si, WEXITED | WNOHANG) ||
 			    !si.si_pid)
 				continue;
+			ended = false;
 			pthread_mutex_lock(&jobs_lock);
 			for (j = jobs; j < jobs + nr_jobs; j++) {
 				if (j->pidfd != pfd[i].fd)
@@ -341,17 +343,18 @@ static void *reaper(void *arg)
 					       j->info.comm,
 					       si.si_code == CLD_EXITED ?
 					       "status" : "signal", si.si_status);
-					run_exited(pids[i],
-						   si.si_code == CLD_EXITED ?
-						   W_EXITCODE(si.si_status, 0) :
-						   si.si_status |
-						   (si.si_code == CLD_DUMPED ?
-						    0x80 : 0));
+					ended = true;
 				}
 				job_del(j);
 				break;
 			}
 			pthread_mutex_unlock(&jobs_lock);
+			/* kdfs may be slow: not under jobs_lock */
+			if (ended)
+				run_exited(pids[i], si.si_code == CLD_EXITED ?
+					   W_EXITCODE(si.si_status, 0) :
+					   si.si_status |
+					   (si.si_code == CLD_DUMPED ? 0x80 : 0));
 		}
 	}
 	return NULL;

@@ -12,7 +12,9 @@
  * with pipes to its node could not move: it reads /dev/null and writes
  * files on kdfs (.kddm-run/PID/out, err), which the daemon that started it
  * relays wherever the process went; whichever daemon sees it end writes
- * its wait status next to them.
+ * its wait status next to them. The directories are root's (0711 and
+ * 0700), the two files the caller's: a job cannot put a link where the
+ * daemons read or write as root.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -25,6 +27,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -77,11 +81,33 @@ static int run_dir(pid_t pid, char *path, size_t len)
 	return err;
 }
 
+/* Is @path a directory of root's, no link, that only root may change? */
+static bool root_dir(const char *path)
+{
+	struct stat st;
+
+	return !lstat(path, &st) && S_ISDIR(st.st_mode) && !st.st_uid &&
+	       !(st.st_mode & 022);
+}
+
+/* Forgets an end of @pid seen before (a PID used again). */
+static void exit_forget(pid_t pid)
+{
+	int i;
+
+	pthread_mutex_lock(&exits_lock);
+	for (i = 0; i < NR_EXITS; i++)
+		if (exits[i].pid == pid)
+			exits[i].pid = 0;
+	pthread_mutex_unlock(&exits_lock);
+}
+
 /* From the reaper: process @pid, ours, ended with wait status @status. */
 void run_exited(pid_t pid, int status)
 {
 	char dir[PATH_MAX], path[PATH_MAX + 16];
 	FILE *f;
+	int fd;
 
 	pthread_mutex_lock(&exits_lock);
 	exits[next_exit].pid = pid;
@@ -90,12 +116,17 @@ void run_exited(pid_t pid, int status)
 	pthread_cond_broadcast(&exits_cond);
 	pthread_mutex_unlock(&exits_lock);
 	/* a migratable job: the daemon that started it reads it there */
-	if (run_dir(pid, dir, sizeof(dir)) || access(dir, F_OK))
+	if (run_dir(pid, dir, sizeof(dir)) || !root_dir(dir))
 		return;
 	snprintf(path, sizeof(path), "%s/status.new", dir);
-	f = fopen(path, "we");
-	if (!f)
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+		  0600);
+	f = fd < 0 ? NULL : fdopen(fd, "w");
+	if (!f) {
+		if (fd >= 0)
+			close(fd);
 		return;
+	}
 	fprintf(f, "%d\n", status);
 	if (!fclose(f)) {
 		char done[PATH_MAX + 16];
@@ -145,6 +176,8 @@ struct run {
 	char cwd[KDDM_MIG_PATH];
 	pid_t pid;
 	int in, out, err;	/* pipes, or -1 */
+	char *pend;		/* input not written yet (in is non-blocking) */
+	size_t pend_len, pend_off;
 	char dir[PATH_MAX];	/* migratable: its run directory */
 };
 
@@ -204,9 +237,9 @@ static void run_child(struct run *x, int pin[2], int pout[2], int perr[2],
 			_exit(126);
 		fd[0] = open("/dev/null", O_RDONLY);
 		snprintf(path, sizeof(path), "%s/out", x->dir);
-		fd[1] = open(path, O_WRONLY | O_APPEND);
+		fd[1] = open(path, O_WRONLY | O_APPEND | O_NOFOLLOW);
 		snprintf(path, sizeof(path), "%s/err", x->dir);
-		fd[2] = open(path, O_WRONLY | O_APPEND);
+		fd[2] = open(path, O_WRONLY | O_APPEND | O_NOFOLLOW);
 	} else {
 		fd[0] = pin[0];
 		fd[1] = pout[1];
@@ -215,7 +248,9 @@ static void run_child(struct run *x, int pin[2], int pout[2], int perr[2],
 	for (i = 0; i < 3; i++)
 		if (fd[i] < 0 || dup2(fd[i], i) < 0)
 			goto fail;
-	close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);	/* errp stays till exec */
+	/* errp stays till exec */
+	if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC))
+		goto fail;
 	if (setgroups(0, NULL) || setresgid(x->r.gid, x->r.gid, x->r.gid) ||
 	    setresuid(x->r.uid, x->r.uid, x->r.uid))
 		goto fail;
@@ -245,11 +280,14 @@ static int run_dir_make(struct run *x)
 	*strrchr(path, '/') = 0;
 	if (mkdir(path, 0711) && errno != EEXIST)
 		return -errno;
-	if (mkdir(x->dir, 0700) || chown(x->dir, x->r.uid, x->r.gid))
+	if (!root_dir(path))
+		return -EPERM;	/* not ours: nothing goes in there */
+	if (mkdir(x->dir, 0700))
 		return -errno;
 	for (i = 0; i < 2; i++) {
 		snprintf(path, sizeof(path), "%s/%s", x->dir, i ? "err" : "out");
-		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+			  O_CLOEXEC, 0600);
 		if (fd < 0)
 			return -errno;
 		err = fchown(fd, x->r.uid, x->r.gid) ? -errno : 0;
@@ -309,7 +347,9 @@ static int run_start(struct run *x)
 	close_fd(&go[0]);
 	if (x->pid < 0)
 		err = -errno;
-	else if (mig)
+	else
+		exit_forget(x->pid);
+	if (!err && mig)
 		err = run_dir_make(x);
 	if (mig && !err && write(go[1], "g", 1) != 1)
 		err = -errno;
@@ -359,7 +399,7 @@ static int relay_file(struct run *x, const char *name, off_t *off, uint32_t type
 	int fd, err = 0;
 
 	snprintf(path, sizeof(path), "%s/%s", x->dir, name);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return 0;
 	while (!err && (n = pread(fd, buf, RELAY_CHUNK, *off)) > 0) {
@@ -370,21 +410,49 @@ static int relay_file(struct run *x, const char *name, off_t *off, uint32_t type
 	return err;
 }
 
-/* The STDIN messages of the peer: 1 more, 0 the peer is gone. */
-static int relay_stdin(struct run *x, char *buf)
+/* Writes what input it can; the rest waits for POLLOUT. */
+static void flush_stdin(struct run *x)
+{
+	ssize_t n;
+
+	while (x->in >= 0 && x->pend_off < x->pend_len) {
+		n = write(x->in, x->pend + x->pend_off,
+			  x->pend_len - x->pend_off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return;
+		if (n <= 0) {
+			close_fd(&x->in);	/* it closed its input */
+			break;
+		}
+		x->pend_off += n;
+	}
+	x->pend_len = x->pend_off = 0;
+}
+
+/*
+ * A STDIN message of the peer (read only when the last one is written, so
+ * that a program that does not read holds its input back, not its
+ * output): 1 more, 0 the peer is gone.
+ */
+static int relay_stdin(struct run *x)
 {
 	uint32_t type;
 	size_t n;
 
-	if (recv_msg(x->fd, &type, buf, KDDM_MIG_MSG_MAX, &n) ||
+	if (recv_msg(x->fd, &type, x->pend, KDDM_MIG_MSG_MAX, &n) ||
 	    type != KDDM_MIG_STDIN)
 		return 0;
 	if (x->in < 0)
 		return 1;
-	if (!n)
+	if (!n) {
 		close_fd(&x->in);	/* end of input */
-	else if (write_all(x->in, buf, n))
-		close_fd(&x->in);	/* it closed its input */
+		return 1;
+	}
+	x->pend_len = n;
+	x->pend_off = 0;
+	flush_stdin(x);
 	return 1;
 }
 
@@ -392,12 +460,16 @@ static int read_status(struct run *x, int *status)
 {
 	char path[PATH_MAX + 8];
 	FILE *f;
-	int ok;
+	int ok, fd;
 
 	snprintf(path, sizeof(path), "%s/status", x->dir);
-	f = fopen(path, "re");
-	if (!f)
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	f = fd < 0 ? NULL : fdopen(fd, "r");
+	if (!f) {
+		if (fd >= 0)
+			close(fd);
 		return 0;
+	}
 	ok = fscanf(f, "%d", status) == 1;
 	fclose(f);
 	return ok;
@@ -409,19 +481,25 @@ static void run_relay(struct run *x, char *buf)
 	struct kddm_mig_exit ex = { .pid = x->pid };
 	off_t off[2] = { 0, 0 };
 	bool peer = true, ended = false;
-	struct pollfd p[3];
+	struct pollfd p[4];
 
 	while (!ended) {
-		p[0] = (struct pollfd){ .fd = peer ? x->fd : -1,
+		bool pending = x->pend_off < x->pend_len;
+
+		p[0] = (struct pollfd){ .fd = peer && !pending ? x->fd : -1,
 					.events = POLLIN };
 		p[1] = (struct pollfd){ .fd = x->out, .events = POLLIN };
 		p[2] = (struct pollfd){ .fd = x->err, .events = POLLIN };
-		if (poll(p, 3, mig ? 100 : 500) < 0 && errno != EINTR)
+		p[3] = (struct pollfd){ .fd = pending ? x->in : -1,
+					.events = POLLOUT };
+		if (poll(p, 4, mig ? 100 : 500) < 0 && errno != EINTR)
 			break;
-		if (p[0].revents && !relay_stdin(x, buf)) {
+		if (p[3].revents)
+			flush_stdin(x);
+		if (p[0].revents && !relay_stdin(x)) {
 			peer = false;	/* the caller went */
-			if (!mig)
-				kill(-x->pid, SIGHUP);
+			if (!mig && !exit_wait(x->pid, &ex.status, 0))
+				kill(-x->pid, SIGHUP);	/* not ended yet */
 			break;
 		}
 		if (p[1].revents && !relay_pipe(x->out, x->fd, KDDM_MIG_STDOUT, buf))
@@ -461,8 +539,15 @@ void run_in(int fd, uint32_t from, char *buf, size_t n)
 		send_result(fd, -EPROTO, "bad run request");
 		return;
 	}
+	x.pend = malloc(KDDM_MIG_MSG_MAX);
+	if (!x.pend) {
+		send_result(fd, -ENOMEM, "out of memory");
+		goto out;
+	}
 	if (run_start(&x))
 		goto out;
+	if (x.in >= 0)
+		fcntl(x.in, F_SETFL, O_NONBLOCK);
 	j.pid = x.pid;
 	j.uid = x.r.uid;
 	base = strrchr(x.argv[0], '/');
@@ -475,18 +560,43 @@ void run_in(int fd, uint32_t from, char *buf, size_t n)
 	if (!send_msg(fd, KDDM_MIG_RUN_STARTED, &res, sizeof(res)))
 		run_relay(&x, relay);
 out:
+	free(x.pend);
 	free(x.argv);
 }
 
 /* ---- the caller's node ---- */
 
+struct input {
+	int cli, peer;
+};
+
+/*
+ * The caller's input to the peer, in a thread of its own: a program that
+ * does not read its input then holds back only that, never its output.
+ */
+static void *input_thread(void *arg)
+{
+	struct input *in = arg;
+	uint32_t type;
+	size_t len;
+	char *buf = malloc(KDDM_MIG_MSG_MAX);
+
+	while (buf && !recv_msg(in->cli, &type, buf, KDDM_MIG_MSG_MAX, &len) &&
+	       type == KDDM_MIG_STDIN && !send_msg(in->peer, type, buf, len))
+		;
+	free(buf);
+	/* the caller went (or said nonsense): the peer hears of it */
+	shutdown(in->peer, SHUT_RDWR);	/* TIPC: no SHUT_WR */
+	return NULL;
+}
+
 /* The CLI's request (@buf, @n bytes), for the caller @uid, @gid. */
 void run_out(int cli, char *buf, size_t n, uid_t uid, gid_t gid)
 {
 	struct kddm_mig_run r;
-	struct pollfd p[2];
+	struct input in;
 	char why[KDDM_MIG_TEXT];
-	bool done = false;
+	pthread_t th;
 	uint32_t type;
 	size_t len;
 	int peer;
@@ -514,34 +624,28 @@ void run_out(int cli, char *buf, size_t n, uid_t uid, gid_t gid)
 		close(peer);
 		return;
 	}
-	while (!done) {
-		p[0] = (struct pollfd){ .fd = cli, .events = POLLIN };
-		p[1] = (struct pollfd){ .fd = peer, .events = POLLIN };
-		if (poll(p, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
+	in = (struct input){ .cli = cli, .peer = peer };
+	if (pthread_create(&th, NULL, input_thread, &in)) {
+		send_result(cli, -EAGAIN, "no thread for the input");
+		close(peer);
+		return;
+	}
+	/* the program's output and end, to the caller */
+	for (;;) {
+		if (recv_msg(peer, &type, buf, KDDM_MIG_MSG_MAX, &len) ||
+		    (type != KDDM_MIG_RUN_STARTED &&
+		     type != KDDM_MIG_STDOUT && type != KDDM_MIG_STDERR &&
+		     type != KDDM_MIG_EXIT && type != KDDM_MIG_RESULT)) {
+			send_result(cli, -ECONNRESET, "node %u stopped answering",
+				    r.node);
 			break;
 		}
-		if (p[0].revents) {
-			/* only input, from the caller */
-			if (recv_msg(cli, &type, buf, KDDM_MIG_MSG_MAX, &len) ||
-			    type != KDDM_MIG_STDIN ||
-			    send_msg(peer, type, buf, len))
-				break;
-		}
-		if (p[1].revents) {
-			if (recv_msg(peer, &type, buf, KDDM_MIG_MSG_MAX, &len) ||
-			    (type != KDDM_MIG_RUN_STARTED &&
-			     type != KDDM_MIG_STDOUT && type != KDDM_MIG_STDERR &&
-			     type != KDDM_MIG_EXIT && type != KDDM_MIG_RESULT)) {
-				send_result(cli, -ECONNRESET,
-					    "node %u stopped answering", r.node);
-				break;
-			}
-			if (send_msg(cli, type, buf, len))
-				break;
-			done = type == KDDM_MIG_EXIT || type == KDDM_MIG_RESULT;
-		}
+		if (send_msg(cli, type, buf, len) || type == KDDM_MIG_EXIT ||
+		    type == KDDM_MIG_RESULT)
+			break;
 	}
+	/* the input thread ends with the caller's connection */
+	shutdown(cli, SHUT_RDWR);
+	pthread_join(th, NULL);
 	close(peer);
 }

@@ -70,8 +70,11 @@ static int take_one(int kfd, int dir_fd, pid_t pid)
 		err = fd < 0 ? -errno : write_all(fd, buf, io.len);
 		if (fd >= 0 && close(fd) && !err)
 			err = -errno;
-		if (err)	/* they stay with the process */
+		if (err) {	/* they stay with the process, once */
+			if (fd >= 0)
+				unlinkat(dir_fd, name, 0);
 			give(kfd, pid, buf, io.len);
+		}
 	}
 	free(buf);
 	return err;
