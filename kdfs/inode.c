@@ -399,9 +399,10 @@ static bool being_made(struct dentry *dentry, u64 ino)
 {
 	struct inode *inode;
 
+	/* pairs with making()'s release: a NULL seen, d_inode is set */
 	if (smp_load_acquire(&dentry->d_fsdata) == KDFS_MAKING)
 		return true;
-	inode = READ_ONCE(dentry->d_inode);	/* making() ended after it */
+	inode = READ_ONCE(dentry->d_inode);
 	return inode && inode->i_ino == ino;
 }
 

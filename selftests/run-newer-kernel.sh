@@ -40,7 +40,7 @@ fi
 export KDDM_VM_KERNEL=$IMG KDDM_VM_MODULES=$M
 export KDDM_TEST_LOGS=${KDDM_TEST_LOGS_NEWER:-$BUILD/test-logs-newer}
 if [ $# -eq 0 ]; then
-	# all but the load tests (main-only): same code paths, at volume
+	# all but the main-only tests (see cluster.list)
 	mapfile -t tests < <(awk '!/^#/ && NF && !/main-only/ { print $1 }' \
 		"$ROOT/selftests/cluster.list")
 	set -- "${tests[@]}"

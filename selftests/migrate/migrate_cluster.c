@@ -519,6 +519,10 @@ TEST_F(mig, run_streams_and_status)
 			      "cd /kdfs && echo hello | kddm run --node 2 sh -c \"cat; echo err on \\$(hostname) >&2; exit 3\" 2>/tmp/run-err; s=$?; cat /tmp/run-err; exit $s"))
 		TH_LOG("%s", self->out);
 	ASSERT_STREQ("hello\nerr on node2", self->out);
+	/* more input than any buffer on the way, echoed: no deadlock */
+	ASSERT_EQ(0, node_run(1, self->out,
+			      "head -c 8000000 /dev/urandom > /tmp/big; kddm run --node 2 cat < /tmp/big | cmp - /tmp/big && echo same"));
+	ASSERT_STREQ("same", self->out);
 	ASSERT_EQ(0, node_run(1, self->out, "mig-worker as 65534 kddm run --node 3 -- id -u"));
 	ASSERT_STREQ("65534", self->out);
 	ASSERT_EQ(137, node_run(1, self->out, "kddm run --node 2 sh -c \"kill -9 \\$\\$\""));
