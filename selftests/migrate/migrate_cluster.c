@@ -32,31 +32,43 @@ static int start(int node, const char *args)
 	return pid > 0 ? pid : -1;
 }
 
-/* The count in @file, read on @node: 0 before the first, -1 after BAD. */
-static long long count(int node)
+/* The count in @path, read on @node: 0 before the first, -1 after BAD. */
+static long long count_of(int node, const char *path)
 {
 	char out[OUT_MAX];
 
-	if (node_run(node, out, "cat %s 2>/dev/null", file))
+	if (node_run(node, out, "cat %s 2>/dev/null", path))
 		return 0;
 	if (strstr(out, "BAD"))
 		return -1;
 	return atoll(out);
 }
 
-/* Waits up to @secs for the count to pass @above; the count. */
-static long long count_above(int node, long long above, double secs)
+/* Waits up to @secs for the count in @path to pass @above; the count. */
+static long long turn_above(int node, const char *path, long long above,
+			    double secs)
 {
 	double end = now_s() + secs;
 	long long c;
 
 	do {
-		c = count(node);
+		c = count_of(node, path);
 		if (c < 0 || c > above)
 			return c;
 		usleep(100000);
 	} while (now_s() < end);
 	return c;
+}
+
+/* The same for the test's own file. */
+static long long count(int node)
+{
+	return count_of(node, file);
+}
+
+static long long count_above(int node, long long above, double secs)
+{
+	return turn_above(node, file, above, secs);
 }
 
 /* 1 if process @pid runs on @node as a mig-worker. */
@@ -312,34 +324,6 @@ TEST_F(mig, pid_in_use_refused)
 	ASSERT_TRUE(runs_on(1, pid));
 	node_run(2, NULL, "kill %d", pid);
 	node_run(1, NULL, "kill %d", pid);
-}
-
-/* The count in @path on @node, as count() does for the test's file. */
-static long long count_of(int node, const char *path)
-{
-	char out[OUT_MAX];
-
-	if (node_run(node, out, "cat %s 2>/dev/null", path))
-		return 0;
-	if (strstr(out, "BAD"))
-		return -1;
-	return atoll(out);
-}
-
-/* Waits up to @secs for the turn in @path to pass @above; the turn. */
-static long long turn_above(int node, const char *path, long long above,
-			    double secs)
-{
-	double end = now_s() + secs;
-	long long c;
-
-	do {
-		c = count_of(node, path);
-		if (c < 0 || c > above)
-			return c;
-		usleep(100000);
-	} while (now_s() < end);
-	return c;
 }
 
 /* shm_nattch of the kipc segment of @key, seen from @node; -1 if none. */
