@@ -252,11 +252,28 @@ static struct sem_undo *undo_find_locked(const void *owner, int semid)
  * @semid). Only the sharers of the list use it, under the set's grab; it
  * is freed when the last of them leaves the list.
  */
+/* A new entry of @owner for set @a (id @semid), no adjustment yet. */
+static struct sem_undo *undo_new(const void *owner, int semid,
+				 const struct kipc_sem_array *a)
+{
+	struct sem_undo *u = kvzalloc(struct_size(u, a, a->nsems), GFP_KERNEL);
+	u32 i;
+
+	if (!u)
+		return NULL;
+	u->owner = owner;
+	u->semid = semid;
+	u->stamp = a->stamp;
+	u->nsems = a->nsems;
+	for (i = 0; i < a->nsems; i++)
+		u->a[i].gen = a->sems[i].undo_gen;
+	return u;
+}
+
 static struct sem_undo *undo_get(struct kipc_sem_array *a, int semid)
 {
 	const void *owner = undo_owner(current);
 	struct sem_undo *u, *stale = NULL;
-	u32 i;
 
 	spin_lock(&undo_lock);
 	u = undo_find_locked(owner, semid);
@@ -270,15 +287,9 @@ static struct sem_undo *undo_get(struct kipc_sem_array *a, int semid)
 	kvfree(stale);
 	if (u)
 		return u;
-	u = kvzalloc(struct_size(u, a, a->nsems), GFP_KERNEL);
+	u = undo_new(owner, semid, a);
 	if (!u)
 		return ERR_PTR(-ENOMEM);
-	u->owner = owner;
-	u->semid = semid;
-	u->stamp = a->stamp;
-	u->nsems = a->nsems;
-	for (i = 0; i < a->nsems; i++)
-		u->a[i].gen = a->sems[i].undo_gen;
 	spin_lock(&undo_lock);
 	hash_add(undo_hash, &u->node, (unsigned long)owner);
 	spin_unlock(&undo_lock);
@@ -541,16 +552,11 @@ static struct sem_undo *undo_from(const struct kipc_undo *r,
 
 	if (r->stamp != a->stamp || r->nsems != a->nsems)
 		return NULL;
-	u = kvzalloc(struct_size(u, a, r->nsems), GFP_KERNEL);
+	u = undo_new(owner, r->semid, a);
 	if (!u)
 		return ERR_PTR(-ENOMEM);
-	u->owner = owner;
-	u->semid = r->semid;
-	u->stamp = r->stamp;
-	u->nsems = r->nsems;
 	for (i = 0; i < r->nsems; i++) {
-		u->a[i].gen = a->sems[i].undo_gen;
-		if (r->a[i].gen == a->sems[i].undo_gen)
+		if (r->a[i].gen == u->a[i].gen)
 			u->a[i].adj = clamp(r->a[i].adj, -SEMVMX, SEMVMX);
 		any |= u->a[i].adj;
 	}

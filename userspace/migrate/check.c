@@ -204,25 +204,32 @@ int tree_collect(pid_t root, bool tree, struct tree *t, char *why, size_t len)
 
 /* ---- what cannot move ---- */
 
-/* Devices of mounted kdfs file systems: the same files on every node. */
-static int kdfs_devs(dev_t *devs, int max)
+/*
+ * Mounted kdfs file systems (the same files on every node): their devices
+ * in @devs (@max at most; how many, returned), the first one's mount point
+ * in @mnt (if not NULL; left empty if none).
+ */
+int kdfs_mounts(dev_t *devs, int max, char *mnt, size_t len)
 {
-	char line[4096], fstype[64];
+	char line[4096], fstype[64], dir[PATH_MAX], *sep;
 	unsigned int ma, mi;
-	int n = 0;
+	int n = 0, seen = 0;
 	FILE *f = fopen("/proc/self/mountinfo", "re");
-	char *sep;
 
+	if (mnt && len)
+		mnt[0] = 0;
 	if (!f)
 		return 0;
-	while (fgets(line, sizeof(line), f) && n < max) {
-		if (sscanf(line, "%*d %*d %u:%u", &ma, &mi) != 2)
-			continue;
+	while (fgets(line, sizeof(line), f)) {
 		sep = strstr(line, " - ");
-		if (!sep || sscanf(sep + 3, "%63s", fstype) != 1)
+		if (sscanf(line, "%*d %*d %u:%u %*s %4095s", &ma, &mi, dir) != 3 ||
+		    !sep || sscanf(sep + 3, "%63s", fstype) != 1 ||
+		    strcmp(fstype, "kdfs"))
 			continue;
-		if (!strcmp(fstype, "kdfs"))
+		if (n < max)
 			devs[n++] = makedev(ma, mi);
+		if (!seen++ && mnt && snprintf(mnt, len, "%s", dir) >= (int)len)
+			mnt[0] = 0;	/* no room: as if none */
 	}
 	fclose(f);
 	return n;
@@ -464,7 +471,7 @@ int tree_movable(const struct tree *t, char *why, size_t len)
 {
 	static __thread struct pipes pp;
 	dev_t devs[16];
-	int ndevs = kdfs_devs(devs, ARRAY_SIZE(devs));
+	int ndevs = kdfs_mounts(devs, ARRAY_SIZE(devs), NULL, 0);
 	int i, err = 0;
 
 	pp.nr = 0;

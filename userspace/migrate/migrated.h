@@ -62,6 +62,7 @@ struct tree {
 int caller_may_ptrace(uid_t uid, gid_t gid, pid_t pid);
 int tree_collect(pid_t root, bool tree, struct tree *t, char *why, size_t len);
 int tree_movable(const struct tree *t, char *why, size_t len);
+int kdfs_mounts(dev_t *devs, int max, char *mnt, size_t len);
 int pids_free(const uint32_t *pids, int nr, char *why, size_t len);
 
 /* ---- move.c: the source's and the destination's side ---- */

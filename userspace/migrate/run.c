@@ -51,23 +51,8 @@ static int next_exit;
 /* The kdfs mount point (the first one), or -ENOENT. */
 static int kdfs_mount(char *path, size_t len)
 {
-	char line[4096], mnt[PATH_MAX], fstype[64], *sep;
-	FILE *f = fopen("/proc/self/mountinfo", "re");
-	int err = -ENOENT;
-
-	if (!f)
-		return -errno;
-	while (err && fgets(line, sizeof(line), f)) {
-		sep = strstr(line, " - ");
-		if (!sep || sscanf(sep + 3, "%63s", fstype) != 1 ||
-		    strcmp(fstype, "kdfs") ||
-		    sscanf(line, "%*d %*d %*s %*s %4095s", mnt) != 1)
-			continue;
-		if (snprintf(path, len, "%s", mnt) < (int)len)
-			err = 0;
-	}
-	fclose(f);
-	return err;
+	kdfs_mounts(NULL, 0, path, len);
+	return path[0] ? 0 : -ENOENT;
 }
 
 static int run_dir(pid_t pid, char *path, size_t len)
