@@ -61,10 +61,10 @@ counter() {
 	echo "$pid"
 }
 
-# kddm_move NODE PID TO: "downtime_s pull_s"; pull_s from the command's
-# start to the source's images gone (every page on TO).
+# kddm_move NODE PID TO: "downtime_s pull_s"; pull_s from the process
+# running on TO to the source's images gone (every page on TO).
 kddm_move() {
-	local out t0 t1 d tot
+	local out t0 t1 d run
 	t0=$(date +%s.%N)
 	out=$(x "$1" kddm --json migrate "$2" "$3") || exit 1
 	# shellcheck disable=SC2016 # expands in the guest
@@ -74,13 +74,13 @@ kddm_move() {
 	done
 	t1=$(date +%s.%N)
 	d=$(json "$out" downtime_us)
-	tot=$(json "$out" total_us)
-	if [ -z "$d" ] || [ -z "$tot" ]; then
+	run=$(json "$out" running_us)
+	if [ -z "$d" ] || [ -z "$run" ]; then
 		die "kddm migrate printed '$out'"
 	fi
-	# what the command spent before the restore: not pulling
-	awk -v d="$d" -v tot="$tot" -v a="$t0" -v b="$t1" \
-		'BEGIN { printf "%.4f %.4f\n", d / 1e6, b - a - (tot - d) / 1e6 }'
+	# what the command spent before the process ran there: not pulling
+	awk -v d="$d" -v run="$run" -v a="$t0" -v b="$t1" \
+		'BEGIN { printf "%.4f %.4f\n", d / 1e6, b - a - run / 1e6 }'
 }
 
 # criu_move FROM PID TO: stock CRIU's downtime in seconds, measured in

@@ -12,6 +12,13 @@
  * it has every page; then the source destroys the set. The data never
  * changes: objects are only ever read.
  *
+ * A set exported while its files are still being written (FILLING: the
+ * source's daemon copies the pages out of CRIU's page server after the
+ * process runs again) serves a chunk only once the daemon said it is
+ * written (FILLED); before that, a read of it fails with EAGAIN and the
+ * destination asks again. The home never waits: first touches run on
+ * kDDM's receive thread.
+ *
  * Both sides bound the copies they keep (kDDM's cache bound): the
  * destination drops what it copied into the process, the source what it
  * served, as the file still holds it. The exports of a file descriptor
@@ -20,6 +27,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/bitmap.h>
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
@@ -27,6 +35,7 @@
 #include <linux/mutex.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
+#include <linux/spinlock.h>
 #include <linux/uaccess.h>
 #include <kddm/kddm.h>
 #include <kddm/kddm_mig_mem.h>
@@ -35,13 +44,61 @@
 #define MIG_LINKER	"kddm_mig"
 /* copies kept per set on each side: 16 MiB */
 #define MIG_CACHE_CHUNKS	256
+/* a file being filled: 64 GiB at most (a bitmap of 128 KiB) */
+#define MIG_FILL_MAX_CHUNKS	(1U << 20)
+
+struct mig_fill {
+	u32 chunks;
+	unsigned long *done;	/* chunks written */
+};
 
 struct mig_export {
 	struct list_head list;	/* in the exporting file's list */
 	struct kddm_set *set;
 	unsigned int nr;
+	spinlock_t fill_lock;
+	struct mig_fill *fill;	/* per file, if FILLING; else NULL */
+	/* chunks read before they were written, oldest first (FILLING) */
+	u64 wanted[KDDM_MIG_WANTED_MAX];
+	unsigned int nr_wanted;
 	struct file *files[];
 };
+
+/* Under fill_lock: @objid to the exporter's list, unless there already. */
+static void mig_want(struct mig_export *e, u64 objid)
+{
+	unsigned int i;
+
+	for (i = 0; i < e->nr_wanted; i++)
+		if (e->wanted[i] == objid)
+			return;
+	if (e->nr_wanted == KDDM_MIG_WANTED_MAX) {
+		/* the oldest goes: its reader asks again */
+		memmove(e->wanted, e->wanted + 1,
+			sizeof(e->wanted[0]) * (KDDM_MIG_WANTED_MAX - 1));
+		e->nr_wanted--;
+	}
+	e->wanted[e->nr_wanted++] = objid;
+}
+
+/*
+ * Is chunk @objid written (always, for a set not FILLING)? If not, the
+ * exporter hears that it is wanted.
+ */
+static bool mig_chunk_ready(struct mig_export *e, u64 objid)
+{
+	u32 idx = objid >> 32, n = (u32)objid;
+	bool ready;
+
+	if (!e->fill)
+		return true;
+	spin_lock(&e->fill_lock);
+	ready = n < e->fill[idx].chunks && test_bit(n, e->fill[idx].done);
+	if (!ready)
+		mig_want(e, objid);
+	spin_unlock(&e->fill_lock);
+	return ready;
+}
 
 struct mig_file {
 	struct mutex lock;
@@ -75,6 +132,9 @@ static int mig_first_touch(struct kddm_set *set, u64 objid, void *data)
 	n = -ERANGE;
 	if (pos >= i_size_read(file_inode(e->files[idx])))
 		goto out;
+	n = -EAGAIN;	/* not written yet: the reader asks again */
+	if (!mig_chunk_ready(e, objid))
+		goto out;
 	nofs = memalloc_nofs_save();
 	n = kernel_read(e->files[idx], data, KDDM_MIG_CHUNK, &pos);
 	memalloc_nofs_restore(nofs);
@@ -104,10 +164,36 @@ static void export_free(struct mig_export *e)
 {
 	unsigned int i;
 
-	for (i = 0; i < e->nr; i++)
+	for (i = 0; i < e->nr; i++) {
 		if (e->files[i])
 			fput(e->files[i]);
+		if (e->fill)
+			bitmap_free(e->fill[i].done);
+	}
+	kfree(e->fill);
 	kfree(e);
+}
+
+/* Bitmaps of the chunks written, sized by the files' sizes now. */
+static int export_fill_init(struct mig_export *e)
+{
+	unsigned int i;
+	loff_t size;
+
+	e->fill = kcalloc(e->nr, sizeof(*e->fill), GFP_KERNEL);
+	if (!e->fill)
+		return -ENOMEM;
+	for (i = 0; i < e->nr; i++) {
+		size = i_size_read(file_inode(e->files[i]));
+		if (size > (loff_t)MIG_FILL_MAX_CHUNKS * KDDM_MIG_CHUNK)
+			return -EFBIG;
+		e->fill[i].chunks = DIV_ROUND_UP(size, KDDM_MIG_CHUNK);
+		e->fill[i].done = bitmap_zalloc(e->fill[i].chunks ?: 1,
+						GFP_KERNEL);
+		if (!e->fill[i].done)
+			return -ENOMEM;
+	}
+	return 0;
 }
 
 /* Destroys the set cluster-wide, then lets the files go. */
@@ -152,13 +238,17 @@ static long mig_export(struct mig_file *mf, void __user *arg)
 
 	if (copy_from_user(&ex, arg, sizeof(ex)))
 		return -EFAULT;
-	if (!ex.nr_files || ex.nr_files > KDDM_MIG_MAX_FILES || ex.pad)
+	if (!ex.nr_files || ex.nr_files > KDDM_MIG_MAX_FILES ||
+	    ex.flags & ~KDDM_MIG_EXPORT_FILLING)
 		return -EINVAL;
 	e = kzalloc(struct_size(e, files, ex.nr_files), GFP_KERNEL);
 	if (!e)
 		return -ENOMEM;
 	e->nr = ex.nr_files;
+	spin_lock_init(&e->fill_lock);
 	ret = export_files(e, u64_to_user_ptr(ex.fds));
+	if (!ret && ex.flags & KDDM_MIG_EXPORT_FILLING)
+		ret = export_fill_init(e);
 	if (ret)
 		goto free;
 	e->set = kddm_create_set(&attr);
@@ -185,26 +275,94 @@ free:
 	return ret;
 }
 
+/* This file's export of set @id; unhooked from the list with @unhook. */
+static struct mig_export *export_find(struct mig_file *mf, u64 id,
+				      bool unhook)
+{
+	struct mig_export *e;
+
+	list_for_each_entry(e, &mf->exports, list) {
+		if (kddm_set_id(e->set) == id) {
+			if (unhook)
+				list_del(&e->list);
+			return e;
+		}
+	}
+	return NULL;
+}
+
 static long mig_unexport(struct mig_file *mf, void __user *arg)
 {
-	struct mig_export *e, *found = NULL;
+	struct mig_export *e;
 	u64 id;
 
 	if (copy_from_user(&id, arg, sizeof(id)))
 		return -EFAULT;
 	mutex_lock(&mf->lock);
-	list_for_each_entry(e, &mf->exports, list) {
-		if (kddm_set_id(e->set) == id) {
-			found = e;
-			list_del(&e->list);
-			break;
-		}
+	e = export_find(mf, id, true);
+	mutex_unlock(&mf->lock);
+	if (!e)
+		return -ENOENT;
+	export_end(e);
+	return 0;
+}
+
+static long mig_wanted(struct mig_file *mf, void __user *arg)
+{
+	struct kddm_mig_wanted w;
+	struct mig_export *e;
+	long ret = 0;
+
+	if (copy_from_user(&w, arg, offsetof(struct kddm_mig_wanted, chunks)))
+		return -EFAULT;
+	if (w.pad)
+		return -EINVAL;
+	memset(w.chunks, 0, sizeof(w.chunks));
+	mutex_lock(&mf->lock);
+	e = export_find(mf, w.set_id, false);
+	if (!e) {
+		ret = -ENOENT;
+	} else if (!e->fill) {
+		ret = -EINVAL;
+	} else {
+		spin_lock(&e->fill_lock);
+		w.nr = e->nr_wanted;
+		memcpy(w.chunks, e->wanted, sizeof(e->wanted[0]) * w.nr);
+		e->nr_wanted = 0;
+		spin_unlock(&e->fill_lock);
 	}
 	mutex_unlock(&mf->lock);
-	if (!found)
-		return -ENOENT;
-	export_end(found);
-	return 0;
+	if (!ret && copy_to_user(arg, &w, sizeof(w)))
+		ret = -EFAULT;
+	return ret;
+}
+
+static long mig_filled(struct mig_file *mf, void __user *arg)
+{
+	struct kddm_mig_filled f;
+	struct mig_export *e;
+	long ret = 0;
+
+	if (copy_from_user(&f, arg, sizeof(f)))
+		return -EFAULT;
+	if (f.pad || !f.nr)
+		return -EINVAL;
+	mutex_lock(&mf->lock);	/* the export stays while we hold it */
+	e = export_find(mf, f.set_id, false);
+	if (!e) {
+		ret = -ENOENT;
+	} else if (!e->fill || f.file >= e->nr) {
+		ret = -EINVAL;
+	} else if (f.first >= e->fill[f.file].chunks ||
+		   f.nr > e->fill[f.file].chunks - f.first) {
+		ret = -ERANGE;
+	} else {
+		spin_lock(&e->fill_lock);
+		bitmap_set(e->fill[f.file].done, f.first, f.nr);
+		spin_unlock(&e->fill_lock);
+	}
+	mutex_unlock(&mf->lock);
+	return ret;
 }
 
 /* A set of ours, known to kDDM here or asked of its manager. */
@@ -266,6 +424,10 @@ static long mig_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return mig_export(file->private_data, uarg);
 	case KDDM_MIG_UNEXPORT:
 		return mig_unexport(file->private_data, uarg);
+	case KDDM_MIG_FILLED:
+		return mig_filled(file->private_data, uarg);
+	case KDDM_MIG_WANTED:
+		return mig_wanted(file->private_data, uarg);
 	case KDDM_MIG_READ:
 	case KDDM_MIG_PREFETCH:
 		return mig_read(cmd, uarg);

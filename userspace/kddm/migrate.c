@@ -92,9 +92,11 @@ static void print_result(const struct kddm_mig_result *r, bool json)
 	if (json) {
 		printf("{\"pid\":%u,\"from\":%u,\"to\":%u,\"tasks\":%u,"
 		       "\"downtime_us\":%" PRIu64 ",\"total_us\":%" PRIu64
+		       ",\"running_us\":%" PRIu64
 		       ",\"image_bytes\":%" PRIu64 ",\"lazy_bytes\":%" PRIu64
 		       "}\n", r->pid, r->from, r->to, r->tasks,
 		       (uint64_t)r->downtime_us, (uint64_t)r->total_us,
+		       (uint64_t)r->running_us,
 		       (uint64_t)r->image_bytes, (uint64_t)r->lazy_bytes);
 		return;
 	}

@@ -2,19 +2,21 @@
 /*
  * kddm-migrated: memory that moves after the process runs again.
  *
- * CRIU writes every private anonymous page it may restore lazily with
- * PE_LAZY in the task's pagemap image (and the page in the pages image).
- * The source sends the pages images without those extents, and exports
- * the whole files as a kDDM set (kddm_mig.ko). The destination restores
- * with CRIU's lazy_pages option: CRIU's restorer registers the lazy areas
- * of each task with userfaultfd and hands the descriptors to a lazy-pages
- * daemon over "lazy-pages.socket" in the images directory (its own
- * protocol: the task's PID as an int, then the descriptor with one byte;
- * 0x52535446 when the restore is over). This file is that daemon: it
- * copies each page the process touches from its kDDM object, and every
- * other one in the background, then tells the source, which destroys the
- * set. If an object cannot be read (the source died), the process is
- * killed: it never runs on with a page it did not have.
+ * The source has CRIU dump lazily: every private anonymous page it may
+ * restore lazily is marked PE_LAZY in the task's pagemap image and kept
+ * out of the pages image, in CRIU's page pipes; the source's daemon copies
+ * them into a file of its own per task (drain.c) once the process runs on
+ * the destination, and exports those files as a kDDM set (kddm_mig.ko).
+ * The destination restores with CRIU's lazy_pages option: CRIU's restorer
+ * registers the lazy areas of each task with userfaultfd and hands the
+ * descriptors to a lazy-pages daemon over "lazy-pages.socket" in the
+ * images directory (its own protocol: the task's PID as an int, then the
+ * descriptor with one byte; 0x52535446 when the restore is over). This
+ * file is that daemon: it copies each page the process touches from its
+ * kDDM object, and every other one in the background, then tells the
+ * source, which destroys the set. If an object cannot be read (the source
+ * died), the process is killed: it never runs on with a page it did not
+ * have.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -111,14 +113,14 @@ static int entries_add(struct pm_entry **e, int n, const uint64_t *f,
 	}
 	(*e)[n] = (struct pm_entry){ .vaddr = f[0], .nr_pages = f[1],
 				     .flags = f[3], .off = *off };
-	if (f[3] & PE_PRESENT)
+	if (f[3] & PE_LAZY)
 		*off += f[1] * PAGE;
 	return 0;
 }
 
 /*
  * The entries of pagemap image @name in @dir, each with its offset in the
- * pages image (advanced by present entries only, as CRIU's reader does).
+ * task's lazy file: the PE_LAZY pages only, one after the other.
  * Return: their number, or -errno.
  */
 int pagemap_read(int dir, const char *name, uint32_t *pages_id,
@@ -180,35 +182,34 @@ static DIR *opendir_dup(int dir)
 	return dp;
 }
 
-static int plan_file(struct lazy_plan *p, uint32_t id)
+static int plan_file(struct lazy_plan *p, uint32_t id, uint32_t pid)
 {
 	int i;
 
 	for (i = 0; i < p->nr; i++)
 		if (p->files[i].id == id)
-			return i;
+			return -EPROTO;	/* one pages image per task */
 	if (p->nr == KDDM_MIG_MAX_FILES)
 		return -E2BIG;
 	memset(&p->files[p->nr], 0, sizeof(p->files[0]));
 	p->files[p->nr].id = id;
+	p->files[p->nr].pid = pid;
 	return p->nr++;
 }
 
-static int plan_extent(struct lazy_file *f, uint64_t off, uint64_t len)
+static int plan_extent(struct lazy_file *f, const struct pm_entry *e)
 {
-	struct kddm_mig_extent *x;
+	struct lazy_ext *x;
 
-	if (f->nr && f->ext[f->nr - 1].off + f->ext[f->nr - 1].len == off) {
-		f->ext[f->nr - 1].len += len;
-		return 0;
-	}
 	if (!(f->nr & (f->nr - 1))) {
 		x = realloc(f->ext, sizeof(*x) * (f->nr ? 2 * f->nr : 1));
 		if (!x)
 			return -ENOMEM;
 		f->ext = x;
 	}
-	f->ext[f->nr++] = (struct kddm_mig_extent){ .off = off, .len = len };
+	f->ext[f->nr++] = (struct lazy_ext){ .vaddr = e->vaddr, .off = e->off,
+					     .nr_pages = e->nr_pages };
+	f->size += e->nr_pages * PAGE;
 	return 0;
 }
 
@@ -223,10 +224,7 @@ static bool task_pagemap(const char *name)
 	return p != name + 8 && !strcmp(p, ".img");
 }
 
-/*
- * Which extents of the tasks' pages images go before the process runs
- * again (what is not PE_LAZY), and how many bytes stay behind.
- */
+/* What CRIU left in its page pipes, task by task: the PE_LAZY extents. */
 int lazy_plan(int dir, struct lazy_plan *p)
 {
 	struct pm_entry *e;
@@ -248,19 +246,14 @@ int lazy_plan(int dir, struct lazy_plan *p)
 			err = n;
 			break;
 		}
-		f = plan_file(p, id);
-		for (i = 0; f >= 0 && !err && i < n; i++) {
-			uint64_t len = e[i].nr_pages * PAGE;
-
-			if (!(e[i].flags & PE_PRESENT))
-				continue;
-			if (e[i].flags & PE_LAZY)
-				p->lazy_bytes += len;
-			else
-				err = plan_extent(&p->files[f], e[i].off, len);
-		}
+		f = plan_file(p, id, atoi(d->d_name + 8));
 		if (f < 0)
 			err = f;
+		for (i = 0; !err && i < n; i++)
+			if (e[i].flags & PE_LAZY)
+				err = plan_extent(&p->files[f], &e[i]);
+		if (!err)
+			p->lazy_bytes += p->files[f].size;
 		free(e);
 	}
 	closedir(dp);
@@ -280,7 +273,7 @@ void lazy_plan_free(struct lazy_plan *p)
 
 struct range {
 	uint64_t start, end;	/* addresses in the task */
-	uint64_t off;		/* of start in the pages image */
+	uint64_t off;		/* of start in the task's lazy file */
 	uint32_t file;		/* index in the exported set */
 };
 
@@ -459,8 +452,7 @@ static int tabs_read(struct lazy_srv *s, int dir, const uint32_t *ids,
 				.off = e[i].off, .file = f,
 			};
 
-			if ((e[i].flags & (PE_LAZY | PE_PRESENT)) ==
-			    (PE_LAZY | PE_PRESENT))
+			if (e[i].flags & PE_LAZY)
 				err = ranges_insert(&t->rs, t->rs.nr, &r);
 		}
 		free(e);
@@ -590,17 +582,25 @@ static int uffd_copy(int uffd, uint64_t dst, const void *src, uint64_t len,
 }
 
 #define READ_RETRY_MS	15000	/* a link that breaks and comes back */
+#define FILL_WAIT_MS	120000	/* the source copying it out of CRIU */
 
 /*
  * One chunk from its home. Under load a TIPC link may break and come back
  * within seconds, and kDDM fails what waited on it: try again for a while
- * before the process is given up.
+ * before the process is given up. A chunk the source has not copied out
+ * of CRIU yet (EAGAIN) comes soon: asked again, more and more slowly.
  */
 static int read_chunk(struct kddm_mig_read *rd)
 {
-	int waited = 0;
+	int waited = 0, filling = 0, nap = 1;
 
 	while (ioctl(mig_dev, KDDM_MIG_READ, rd)) {
+		if (errno == EAGAIN && filling < FILL_WAIT_MS) {
+			usleep(nap * 1000);
+			filling += nap;
+			nap = nap < 8 ? 2 * nap : nap;
+			continue;
+		}
 		if ((errno != EHOSTDOWN && errno != ENOLINK &&
 		     errno != ETIMEDOUT && errno != ENOTCONN) ||
 		    waited >= READ_RETRY_MS)

@@ -76,15 +76,24 @@ extern int mig_dev;	/* /dev/kddm_mig, -1 without kddm_mig.ko */
 
 struct pm_entry {
 	uint64_t vaddr;
-	uint64_t off;		/* in the pages image */
+	uint64_t off;		/* in the task's lazy file (PE_LAZY only) */
 	uint32_t nr_pages;
 	uint32_t flags;
 };
 
+struct lazy_ext {
+	uint64_t vaddr;
+	uint64_t off;		/* in the lazy file */
+	uint32_t nr_pages;
+};
+
+/* A task's PE_LAZY pages, as the source copies them out of CRIU. */
 struct lazy_file {
 	uint32_t id;		/* CRIU's pages image id */
-	int nr;			/* extents sent before the process runs */
-	struct kddm_mig_extent *ext;
+	uint32_t pid;		/* the task's, as CRIU names it */
+	uint64_t size;		/* of its lazy file */
+	int nr;
+	struct lazy_ext *ext;
 };
 
 struct lazy_plan {
@@ -105,6 +114,20 @@ struct lazy_srv *lazy_start(const char *dir, int dir_fd, uint64_t set_id,
 void lazy_abort(struct lazy_srv *s);
 void lazy_handover(struct lazy_srv *s, int fd);
 void kill_tree(pid_t pid, int depth);
+
+/* ---- drain.c: the source's side of a lazy move ---- */
+#define DRAIN_PREFIX	"kddm-lazy-"	/* the lazy files, in the images */
+#define DRAIN_CONF	"kddm-ps.conf"	/* CRIU's page server on fd 4 */
+struct drain;
+int criu_swrk_spawn(const char *bin, int ps, pid_t *pid);
+int drain_conf(int dir_fd, const char *name);
+struct drain *drain_prepare(int dir_fd, struct lazy_plan *plan, int ps,
+			    char *why, size_t wl);
+uint64_t drain_set_id(const struct drain *d);
+int drain_start(struct drain *d);
+void drain_decide(struct drain *d, bool commit);
+bool drain_started(const struct drain *d);
+int drain_end(struct drain *d, bool criu_failed, uint64_t *bytes);
 void kmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* ---- migrated.c: what kddm moved here ---- */

@@ -23,6 +23,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <sys/ioctl.h>
@@ -33,9 +34,9 @@
 #include "migrated.h"
 
 /*
- * libcriu 3.17.1 has no setter for the lazy_pages option of its RPC, which
- * CRIU honours at restore; its criu_opts (lib/c/criu.c) begins with the
- * RPC options. Checked against the version built with.
+ * libcriu 3.17.1 has no setter for the lazy_pages and config_file options
+ * of its RPC, which CRIU honours; its criu_opts (lib/c/criu.c) begins
+ * with the RPC options. Checked against the version built with.
  */
 #if CRIU_VERSION_MAJOR != 3 || CRIU_VERSION_MINOR != 17
 #error "criu_set_lazy() knows libcriu 3.17's criu_opts only"
@@ -47,6 +48,14 @@ static void criu_set_lazy(criu_opts *o)
 
 	rpc->has_lazy_pages = true;
 	rpc->lazy_pages = true;
+}
+
+/* @path stays ours: set it back to NULL before the options are freed. */
+static void criu_set_config(criu_opts *o, char *path)
+{
+	CriuOpts *rpc = *(CriuOpts **)o;
+
+	rpc->config_file = path;
 }
 
 #define CRIU_BIN	"/usr/sbin/criu"
@@ -151,10 +160,18 @@ struct out_ctx {
 	const struct tree *t;
 	uint32_t node;
 	uint64_t t_freeze, t_running;
+	uint64_t t_dumped, t_sent;	/* post-dump came; images sent */
 	uint64_t bytes;
 	bool restored;
 	bool lazy;		/* memory as kDDM objects, after it runs */
+	int ps;			/* to CRIU's page server (lazy), or -1 */
+	struct drain *drain;	/* copies the pages out of CRIU (lazy) */
+	pthread_t restorer;	/* has the destination restore it (lazy) */
+	bool restoring;
+	uint64_t t0;
 	uint64_t set_id;	/* the exported pages (lazy) */
+	uint32_t *ids;		/* CRIU's pages ids of the set's files */
+	int nr_ids;
 	uint64_t lazy_bytes;
 	int err;		/* why the callback refused */
 	pid_t new_pid;
@@ -194,106 +211,18 @@ out:
 	return err;
 }
 
-/* A pages image of which only @f's extents go now. */
-static int send_sparse(struct out_ctx *c, int dir_fd, const char *name,
-		       const struct lazy_file *f, char *buf)
+/* Not for the destination: CRIU's log, the lazy files, our config. */
+static bool image_stays(const char *name)
 {
-	struct kddm_mig_sparse sp = { .name_len = strlen(name),
-				      .nr_extents = f->nr };
-	size_t xl = f->nr * sizeof(*f->ext);
-	struct stat st;
-	int fd, i, err;
-
-	if (sizeof(sp) + sp.name_len + xl > KDDM_MIG_MSG_MAX)
-		return -E2BIG;
-	fd = openat(dir_fd, name, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st)) {
-		err = -errno;
-		goto out;
-	}
-	sp.size = st.st_size;
-	memcpy(buf, &sp, sizeof(sp));
-	memcpy(buf + sizeof(sp), name, sp.name_len);
-	memcpy(buf + sizeof(sp) + sp.name_len, f->ext, xl);
-	err = send_msg(c->fd, KDDM_MIG_SPARSE, buf, sizeof(sp) + sp.name_len + xl);
-	for (i = 0; !err && i < f->nr; i++) {
-		uint64_t off = f->ext[i].off, left = f->ext[i].len;
-
-		while (!err && left) {
-			size_t n = left < COPY_CHUNK ? left : COPY_CHUNK;
-			ssize_t r = pread(fd, buf, n, off);
-
-			if (r != (ssize_t)n) {
-				err = -EIO;
-				break;
-			}
-			err = write_all(c->fd, buf, n);
-			c->bytes += n;
-			off += n;
-			left -= n;
-		}
-	}
-out:
-	if (fd >= 0)
-		close(fd);
-	return err;
-}
-
-static const struct lazy_file *plan_find(const struct lazy_plan *p,
-					 const char *name)
-{
-	char *end;
-	unsigned long id;
-	int i;
-
-	if (strncmp(name, "pages-", 6))
-		return NULL;
-	id = strtoul(name + 6, &end, 10);
-	if (end == name + 6 || strcmp(end, ".img"))
-		return NULL;
-	for (i = 0; i < p->nr; i++)
-		if (p->files[i].id == id)
-			return &p->files[i];
-	return NULL;
-}
-
-/* The tasks' pages images, whole, as the kDDM set c->set_id. */
-static int export_pages(struct out_ctx *c, const struct lazy_plan *p,
-			int dir_fd)
-{
-	uint32_t ids[KDDM_MIG_MAX_FILES];
-	int32_t fds[KDDM_MIG_MAX_FILES];
-	struct kddm_mig_export ex = { .nr_files = p->nr,
-				      .fds = (uintptr_t)fds };
-	struct kddm_mig_lazy lz = { .nr_files = p->nr };
-	char name[64];
-	int i, n, err = 0;
-
-	for (n = 0; n < p->nr; n++) {
-		snprintf(name, sizeof(name), "pages-%u.img", p->files[n].id);
-		fds[n] = openat(dir_fd, name, O_RDONLY | O_CLOEXEC);
-		ids[n] = p->files[n].id;
-		if (fds[n] < 0) {
-			err = -errno;
-			break;
-		}
-	}
-	if (!err && ioctl(mig_dev, KDDM_MIG_EXPORT, &ex))
-		err = -errno;
-	for (i = 0; i < n; i++)
-		close(fds[i]);
-	if (err)
-		return err;
-	c->set_id = lz.set_id = ex.set_id;
-	return send_msg2(c->fd, KDDM_MIG_LAZY, &lz, sizeof(lz), ids,
-			 p->nr * sizeof(ids[0]));
+	return !strcmp(name, "dump.log") || !strcmp(name, DRAIN_CONF) ||
+	       !strncmp(name, DRAIN_PREFIX, strlen(DRAIN_PREFIX));
 }
 
 static int send_images(struct out_ctx *c)
 {
-	static __thread struct lazy_plan plan;
 	char *buf = malloc(COPY_CHUNK);
-	const struct lazy_file *f;
+	struct kddm_mig_lazy lz = { .nr_files = c->nr_ids,
+				    .set_id = c->set_id };
 	struct dirent *d;
 	DIR *dir;
 	int err = 0;
@@ -305,27 +234,56 @@ static int send_images(struct out_ctx *c)
 			closedir(dir);
 		return -ENOMEM;
 	}
-	plan.nr = 0;
-	if (c->lazy)
-		err = lazy_plan(dirfd(dir), &plan);
-	rewinddir(dir);		/* lazy_plan() read through the same offset */
-	c->lazy_bytes = plan.lazy_bytes;
 	while (!err && (d = readdir(dir))) {
-		if (d->d_type != DT_REG || !strcmp(d->d_name, "dump.log"))
-			continue;
-		f = c->lazy ? plan_find(&plan, d->d_name) : NULL;
-		if (f)
-			err = send_sparse(c, dirfd(dir), d->d_name, f, buf);
-		else
+		if (d->d_type == DT_REG && !image_stays(d->d_name))
 			err = send_file(c, dirfd(dir), d->d_name, buf);
 	}
-	if (!err && c->lazy && plan.nr)
-		err = export_pages(c, &plan, dirfd(dir));
-	else if (!err && c->lazy)
-		c->lazy = false;	/* nothing lazy: a plain restore */
-	lazy_plan_free(&plan);
+	if (!err && c->set_id)
+		err = send_msg2(c->fd, KDDM_MIG_LAZY, &lz, sizeof(lz), c->ids,
+				c->nr_ids * sizeof(c->ids[0]));
 	closedir(dir);
 	free(buf);
+	return err;
+}
+
+/*
+ * Lazy: the pages CRIU kept in its page pipes get files of their own
+ * here, exported as a kDDM set that the drain fills once the process
+ * runs there (nothing exported if nothing is lazy: a plain restore).
+ */
+static int lazy_prepare(struct out_ctx *c)
+{
+	struct lazy_plan *plan = calloc(1, sizeof(*plan));
+	int fd = open(c->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int i, err;
+
+	err = plan && fd >= 0 ? lazy_plan(fd, plan) : -ENOMEM;
+	if (!err) {
+		c->ids = calloc(plan->nr ?: 1, sizeof(*c->ids));
+		err = c->ids ? 0 : -ENOMEM;
+	}
+	if (err) {
+		snprintf(c->why, c->whylen, "reading its pagemaps: %s",
+			 strerror(-err));
+		if (plan)
+			lazy_plan_free(plan);
+		free(plan);
+		goto out;
+	}
+	for (i = 0; i < plan->nr; i++)
+		c->ids[i] = plan->files[i].id;
+	c->nr_ids = plan->nr;
+	c->lazy_bytes = plan->lazy_bytes;
+	c->drain = drain_prepare(fd, plan, c->ps, c->why, c->whylen);
+	if (!c->drain) {
+		err = -EIO;
+		goto out;
+	}
+	c->set_id = drain_set_id(c->drain);
+	c->lazy = c->set_id != 0;
+out:
+	if (fd >= 0)
+		close(fd);
 	return err;
 }
 
@@ -410,6 +368,63 @@ static void give_undos_back(struct out_ctx *c)
 	}
 }
 
+static void tree_signal(const struct tree *t, int sig)
+{
+	int i;
+
+	for (i = 0; i < t->nr_procs; i++)
+		kill(t->procs[i], sig);
+}
+
+/*
+ * Lazy: CRIU's page server only starts once the post-dump callback
+ * returned, and the restore there needs some of the pages (the restorer
+ * touches a few). So the callback only starts the drain and this thread,
+ * which decides the move once the destination answered.
+ */
+static void result_fill(const struct out_ctx *c, struct kddm_mig_result *res)
+{
+	res->total_us = now_us() - c->t0;
+	res->pid = c->new_pid;
+	res->tasks = c->t->nr;
+	res->image_bytes = c->bytes;
+	res->lazy_bytes = c->set_id ? c->lazy_bytes : 0;
+	res->downtime_us = c->t_running - (c->t_freeze ? c->t_freeze : c->t0);
+	res->running_us = c->t_running - c->t0;
+}
+
+static void *lazy_restorer(void *arg)
+{
+	struct out_ctx *c = arg;
+	int err = restore_there(c);
+
+	if (err) {
+		give_undos_back(c);
+		c->err = err;
+		drain_decide(c->drain, false);
+		return NULL;
+	}
+	c->restored = true;
+	c->t_running = now_us();
+	/* should CRIU ever thaw them, they stop at once (and are killed) */
+	tree_signal(c->t, SIGSTOP);
+	drain_decide(c->drain, true);
+	return NULL;
+}
+
+static int lazy_restore_start(struct out_ctx *c)
+{
+	int err = drain_start(c->drain);
+
+	if (!err)
+		err = -pthread_create(&c->restorer, NULL, lazy_restorer, c);
+	if (err)
+		snprintf(c->why, c->whylen, "cannot start a thread: %s",
+			 strerror(-err));
+	c->restoring = !err;
+	return err;
+}
+
 static int notify_cb(char *action, criu_notify_arg_t na)
 {
 	struct out_ctx *c = out;
@@ -420,25 +435,42 @@ static int notify_cb(char *action, criu_notify_arg_t na)
 		c->t_freeze = now_us();
 	if (strcmp(action, "post-dump"))
 		return 0;
+	c->t_dumped = now_us();
 	err = take_undos(c);
 	if (err) {
 		c->err = err;
-		return 1;
+		goto refuse;
 	}
-	err = send_images(c);
-	if (err)
-		snprintf(c->why, c->whylen, "sending the images to node %u: %s",
-			 c->node, strerror(-err));
-	else
+	if (c->ps >= 0)
+		err = lazy_prepare(c);
+	if (!err) {
+		err = send_images(c);
+		if (err)
+			snprintf(c->why, c->whylen, "sending the images to node %u: %s",
+				 c->node, strerror(-err));
+	}
+	c->t_sent = now_us();
+	if (!err && c->drain)
+		err = lazy_restore_start(c);
+	else if (!err)
 		err = restore_there(c);
 	if (err) {
 		give_undos_back(c);
 		c->err = err;
-		return 1;
+		goto refuse;
 	}
-	c->restored = true;
-	c->t_running = now_us();
+	if (!c->drain) {
+		c->restored = true;
+		c->t_running = now_us();
+	}
 	return 0;
+refuse:
+	/* CRIU serves its lazy pages even then: it thaws the tasks after */
+	if (c->drain && drain_started(c->drain))
+		drain_decide(c->drain, false);
+	else if (c->ps >= 0)
+		shutdown(c->ps, SHUT_WR);
+	return 1;
 }
 
 static int prepare_there(int fd, const struct tree *t, uint32_t node,
@@ -574,10 +606,61 @@ static void tail_start(struct out_ctx *c, const char *dir)
 		free(t);
 }
 
+/*
+ * A lazy dump: CRIU, started here, gets the page server's end of a socket
+ * and a configuration that has it serve its lazy pages there; the drain
+ * (drain.c) reads them on our end.
+ */
+static int lazy_dump_setup(struct out_ctx *c, criu_opts *o, int dir_fd,
+			   char *conf, size_t cl, pid_t *swrk)
+{
+	int sk[2], fd, err;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sk))
+		return -errno;
+	err = drain_conf(dir_fd, DRAIN_CONF);
+	fd = err ? err : criu_swrk_spawn(CRIU_BIN, sk[1], swrk);
+	close(sk[1]);
+	if (fd < 0) {
+		close(sk[0]);
+		return fd;
+	}
+	c->ps = sk[0];
+	criu_local_set_service_fd(o, fd);	/* libcriu closes it */
+	snprintf(conf, cl, "%s/" DRAIN_CONF, c->dir);
+	criu_set_config(o, conf);
+	criu_set_lazy(o);
+	return 0;
+}
+
+/* CRIU returned (@err its result): the pages copied out of it, or why not. */
+static int lazy_dump_end(struct out_ctx *c, int err, pid_t swrk)
+{
+	uint64_t bytes = 0;
+	int derr = 0;
+
+	if (swrk > 0)
+		waitpid(swrk, NULL, 0);
+	if (c->drain)
+		derr = drain_end(c->drain, err < 0, &bytes);
+	c->drain = NULL;
+	if (c->ps >= 0)
+		close(c->ps);
+	c->ps = -1;
+	if (!derr && c->restored && c->set_id && bytes != c->lazy_bytes)
+		derr = -EIO;	/* CRIU ended before every page was out */
+	if (derr && c->restored)
+		snprintf(c->why, c->whylen,
+			 "its memory could not be copied out of CRIU (%s): the process was killed on node %u",
+			 strerror(-derr), c->node);
+	return derr;
+}
+
 static int dump_and_move(struct out_ctx *c, const struct tree *t)
 {
-	char dir[PATH_MAX];
+	char dir[PATH_MAX], conf[PATH_MAX];
 	criu_opts *o = NULL;
+	pid_t swrk = -1;
 	int dir_fd, err;
 	bool keep = false;
 
@@ -595,12 +678,36 @@ static int dump_and_move(struct out_ctx *c, const struct tree *t)
 		err = -ENOMEM;
 		goto out;
 	}
+	if (c->lazy) {
+		err = lazy_dump_setup(c, o, dir_fd, conf, sizeof(conf), &swrk);
+		if (err) {
+			snprintf(c->why, c->whylen, "starting CRIU: %s",
+				 strerror(-err));
+			criu_local_free_opts(o);
+			goto out;
+		}
+	}
 	criu_local_set_pid(o, t->root);
 	criu_local_set_leave_running(o, false);
 	criu_local_set_notify_cb(o, notify_cb);
 	out = c;
 	err = criu_local_dump(o);
 	out = NULL;
+	if (c->restoring)
+		pthread_join(c->restorer, NULL);
+	if (swrk > 0) {
+		int derr = lazy_dump_end(c, err, swrk);
+
+		if (derr && c->restored) {
+			/* the copy there cannot have every page: it dies */
+			if (c->set_id && ioctl(mig_dev, KDDM_MIG_UNEXPORT, &c->set_id))
+				logmsg("unexport: %s", strerror(errno));
+			c->set_id = 0;
+			kill_leftovers(t);
+			c->restored = false;
+			c->err = derr;
+		}
+	}
 	if (c->restored) {
 		if (err < 0)
 			kill_leftovers(t);
@@ -617,10 +724,13 @@ static int dump_and_move(struct out_ctx *c, const struct tree *t)
 		}
 		err = -EIO;	/* libcriu's codes are its own */
 	}
+	criu_set_config(o, NULL);
 	criu_local_free_opts(o);
 out:
 	if (dir_fd >= 0)
 		close(dir_fd);
+	free(c->ids);
+	c->ids = NULL;
 	/* the destination pulls the rest: its pages stay exported till then */
 	if (!err && c->set_id) {
 		keep = true;
@@ -638,9 +748,8 @@ int migrate_out(pid_t pid, uint32_t node, uint32_t flags, uid_t uid,
 	static __thread struct tree t;
 	struct out_ctx c = {
 		.node = node, .why = res->text, .whylen = sizeof(res->text),
-		.t = &t, .fd = -1,
+		.t = &t, .fd = -1, .ps = -1, .t0 = now_us(),
 	};
-	uint64_t t0 = now_us();
 	int i, err;
 
 	res->from = self_node;
@@ -688,18 +797,17 @@ int migrate_out(pid_t pid, uint32_t node, uint32_t flags, uid_t uid,
 		send_msg(c.fd, KDDM_MIG_ABORT, NULL, 0);
 	if (c.fd >= 0)
 		close(c.fd);
-	res->total_us = now_us() - t0;
+	res->total_us = now_us() - c.t0;
 	if (err)
 		return err;
 	job_forget(pid);
-	res->pid = c.new_pid;
-	res->tasks = t.nr;
-	res->image_bytes = c.bytes;
-	res->lazy_bytes = c.set_id ? c.lazy_bytes : 0;
-	res->downtime_us = c.t_running - (c.t_freeze ? c.t_freeze : t0);
-	logmsg("moved %d (%s, %d tasks) to node %u: downtime %llu ms, %llu bytes, %llu lazy",
+	result_fill(&c, res);
+	logmsg("moved %d (%s, %d tasks) to node %u: downtime %llu ms (dump %llu, images %llu, restore %llu), %llu bytes, %llu lazy",
 	       pid, t.comm, t.nr, node,
 	       (unsigned long long)res->downtime_us / 1000,
+	       (unsigned long long)(c.t_dumped - c.t_freeze) / 1000,
+	       (unsigned long long)(c.t_sent - c.t_dumped) / 1000,
+	       (unsigned long long)(c.t_running - c.t_sent) / 1000,
 	       (unsigned long long)c.bytes,
 	       (unsigned long long)res->lazy_bytes);
 	return 0;
@@ -858,47 +966,6 @@ static int on_file(struct in_ctx *c, const char *buf, size_t n)
 	return err;
 }
 
-static int on_sparse(struct in_ctx *c, const char *buf, size_t n)
-{
-	static __thread struct kddm_mig_extent x[KDDM_MIG_MSG_MAX /
-						  sizeof(struct kddm_mig_extent)];
-	struct kddm_mig_sparse sp;
-	uint64_t end = 0;
-	char *data;
-	uint32_t i;
-	int fd, err = 0;
-
-	if (n < sizeof(sp))
-		return -EPROTO;
-	memcpy(&sp, buf, sizeof(sp));
-	if (sp.nr_extents > ARRAY_SIZE(x) ||
-	    n != sizeof(sp) + sp.name_len + sp.nr_extents * sizeof(*x))
-		return -EPROTO;
-	/* the message has them unaligned */
-	memcpy(x, buf + sizeof(sp) + sp.name_len, sp.nr_extents * sizeof(*x));
-	for (i = 0; i < sp.nr_extents; i++) {
-		/* in order, inside the file */
-		if (x[i].off < end || x[i].len > sp.size ||
-		    x[i].off > sp.size - x[i].len)
-			return -EPROTO;
-		end = x[i].off + x[i].len;
-	}
-	fd = new_image(c, buf + sizeof(sp), sp.name_len);
-	if (fd < 0)
-		return fd;
-	data = malloc(COPY_CHUNK);
-	if (!data)
-		err = -ENOMEM;
-	else if (ftruncate(fd, sp.size))
-		snprintf(c->why, sizeof(c->why), "no room for the images in %s on node %u",
-			 MIG_RUN_DIR, self_node);
-	for (i = 0; data && !err && i < sp.nr_extents; i++)
-		err = receive(c, fd, x[i].off, x[i].len, data);
-	free(data);
-	close(fd);
-	return err;
-}
-
 static int on_lazy(struct in_ctx *c, const char *buf, size_t n)
 {
 	struct kddm_mig_lazy lz;
@@ -925,6 +992,7 @@ static int on_restore(struct in_ctx *c, const char *buf, size_t n)
 	struct lazy_srv *ls = NULL;
 	criu_opts *o = NULL;	/* criu_local_init_opts() frees *o first */
 	struct undo_load undos;
+	uint64_t t_restore;
 	int pid, err;
 
 	if (!c->prepared || n != sizeof(r))
@@ -958,7 +1026,9 @@ static int on_restore(struct in_ctx *c, const char *buf, size_t n)
 	}
 	if (ls)
 		criu_set_lazy(o);
+	t_restore = now_us();
 	pid = criu_local_restore_child(o);
+	t_restore = now_us() - t_restore;
 	criu_local_free_opts(o);
 	if (pid <= 0 && ls)
 		lazy_abort(ls);
@@ -980,7 +1050,8 @@ static int on_restore(struct in_ctx *c, const char *buf, size_t n)
 	if (ls)
 		pulling_add(c->pids, c->nr_pids);
 	job_add(&j, true);
-	logmsg("restored %d (%s) from node %u%s", pid, j.comm, c->from,
+	logmsg("restored %d (%s) from node %u in %llu ms%s", pid, j.comm,
+	       c->from, (unsigned long long)t_restore / 1000,
 	       ls ? ", its memory to pull" : "");
 	/* the images did their work (the lazy pages are not in them) */
 	images_remove(c->dir);
@@ -1052,8 +1123,6 @@ void migrate_in(int fd, uint32_t from)
 		case KDDM_MIG_FILE:
 			err = on_file(&c, buf, n);
 			break;
-		case KDDM_MIG_SPARSE:
-			err = on_sparse(&c, buf, n);
 			break;
 		case KDDM_MIG_LAZY:
 			err = on_lazy(&c, buf, n);

@@ -9,6 +9,13 @@
  * destination's daemon reads them (READ; PREFETCH starts a read ahead)
  * as the restored process touches its memory. UNEXPORT, on the source,
  * destroys the set once the destination has every page. Root only.
+ *
+ * With KDDM_MIG_EXPORT_FILLING, the files are written after the export
+ * (the source's daemon copies the pages out of CRIU's page server while
+ * the process already runs on the destination): a chunk is served only
+ * once FILLED said it is written, and reads of it fail with EAGAIN until
+ * then. WANTED tells the exporter which chunks were asked for too early
+ * (file << 32 | chunk, oldest first), so that it copies those first.
  */
 #ifndef _UAPI_KDDM_KDDM_MIG_MEM_H
 #define _UAPI_KDDM_KDDM_MIG_MEM_H
@@ -23,7 +30,27 @@ struct kddm_mig_export {
 	__u64 set_id;		/* out */
 	__u64 fds;		/* in: user pointer to nr_files __s32 fds */
 	__u32 nr_files;
+	__u32 flags;		/* KDDM_MIG_EXPORT_* */
+};
+
+#define KDDM_MIG_EXPORT_FILLING	0x1
+
+/* Chunks [first, first + nr) of file @file of set @set_id are written. */
+struct kddm_mig_filled {
+	__u64 set_id;
+	__u32 file;
+	__u32 first;
+	__u32 nr;
 	__u32 pad;
+};
+
+#define KDDM_MIG_WANTED_MAX	16
+
+struct kddm_mig_wanted {
+	__u64 set_id;
+	__u32 nr;		/* out: how many of @chunks are set */
+	__u32 pad;
+	__u64 chunks[KDDM_MIG_WANTED_MAX];
 };
 
 struct kddm_mig_read {
@@ -38,5 +65,7 @@ struct kddm_mig_read {
 #define KDDM_MIG_READ		_IOWR('k', 0x41, struct kddm_mig_read)
 #define KDDM_MIG_PREFETCH	_IOW('k', 0x42, struct kddm_mig_read)
 #define KDDM_MIG_UNEXPORT	_IOW('k', 0x43, __u64)
+#define KDDM_MIG_FILLED		_IOW('k', 0x44, struct kddm_mig_filled)
+#define KDDM_MIG_WANTED		_IOWR('k', 0x45, struct kddm_mig_wanted)
 
 #endif /* _UAPI_KDDM_KDDM_MIG_MEM_H */

@@ -44,7 +44,7 @@ enum kddm_mig_type {
 	KDDM_MIG_FILE,			/* struct kddm_mig_file, then bytes */
 	KDDM_MIG_RESTORE,		/* struct kddm_mig_restore */
 	KDDM_MIG_ABORT,			/* no payload */
-	KDDM_MIG_SPARSE,		/* struct kddm_mig_sparse, then bytes */
+	KDDM_MIG_UNUSED,		/* was a file sent in part */
 	KDDM_MIG_LAZY,			/* struct kddm_mig_lazy, pages ids */
 	KDDM_MIG_DONE,			/* struct kddm_mig_result: all pulled */
 	KDDM_MIG_COMMIT,		/* no payload: the source lets go */
@@ -89,6 +89,7 @@ struct kddm_mig_result {
 	__u64 total_us;		/* the whole command */
 	__u64 image_bytes;	/* process state sent before it ran again */
 	__u64 lazy_bytes;	/* memory left to pull as kDDM objects */
+	__u64 running_us;	/* the command's start to running again */
 	char text[KDDM_MIG_TEXT];	/* why it failed, NUL-terminated */
 };
 
@@ -133,21 +134,6 @@ struct kddm_mig_file {
 	__u64 size;
 	__u32 mode;
 	__u32 name_len;	/* then the name: no '/', not "." or ".." */
-};
-
-/*
- * A file of which only some extents are sent (a page image whose lazy
- * pages stay on the source): then @name_len bytes of name, @nr_extents
- * struct kddm_mig_extent, then the bytes of each extent in order.
- */
-struct kddm_mig_sparse {
-	__u64 size;
-	__u32 name_len;
-	__u32 nr_extents;
-};
-
-struct kddm_mig_extent {
-	__u64 off, len;
 };
 
 /*

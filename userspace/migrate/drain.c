@@ -1,0 +1,611 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kddm-migrated: the source's side of a lazy move.
+ *
+ * CRIU dumps lazily: the process's private anonymous pages stay in its
+ * page pipes (references to the frozen process's pages, no copy), and
+ * the pagemap images mark them PE_LAZY. Once the callback after the dump
+ * returns (the process runs on the destination by then), CRIU serves
+ * them as its page server over a socket it was given ("ps-socket" in a
+ * configuration file of the request), keeps the tasks frozen meanwhile,
+ * and kills them once the client closes.
+ *
+ * This file is that client. After the dump it creates one file per task
+ * ("kddm-lazy-ID" in the images directory, the task's lazy pages one
+ * after the other) and exports them as a kDDM set that is still being
+ * filled; then, while the destination restores the process and once it
+ * runs there, it asks CRIU for the pages chunk by chunk (PS_IOV_GET, a few
+ * requests ahead), the chunks the destination asked for first (WANTED:
+ * the restore itself touches some), writes them into the files, and tells
+ * kddm_mig.ko which chunks are written.
+ *
+ * CRIU's post-dump callback comes before its page server starts, and the
+ * restore needs pages: so the callback returns at once, and the move is
+ * decided later (drain_decide()). Committed: our end is shut, CRIU reads
+ * its end of input, counts it a success and kills the frozen tasks.
+ * Aborted (the restore failed): CRIU gets a command it does not know,
+ * fails its page server, and thaws them.
+ *
+ * CRIU is started here, not by libcriu, so that no other descriptor of
+ * the daemon reaches it and the page server's end of the socket reaches
+ * nothing else (a program that "kddm run" starts, say).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "migrated.h"
+
+#define PAGE		4096UL
+/* CRIU's page server protocol (criu/page-xfer.c) */
+#define PS_IOV_ADD_F	6
+#define PS_IOV_GET	7
+#define PS_CMD_BITS	16
+#define PE_PRESENT	(1U << 2)
+
+struct ps_iov {
+	uint32_t cmd;
+	uint32_t nr_pages;
+	uint64_t vaddr;
+	uint64_t dst_id;
+};
+
+/*
+ * CRIU answers a request by tee()ing its page pipe up to the pages asked
+ * for: requests of a few pages cost it as much as large ones. The pages
+ * in order go in requests of up to 1 MiB (the chunks in a row not asked
+ * for yet, merged), those of a chunk the destination wants on their own.
+ */
+#define GET_PAGES	256	/* a request: 1 MiB at most */
+#define GET_DEPTH	4	/* requests ahead */
+#define GET_QUEUE	64	/* the requests being made, and the rests */
+#define RUN_CHUNKS	16	/* chunks in a row asked for together */
+#define WANT_POLL_US	1000	/* before the move is decided */
+#define GET_PAGES_CHUNK	(KDDM_MIG_CHUNK / PAGE)
+#define PS_UNKNOWN	0	/* a command CRIU does not know */
+#define SWRK_FD		3	/* in CRIU: its RPC socket */
+#define PS_FD		4	/* and the page server's */
+
+struct get {
+	int file;
+	uint32_t nr;
+	uint64_t off, vaddr;
+};
+
+struct drain {
+	pthread_t th;
+	bool started;
+	int ps;			/* our end of the page server's socket */
+	uint64_t set_id;	/* 0: nothing exported */
+	struct lazy_plan *plan;
+	int *fds;		/* the lazy files, in plan order */
+	uint32_t **written;	/* bytes written per chunk, per file */
+	uint8_t **asked;	/* per chunk, per file: asked of CRIU */
+	int fi;			/* the next chunk in order */
+	uint32_t ci;
+	uint64_t wanted[KDDM_MIG_WANTED_MAX];
+	int nw, iw;
+	struct get q[GET_QUEUE];
+	int qh, qn;
+	int unsent;		/* the last ones of q, being made */
+	uint8_t *buf;
+	uint64_t bytes;
+	int err;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int decision;		/* 1 committed, -1 aborted, 0 not yet */
+};
+
+/*
+ * Starts "criu swrk" with its RPC socket on descriptor 3 and @ps (CRIU's
+ * end of the page server's socket) on 4, nothing else but 0-2. Return:
+ * our end of the RPC socket (libcriu's service descriptor), or -errno.
+ */
+int criu_swrk_spawn(const char *bin, int ps, pid_t *pid)
+{
+	char fdarg[] = "3";
+	char *argv[] = { (char *)bin, "swrk", fdarg, NULL };
+	int sk[2];
+	sigset_t all;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sk))
+		return -errno;
+	*pid = fork();
+	if (*pid < 0) {
+		close(sk[0]);
+		close(sk[1]);
+		return -errno;
+	}
+	if (!*pid) {
+		/* async-signal-safe calls only, up to exec */
+		int a = fcntl(sk[1], F_DUPFD, 10);
+		int b = fcntl(ps, F_DUPFD, 10);
+
+		if (a < 0 || b < 0 || dup2(a, SWRK_FD) < 0 ||
+		    dup2(b, PS_FD) < 0)
+			_exit(127);
+		syscall(SYS_close_range, PS_FD + 1, ~0U, 0);
+		sigemptyset(&all);
+		sigprocmask(SIG_SETMASK, &all, NULL);
+		execv(bin, argv);
+		_exit(127);
+	}
+	close(sk[1]);
+	return sk[0];
+}
+
+/* The configuration that has CRIU serve its lazy pages on PS_FD. */
+int drain_conf(int dir_fd, const char *name)
+{
+	int fd = openat(dir_fd, name, O_WRONLY | O_CREAT | O_EXCL |
+			O_CLOEXEC | O_NOFOLLOW, 0600);
+	static const char conf[] = "lazy-pages\nps-socket 4\n";
+	int err;
+
+	if (fd < 0)
+		return -errno;
+	err = write_all(fd, conf, sizeof(conf) - 1);
+	close(fd);
+	return err;
+}
+
+static void drain_free(struct drain *d)
+{
+	int i;
+
+	for (i = 0; d->fds && i < d->plan->nr; i++) {
+		if (d->fds[i] >= 0)
+			close(d->fds[i]);
+		free(d->written[i]);
+		free(d->asked[i]);
+	}
+	free(d->fds);
+	free(d->written);
+	free(d->asked);
+	pthread_mutex_destroy(&d->lock);
+	pthread_cond_destroy(&d->cond);
+	free(d->buf);
+	lazy_plan_free(d->plan);
+	free(d->plan);
+	free(d);
+}
+
+static int lazy_files(struct drain *d, int dir_fd)
+{
+	struct lazy_plan *p = d->plan;
+	char name[32];
+	int i;
+
+	d->fds = malloc(sizeof(*d->fds) * (p->nr ?: 1));
+	d->written = calloc(p->nr ?: 1, sizeof(*d->written));
+	d->asked = calloc(p->nr ?: 1, sizeof(*d->asked));
+	if (!d->fds || !d->written || !d->asked)
+		return -ENOMEM;
+	for (i = 0; i < p->nr; i++)
+		d->fds[i] = -1;
+	for (i = 0; i < p->nr; i++) {
+		size_t chunks = (p->files[i].size + KDDM_MIG_CHUNK - 1) /
+				KDDM_MIG_CHUNK;
+
+		snprintf(name, sizeof(name), DRAIN_PREFIX "%u", p->files[i].id);
+		d->fds[i] = openat(dir_fd, name, O_RDWR | O_CREAT | O_EXCL |
+				   O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (d->fds[i] < 0 || ftruncate(d->fds[i], p->files[i].size))
+			return -errno;
+		d->written[i] = calloc(chunks ?: 1, sizeof(uint32_t));
+		d->asked[i] = calloc(chunks ?: 1, 1);
+		if (!d->written[i] || !d->asked[i])
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Room for the pages in the images' file system (tmpfs: memory). */
+static int room_for(int dir_fd, uint64_t bytes)
+{
+	struct statvfs s;
+
+	if (fstatvfs(dir_fd, &s))
+		return -errno;
+	return (uint64_t)s.f_bavail * s.f_frsize < bytes ? -ENOSPC : 0;
+}
+
+static int export_files(struct drain *d)
+{
+	struct kddm_mig_export ex = {
+		.nr_files = d->plan->nr,
+		.fds = (uintptr_t)d->fds,
+		.flags = KDDM_MIG_EXPORT_FILLING,
+	};
+
+	if (ioctl(mig_dev, KDDM_MIG_EXPORT, &ex))
+		return -errno;
+	d->set_id = ex.set_id;
+	return 0;
+}
+
+/*
+ * After the dump, the tasks frozen: the lazy files of @plan (which the
+ * drain owns from now on) in @dir_fd, exported as a set still being
+ * filled, unless nothing is lazy. NULL with the reason in @why.
+ */
+struct drain *drain_prepare(int dir_fd, struct lazy_plan *plan, int ps,
+			    char *why, size_t wl)
+{
+	struct drain *d = calloc(1, sizeof(*d));
+	int err;
+
+	if (!d) {
+		lazy_plan_free(plan);
+		free(plan);
+		snprintf(why, wl, "out of memory");
+		return NULL;
+	}
+	d->plan = plan;
+	d->ps = ps;
+	pthread_mutex_init(&d->lock, NULL);
+	pthread_cond_init(&d->cond, NULL);
+	d->buf = malloc(GET_PAGES * PAGE);
+	err = d->buf ? room_for(dir_fd, plan->lazy_bytes) : -ENOMEM;
+	if (err == -ENOSPC)
+		snprintf(why, wl, "no room for %llu bytes of memory in %s",
+			 (unsigned long long)plan->lazy_bytes, MIG_RUN_DIR);
+	if (!err && plan->lazy_bytes)
+		err = lazy_files(d, dir_fd) ?: export_files(d);
+	if (err && !why[0])
+		snprintf(why, wl, "exporting its memory: %s", strerror(-err));
+	if (err) {
+		drain_free(d);
+		return NULL;
+	}
+	return d;
+}
+
+uint64_t drain_set_id(const struct drain *d)
+{
+	return d->set_id;
+}
+
+static uint32_t file_chunks(const struct lazy_file *f)
+{
+	return (f->size + KDDM_MIG_CHUNK - 1) / KDDM_MIG_CHUNK;
+}
+
+/* The first extent of @f that ends after @off. */
+static int ext_find(const struct lazy_file *f, uint64_t off)
+{
+	int lo = 0, hi = f->nr;
+
+	while (lo < hi) {
+		int mid = lo + (hi - lo) / 2;
+		const struct lazy_ext *x = &f->ext[mid];
+
+		if (x->off + (uint64_t)x->nr_pages * PAGE <= off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static bool chunk_new(struct drain *d, uint64_t id, int *fi, uint32_t *ci)
+{
+	uint32_t f = id >> 32, c = (uint32_t)id;
+
+	if (f >= (uint32_t)d->plan->nr || c >= file_chunks(&d->plan->files[f]) ||
+	    d->asked[f][c])
+		return false;
+	*fi = f;
+	*ci = c;
+	return true;
+}
+
+/*
+ * The next chunk to ask CRIU for: one the destination read too early,
+ * else (@in_order) the next in order. False when there is none.
+ */
+static bool next_chunk(struct drain *d, int *fi, uint32_t *ci, bool *wanted,
+		       bool in_order)
+{
+	struct kddm_mig_wanted w = { .set_id = d->set_id };
+	int i;
+
+	if (!d->set_id)
+		return false;
+	for (;;) {
+		*wanted = true;
+		while (d->iw < d->nw)
+			if (chunk_new(d, d->wanted[d->iw++], fi, ci))
+				return true;
+		if (ioctl(mig_dev, KDDM_MIG_WANTED, &w) || !w.nr)
+			break;
+		for (i = 0; i < (int)w.nr && i < KDDM_MIG_WANTED_MAX; i++)
+			d->wanted[i] = w.chunks[i];
+		d->nw = i;
+		d->iw = 0;
+	}
+	*wanted = false;
+	while (in_order && d->fi < d->plan->nr) {
+		if (d->ci >= file_chunks(&d->plan->files[d->fi])) {
+			d->fi++;
+			d->ci = 0;
+		} else if (chunk_new(d, (uint64_t)d->fi << 32 | d->ci++, fi,
+				     ci)) {
+			return true;
+		}
+	}
+	return false;
+}
+
+static int send_get(struct drain *d, const struct get *g)
+{
+	struct ps_iov pi = {
+		.cmd = PS_IOV_GET,
+		.nr_pages = g->nr,
+		.vaddr = g->vaddr,
+		.dst_id = d->plan->files[g->file].pid,
+	};
+
+	return write_all(d->ps, &pi, sizeof(pi));
+}
+
+/* @g to the requests being made: merged with the last if it follows it. */
+static int queue_get(struct drain *d, const struct get *g)
+{
+	struct get *last = &d->q[(d->qh + d->qn + GET_QUEUE - 1) % GET_QUEUE];
+
+	if (d->unsent && last->file == g->file &&
+	    last->off + (uint64_t)last->nr * PAGE == g->off &&
+	    last->vaddr + (uint64_t)last->nr * PAGE == g->vaddr &&
+	    last->nr + g->nr <= GET_PAGES) {
+		last->nr += g->nr;
+		return 0;
+	}
+	if (d->qn == GET_QUEUE)
+		return -EOVERFLOW;
+	d->q[(d->qh + d->qn) % GET_QUEUE] = *g;
+	d->qn++;
+	d->unsent++;
+	return 0;
+}
+
+static int send_gets(struct drain *d)
+{
+	int err = 0;
+
+	for (; !err && d->unsent; d->unsent--)
+		err = send_get(d, &d->q[(d->qh + d->qn - d->unsent) % GET_QUEUE]);
+	return err;
+}
+
+/* Room for a chunk's requests (16 at most), and a rest for each. */
+static bool queue_room(const struct drain *d)
+{
+	return d->qn + 2 * (int)GET_PAGES_CHUNK <= GET_QUEUE;
+}
+
+/* Every page of chunk @ci of file @fi, asked of CRIU. */
+static int ask_chunk(struct drain *d, int fi, uint32_t ci)
+{
+	const struct lazy_file *f = &d->plan->files[fi];
+	uint64_t cs = (uint64_t)ci * KDDM_MIG_CHUNK, ce = cs + KDDM_MIG_CHUNK;
+	int i, err = 0;
+
+	if (ce > f->size)
+		ce = f->size;
+	d->asked[fi][ci] = 1;
+	for (i = ext_find(f, cs); !err && i < f->nr && f->ext[i].off < ce; i++) {
+		const struct lazy_ext *x = &f->ext[i];
+		uint64_t xe = x->off + (uint64_t)x->nr_pages * PAGE;
+		uint64_t a = x->off > cs ? x->off : cs, b = xe < ce ? xe : ce;
+		struct get g = { .file = fi, .nr = (b - a) / PAGE, .off = a,
+				 .vaddr = x->vaddr + (a - x->off) };
+
+		err = queue_get(d, &g);
+	}
+	return err;
+}
+
+/* @len bytes at @off of file @fi are written: chunks complete, to say. */
+static int written(struct drain *d, int fi, uint64_t off, uint64_t len)
+{
+	struct kddm_mig_filled f = { .set_id = d->set_id, .file = fi };
+	uint64_t size = d->plan->files[fi].size, c, end = off + len;
+	uint64_t first = UINT64_MAX, last = 0;
+
+	for (c = off / KDDM_MIG_CHUNK; c * KDDM_MIG_CHUNK < end; c++) {
+		uint64_t cs = c * KDDM_MIG_CHUNK, ce = cs + KDDM_MIG_CHUNK;
+		uint64_t a = off > cs ? off : cs, b = end < ce ? end : ce;
+
+		if (ce > size)
+			ce = size;
+		d->written[fi][c] += b - a;
+		if (d->written[fi][c] != ce - cs)
+			continue;
+		if (first == UINT64_MAX)
+			first = c;
+		last = c;
+	}
+	if (first == UINT64_MAX)
+		return 0;
+	f.first = first;
+	f.nr = last - first + 1;
+	return ioctl(mig_dev, KDDM_MIG_FILLED, &f) ? -errno : 0;
+}
+
+/* CRIU's answer to the oldest request, into its file. */
+static int receive_pages(struct drain *d)
+{
+	struct get *g = &d->q[d->qh];
+	const struct lazy_file *f = &d->plan->files[g->file];
+	struct ps_iov pi;
+	size_t len;
+	int err;
+
+	err = read_all(d->ps, &pi, sizeof(pi));
+	if (err)
+		return err;
+	if (pi.cmd != (PE_PRESENT << PS_CMD_BITS | PS_IOV_ADD_F) ||
+	    pi.vaddr != g->vaddr || pi.dst_id != f->pid || !pi.nr_pages ||
+	    pi.nr_pages > g->nr)
+		return -EPROTO;
+	len = (size_t)pi.nr_pages * PAGE;
+	err = read_all(d->ps, d->buf, len);
+	if (err)
+		return err;
+	if (pwrite(d->fds[g->file], d->buf, len, g->off) != (ssize_t)len)
+		return errno ? -errno : -EIO;
+	d->bytes += len;
+	err = written(d, g->file, g->off, len);
+	if (!err && pi.nr_pages < g->nr) {
+		/* CRIU stops at the end of its buffer: the rest, again */
+		struct get rest = { .file = g->file, .nr = g->nr - pi.nr_pages,
+				    .off = g->off + len, .vaddr = g->vaddr + len };
+
+		err = queue_get(d, &rest) ?: send_gets(d);
+	}
+	d->qh = (d->qh + 1) % GET_QUEUE;
+	d->qn--;
+	return err;
+}
+
+static int decision(struct drain *d, bool wait)
+{
+	int ret;
+
+	pthread_mutex_lock(&d->lock);
+	while (wait && !d->decision)
+		pthread_cond_wait(&d->cond, &d->lock);
+	ret = d->decision;
+	pthread_mutex_unlock(&d->lock);
+	return ret;
+}
+
+/* The chunks after @ci of file @fi not asked for yet, up to RUN_CHUNKS. */
+static int ask_run(struct drain *d, int fi, uint32_t ci)
+{
+	uint32_t n = file_chunks(&d->plan->files[fi]);
+	int k, err = 0;
+
+	for (k = 1; !err && k < RUN_CHUNKS && ci + k < n && queue_room(d) &&
+	     !d->asked[fi][ci + k]; k++)
+		err = ask_chunk(d, fi, ci + k);
+	if (fi == d->fi && d->ci < ci + k)
+		d->ci = ci + k;
+	return err;
+}
+
+/*
+ * Every page asked for and written, GET_DEPTH requests ahead. Until the
+ * move is decided, only the chunks the restore there wants (the CPU goes
+ * to the restore, and if it fails, nothing else was copied for nothing).
+ */
+static int drain_pages(struct drain *d)
+{
+	bool wanted;
+	uint32_t ci;
+	int fi, err = 0, dec;
+
+	for (;;) {
+		while (!err && d->qn < GET_DEPTH && queue_room(d) &&
+		       (dec = decision(d, false)) >= 0 &&
+		       next_chunk(d, &fi, &ci, &wanted, dec > 0)) {
+			err = ask_chunk(d, fi, ci);
+			if (!err && !wanted)
+				err = ask_run(d, fi, ci);
+			if (!err)
+				err = send_gets(d);
+		}
+		if (err)
+			return err;
+		if (d->qn) {
+			err = receive_pages(d);
+			continue;
+		}
+		dec = decision(d, false);
+		if (dec || !d->set_id)
+			return 0;	/* all asked for, or aborted */
+		usleep(WANT_POLL_US);
+	}
+}
+
+/*
+ * Once the move is decided: aborted, CRIU gets a command it does not know
+ * (its page server fails: it thaws the tasks); either way our end is then
+ * shut for writing, and what CRIU still answers is read (it reads nothing
+ * while it cannot write) until it closes its end. Committed, it reads the
+ * end of its input, counts it a success, and kills the frozen tasks.
+ */
+static void ps_finish(struct drain *d)
+{
+	struct ps_iov pi = { .cmd = PS_UNKNOWN };
+
+	if (decision(d, true) < 0 && write_all(d->ps, &pi, sizeof(pi)))
+		logmsg("cannot tell CRIU to thaw the process");
+	shutdown(d->ps, SHUT_WR);
+	while (read(d->ps, d->buf, GET_PAGES * PAGE) > 0)
+		;
+}
+
+static void *drain_main(void *arg)
+{
+	struct drain *d = arg;
+
+	d->err = drain_pages(d);
+	if (d->err)
+		logmsg("copying the memory out of CRIU: %s", strerror(-d->err));
+	ps_finish(d);
+	return NULL;
+}
+
+/* The move is decided: @commit, the process runs there. */
+void drain_decide(struct drain *d, bool commit)
+{
+	pthread_mutex_lock(&d->lock);
+	d->decision = commit ? 1 : -1;
+	pthread_cond_signal(&d->cond);
+	pthread_mutex_unlock(&d->lock);
+}
+
+/* After the dump: the pages come out of CRIU in a thread. */
+int drain_start(struct drain *d)
+{
+	int err = pthread_create(&d->th, NULL, drain_main, d);
+
+	d->started = !err;
+	return -err;
+}
+
+bool drain_started(const struct drain *d)
+{
+	return d->started;
+}
+
+/*
+ * Once CRIU returned (@criu_failed: it may have died mid-way): the drain's
+ * result and the bytes it copied; its memory is let go (the set stays).
+ */
+int drain_end(struct drain *d, bool criu_failed, uint64_t *bytes)
+{
+	int err = 0;
+
+	if (d->started) {
+		if (criu_failed)
+			shutdown(d->ps, SHUT_RDWR);
+		pthread_join(d->th, NULL);
+		err = d->err;
+	}
+	*bytes = d->bytes;
+	drain_free(d);
+	return err;
+}
