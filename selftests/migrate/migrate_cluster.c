@@ -576,6 +576,38 @@ TEST_F(mig, bad_requests)
 }
 
 /*
+ * The restore fails there (a private mapping of a file node 2 lacks) while
+ * CRIU already serves the lazy pages here: CRIU thaws the process, which
+ * goes on here, intact, and nothing of the move is left on either node.
+ */
+TEST_F_TIMEOUT(mig, restore_fails_thaws, 300)
+{
+	char args[300];
+	long long before, c;
+	int pid;
+
+	name_file("restorefail");
+	ASSERT_EQ(0, node_run(1, NULL, "head -c 8192 /dev/urandom > /tmp/only-here"));
+	ASSERT_NE(0, node_run(2, NULL, "test -e /tmp/only-here"));
+	snprintf(args, sizeof(args), "counter %s -m 32 --map /tmp/only-here",
+		 file);
+	pid = start(1, args);
+	ASSERT_LT(0, pid);
+	ASSERT_LT(0, count_above(1, 0, 20));
+	ASSERT_NE(0, move_to(1, pid, 2, self->out, ""));
+	ASSERT_NE(NULL, strstr(self->out, "could not restore it"))
+		TH_LOG("%s", self->out);
+	ASSERT_TRUE(runs_on(1, pid));
+	ASSERT_FALSE(runs_on(2, pid));
+	before = count(1);
+	c = count_above(1, before, 15);
+	ASSERT_LT(before, c) TH_LOG("%lld then %lld", before, c);
+	ASSERT_TRUE(nothing_left(1));
+	ASSERT_TRUE(nothing_left(2));
+	node_run(1, NULL, "kill %d; rm -f /tmp/only-here", pid);
+}
+
+/*
  * The destination dies while the state moves: the process goes on where
  * it was, intact. Kills node 3.
  */

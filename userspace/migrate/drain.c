@@ -99,7 +99,9 @@ struct drain {
 	int qh, qn;
 	int unsent;		/* the last ones of q, being made */
 	uint8_t *buf;
+	int pipe[2];		/* the pages, socket to file: no copy to us */
 	uint64_t bytes;
+	uint64_t t_start, t_end;
 	int err;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -175,6 +177,10 @@ static void drain_free(struct drain *d)
 	pthread_mutex_destroy(&d->lock);
 	pthread_cond_destroy(&d->cond);
 	free(d->buf);
+	if (d->pipe[0] >= 0) {
+		close(d->pipe[0]);
+		close(d->pipe[1]);
+	}
 	lazy_plan_free(d->plan);
 	free(d->plan);
 	free(d);
@@ -253,10 +259,16 @@ struct drain *drain_prepare(int dir_fd, struct lazy_plan *plan, int ps,
 	}
 	d->plan = plan;
 	d->ps = ps;
+	d->pipe[0] = d->pipe[1] = -1;
 	pthread_mutex_init(&d->lock, NULL);
 	pthread_cond_init(&d->cond, NULL);
 	d->buf = malloc(GET_PAGES * PAGE);
-	err = d->buf ? room_for(dir_fd, plan->lazy_bytes) : -ENOMEM;
+	if (pipe2(d->pipe, O_CLOEXEC))
+		d->pipe[0] = d->pipe[1] = -1;
+	else
+		fcntl(d->pipe[0], F_SETPIPE_SZ, GET_PAGES * PAGE);
+	err = d->buf && d->pipe[0] >= 0 ? room_for(dir_fd, plan->lazy_bytes) :
+					  -ENOMEM;
 	if (err == -ENOSPC)
 		snprintf(why, wl, "no room for %llu bytes of memory in %s",
 			 (unsigned long long)plan->lazy_bytes, MIG_RUN_DIR);
@@ -443,6 +455,31 @@ static int written(struct drain *d, int fi, uint64_t off, uint64_t len)
 	return ioctl(mig_dev, KDDM_MIG_FILLED, &f) ? -errno : 0;
 }
 
+/*
+ * @len bytes of the socket to @off of @fd. CRIU's pages reach the socket
+ * by reference (AF_UNIX takes pages spliced into it as they are) and reach
+ * the pipe the same way: the one copy is into the file.
+ */
+static int splice_in(struct drain *d, int fd, uint64_t off, size_t len)
+{
+	loff_t o = off;
+	ssize_t n, m;
+
+	while (len) {
+		n = splice(d->ps, NULL, d->pipe[1], NULL, len, SPLICE_F_MOVE);
+		if (n <= 0)
+			return n ? -errno : -EPIPE;
+		len -= n;
+		while (n) {
+			m = splice(d->pipe[0], NULL, fd, &o, n, SPLICE_F_MOVE);
+			if (m <= 0)
+				return m ? -errno : -EIO;
+			n -= m;
+		}
+	}
+	return 0;
+}
+
 /* CRIU's answer to the oldest request, into its file. */
 static int receive_pages(struct drain *d)
 {
@@ -460,11 +497,9 @@ static int receive_pages(struct drain *d)
 	    pi.nr_pages > g->nr)
 		return -EPROTO;
 	len = (size_t)pi.nr_pages * PAGE;
-	err = read_all(d->ps, d->buf, len);
+	err = splice_in(d, d->fds[g->file], g->off, len);
 	if (err)
 		return err;
-	if (pwrite(d->fds[g->file], d->buf, len, g->off) != (ssize_t)len)
-		return errno ? -errno : -EIO;
 	d->bytes += len;
 	err = written(d, g->file, g->off, len);
 	if (!err && pi.nr_pages < g->nr) {
@@ -500,7 +535,7 @@ static int ask_run(struct drain *d, int fi, uint32_t ci)
 	for (k = 1; !err && k < RUN_CHUNKS && ci + k < n && queue_room(d) &&
 	     !d->asked[fi][ci + k]; k++)
 		err = ask_chunk(d, fi, ci + k);
-	if (fi == d->fi && d->ci < ci + k)
+	if (fi == d->fi && d->ci > ci && d->ci < ci + k)
 		d->ci = ci + k;
 	return err;
 }
@@ -520,8 +555,9 @@ static int drain_pages(struct drain *d)
 		while (!err && d->qn < GET_DEPTH && queue_room(d) &&
 		       (dec = decision(d, false)) >= 0 &&
 		       next_chunk(d, &fi, &ci, &wanted, dec > 0)) {
+			/* once it runs there, the chunks after a wanted one too */
 			err = ask_chunk(d, fi, ci);
-			if (!err && !wanted)
+			if (!err && (!wanted || dec > 0))
 				err = ask_run(d, fi, ci);
 			if (!err)
 				err = send_gets(d);
@@ -561,7 +597,9 @@ static void *drain_main(void *arg)
 {
 	struct drain *d = arg;
 
+	d->t_start = now_us();
 	d->err = drain_pages(d);
+	d->t_end = now_us();
 	if (d->err)
 		logmsg("copying the memory out of CRIU: %s", strerror(-d->err));
 	ps_finish(d);
@@ -604,6 +642,10 @@ int drain_end(struct drain *d, bool criu_failed, uint64_t *bytes)
 			shutdown(d->ps, SHUT_RDWR);
 		pthread_join(d->th, NULL);
 		err = d->err;
+		if (d->bytes)
+			logmsg("copied %llu bytes out of CRIU in %llu ms",
+			       (unsigned long long)d->bytes,
+			       (unsigned long long)(d->t_end - d->t_start) / 1000);
 	}
 	*bytes = d->bytes;
 	drain_free(d);

@@ -2,10 +2,11 @@
 /*
  * mig-worker: programs that check themselves while kddm moves them.
  *
- *   mig-worker counter FILE [-m MIB] [--tcp]
+ *   mig-worker counter FILE [-m MIB] [--tcp] [--map PATH]
  *       counts; writes "COUNT PID\n" over FILE every 10 ms; keeps MIB MiB
  *       of memory whose every page it checks against what it wrote there;
- *       --tcp listens on a TCP port of 127.0.0.1 (a process kddm refuses)
+ *       --tcp listens on a TCP port of 127.0.0.1 (a process kddm refuses);
+ *       --map keeps a private read-only mapping of PATH's first page
  *   mig-worker threads FILE [-n THREADS]
  *       THREADS threads pass a token around under a mutex and condition
  *       variables, each checking it is its turn and the count is the one
@@ -50,6 +51,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ipc.h>
+#include <sys/mman.h>
 #include <sys/sem.h>
 #include <sys/shm.h>
 #include <sys/socket.h>
@@ -95,6 +97,7 @@ static int counter(int argc, char **argv)
 	size_t mib = 0, pages, p, i;
 	unsigned long long n;
 	uint64_t *mem = NULL;
+	const char *map = NULL;
 	int tcp = 0;
 
 	for (i = 3; i < (size_t)argc; i++) {
@@ -102,8 +105,19 @@ static int counter(int argc, char **argv)
 			mib = strtoul(argv[++i], NULL, 10);
 		else if (!strcmp(argv[i], "--tcp"))
 			tcp = 1;
+		else if (!strcmp(argv[i], "--map") && i + 1 < (size_t)argc)
+			map = argv[++i];
 		else
 			return 2;
+	}
+	if (map) {
+		/* a private mapping of a file, kept (the file may be local) */
+		int fd = open(map, O_RDONLY);
+
+		if (fd < 0 || mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, fd, 0) ==
+			      MAP_FAILED)
+			return 5;
+		close(fd);
 	}
 	if (tcp) {
 		struct sockaddr_in a = { .sin_family = AF_INET,
