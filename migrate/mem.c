@@ -168,7 +168,7 @@ static void export_free(struct mig_export *e)
 		if (e->files[i])
 			fput(e->files[i]);
 		if (e->fill)
-			bitmap_free(e->fill[i].done);
+			kvfree(e->fill[i].done);
 	}
 	kfree(e->fill);
 	kfree(e);
@@ -188,8 +188,8 @@ static int export_fill_init(struct mig_export *e)
 		if (size > (loff_t)MIG_FILL_MAX_CHUNKS * KDDM_MIG_CHUNK)
 			return -EFBIG;
 		e->fill[i].chunks = DIV_ROUND_UP(size, KDDM_MIG_CHUNK);
-		e->fill[i].done = bitmap_zalloc(e->fill[i].chunks ?: 1,
-						GFP_KERNEL);
+		e->fill[i].done = kvcalloc(BITS_TO_LONGS(e->fill[i].chunks ?: 1),
+					   sizeof(unsigned long), GFP_KERNEL);
 		if (!e->fill[i].done)
 			return -ENOMEM;
 	}

@@ -21,10 +21,10 @@
  *
  * CRIU's post-dump callback comes before its page server starts, and the
  * restore needs pages: so the callback returns at once, and the move is
- * decided later (drain_decide()). Committed: our end is shut, CRIU reads
- * its end of input, counts it a success and kills the frozen tasks.
- * Aborted (the restore failed): CRIU gets a command it does not know,
- * fails its page server, and thaws them.
+ * decided later (drain_decide()). CRIU runs with leave_running: once it
+ * reads the end of its page server's input (our end shut, or this daemon
+ * dead), it thaws the tree. Committed, move.c killed the tree before (its
+ * pages stay in CRIU's pipes); aborted, the tree goes on here.
  *
  * CRIU is started here, not by libcriu, so that no other descriptor of
  * the daemon reaches it and the page server's end of the socket reaches
@@ -72,7 +72,6 @@ struct ps_iov {
 #define RUN_CHUNKS	16	/* chunks in a row asked for together */
 #define WANT_POLL_US	1000	/* before the move is decided */
 #define GET_PAGES_CHUNK	(KDDM_MIG_CHUNK / PAGE)
-#define PS_UNKNOWN	0	/* a command CRIU does not know */
 #define SWRK_FD		3	/* in CRIU: its RPC socket */
 #define PS_FD		4	/* and the page server's */
 
@@ -103,10 +102,17 @@ struct drain {
 	uint64_t bytes;
 	uint64_t t_start, t_end;
 	int err;
+	int criu;		/* CRIU's pidfd: killed if it hangs */
+	uint64_t reserved;	/* of the tmpfs, for the lazy files */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	int decision;		/* 1 committed, -1 aborted, 0 not yet */
+	bool failed;		/* some page will not come */
 };
+
+/* tmpfs room promised to the drains running: they fill it later */
+static pthread_mutex_t room_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t room_promised;
 
 /*
  * Starts "criu swrk" with its RPC socket on descriptor 3 and @ps (CRIU's
@@ -117,9 +123,13 @@ int criu_swrk_spawn(const char *bin, int ps, pid_t *pid)
 {
 	char fdarg[] = "3";
 	char *argv[] = { (char *)bin, "swrk", fdarg, NULL };
+	struct sigaction dfl = { .sa_handler = SIG_DFL };
+	long fd, max = sysconf(_SC_OPEN_MAX);
 	int sk[2];
 	sigset_t all;
 
+	if (max < 0 || max > 65536)
+		max = 65536;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sk))
 		return -errno;
 	*pid = fork();
@@ -136,7 +146,11 @@ int criu_swrk_spawn(const char *bin, int ps, pid_t *pid)
 		if (a < 0 || b < 0 || dup2(a, SWRK_FD) < 0 ||
 		    dup2(b, PS_FD) < 0)
 			_exit(127);
-		syscall(SYS_close_range, PS_FD + 1, ~0U, 0);
+		if (syscall(SYS_close_range, PS_FD + 1, ~0U, 0))
+			for (fd = PS_FD + 1; fd < max; fd++)
+				close(fd);
+		/* the daemon ignores SIGPIPE: CRIU gets the default */
+		sigaction(SIGPIPE, &dfl, NULL);
 		sigemptyset(&all);
 		sigprocmask(SIG_SETMASK, &all, NULL);
 		execv(bin, argv);
@@ -165,12 +179,16 @@ static void drain_free(struct drain *d)
 {
 	int i;
 
-	for (i = 0; d->fds && i < d->plan->nr; i++) {
+	for (i = 0; d->fds && i < d->plan->nr; i++)
 		if (d->fds[i] >= 0)
 			close(d->fds[i]);
+	for (i = 0; d->written && d->asked && i < d->plan->nr; i++) {
 		free(d->written[i]);
 		free(d->asked[i]);
 	}
+	pthread_mutex_lock(&room_lock);
+	room_promised -= d->reserved;
+	pthread_mutex_unlock(&room_lock);
 	free(d->fds);
 	free(d->written);
 	free(d->asked);
@@ -189,16 +207,18 @@ static void drain_free(struct drain *d)
 static int lazy_files(struct drain *d, int dir_fd)
 {
 	struct lazy_plan *p = d->plan;
+	size_t n = p->nr > 0 ? (size_t)p->nr : 1;
 	char name[32];
 	int i;
 
-	d->fds = malloc(sizeof(*d->fds) * (p->nr ?: 1));
-	d->written = calloc(p->nr ?: 1, sizeof(*d->written));
-	d->asked = calloc(p->nr ?: 1, sizeof(*d->asked));
+	d->fds = calloc(n, sizeof(*d->fds));
+	if (d->fds)
+		for (i = 0; i < p->nr; i++)
+			d->fds[i] = -1;
+	d->written = calloc(n, sizeof(*d->written));
+	d->asked = calloc(n, sizeof(*d->asked));
 	if (!d->fds || !d->written || !d->asked)
 		return -ENOMEM;
-	for (i = 0; i < p->nr; i++)
-		d->fds[i] = -1;
 	for (i = 0; i < p->nr; i++) {
 		size_t chunks = (p->files[i].size + KDDM_MIG_CHUNK - 1) /
 				KDDM_MIG_CHUNK;
@@ -216,14 +236,28 @@ static int lazy_files(struct drain *d, int dir_fd)
 	return 0;
 }
 
-/* Room for the pages in the images' file system (tmpfs: memory). */
-static int room_for(int dir_fd, uint64_t bytes)
+/*
+ * Room for the pages in the images' file system (tmpfs: memory), beyond
+ * what the other drains running will fill; promised to this one.
+ */
+static int room_for(struct drain *d, int dir_fd, uint64_t bytes)
 {
 	struct statvfs s;
+	uint64_t avail;
+	int err = 0;
 
 	if (fstatvfs(dir_fd, &s))
 		return -errno;
-	return (uint64_t)s.f_bavail * s.f_frsize < bytes ? -ENOSPC : 0;
+	avail = (uint64_t)s.f_bavail * s.f_frsize;
+	pthread_mutex_lock(&room_lock);
+	if (avail < room_promised || avail - room_promised < bytes)
+		err = -ENOSPC;
+	else
+		room_promised += bytes;
+	pthread_mutex_unlock(&room_lock);
+	if (!err)
+		d->reserved = bytes;
+	return err;
 }
 
 static int export_files(struct drain *d)
@@ -246,7 +280,7 @@ static int export_files(struct drain *d)
  * filled, unless nothing is lazy. NULL with the reason in @why.
  */
 struct drain *drain_prepare(int dir_fd, struct lazy_plan *plan, int ps,
-			    char *why, size_t wl)
+			    int criu, char *why, size_t wl)
 {
 	struct drain *d = calloc(1, sizeof(*d));
 	int err;
@@ -259,6 +293,7 @@ struct drain *drain_prepare(int dir_fd, struct lazy_plan *plan, int ps,
 	}
 	d->plan = plan;
 	d->ps = ps;
+	d->criu = criu;
 	d->pipe[0] = d->pipe[1] = -1;
 	pthread_mutex_init(&d->lock, NULL);
 	pthread_cond_init(&d->cond, NULL);
@@ -267,8 +302,8 @@ struct drain *drain_prepare(int dir_fd, struct lazy_plan *plan, int ps,
 		d->pipe[0] = d->pipe[1] = -1;
 	else
 		fcntl(d->pipe[0], F_SETPIPE_SZ, GET_PAGES * PAGE);
-	err = d->buf && d->pipe[0] >= 0 ? room_for(dir_fd, plan->lazy_bytes) :
-					  -ENOMEM;
+	err = d->buf && d->pipe[0] >= 0 ?
+	      room_for(d, dir_fd, plan->lazy_bytes) : -ENOMEM;
 	if (err == -ENOSPC)
 		snprintf(why, wl, "no room for %llu bytes of memory in %s",
 			 (unsigned long long)plan->lazy_bytes, MIG_RUN_DIR);
@@ -576,18 +611,15 @@ static int drain_pages(struct drain *d)
 }
 
 /*
- * Once the move is decided: aborted, CRIU gets a command it does not know
- * (its page server fails: it thaws the tasks); either way our end is then
- * shut for writing, and what CRIU still answers is read (it reads nothing
- * while it cannot write) until it closes its end. Committed, it reads the
- * end of its input, counts it a success, and kills the frozen tasks.
+ * Once the move is decided: our end shut for writing, what CRIU still
+ * answers is read (it reads nothing while it cannot write) until it
+ * closes its end. It takes the end of its input for a success and thaws
+ * the tree (leave_running): the tree goes on here if the move was
+ * aborted, and was killed if it was committed.
  */
 static void ps_finish(struct drain *d)
 {
-	struct ps_iov pi = { .cmd = PS_UNKNOWN };
-
-	if (decision(d, true) < 0 && write_all(d->ps, &pi, sizeof(pi)))
-		logmsg("cannot tell CRIU to thaw the process");
+	decision(d, true);
 	shutdown(d->ps, SHUT_WR);
 	while (read(d->ps, d->buf, GET_PAGES * PAGE) > 0)
 		;
@@ -600,8 +632,16 @@ static void *drain_main(void *arg)
 	d->t_start = now_us();
 	d->err = drain_pages(d);
 	d->t_end = now_us();
-	if (d->err)
+	if (d->err) {
 		logmsg("copying the memory out of CRIU: %s", strerror(-d->err));
+		pthread_mutex_lock(&d->lock);
+		d->failed = true;
+		pthread_mutex_unlock(&d->lock);
+		/* a CRIU that answers nothing for PS_WAIT s is stuck: it goes */
+		if (d->err == -EAGAIN && d->criu >= 0 &&
+		    syscall(SYS_pidfd_send_signal, d->criu, SIGKILL, NULL, 0))
+			logmsg("cannot kill CRIU: %s", strerror(errno));
+	}
 	ps_finish(d);
 	return NULL;
 }
@@ -627,6 +667,17 @@ int drain_start(struct drain *d)
 bool drain_started(const struct drain *d)
 {
 	return d->started;
+}
+
+/* Will some page not come (the move must not be committed)? */
+bool drain_failed(struct drain *d)
+{
+	bool failed;
+
+	pthread_mutex_lock(&d->lock);
+	failed = d->failed;
+	pthread_mutex_unlock(&d->lock);
+	return failed;
 }
 
 /*

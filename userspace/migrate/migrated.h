@@ -122,11 +122,12 @@ struct drain;
 int criu_swrk_spawn(const char *bin, int ps, pid_t *pid);
 int drain_conf(int dir_fd, const char *name);
 struct drain *drain_prepare(int dir_fd, struct lazy_plan *plan, int ps,
-			    char *why, size_t wl);
+			    int criu, char *why, size_t wl);
 uint64_t drain_set_id(const struct drain *d);
 int drain_start(struct drain *d);
 void drain_decide(struct drain *d, bool commit);
 bool drain_started(const struct drain *d);
+bool drain_failed(struct drain *d);
 int drain_end(struct drain *d, bool criu_failed, uint64_t *bytes);
 void kmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

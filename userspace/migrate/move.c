@@ -24,6 +24,8 @@
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/wait.h>
+#include <sys/syscall.h>
+#include <poll.h>
 #include <unistd.h>
 
 #include <sys/ioctl.h>
@@ -62,6 +64,7 @@ static void criu_set_config(criu_opts *o, char *path)
 #define RESTORE_WAIT	600	/* seconds a restore may take */
 #define COMMIT_WAIT	60	/* seconds the destination waits for COMMIT */
 #define PULL_WAIT	300	/* seconds a move waits for a pull to end */
+#define PS_WAIT		60	/* seconds CRIU's page server may take */
 #define COPY_CHUNK	(1 << 20)
 #define MAX_FILES	100000
 
@@ -168,6 +171,8 @@ struct out_ctx {
 	struct drain *drain;	/* copies the pages out of CRIU (lazy) */
 	pthread_t restorer;	/* has the destination restore it (lazy) */
 	bool restoring;
+	pid_t swrk;		/* the CRIU we started (lazy), or -1 */
+	int swrk_fd;		/* its pidfd, or -1 */
 	uint64_t t0;
 	uint64_t set_id;	/* the exported pages (lazy) */
 	uint32_t *ids;		/* CRIU's pages ids of the set's files */
@@ -274,7 +279,7 @@ static int lazy_prepare(struct out_ctx *c)
 		c->ids[i] = plan->files[i].id;
 	c->nr_ids = plan->nr;
 	c->lazy_bytes = plan->lazy_bytes;
-	c->drain = drain_prepare(fd, plan, c->ps, c->why, c->whylen);
+	c->drain = drain_prepare(fd, plan, c->ps, c->swrk_fd, c->why, c->whylen);
 	if (!c->drain) {
 		err = -EIO;
 		goto out;
@@ -328,19 +333,22 @@ static int restore_there(struct out_ctx *c)
 			 c->node, res.text);
 		return res.err < 0 ? res.err : -EPROTO;
 	}
-	/*
-	 * Restored there: from now on, the copy here dies (CRIU kills it
-	 * when this callback says yes). Without COMMIT, the destination
-	 * kills its copy: never two.
-	 */
-	err = send_msg(c->fd, KDDM_MIG_COMMIT, NULL, 0);
-	if (err) {
-		snprintf(c->why, c->whylen, "node %u is gone: %s", c->node,
-			 strerror(-err));
-		return err;
-	}
 	c->new_pid = res.pid;
 	return 0;
+}
+
+/*
+ * Restored there: from now on, the copy here dies. Without COMMIT, the
+ * destination kills its copy: never two.
+ */
+static int commit_there(struct out_ctx *c)
+{
+	int err = send_msg(c->fd, KDDM_MIG_COMMIT, NULL, 0);
+
+	if (err)
+		snprintf(c->why, c->whylen, "node %u is gone: %s", c->node,
+			 strerror(-err));
+	return err;
 }
 
 /* The frozen processes' SEM_UNDO entries go with the images. */
@@ -376,38 +384,50 @@ static void tree_signal(const struct tree *t, int sig)
 		kill(t->procs[i], sig);
 }
 
+/* Is the CRIU we started still there (holding the tree)? */
+static bool criu_alive(const struct out_ctx *c)
+{
+	struct pollfd p = { .fd = c->swrk_fd, .events = POLLIN };
+
+	return c->swrk_fd >= 0 && poll(&p, 1, 0) == 0;
+}
+
 /*
  * Lazy: CRIU's page server only starts once the post-dump callback
  * returned, and the restore there needs some of the pages (the restorer
  * touches a few). So the callback only starts the drain and this thread,
- * which decides the move once the destination answered.
+ * which decides the move once the destination answered. CRIU dumps with
+ * leave_running: at the end of its page server's input it thaws the tree,
+ * whatever happened to us; so the tree is stopped first, COMMIT goes only
+ * if CRIU still holds the tree and the drain has every page to come, and
+ * then the tree is killed here (its pages stay in CRIU's pipes).
  */
-static void result_fill(const struct out_ctx *c, struct kddm_mig_result *res)
-{
-	res->total_us = now_us() - c->t0;
-	res->pid = c->new_pid;
-	res->tasks = c->t->nr;
-	res->image_bytes = c->bytes;
-	res->lazy_bytes = c->set_id ? c->lazy_bytes : 0;
-	res->downtime_us = c->t_running - (c->t_freeze ? c->t_freeze : c->t0);
-	res->running_us = c->t_running - c->t0;
-}
-
 static void *lazy_restorer(void *arg)
 {
 	struct out_ctx *c = arg;
 	int err = restore_there(c);
 
+	if (!err) {
+		tree_signal(c->t, SIGSTOP);
+		if (!criu_alive(c) || drain_failed(c->drain)) {
+			snprintf(c->why, c->whylen,
+				 "copying its memory out of CRIU failed");
+			err = -EIO;
+		} else {
+			err = commit_there(c);
+		}
+		if (err)
+			tree_signal(c->t, SIGCONT);
+	}
 	if (err) {
 		give_undos_back(c);
 		c->err = err;
 		drain_decide(c->drain, false);
 		return NULL;
 	}
+	tree_signal(c->t, SIGKILL);
 	c->restored = true;
 	c->t_running = now_us();
-	/* should CRIU ever thaw them, they stop at once (and are killed) */
-	tree_signal(c->t, SIGSTOP);
 	drain_decide(c->drain, true);
 	return NULL;
 }
@@ -453,7 +473,7 @@ static int notify_cb(char *action, criu_notify_arg_t na)
 	if (!err && c->drain)
 		err = lazy_restore_start(c);
 	else if (!err)
-		err = restore_there(c);
+		err = restore_there(c) ?: commit_there(c);
 	if (err) {
 		give_undos_back(c);
 		c->err = err;
@@ -612,35 +632,50 @@ static void tail_start(struct out_ctx *c, const char *dir)
  * (drain.c) reads them on our end.
  */
 static int lazy_dump_setup(struct out_ctx *c, criu_opts *o, int dir_fd,
-			   char *conf, size_t cl, pid_t *swrk)
+			   char *conf, size_t cl)
 {
+	/* CRIU answers within seconds, or is stuck */
+	struct timeval tmo = { .tv_sec = PS_WAIT };
 	int sk[2], fd, err;
 
+	if (access(CRIU_BIN, X_OK))
+		return -ENOENT;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sk))
 		return -errno;
 	err = drain_conf(dir_fd, DRAIN_CONF);
-	fd = err ? err : criu_swrk_spawn(CRIU_BIN, sk[1], swrk);
+	if (!err && setsockopt(sk[0], SOL_SOCKET, SO_RCVTIMEO, &tmo, sizeof(tmo)))
+		err = -errno;
+	fd = err ? err : criu_swrk_spawn(CRIU_BIN, sk[1], &c->swrk);
 	close(sk[1]);
 	if (fd < 0) {
 		close(sk[0]);
 		return fd;
 	}
+	c->swrk_fd = syscall(SYS_pidfd_open, c->swrk, 0);
+	if (c->swrk_fd < 0)
+		logmsg("pidfd_open: %s", strerror(errno));
 	c->ps = sk[0];
 	criu_local_set_service_fd(o, fd);	/* libcriu closes it */
 	snprintf(conf, cl, "%s/" DRAIN_CONF, c->dir);
 	criu_set_config(o, conf);
 	criu_set_lazy(o);
+	/* CRIU thaws the tree at the end: a move that goes through kills it */
+	criu_local_set_leave_running(o, true);
 	return 0;
 }
 
 /* CRIU returned (@err its result): the pages copied out of it, or why not. */
-static int lazy_dump_end(struct out_ctx *c, int err, pid_t swrk)
+static int lazy_dump_end(struct out_ctx *c, int err)
 {
 	uint64_t bytes = 0;
 	int derr = 0;
 
-	if (swrk > 0)
-		waitpid(swrk, NULL, 0);
+	if (c->swrk > 0)
+		waitpid(c->swrk, NULL, 0);
+	c->swrk = -1;
+	if (c->swrk_fd >= 0)
+		close(c->swrk_fd);
+	c->swrk_fd = -1;
 	if (c->drain)
 		derr = drain_end(c->drain, err < 0, &bytes);
 	c->drain = NULL;
@@ -660,9 +695,8 @@ static int dump_and_move(struct out_ctx *c, const struct tree *t)
 {
 	char dir[PATH_MAX], conf[PATH_MAX];
 	criu_opts *o = NULL;
-	pid_t swrk = -1;
 	int dir_fd, err;
-	bool keep = false;
+	bool keep = false, lazy = c->lazy;
 
 	err = images_dir("out", dir, sizeof(dir));
 	if (err) {
@@ -678,25 +712,25 @@ static int dump_and_move(struct out_ctx *c, const struct tree *t)
 		err = -ENOMEM;
 		goto out;
 	}
-	if (c->lazy) {
-		err = lazy_dump_setup(c, o, dir_fd, conf, sizeof(conf), &swrk);
+	criu_local_set_leave_running(o, false);
+	if (lazy) {
+		err = lazy_dump_setup(c, o, dir_fd, conf, sizeof(conf));
 		if (err) {
-			snprintf(c->why, c->whylen, "starting CRIU: %s",
+			snprintf(c->why, c->whylen, "starting %s: %s", CRIU_BIN,
 				 strerror(-err));
 			criu_local_free_opts(o);
 			goto out;
 		}
 	}
 	criu_local_set_pid(o, t->root);
-	criu_local_set_leave_running(o, false);
 	criu_local_set_notify_cb(o, notify_cb);
 	out = c;
 	err = criu_local_dump(o);
 	out = NULL;
 	if (c->restoring)
 		pthread_join(c->restorer, NULL);
-	if (swrk > 0) {
-		int derr = lazy_dump_end(c, err, swrk);
+	if (lazy) {
+		int derr = lazy_dump_end(c, err);
 
 		if (derr && c->restored) {
 			/* the copy there cannot have every page: it dies */
@@ -742,13 +776,24 @@ out:
 	return err;
 }
 
+static void result_fill(const struct out_ctx *c, struct kddm_mig_result *res)
+{
+	res->pid = c->new_pid;
+	res->tasks = c->t->nr;
+	res->image_bytes = c->bytes;
+	res->lazy_bytes = c->set_id ? c->lazy_bytes : 0;
+	res->downtime_us = c->t_running - (c->t_freeze ? c->t_freeze : c->t0);
+	res->running_us = c->t_running - c->t0;
+}
+
 int migrate_out(pid_t pid, uint32_t node, uint32_t flags, uid_t uid,
 		gid_t gid, struct kddm_mig_result *res)
 {
 	static __thread struct tree t;
 	struct out_ctx c = {
 		.node = node, .why = res->text, .whylen = sizeof(res->text),
-		.t = &t, .fd = -1, .ps = -1, .t0 = now_us(),
+		.t = &t, .fd = -1, .ps = -1, .swrk = -1, .swrk_fd = -1,
+		.t0 = now_us(),
 	};
 	int i, err;
 
@@ -805,7 +850,7 @@ int migrate_out(pid_t pid, uint32_t node, uint32_t flags, uid_t uid,
 	logmsg("moved %d (%s, %d tasks) to node %u: downtime %llu ms (dump %llu, images %llu, restore %llu), %llu bytes, %llu lazy",
 	       pid, t.comm, t.nr, node,
 	       (unsigned long long)res->downtime_us / 1000,
-	       (unsigned long long)(c.t_dumped - c.t_freeze) / 1000,
+	       (unsigned long long)(c.t_freeze ? c.t_dumped - c.t_freeze : 0) / 1000,
 	       (unsigned long long)(c.t_sent - c.t_dumped) / 1000,
 	       (unsigned long long)(c.t_running - c.t_sent) / 1000,
 	       (unsigned long long)c.bytes,
@@ -1122,7 +1167,6 @@ void migrate_in(int fd, uint32_t from)
 			break;
 		case KDDM_MIG_FILE:
 			err = on_file(&c, buf, n);
-			break;
 			break;
 		case KDDM_MIG_LAZY:
 			err = on_lazy(&c, buf, n);

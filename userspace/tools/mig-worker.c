@@ -113,11 +113,13 @@ static int counter(int argc, char **argv)
 	if (map) {
 		/* a private mapping of a file, kept (the file may be local) */
 		int fd = open(map, O_RDONLY);
+		void *m = fd < 0 ? MAP_FAILED :
+			  mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, fd, 0);
 
-		if (fd < 0 || mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, fd, 0) ==
-			      MAP_FAILED)
+		if (fd >= 0)
+			close(fd);
+		if (m == MAP_FAILED)
 			return 5;
-		close(fd);
 	}
 	if (tcp) {
 		struct sockaddr_in a = { .sin_family = AF_INET,

@@ -18,7 +18,7 @@
 #define KDDM_MIGRATE_SOCK	"/run/kddm/migrated.sock"
 #define KDDM_MIGRATE_TIPC_TYPE	0x4b444d47U	/* "KDMG" */
 #define KDDM_MIGRATE_MAGIC	0x314d444bU	/* "KDM1" */
-#define KDDM_MIGRATE_VERSION	1
+#define KDDM_MIGRATE_VERSION	2
 
 #define KDDM_MIG_MSG_MAX	65536	/* a message's payload, files apart */
 #define KDDM_MIG_TEXT		512	/* an error or a note, NUL included */
