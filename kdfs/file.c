@@ -845,4 +845,6 @@ const struct file_operations kdfs_file_fops = {
 	.fallocate = kdfs_fallocate,
 	.mmap = kdfs_file_mmap,
 	.splice_read = kddm_splice_read,
+	/* sendfile() and splice() into a kdfs file go through write_iter */
+	.splice_write = iter_file_splice_write,
 };

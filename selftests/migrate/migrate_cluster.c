@@ -494,6 +494,44 @@ TEST_F_TIMEOUT(mig, kdfs_writer, 300)
 }
 
 /*
+ * A shared mapping of a kdfs file and a kdfs file unlinked while open move
+ * with the process: what it wrote into either before a move is there
+ * after it (it checks), and the mapped file, read on another node once it
+ * is gone, holds its last 16 counts.
+ */
+TEST_F_TIMEOUT(mig, kdfs_mapping_and_unlinked, 300)
+{
+	char args[900], mapped[256], tmp[256];
+	long long c, before;
+	int pid, i;
+
+	name_file("files");
+	snprintf(mapped, sizeof(mapped), DIR "/mapped-%d", getpid());
+	snprintf(tmp, sizeof(tmp), DIR "/unlinked-%d", getpid());
+	snprintf(args, sizeof(args), "files %s %s %s", file, mapped, tmp);
+	pid = start(1, args);
+	ASSERT_LT(0, pid);
+	ASSERT_LT(300, count_above(1, 300, 15));
+	for (i = 2; i <= 3; i++) {
+		before = count(i);
+		ASSERT_EQ(0, move_to(i - 1, pid, i, self->out, ""))
+			TH_LOG("%s", self->out);
+		c = count_above(i, before + 300, 20);
+		ASSERT_LT(before + 300, c) TH_LOG("%lld then %lld", before, c);
+	}
+	ASSERT_EQ(0, node_run(3, NULL, "kill %d; while [ -e /proc/%d ]; do sleep 0.1; done",
+			      pid, pid));
+	c = count(3);
+	ASSERT_EQ(0, node_run(1, self->out, "mig-worker mapcheck %s", mapped))
+		TH_LOG("%s", self->out);
+	ASSERT_TRUE(atoll(self->out) == c || atoll(self->out) == c + 1)
+		TH_LOG("mapped %s, count %lld", self->out, c);
+	/* the unlinked file went with its last close */
+	ASSERT_NE(0, node_run(1, NULL, "ls %s", tmp));
+	node_run(1, NULL, "rm -f %s", mapped);
+}
+
+/*
  * kddm run: the program runs on the other node as the caller, with the
  * caller's input, output, error and exit status.
  */

@@ -26,6 +26,13 @@
  *       holds a write lock (fcntl) on DATA and appends numbered 16-byte
  *       records to it with write() (the file offset moves with it);
  *       writes the number of records over FILE
+ *   mig-worker files FILE MAPPED TMP
+ *       maps MAPPED (16 pages) shared and writes its count n into page
+ *       n % 16, opens TMP and unlinks it, writes n at record n % 256 of
+ *       it; first checks each holds what it wrote 16 (256) steps before
+ *   mig-worker mapcheck MAPPED
+ *       prints the count the pages of MAPPED say, or exits 1 if they are
+ *       not the last 16 counts
  *   mig-worker undo FILE KEY
  *       sets semaphore 0 of the set of IPC key KEY to 10, adds 5 to it
  *       with SEM_UNDO (its exit takes them back), then counts
@@ -55,6 +62,7 @@
 #include <sys/sem.h>
 #include <sys/shm.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -377,6 +385,68 @@ static int writer(const char *data)
 	return 0;
 }
 
+/* ---- files: a shared mapping and an unlinked file, both on kdfs ---- */
+
+#define MAP_SLOTS	16	/* pages of the mapped file */
+#define TMP_SLOTS	256	/* 8-byte records of the unlinked file */
+
+static int files(const char *mapped, const char *tmp)
+{
+	int mfd = open(mapped, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	int tfd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	unsigned long long n, v;
+	volatile uint64_t *m;
+	struct stat st;
+
+	if (mfd < 0 || tfd < 0 || ftruncate(mfd, MAP_SLOTS * 4096) ||
+	    unlink(tmp))
+		return 5;
+	m = mmap(NULL, MAP_SLOTS * 4096, PROT_READ | PROT_WRITE, MAP_SHARED,
+		 mfd, 0);
+	if (m == MAP_FAILED)
+		return 5;
+	close(mfd);
+	for (n = 1;; n++) {
+		/* what it wrote MAP_SLOTS and TMP_SLOTS steps ago is there */
+		size_t s = n % MAP_SLOTS, t = n % TMP_SLOTS;
+
+		if (m[s * 512] != (n > MAP_SLOTS ? n - MAP_SLOTS : 0))
+			bad("mapping", n);
+		m[s * 512] = n;
+		v = 0;
+		if (pread(tfd, &v, 8, t * 8) < 0 ||
+		    v != (n > TMP_SLOTS ? n - TMP_SLOTS : 0))
+			bad("unlinked file", n);
+		if (pwrite(tfd, &n, 8, t * 8) != 8)
+			bad("unlinked write", n);
+		if (fstat(tfd, &st) || st.st_nlink)
+			bad("unlinked link count", n);
+		report("%llu %d\n", n);
+		msleep(5);
+	}
+	return 0;
+}
+
+/* The mapped file of "files", as read here: its last count, or exit 1. */
+static int mapcheck(const char *mapped)
+{
+	uint64_t v[MAP_SLOTS], max = 0;
+	int fd = open(mapped, O_RDONLY | O_CLOEXEC), s;
+
+	if (fd < 0)
+		return 1;
+	for (s = 0; s < MAP_SLOTS; s++) {
+		if (pread(fd, &v[s], 8, s * 4096) != 8 || v[s] % MAP_SLOTS != (uint64_t)s)
+			return 1;
+		max = v[s] > max ? v[s] : max;
+	}
+	for (s = 0; s < MAP_SLOTS; s++)
+		if (v[s] + MAP_SLOTS <= max)
+			return 1;
+	printf("%llu\n", (unsigned long long)max);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 3 && !strcmp(argv[1], "as")) {
@@ -414,6 +484,8 @@ int main(int argc, char **argv)
 		}
 		return 0;
 	}
+	if (argc == 3 && !strcmp(argv[1], "mapcheck"))
+		return mapcheck(argv[2]);
 	if (argc < 3) {
 		fprintf(stderr, "usage: mig-worker counter|threads FILE [options]\n");
 		return 2;
@@ -433,6 +505,8 @@ int main(int argc, char **argv)
 		return pingpong(argv);
 	if (!strcmp(argv[1], "undo") && argc == 4)
 		return undo(argv);
+	if (!strcmp(argv[1], "files") && argc == 5)
+		return files(argv[3], argv[4]);
 	if (!strcmp(argv[1], "writer") && argc == 4)
 		return writer(argv[3]);
 	fprintf(stderr, "mig-worker: unknown program '%s'\n", argv[1]);
