@@ -85,6 +85,24 @@ static int move_to(int from, int pid, int to, char *out, const char *opt)
 	return node_run(from, out, "kddm migrate %d %d %s", pid, to, opt);
 }
 
+/*
+ * Moves @pid from node @to - 1 to @to; 0 once it counted @more past where
+ * it was there within @secs, else -1 (the reason in @out).
+ */
+static int move_counts_on(int to, int pid, long long more, double secs,
+			  char *out)
+{
+	long long before = count(to), c;
+
+	if (move_to(to - 1, pid, to, out, ""))
+		return -1;
+	c = count_above(to, before + more, secs);
+	if (c > before + more)
+		return 0;
+	snprintf(out, OUT_MAX, "count %lld, then %lld", before, c);
+	return -1;
+}
+
 FIXTURE(mig) {
 	char out[OUT_MAX];
 };
@@ -454,7 +472,7 @@ TEST_F_TIMEOUT(mig, kipc_sem_undo_moves, 300)
 TEST_F_TIMEOUT(mig, kdfs_writer, 300)
 {
 	char args[600], data[256];
-	long long c, before, recs;
+	long long c, recs;
 	int pid, i;
 
 	name_file("writer");
@@ -464,11 +482,8 @@ TEST_F_TIMEOUT(mig, kdfs_writer, 300)
 	ASSERT_LT(0, pid);
 	ASSERT_LT(0, count_above(1, 0, 10));
 	for (i = 2; i <= 3; i++) {
-		before = count(i);
-		ASSERT_EQ(0, move_to(i - 1, pid, i, self->out, ""))
+		ASSERT_EQ(0, move_counts_on(i, pid, 100, 15, self->out))
 			TH_LOG("%s", self->out);
-		c = count_above(i, before + 100, 15);
-		ASSERT_LT(before + 100, c) TH_LOG("%lld then %lld", before, c);
 		/* its lock is held there, by it */
 		ASSERT_EQ(0, node_run(i, self->out,
 				      "grep -c \"POSIX  ADVISORY  WRITE %d \" /proc/locks",
@@ -502,7 +517,7 @@ TEST_F_TIMEOUT(mig, kdfs_writer, 300)
 TEST_F_TIMEOUT(mig, kdfs_mapping_and_unlinked, 300)
 {
 	char args[900], mapped[256], tmp[256];
-	long long c, before;
+	long long c;
 	int pid, i;
 
 	name_file("files");
@@ -512,13 +527,9 @@ TEST_F_TIMEOUT(mig, kdfs_mapping_and_unlinked, 300)
 	pid = start(1, args);
 	ASSERT_LT(0, pid);
 	ASSERT_LT(300, count_above(1, 300, 15));
-	for (i = 2; i <= 3; i++) {
-		before = count(i);
-		ASSERT_EQ(0, move_to(i - 1, pid, i, self->out, ""))
+	for (i = 2; i <= 3; i++)
+		ASSERT_EQ(0, move_counts_on(i, pid, 300, 20, self->out))
 			TH_LOG("%s", self->out);
-		c = count_above(i, before + 300, 20);
-		ASSERT_LT(before + 300, c) TH_LOG("%lld then %lld", before, c);
-	}
 	ASSERT_EQ(0, node_run(3, NULL, "kill %d; while [ -e /proc/%d ]; do sleep 0.1; done",
 			      pid, pid));
 	c = count(3);
