@@ -46,7 +46,6 @@
 
 #include "migrated.h"
 
-#define PAGE		4096UL
 /* CRIU's page server protocol (criu/page-xfer.c) */
 #define PS_IOV_ADD_F	6
 #define PS_IOV_GET	7
@@ -204,6 +203,11 @@ static void drain_free(struct drain *d)
 	free(d);
 }
 
+static uint32_t file_chunks(const struct lazy_file *f)
+{
+	return (f->size + KDDM_MIG_CHUNK - 1) / KDDM_MIG_CHUNK;
+}
+
 static int lazy_files(struct drain *d, int dir_fd)
 {
 	struct lazy_plan *p = d->plan;
@@ -220,8 +224,7 @@ static int lazy_files(struct drain *d, int dir_fd)
 	if (!d->fds || !d->written || !d->asked)
 		return -ENOMEM;
 	for (i = 0; i < p->nr; i++) {
-		size_t chunks = (p->files[i].size + KDDM_MIG_CHUNK - 1) /
-				KDDM_MIG_CHUNK;
+		size_t chunks = file_chunks(&p->files[i]);
 
 		snprintf(name, sizeof(name), DRAIN_PREFIX "%u", p->files[i].id);
 		d->fds[i] = openat(dir_fd, name, O_RDWR | O_CREAT | O_EXCL |
@@ -321,11 +324,6 @@ struct drain *drain_prepare(int dir_fd, struct lazy_plan *plan, int ps,
 uint64_t drain_set_id(const struct drain *d)
 {
 	return d->set_id;
-}
-
-static uint32_t file_chunks(const struct lazy_file *f)
-{
-	return (f->size + KDDM_MIG_CHUNK - 1) / KDDM_MIG_CHUNK;
 }
 
 /* The first extent of @f that ends after @off. */

@@ -43,11 +43,9 @@
 
 #include "migrated.h"
 
-#define PAGE			4096UL
 #define IMG_COMMON_MAGIC	0x54564319U
 #define PAGEMAP_MAGIC		0x56084025U
 #define PE_LAZY			(1U << 1)
-#define PE_PRESENT		(1U << 2)
 #define LAZY_SOCK		"lazy-pages.socket"
 #define LAZY_FINISHED		0x52535446U
 #define MAX_ENTRIES		(1 << 20)

@@ -18,6 +18,7 @@
 
 #define MIG_RUN_DIR	"/run/kddm/migrate"
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+#define PAGE		4096UL
 
 extern uint32_t self_node;
 

@@ -285,7 +285,6 @@ static int lazy_prepare(struct out_ctx *c)
 		goto out;
 	}
 	c->set_id = drain_set_id(c->drain);
-	c->lazy = c->set_id != 0;
 out:
 	if (fd >= 0)
 		close(fd);
@@ -310,7 +309,7 @@ static int restore_there(struct out_ctx *c)
 		r.migrations = j.migrations;
 	}
 	r.migrations++;
-	r.flags = c->lazy ? KDDM_MIG_R_LAZY : 0;
+	r.flags = c->set_id ? KDDM_MIG_R_LAZY : 0;
 	memcpy(r.comm, c->t->comm, sizeof(r.comm));
 	/* a restore takes as long as it takes; TIPC says if the node dies */
 	peer_timeout(c->fd, RESTORE_WAIT);
@@ -696,7 +695,7 @@ static int dump_and_move(struct out_ctx *c, const struct tree *t)
 	char dir[PATH_MAX], conf[PATH_MAX];
 	criu_opts *o = NULL;
 	int dir_fd, err;
-	bool keep = false, lazy = c->lazy;
+	bool keep = false;
 
 	err = images_dir("out", dir, sizeof(dir));
 	if (err) {
@@ -713,7 +712,7 @@ static int dump_and_move(struct out_ctx *c, const struct tree *t)
 		goto out;
 	}
 	criu_local_set_leave_running(o, false);
-	if (lazy) {
+	if (c->lazy) {
 		err = lazy_dump_setup(c, o, dir_fd, conf, sizeof(conf));
 		if (err) {
 			snprintf(c->why, c->whylen, "starting %s: %s", CRIU_BIN,
@@ -729,15 +728,11 @@ static int dump_and_move(struct out_ctx *c, const struct tree *t)
 	out = NULL;
 	if (c->restoring)
 		pthread_join(c->restorer, NULL);
-	if (lazy) {
+	if (c->lazy) {
 		int derr = lazy_dump_end(c, err);
 
+		/* the copy there cannot have every page: unexported, it dies */
 		if (derr && c->restored) {
-			/* the copy there cannot have every page: it dies */
-			if (c->set_id && ioctl(mig_dev, KDDM_MIG_UNEXPORT, &c->set_id))
-				logmsg("unexport: %s", strerror(errno));
-			c->set_id = 0;
-			kill_leftovers(t);
 			c->restored = false;
 			c->err = derr;
 		}
