@@ -40,6 +40,7 @@
 #include <kddm/kddm.h>
 #include <kddm/kddm_mig_mem.h>
 #include <kddm/version.h>
+#include "mig.h"
 
 #define MIG_LINKER	"kddm_mig"
 /* copies kept per set on each side: 16 MiB */
@@ -103,6 +104,7 @@ static bool mig_chunk_ready(struct mig_export *e, u64 objid)
 struct mig_file {
 	struct mutex lock;
 	struct list_head exports;
+	struct mig_guards guards;
 };
 
 /*
@@ -417,17 +419,22 @@ out:
 
 static long mig_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
+	struct mig_file *mf = file->private_data;
 	void __user *uarg = (void __user *)arg;
 
 	switch (cmd) {
 	case KDDM_MIG_EXPORT:
-		return mig_export(file->private_data, uarg);
+		return mig_export(mf, uarg);
 	case KDDM_MIG_UNEXPORT:
-		return mig_unexport(file->private_data, uarg);
+		return mig_unexport(mf, uarg);
 	case KDDM_MIG_FILLED:
-		return mig_filled(file->private_data, uarg);
+		return mig_filled(mf, uarg);
 	case KDDM_MIG_WANTED:
-		return mig_wanted(file->private_data, uarg);
+		return mig_wanted(mf, uarg);
+	case KDDM_MIG_GUARD:
+		return mig_guard(&mf->guards, uarg);
+	case KDDM_MIG_UNGUARD:
+		return mig_unguard(&mf->guards, uarg);
 	case KDDM_MIG_READ:
 	case KDDM_MIG_PREFETCH:
 		return mig_read(cmd, uarg);
@@ -443,16 +450,21 @@ static int mig_open(struct inode *inode, struct file *file)
 		return -ENOMEM;
 	mutex_init(&mf->lock);
 	INIT_LIST_HEAD(&mf->exports);
+	mig_guards_init(&mf->guards);
 	file->private_data = mf;
 	return 0;
 }
 
-/* The exports of a closed (or dead) daemon go with it. */
+/*
+ * The exports of a closed (or dead) daemon go with it, and the processes
+ * it guarded (their memory still coming) are killed.
+ */
 static int mig_release(struct inode *inode, struct file *file)
 {
 	struct mig_file *mf = file->private_data;
 	struct mig_export *e, *tmp;
 
+	mig_guards_release(&mf->guards);
 	list_for_each_entry_safe(e, tmp, &mf->exports, list) {
 		list_del(&e->list);
 		export_end(e);

@@ -534,6 +534,21 @@ static void lazy_fail(struct lazy_srv *s, int err)
 	}
 }
 
+/*
+ * The kernel keeps @uffd (and @pid's tree) for us: should this daemon die
+ * before every page came, the processes are killed rather than left to
+ * find zero pages where their memory was.
+ */
+static int guard(struct lazy_srv *s, int pid, int uffd)
+{
+	struct kddm_mig_guard g = {
+		.set_id = s->set_id, .pid = pid, .uffd = uffd,
+		.source = s->source,
+	};
+
+	return ioctl(mig_dev, KDDM_MIG_GUARD, &g) ? -errno : 0;
+}
+
 static void lpi_gone(struct lpi *l)
 {
 	if (l->uffd >= 0)
@@ -751,7 +766,9 @@ static int on_event(struct lazy_srv *s, int li)
 		memset(nl, 0, sizeof(*nl));
 		nl->pid = l->pid;	/* its parent's: kill_tree() finds it */
 		nl->uffd = m.arg.fork.ufd;
-		err = ranges_copy(&nl->rs, &l->rs);
+		err = guard(s, 0, nl->uffd);
+		if (!err)
+			err = ranges_copy(&nl->rs, &l->rs);
 		if (err) {
 			close(nl->uffd);
 			return err;
@@ -805,6 +822,9 @@ static int on_client(struct lazy_srv *s)
 	memset(l, 0, sizeof(*l));
 	l->pid = pid;
 	l->uffd = fd;
+	i = guard(s, pid, fd);
+	if (i)
+		return i;
 	for (i = 0; i < s->nr_tabs; i++)
 		if (s->tabs[i].pid == pid)
 			return ranges_copy(&l->rs, &s->tabs[i].rs);
@@ -904,6 +924,10 @@ static void *lazy_main(void *arg)
 	}
 	if (err && err != -ECANCELED)
 		lazy_fail(s, err);
+	/* every page came, or the processes were killed, or never ran */
+	if (s->nl && ioctl(mig_dev, KDDM_MIG_UNGUARD, &s->set_id))
+		logmsg("cannot drop the guards of set %llx: %s",
+		       (unsigned long long)s->set_id, strerror(errno));
 	for (i = 0; i < s->nl; i++)
 		lpi_gone(&s->l[i]);
 	/* the restore's thread decides what becomes of the connection */

@@ -16,6 +16,16 @@
  * once FILLED said it is written, and reads of it fail with EAGAIN until
  * then. WANTED tells the exporter which chunks were asked for too early
  * (file << 32 | chunk, oldest first), so that it copies those first.
+ *
+ * On the destination, GUARD hands the module a reference to the
+ * userfaultfd of a restored process whose pages are still coming, and
+ * the process (@pid, 0 for none: a child forked meanwhile, whose parent
+ * is guarded already). If the file descriptor the guards came through is
+ * closed before UNGUARD (the daemon died), the guarded processes and all
+ * their descendants are killed, with a kernel log line; their faults
+ * wait meanwhile instead of finding zero pages where their memory was
+ * not copied yet. UNGUARD drops the guards of a set: every page came, or
+ * the daemon killed the processes itself.
  */
 #ifndef _UAPI_KDDM_KDDM_MIG_MEM_H
 #define _UAPI_KDDM_KDDM_MIG_MEM_H
@@ -61,11 +71,21 @@ struct kddm_mig_read {
 	__u32 pad;
 };
 
+struct kddm_mig_guard {
+	__u64 set_id;		/* where its memory comes from */
+	__s32 pid;		/* the process (thread group), or 0 */
+	__s32 uffd;		/* its userfaultfd */
+	__u32 source;		/* the node it came from (for the log) */
+	__u32 pad;
+};
+
 #define KDDM_MIG_EXPORT		_IOWR('k', 0x40, struct kddm_mig_export)
 #define KDDM_MIG_READ		_IOWR('k', 0x41, struct kddm_mig_read)
 #define KDDM_MIG_PREFETCH	_IOW('k', 0x42, struct kddm_mig_read)
 #define KDDM_MIG_UNEXPORT	_IOW('k', 0x43, __u64)
 #define KDDM_MIG_FILLED		_IOW('k', 0x44, struct kddm_mig_filled)
 #define KDDM_MIG_WANTED		_IOWR('k', 0x45, struct kddm_mig_wanted)
+#define KDDM_MIG_GUARD		_IOW('k', 0x46, struct kddm_mig_guard)
+#define KDDM_MIG_UNGUARD	_IOW('k', 0x47, __u64)
 
 #endif /* _UAPI_KDDM_KDDM_MIG_MEM_H */
