@@ -306,6 +306,7 @@ struct lazy_srv {
 	bool fin, failed;
 	uint8_t *buf;
 	uint64_t copied;
+	uint64_t read_us, copy_us;	/* in KDDM_MIG_READ, in UFFDIO_COPY */
 	uint64_t ahead;		/* the last chunk asked for ahead */
 	/* handed over once restored, or aborted */
 	pthread_mutex_t lock;
@@ -627,7 +628,7 @@ static int read_chunk(struct kddm_mig_read *rd)
 static int copy_front(struct lazy_srv *s, struct lpi *l, int i)
 {
 	struct range *r = &l->rs.r[i];
-	uint64_t in = r->off % KDDM_MIG_CHUNK, len, done;
+	uint64_t in = r->off % KDDM_MIG_CHUNK, len, done, t0 = now_us(), t1;
 	struct kddm_mig_read rd = {
 		.set_id = s->set_id,
 		.obj_id = (uint64_t)r->file << 32 | r->off / KDDM_MIG_CHUNK,
@@ -639,6 +640,8 @@ static int copy_front(struct lazy_srv *s, struct lpi *l, int i)
 	if (len > r->end - r->start)
 		len = r->end - r->start;
 	err = read_chunk(&rd);
+	t1 = now_us();
+	s->read_us += t1 - t0;
 	if (err)
 		return err;
 	err = uffd_copy(l->uffd, r->start, s->buf + in, len, &done);
@@ -647,6 +650,7 @@ static int copy_front(struct lazy_srv *s, struct lpi *l, int i)
 		len = PAGE;
 		err = uffd_copy(l->uffd, r->start, s->buf + in, len, &done);
 	}
+	s->copy_us += now_us() - t1;
 	switch (err) {
 	case 0:
 		break;
@@ -939,8 +943,10 @@ static void *lazy_main(void *arg)
 		done.err = s->failed ? err : 0;
 		done.image_bytes = s->copied;
 		send_msg(s->fd, KDDM_MIG_DONE, &done, sizeof(done));
-		logmsg("pulled %llu bytes of memory from node %u%s",
+		logmsg("pulled %llu bytes of memory from node %u (%llu ms reading, %llu ms copying in)%s",
 		       (unsigned long long)s->copied, s->source,
+		       (unsigned long long)s->read_us / 1000,
+		       (unsigned long long)s->copy_us / 1000,
 		       s->failed ? ": failed, process killed" : "");
 	}
 	return NULL;
