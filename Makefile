@@ -101,6 +101,7 @@ userspace: $(BUILD)/bin/kddm-agent $(BUILD)/bin/kddm-test $(BUILD)/bin/ipc-tool 
 	   $(BUILD)/bin/kdfs-xattr $(BUILD)/bin/mig-worker $(BIN32)
 	$(MAKE) -C userspace/kddm BUILD=$(BUILD)
 	$(MAKE) -C userspace/migrate BUILD=$(BUILD)
+	$(MAKE) -C userspace/balancer BUILD=$(BUILD)
 	$(MAKE) -C userspace/kddm-sim
 	$(MAKE) -C bench BUILD=$(BUILD)
 

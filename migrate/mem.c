@@ -496,12 +496,21 @@ static int __init kddm_mig_init(void)
 		return ret;
 	ret = misc_register(&mig_dev);
 	if (ret)
-		kddm_unregister_io_linker(&mig_linker);
+		goto unregister;
+	ret = mig_load_init();
+	if (ret)
+		goto deregister;
+	return 0;
+deregister:
+	misc_deregister(&mig_dev);
+unregister:
+	kddm_unregister_io_linker(&mig_linker);
 	return ret;
 }
 
 static void __exit kddm_mig_exit(void)
 {
+	mig_load_exit();
 	misc_deregister(&mig_dev);
 	kddm_unregister_io_linker(&mig_linker);
 }

@@ -18,4 +18,7 @@ long mig_guard(struct mig_guards *g, void __user *arg);
 long mig_unguard(struct mig_guards *g, void __user *arg);
 void mig_guards_release(struct mig_guards *g);
 
+int mig_load_init(void);
+void mig_load_exit(void);
+
 #endif

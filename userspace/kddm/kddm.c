@@ -25,6 +25,7 @@
 #include "fs.h"
 #include "ipc.h"
 #include "migrate.h"
+#include "balance.h"
 
 #ifndef SOL_NETLINK
 #define SOL_NETLINK 270
@@ -58,6 +59,12 @@ static const char usage_text[] =
 "                         descendants with --tree (kddm-migrated); its memory\n"
 "                         follows once it runs there, or before with --eager\n"
 "  ps                     processes kddm moved or started, on every node\n"
+"  load                   every node's load, as its kddm-balancer published\n"
+"                         it (kDDM objects)\n"
+"  balancer status|pause|resume|policy NAME [ARGS]\n"
+"                         this node's kddm-balancer: what it does, stop or\n"
+"                         go on moving processes, use policy NAME (none,\n"
+"                         least-loaded, mosix, or a path to a .so)\n"
 "  run --node NODE [--migratable] [--] CMD [ARG...]\n"
 "                         run CMD on NODE as you, with your environment,\n"
 "                         its standard streams and exit status brought\n"
@@ -872,7 +879,8 @@ static int cmd_join(struct kddm *k, const char *key_file)
 /* ---- main ---- */
 
 enum op { OP_STATUS, OP_NODES, OP_SETS, OP_STATS, OP_SET_ID, OP_JOIN,
-	  OP_LEAVE, OP_IPCS, OP_IPC, OP_DF, OP_WHERE, OP_MIGRATE, OP_PS };
+	  OP_LEAVE, OP_IPCS, OP_IPC, OP_DF, OP_WHERE, OP_MIGRATE, OP_PS, OP_LOAD,
+	  OP_BALANCER };
 
 struct cmdline {
 	enum op op;
@@ -881,6 +889,7 @@ struct cmdline {
 	uint64_t pid;		/* migrate */
 	const char *word;	/* ipc enable|disable|status */
 	const char *key_file;	/* join --key-file */
+	char req[600];		/* balancer: the request line */
 };
 
 static const struct {
@@ -925,6 +934,26 @@ static int parse_words(int n, char **w, struct cmdline *c)
 	if (!strcmp(w[0], "ps")) {
 		c->op = OP_PS;
 		return n == 1 ? 0 : usage_error("%s: too many arguments", w[0]);
+	}
+	if (!strcmp(w[0], "load")) {
+		c->op = OP_LOAD;
+		return n == 1 ? 0 : usage_error("%s: too many arguments", w[0]);
+	}
+	if (!strcmp(w[0], "balancer")) {
+		c->op = OP_BALANCER;
+		if (n == 2 && (!strcmp(w[1], "status") || !strcmp(w[1], "pause") ||
+			       !strcmp(w[1], "resume"))) {
+			snprintf(c->req, sizeof(c->req), "%s%s", w[1],
+				 !strcmp(w[1], "status") && c->json ? " json" : "");
+			return 0;
+		}
+		if ((n == 3 || n == 4) && !strcmp(w[1], "policy") &&
+		    !strpbrk(w[2], " \n") && (n == 3 || !strchr(w[3], '\n'))) {
+			snprintf(c->req, sizeof(c->req), "policy %s%s%s", w[2],
+				 n == 4 ? " " : "", n == 4 ? w[3] : "");
+			return 0;
+		}
+		return usage_error("%s", "usage: kddm balancer status|pause|resume|policy NAME [ARGS]");
 	}
 	if (!strcmp(w[0], "migrate")) {
 		if (n != 3)
@@ -1035,6 +1064,8 @@ static int run(struct kddm *k, const struct cmdline *c)
 	case OP_WHERE:
 	case OP_MIGRATE:
 	case OP_PS:
+	case OP_LOAD:
+	case OP_BALANCER:
 		break;
 	}
 	return 2;
@@ -1093,6 +1124,10 @@ int main(int argc, char **argv)
 				    c.eager, c.json);
 	if (c.op == OP_PS)
 		return kddm_ps(c.json);
+	if (c.op == OP_LOAD)
+		return kddm_load(c.json);
+	if (c.op == OP_BALANCER)
+		return kddm_balancer(c.req);
 	k.json = c.json;
 	ret = kddm_open(&k);
 	if (!ret)

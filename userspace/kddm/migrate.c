@@ -152,9 +152,11 @@ static void print_row(const struct kddm_mig_ps_row *r, bool json, bool first)
 			comm[i] = '?';
 	if (json) {
 		printf("%s{\"pid\":%u,\"node\":%u,\"origin\":%u,\"uid\":%u,"
-		       "\"migrations\":%u,\"since\":%" PRIu64 ",\"comm\":\"%s\"}",
+		       "\"migrations\":%u,\"since\":%" PRIu64 ",\"comm\":\"%s\","
+		       "\"balance\":%s}",
 		       first ? "" : ",", r->pid, r->node, r->origin, r->uid,
-		       r->migrations, (uint64_t)r->since, comm);
+		       r->migrations, (uint64_t)r->since, comm,
+		       r->flags & KDDM_MIG_PS_BALANCE ? "true" : "false");
 		return;
 	}
 	strftime(when, sizeof(when), "%H:%M:%S", localtime_r(&t, &tm));

@@ -511,8 +511,8 @@ int peer_accept_auth(int fd, uint32_t *from)
 			    h.version, KDDM_MIGRATE_VERSION);
 		return -EPROTONOSUPPORT;
 	}
-	if (h.to != self_node || !h.from || h.from > 65535 ||
-	    h.from == self_node)
+	/* from this node too: kddm run --node SELF */
+	if (h.to != self_node || !h.from || h.from > 65535)
 		return -EPROTO;
 	if (getrandom(r.nonce, sizeof(r.nonce), 0) != sizeof(r.nonce))
 		return -EIO;

@@ -185,6 +185,7 @@ void jobs_send(int fd)
 			.pid = j->info.pid, .node = self_node,
 			.origin = j->info.origin, .uid = j->info.uid,
 			.migrations = j->info.migrations, .since = j->since,
+			.flags = j->info.balance ? KDDM_MIG_PS_BALANCE : 0,
 		};
 		memcpy(rows[n].comm, j->info.comm, sizeof(rows[n].comm));
 		n++;

@@ -138,6 +138,7 @@ struct job_info {
 	uint32_t origin;
 	uint32_t uid;
 	uint32_t migrations;
+	bool balance;		/* the balancer may move it */
 	char comm[KDDM_MIG_COMM];
 };
 

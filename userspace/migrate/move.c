@@ -304,12 +304,14 @@ static int restore_there(struct out_ctx *c)
 	size_t n;
 	int err;
 
+	r.flags = c->set_id ? KDDM_MIG_R_LAZY : 0;
 	if (job_get(c->t->root, &j)) {
 		r.origin = j.origin;
 		r.migrations = j.migrations;
+		if (j.balance)
+			r.flags |= KDDM_MIG_R_BALANCE;
 	}
 	r.migrations++;
-	r.flags = c->set_id ? KDDM_MIG_R_LAZY : 0;
 	memcpy(r.comm, c->t->comm, sizeof(r.comm));
 	/* a restore takes as long as it takes; TIPC says if the node dies */
 	peer_timeout(c->fd, RESTORE_WAIT);
@@ -1039,7 +1041,7 @@ static int on_restore(struct in_ctx *c, const char *buf, size_t n)
 		return -EPROTO;
 	memcpy(&r, buf, sizeof(r));
 	if (r.root_pid != c->root_pid || !r.origin || r.origin > 65535 ||
-	    (r.flags & ~KDDM_MIG_R_LAZY) ||
+	    (r.flags & ~(KDDM_MIG_R_LAZY | KDDM_MIG_R_BALANCE)) ||
 	    !(r.flags & KDDM_MIG_R_LAZY) != !c->lazy)
 		return -EPROTO;
 	if (c->why[0])	/* a file could not be written */
@@ -1085,6 +1087,7 @@ static int on_restore(struct in_ctx *c, const char *buf, size_t n)
 	j.origin = r.origin;
 	j.uid = r.uid;
 	j.migrations = r.migrations;
+	j.balance = r.flags & KDDM_MIG_R_BALANCE;
 	memcpy(j.comm, r.comm, sizeof(j.comm));
 	j.comm[sizeof(j.comm) - 1] = 0;
 	if (ls)

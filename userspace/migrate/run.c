@@ -535,6 +535,7 @@ void run_in(int fd, uint32_t from, char *buf, size_t n)
 		fcntl(x.in, F_SETFL, O_NONBLOCK);
 	j.pid = x.pid;
 	j.uid = x.r.uid;
+	j.balance = x.r.flags & KDDM_MIG_RUN_MIGRATABLE;
 	base = strrchr(x.argv[0], '/');
 	strncpy(j.comm, base ? base + 1 : x.argv[0], sizeof(j.comm) - 1);
 	job_add(&j, true);

@@ -93,13 +93,15 @@ struct kddm_mig_result {
 	char text[KDDM_MIG_TEXT];	/* why it failed, NUL-terminated */
 };
 
+#define KDDM_MIG_PS_BALANCE	0x1	/* the balancer may move it */
+
 struct kddm_mig_ps_row {
 	__u32 pid;
 	__u32 node;		/* where it runs now */
 	__u32 origin;		/* where kddm first moved or started it */
 	__u32 uid;
 	__u32 migrations;
-	__u32 pad;
+	__u32 flags;		/* KDDM_MIG_PS_* */
 	__u64 since;		/* CLOCK_REALTIME seconds of its last move */
 	char comm[KDDM_MIG_COMM];
 };
@@ -147,6 +149,9 @@ struct kddm_mig_lazy {
 };
 
 #define KDDM_MIG_R_LAZY		0x1	/* restore lazily (after LAZY) */
+#define KDDM_MIG_R_BALANCE	0x2	/* the balancer may move it (a
+					 * migratable kddm run job)
+					 */
 
 struct kddm_mig_restore {
 	__u32 root_pid;
