@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -44,9 +45,17 @@ static void child_main(int sk, const char *path, const char *args)
 	struct answer a;
 	void *so, *state = NULL;
 	ssize_t n;
+	int fd;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	prctl(PR_SET_NAME, "kddm-policy");
+	/* nothing of the daemon's: its sockets, /dev/kddm_load */
+	if (sk != 3 && dup2(sk, 3) != 3)
+		_exit(1);
+	sk = 3;
+	if (syscall(SYS_close_range, 4, ~0U, 0))
+		for (fd = 4; fd < 1024; fd++)
+			close(fd);
 	so = dlopen(path, RTLD_NOW | RTLD_LOCAL);
 	p = so ? dlsym(so, "kddm_policy") : NULL;
 	if (!so)
@@ -96,19 +105,25 @@ void host_stop(struct policy_host *h)
 	h->sk = -1;
 }
 
-/* Why the child ended, for the log. */
+/* Why the child ended (it closed its end), for the log. */
 static void host_reap(struct policy_host *h, char *why, size_t wl)
 {
-	int st;
+	int st, i;
 
-	if (h->pid > 0 && waitpid(h->pid, &st, WNOHANG) == h->pid) {
-		if (WIFSIGNALED(st))
-			snprintf(why, wl, "it died of signal %d (%s)",
-				 WTERMSIG(st), strsignal(WTERMSIG(st)));
-		else
-			snprintf(why, wl, "it exited with status %d",
-				 WEXITSTATUS(st));
-		h->pid = -1;
+	snprintf(why, wl, "it closed its socket");
+	/* it is exiting: a second at most, then it is killed */
+	for (i = 0; h->pid > 0 && i < 100; i++) {
+		if (waitpid(h->pid, &st, WNOHANG) == h->pid) {
+			if (WIFSIGNALED(st))
+				snprintf(why, wl, "it died of signal %d (%s)",
+					 WTERMSIG(st), strsignal(WTERMSIG(st)));
+			else
+				snprintf(why, wl, "it exited with status %d",
+					 WEXITSTATUS(st));
+			h->pid = -1;
+			break;
+		}
+		usleep(10000);
 	}
 	host_stop(h);
 }

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include "kddm_policy.h"
 
-#define HOLD	2
+#define HOLD	3
 #define SETTLE	5
 #define COOL	3
 
