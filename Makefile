@@ -137,6 +137,14 @@ bench: deps
 	bench/kdfs-bench.sh
 	bench/migrate-bench.sh
 
+# The balancing experiment (bench/balance/run.sh): plots and a report in
+# build/balance (see Documentation/balancer/index.rst).
+balance-experiment: deps
+	@scripts/install-deps.sh scripts/packages.list scripts/packages-balance.list
+	$(MAKE) all
+	$(MAKE) -C bench BUILD=$(BUILD)
+	bench/balance/run.sh
+
 # User-space parts, as packagers expect (DESTDIR, PREFIX): the kddm CLI,
 # kddm-setup, the systemd unit, man pages, an example kddm.conf.
 PREFIX ?= /usr/local
@@ -218,5 +226,5 @@ clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null || true
 	rm -rf $(BUILD)
 
-.PHONY: all deps modules sparse userspace selftests checkpatch check demo bench clean \
+.PHONY: all deps modules sparse userspace selftests checkpatch check demo bench balance-experiment clean \
 	install uninstall dkms-source dkms-install dkms-remove deb

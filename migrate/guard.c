@@ -15,12 +15,15 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/dcache.h>
+#include <linux/delay.h>
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/pid.h>
 #include <linux/rcupdate.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/task.h>
+#include <linux/mm.h>
+#include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
@@ -29,10 +32,8 @@
 
 /* per daemon: a process tree of 4096 tasks, forking all it can */
 #define MIG_GUARDS_MAX		65536
-/* processes killed per pass; an ancestry at most this deep */
-#define MIG_KILL_BATCH		512
+/* an ancestry at most this deep */
 #define MIG_DEPTH_MAX		4096
-#define MIG_KILL_PASSES		16
 
 struct mig_guard {
 	struct list_head list;
@@ -150,66 +151,185 @@ static bool guarded(struct mig_guards *g, struct task_struct *p)
 	return false;
 }
 
-/*
- * The live processes under a guard, not dying already. All are found
- * before any is killed: a killed parent hands its children to another.
- */
-static unsigned int guards_collect(struct mig_guards *g, struct pid **found)
+/* Every thread of it gone: none of them can fault any more. */
+static bool gone(struct task_struct *p)
+{
+	return p->exit_state && thread_group_empty(p);
+}
+
+/* Gone, or killed already (a group exit under way). */
+static bool dying(struct task_struct *p)
+{
+	return gone(p) || (p->signal->flags & SIGNAL_GROUP_EXIT);
+}
+
+/* Does @p map an area of one of the guarded userfaultfds (a child)? */
+static bool uses_guarded_uffd(struct mig_guards *g, struct task_struct *p)
+{
+	bool ret = false;
+#ifdef CONFIG_USERFAULTFD
+	struct mm_struct *mm = get_task_mm(p);
+	struct vm_area_struct *vma;
+	struct mig_guard *m;
+
+	if (!mm)
+		return false;
+	mmap_read_lock(mm);
+	{
+		VMA_ITERATOR(vmi, mm, 0);
+
+		for_each_vma(vmi, vma) {
+			void *ctx = vma->vm_userfaultfd_ctx.ctx;
+
+			if (!ctx)
+				continue;
+			list_for_each_entry(m, &g->list, list)
+				if (m->uffd->private_data == ctx)
+					ret = true;
+			if (ret)
+				break;
+		}
+	}
+	mmap_read_unlock(mm);
+	mmput(mm);
+#endif
+	return ret;
+}
+
+struct victims {
+	struct task_struct **t;
+	bool *sure;		/* under a guarded process: no need to look */
+	unsigned int n, cap;
+};
+
+static unsigned int count_processes(void)
 {
 	struct task_struct *p;
 	unsigned int n = 0;
 
 	rcu_read_lock();
-	for_each_process(p) {
-		if (p->exit_state || (p->signal->flags & SIGNAL_GROUP_EXIT))
-			continue;
-		if (guarded(g, p))
-			found[n++] = get_pid(task_tgid(p));
-		if (n == MIG_KILL_BATCH)
-			break;
-	}
+	for_each_process(p)
+		n++;
 	rcu_read_unlock();
 	return n;
 }
 
-static void guards_kill(struct mig_guards *g)
+/*
+ * Every live process: under a guarded one (@sure), or to be looked at
+ * (it may map a guarded userfaultfd: a child forked after the restore,
+ * given away since). -EAGAIN if more than @v->cap (processes came).
+ */
+static int collect(struct mig_guards *g, struct victims *v)
 {
-	struct pid **found = kcalloc(MIG_KILL_BATCH, sizeof(*found),
-				     GFP_KERNEL);
-	unsigned int n, i, pass = 0, killed = 0;
-	struct mig_guard *m;
+	struct task_struct *p;
+	int ret = 0;
 
-	if (!found) {
-		/* the guarded processes at least */
-		list_for_each_entry(m, &g->list, list)
-			if (m->pid)
-				kill_pid(m->pid, SIGKILL, 1);
-		pass = MIG_KILL_PASSES;
-	}
-	while (found && pass++ < MIG_KILL_PASSES) {
-		n = guards_collect(g, found);
-		for (i = 0; i < n; i++) {
-			kill_pid(found[i], SIGKILL, 1);
-			put_pid(found[i]);
-		}
-		killed += n;
-		if (n < MIG_KILL_BATCH)
+	v->n = 0;
+	rcu_read_lock();
+	for_each_process(p) {
+		if (dying(p) || (p->flags & PF_KTHREAD))
+			continue;
+		if (v->n == v->cap) {
+			ret = -EAGAIN;
 			break;
+		}
+		get_task_struct(p);
+		v->sure[v->n] = guarded(g, p);
+		v->t[v->n++] = p;
 	}
-	kfree(found);
-	list_for_each_entry(m, &g->list, list)
-		if (m->pid)
-			pr_err("killed process %d and its descendants: kddm-migrated died before its memory came from node %u (%u processes killed)\n",
-			       pid_nr(m->pid), m->source, killed);
+	rcu_read_unlock();
+	return ret;
+}
+
+static void victims_put(struct victims *v)
+{
+	while (v->n)
+		put_task_struct(v->t[--v->n]);
+}
+
+/*
+ * Kills the processes under a guard and those that map a guarded
+ * userfaultfd, all found before any is killed (a killed parent hands its
+ * children to another), then waits until they stopped running (5 s at
+ * most): a process still running when its userfaultfd goes would find
+ * zero pages. Their forks wait meanwhile: nobody reads their events.
+ * Returns how many were killed, or -ENOMEM.
+ */
+static int guards_kill(struct mig_guards *g)
+{
+	struct victims v = {};
+	unsigned int i, k, tries;
+	int ret = -ENOMEM, killed = 0;
+
+	for (tries = 0; tries < 4; tries++) {
+		v.cap = count_processes() + 64;
+		v.t = kvcalloc(v.cap, sizeof(*v.t), GFP_KERNEL);
+		v.sure = kvcalloc(v.cap, sizeof(*v.sure), GFP_KERNEL);
+		if (!v.t || !v.sure)
+			goto out;
+		ret = collect(g, &v);
+		if (!ret)
+			break;
+		victims_put(&v);
+		kvfree(v.t);
+		kvfree(v.sure);
+		v.t = NULL;
+		v.sure = NULL;
+	}
+	if (ret)
+		goto out;
+	for (i = 0, k = 0; i < v.n; i++) {
+		if (v.sure[i] || uses_guarded_uffd(g, v.t[i]))
+			v.t[k++] = v.t[i];
+		else
+			put_task_struct(v.t[i]);
+	}
+	v.n = k;
+	for (i = 0; i < v.n; i++)
+		kill_pid(task_tgid(v.t[i]), SIGKILL, 1);
+	killed = v.n;
+	for (tries = 0; tries < 250; tries++) {
+		for (i = 0; i < v.n && gone(v.t[i]); i++)
+			;
+		if (i == v.n)
+			break;
+		msleep(20);
+	}
+	ret = killed;
+out:
+	victims_put(&v);
+	kvfree(v.t);
+	kvfree(v.sure);
+	return ret;
 }
 
 /* The daemon closed its file, or died: what it still guarded is killed. */
 void mig_guards_release(struct mig_guards *g)
 {
 	struct mig_guard *m, *tmp;
+	unsigned int logged = 0;
+	int killed;
 
-	if (!list_empty(&g->list))
-		guards_kill(g);
+	if (list_empty(&g->list))
+		goto out;
+	killed = guards_kill(g);
+	if (killed < 0) {
+		/* the guarded processes at least */
+		list_for_each_entry(m, &g->list, list)
+			if (m->pid)
+				kill_pid(m->pid, SIGKILL, 1);
+	}
+	list_for_each_entry(m, &g->list, list) {
+		if (!m->pid)
+			continue;
+		if (logged++ == 8) {
+			pr_err("and more: %u guards in all\n", g->nr);
+			break;
+		}
+		pr_err("killed process %d and its descendants: kddm-migrated died before its memory came from node %u (%d processes killed)\n",
+		       pid_nr(m->pid), m->source, killed);
+	}
+out:
 	list_for_each_entry_safe(m, tmp, &g->list, list) {
 		list_del(&m->list);
 		guard_free(m);

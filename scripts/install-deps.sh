@@ -1,11 +1,14 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# Installs the Debian packages in scripts/packages.list that are missing.
+# Installs the Debian packages in scripts/packages.list (or in the lists
+# given, e.g. scripts/packages-balance.list) that are missing.
 # Idempotent: with everything installed it only reads dpkg's database.
 set -eu
 here=$(dirname "$0")
+lists=("$@")
+[ ${#lists[@]} -gt 0 ] || lists=("$here/packages.list")
 missing=()
-for p in $(grep -v '^#' "$here/packages.list"); do
+for p in $(cat "${lists[@]}" | grep -v '^#'); do
 	st=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
 	[ "$st" = installed ] || missing+=("$p")
 done

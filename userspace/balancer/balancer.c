@@ -64,10 +64,18 @@ static struct node_seen seen[BAL_MAX_NODES];
 static struct kddm_bal_node nodes[BAL_MAX_NODES];
 static uint32_t nr_nodes;
 
+/*
+ * The policy, what it said, the nodes seen: the main loop's, read and
+ * changed by the control thread too.
+ */
+static pthread_mutex_t pol_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+
 /* the mover thread: one move at a time */
 static pthread_mutex_t mv_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t mv_cond = PTHREAD_COND_INITIALIZER;
 static struct kddm_bal_decision mv_next;
+static char mv_policy[KDDM_LOAD_POLICY_LEN];
 static bool mv_busy;
 static uint32_t moves_out;
 
@@ -111,13 +119,15 @@ static void json_str(FILE *f, const char *s)
 	}
 }
 
-static void decision_log(const struct kddm_bal_decision *d, const char *result)
+static void decision_log(const struct kddm_bal_decision *d,
+			 const char *policy, const char *result)
 {
 	if (!decisions)
 		return;
+	pthread_mutex_lock(&log_lock);
 	fprintf(decisions, "{\"time_ms\":%llu,\"node\":%u,\"policy\":\"",
 		(unsigned long long)real_ms(), self);
-	json_str(decisions, host.name);
+	json_str(decisions, policy);
 	fprintf(decisions, "\",\"pid\":%d,\"to\":%u,\"reason\":\"", d->pid,
 		d->pid ? d->to : 0);
 	json_str(decisions, d->reason);
@@ -125,6 +135,7 @@ static void decision_log(const struct kddm_bal_decision *d, const char *result)
 	json_str(decisions, result);
 	fprintf(decisions, "\"}\n");
 	fflush(decisions);
+	pthread_mutex_unlock(&log_lock);
 }
 
 /* ---- moves, through this node's kddm-migrated ---- */
@@ -132,13 +143,21 @@ static void decision_log(const struct kddm_bal_decision *d, const char *result)
 static int migrate(int pid, uint32_t to, struct kddm_mig_result *r)
 {
 	struct sockaddr_un a = { .sun_family = AF_UNIX };
-	struct kddm_mig_req q = { .pid = pid, .node = to };
+	struct kddm_mig_req q = { .pid = pid, .node = to,
+				  .flags = KDDM_MIG_F_BALANCE };
 	struct kddm_mig_hdr h = { .type = KDDM_MIG_REQ_MIGRATE,
 				  .len = sizeof(q) };
+	/* a restore may take 10 min; connecting, a few seconds */
+	struct timeval snd = { .tv_sec = 5 }, rcv = { .tv_sec = 700 };
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), ret = -1;
 
 	memset(r, 0, sizeof(*r));
+	r->err = -EIO;
 	strncpy(a.sun_path, KDDM_MIGRATE_SOCK, sizeof(a.sun_path) - 1);
+	if (fd >= 0) {
+		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &snd, sizeof(snd));
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &rcv, sizeof(rcv));
+	}
 	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) ||
 	    send(fd, &h, sizeof(h), MSG_NOSIGNAL) != sizeof(h) ||
 	    send(fd, &q, sizeof(q), MSG_NOSIGNAL) != sizeof(q)) {
@@ -163,9 +182,11 @@ out:
 
 static void *mover(void *arg)
 {
+	char res[sizeof(((struct kddm_mig_result *)0)->text) + 64];
+	char policy[KDDM_LOAD_POLICY_LEN];
 	struct kddm_mig_result r;
 	struct kddm_bal_decision d;
-	char res[sizeof(r.text) + 64];
+	bool moved;
 
 	(void)arg;
 	for (;;) {
@@ -173,8 +194,10 @@ static void *mover(void *arg)
 		while (!mv_next.pid)
 			pthread_cond_wait(&mv_cond, &mv_lock);
 		d = mv_next;
+		memcpy(policy, mv_policy, sizeof(policy));
 		pthread_mutex_unlock(&mv_lock);
-		if (!migrate(d.pid, d.to, &r)) {
+		moved = !migrate(d.pid, d.to, &r);
+		if (moved) {
 			snprintf(res, sizeof(res), "moved, downtime %.1f ms",
 				 r.downtime_us / 1000.0);
 			logmsg("moved %d to node %u: downtime %.1f ms", d.pid,
@@ -184,9 +207,9 @@ static void *mover(void *arg)
 			logmsg("move of %d to node %u failed: %s", d.pid, d.to,
 			       r.text);
 		}
-		decision_log(&d, res);
+		decision_log(&d, policy, res);
 		pthread_mutex_lock(&mv_lock);
-		if (!r.err)
+		if (moved)
 			moves_out++;
 		mv_next.pid = 0;
 		mv_busy = false;
@@ -197,6 +220,7 @@ static void *mover(void *arg)
 
 /* ---- the policy ---- */
 
+/* Under pol_lock. */
 static void policy_none(const char *why)
 {
 	host_stop(&host);
@@ -211,11 +235,13 @@ static void policy_none(const char *why)
 static int policy_set(const char *name, const char *args, char *why,
 		      size_t wl)
 {
-	struct policy_host h;
+	struct policy_host h, old;
 	char path[512];
 
 	if (!strcmp(name, "none")) {
+		pthread_mutex_lock(&pol_lock);
 		policy_none(NULL);
+		pthread_mutex_unlock(&pol_lock);
 		logmsg("policy none (observe only)");
 		return 0;
 	}
@@ -227,13 +253,18 @@ static int policy_set(const char *name, const char *args, char *why,
 		snprintf(why, wl, "%.400s: %s", path, strerror(errno));
 		return -1;
 	}
+	/* a policy starts outside the lock: the periods go on meanwhile */
 	if (host_start(&h, path, args, why, wl))
 		return -1;
-	host_stop(&host);
+	pthread_mutex_lock(&pol_lock);
+	old = host;
 	host = h;
 	snprintf(policy_path, sizeof(policy_path), "%s", path);
 	snprintf(policy_args, sizeof(policy_args), "%s", args ? args : "");
-	logmsg("policy %s (%s)", host.name, path);
+	last_reason[0] = 0;
+	pthread_mutex_unlock(&pol_lock);
+	host_stop(&old);
+	logmsg("policy %s (%s)", h.name, path);
 	return 0;
 }
 
@@ -340,19 +371,20 @@ static void decide(const struct kddm_bal_proc *procs, uint32_t nr_procs)
 	if (!d.pid) {
 		if (strcmp(d.reason, last_reason)) {
 			snprintf(last_reason, sizeof(last_reason), "%s", d.reason);
-			decision_log(&d, "no move");
+			decision_log(&d, host.name, "no move");
 		}
 		return;
 	}
 	snprintf(last_reason, sizeof(last_reason), "%s", d.reason);
 	if (paused) {
-		decision_log(&d, "paused: not moved");
+		decision_log(&d, host.name, "paused: not moved");
 		return;
 	}
 	logmsg("moving %d to node %u: %s", d.pid, d.to, d.reason);
 	pthread_mutex_lock(&mv_lock);
 	mv_busy = true;
 	mv_next = d;
+	memcpy(mv_policy, host.name, sizeof(mv_policy));
 	pthread_cond_signal(&mv_cond);
 	pthread_mutex_unlock(&mv_lock);
 }
@@ -379,18 +411,23 @@ static void period(struct probe *pr)
 	v.time_ms = real_ms();
 	v.nr_movable = nr;
 	v.movable_busy = busy;
+	pthread_mutex_lock(&pol_lock);
 	v.flags = KDDM_LOAD_F_BALANCER | (paused ? KDDM_LOAD_F_PAUSED : 0);
 	memcpy(v.policy, host.name, sizeof(v.policy));
+	pthread_mutex_unlock(&pol_lock);
 	v.policy[sizeof(v.policy) - 1] = 0;
 	if (ioctl(load_fd, KDDM_LOAD_PUBLISH, &v))
 		logmsg("cannot publish the load vector: %s", strerror(errno));
+	pthread_mutex_lock(&pol_lock);
 	read_nodes();
 	if (!moving)
 		decide(procs, nr);
+	pthread_mutex_unlock(&pol_lock);
 }
 
 /* ---- the control socket ---- */
 
+/* Under pol_lock. */
 static void status(FILE *f, bool json)
 {
 	uint32_t i, moves;
@@ -454,13 +491,17 @@ static void control(int lfd)
 	if (arg)
 		*arg++ = 0;
 	if (!strcmp(line, "status")) {
+		pthread_mutex_lock(&pol_lock);
 		status(f, arg && !strcmp(arg, "json"));
+		pthread_mutex_unlock(&pol_lock);
 	} else if (cr.uid != 0 &&
 		   (!strcmp(line, "policy") || !strcmp(line, "pause") ||
 		    !strcmp(line, "resume"))) {
 		fprintf(f, "error: only root changes the balancer\n");
 	} else if (!strcmp(line, "pause") || !strcmp(line, "resume")) {
+		pthread_mutex_lock(&pol_lock);
 		paused = line[0] == 'p';
+		pthread_mutex_unlock(&pol_lock);
 		logmsg("%s by uid %u", paused ? "paused" : "resumed", cr.uid);
 		fprintf(f, "ok: %s\n", paused ? "paused" : "running");
 	} else if (!strcmp(line, "policy") && arg && *arg) {
@@ -475,6 +516,16 @@ static void control(int lfd)
 		fprintf(f, "error: unknown request (status [json], policy NAME [ARGS], pause, resume)\n");
 	}
 	fclose(f);
+}
+
+/* The control socket has a thread of its own: no client holds the periods. */
+static void *controller(void *arg)
+{
+	int lfd = *(int *)arg;
+
+	for (;;)
+		control(lfd);
+	return NULL;
 }
 
 static int control_open(void)
@@ -573,7 +624,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "kddm-balancer: policy %s: %s\n", pol, why);
 		return 1;
 	}
-	if (pthread_create(&th, NULL, mover, NULL)) {
+	if (pthread_create(&th, NULL, mover, NULL) ||
+	    pthread_create(&th, NULL, controller, &lfd)) {
 		fprintf(stderr, "kddm-balancer: no thread\n");
 		return 1;
 	}
@@ -582,7 +634,6 @@ int main(int argc, char **argv)
 	next = mono_ms();
 	sample = next;
 	for (;;) {
-		struct pollfd p = { .fd = lfd, .events = POLLIN };
 		uint64_t now = mono_ms(), wake;
 
 		if (now >= sample) {
@@ -598,7 +649,7 @@ int main(int argc, char **argv)
 			continue;
 		}
 		wake = sample < next ? sample : next;
-		if (poll(&p, 1, wake > now ? wake - now : 0) > 0)
-			control(lfd);
+		if (wake > now)
+			usleep((wake - now) * 1000);
 	}
 }

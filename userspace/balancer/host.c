@@ -16,6 +16,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <grp.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -56,6 +57,11 @@ static void child_main(int sk, const char *path, const char *args)
 	if (syscall(SYS_close_range, 4, ~0U, 0))
 		for (fd = 4; fd < 1024; fd++)
 			close(fd);
+	/* no privilege: a policy only computes (nobody, no new ones) */
+	if (!getuid() && (setgroups(0, NULL) || setgid(65534) ||
+			  setuid(65534)))
+		_exit(1);
+	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
 	so = dlopen(path, RTLD_NOW | RTLD_LOCAL);
 	p = so ? dlsym(so, "kddm_policy") : NULL;
 	if (!so)
@@ -197,8 +203,20 @@ int host_decide(struct policy_host *h, const struct kddm_bal_view *v,
 	memcpy(buf, &hdr, sizeof(hdr));
 	memcpy(buf + sizeof(hdr), v->nodes, ln);
 	memcpy(buf + sizeof(hdr) + ln, v->procs, lp);
-	if (send(h->sk, buf, sizeof(hdr) + ln + lp, MSG_NOSIGNAL) < 0) {
-		host_reap(h, why, wl);
+	/* one answer per view: one it sent unasked is nonsense */
+	if (recv(h->sk, &a, sizeof(a), MSG_DONTWAIT | MSG_PEEK) >= 0) {
+		snprintf(why, wl, "it spoke out of turn");
+		host_stop(h);
+		return -1;
+	}
+	if (send(h->sk, buf, sizeof(hdr) + ln + lp,
+		 MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
+		if (errno == EAGAIN) {
+			snprintf(why, wl, "it reads no more views");
+			host_stop(h);
+		} else {
+			host_reap(h, why, wl);
+		}
 		return -1;
 	}
 	if (poll(&p, 1, ms) != 1) {

@@ -75,7 +75,8 @@ int probe_node(struct probe *pr, struct kddm_load_vec *v)
 	for (i = 0, total = 0; i < 8; i++)
 		total += f[i];
 	busy = total - f[3] - f[4];
-	if (pr->total && total > pr->total)
+	if (pr->total && total > pr->total && busy >= pr->busy &&
+	    busy - pr->busy <= total - pr->total)
 		v->busy_permille = 1000 * (busy - pr->busy) /
 				   (total - pr->total);
 	pr->busy = busy;
@@ -97,20 +98,27 @@ int probe_node(struct probe *pr, struct kddm_load_vec *v)
 	return 0;
 }
 
-/* This node's kddm ps rows, from its kddm-migrated; how many, or -1. */
-static int ps_rows(struct kddm_mig_ps_row *rows, int max)
+/*
+ * The rows of this node's kddm ps (from its kddm-migrated) that the
+ * balancer may move: how many (@max at most, the rest read and left), or
+ * -1 if the daemon does not answer.
+ */
+static int ps_rows(uint32_t self, struct kddm_mig_ps_row *rows, int max)
 {
 	struct sockaddr_un a = { .sun_family = AF_UNIX };
 	struct kddm_mig_ps_req q = { .flags = 0 };
 	struct kddm_mig_hdr h = { .type = KDDM_MIG_REQ_PS, .len = sizeof(q) };
-	struct timeval tv = { .tv_sec = 5 };
+	struct timeval tv = { .tv_sec = 2 };
 	struct kddm_mig_result end;
+	struct kddm_mig_ps_row row;
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), n = 0;
 
 	strncpy(a.sun_path, KDDM_MIGRATE_SOCK, sizeof(a.sun_path) - 1);
 	if (fd < 0)
 		return -1;
+	/* the period goes on: a daemon that does not answer is skipped */
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) ||
 	    send(fd, &h, sizeof(h), MSG_NOSIGNAL) != sizeof(h) ||
 	    send(fd, &q, sizeof(q), MSG_NOSIGNAL) != sizeof(q))
@@ -123,11 +131,12 @@ static int ps_rows(struct kddm_mig_ps_row *rows, int max)
 				goto fail;
 			break;
 		}
-		if (h.type != KDDM_MIG_PS_ROW || h.len != sizeof(*rows) ||
-		    n == max ||
-		    recv(fd, &rows[n], sizeof(*rows), MSG_WAITALL) != sizeof(*rows))
+		if (h.type != KDDM_MIG_PS_ROW || h.len != sizeof(row) ||
+		    recv(fd, &row, sizeof(row), MSG_WAITALL) != sizeof(row))
 			goto fail;
-		n++;
+		if (n < max && (row.flags & KDDM_MIG_PS_BALANCE) &&
+		    row.node == self && row.pid && row.pid <= 0x3fffffff)
+			rows[n++] = row;
 	}
 	close(fd);
 	return n;
@@ -188,16 +197,12 @@ int probe_procs(struct probe *pr, uint32_t self, struct kddm_bal_proc *procs,
 	unsigned long long ticks, before;
 	uint64_t t = mono_ms(), dt = t - pr->prev_ms;
 	time_t now = time(NULL);
-	int n = ps_rows(rows, BAL_MAX_PROCS), i, k = 0;
+	int n = ps_rows(self, rows, BAL_MAX_PROCS), i, k = 0;
 
 	*busy_milli = 0;
 	for (i = 0; i < n; i++) {
 		struct kddm_bal_proc *p = &procs[k];
 
-		if (!(rows[i].flags & KDDM_MIG_PS_BALANCE) ||
-		    rows[i].node != self || !rows[i].pid ||
-		    rows[i].pid > 0x3fffffff)
-			continue;
 		memset(p, 0, sizeof(*p));
 		p->pid = rows[i].pid;
 		if (proc_stat(p->pid, &ticks, &p->rss_kb))

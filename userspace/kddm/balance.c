@@ -39,13 +39,14 @@ static void print_vec(const struct kddm_load_vec *v, uint32_t node, int err,
 			return;
 		}
 		printf(",\"published\":%s,\"age_s\":%.1f,\"seq\":%llu,\"ncpus\":%u,"
-		       "\"nr_running\":%u,\"load\":[%.2f,%.2f,%.2f],\"busy\":%.3f,"
+		       "\"nr_running\":%u,\"running\":%.3f,\"load\":[%.2f,%.2f,%.2f],"
+		       "\"busy\":%.3f,"
 		       "\"mem_total_kb\":%llu,\"mem_avail_kb\":%llu,"
 		       "\"movable\":%u,\"movable_busy\":%.3f,\"balancer\":%s,"
 		       "\"paused\":%s,\"moves\":%u,\"policy\":\"%s\"}",
 		       v->seq ? "true" : "false", age,
 		       (unsigned long long)v->seq, v->ncpus, v->nr_running,
-		       v->load_milli[0] / 1000.0, v->load_milli[1] / 1000.0,
+		       v->run_milli / 1000.0, v->load_milli[0] / 1000.0, v->load_milli[1] / 1000.0,
 		       v->load_milli[2] / 1000.0, v->busy_permille / 1000.0,
 		       (unsigned long long)v->mem_total_kb,
 		       (unsigned long long)v->mem_avail_kb, v->nr_movable,
@@ -117,9 +118,15 @@ int kddm_balancer(const char *req)
 	struct timeval tv = { .tv_sec = 30 };
 	char buf[4096];
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), ret = 0;
+	FILE *err = stdout;	/* where the answer goes */
+	bool first;
 	ssize_t n;
 
 	strncpy(a.sun_path, BAL_SOCK, sizeof(a.sun_path) - 1);
+	if (fd >= 0) {
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	}
 	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a))) {
 		fprintf(stderr, "kddm: kddm-balancer does not run on this node (%s: %s)\n",
 			BAL_SOCK, strerror(errno));
@@ -127,20 +134,21 @@ int kddm_balancer(const char *req)
 			close(fd);
 		return 1;
 	}
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	if (send(fd, req, strlen(req), MSG_NOSIGNAL) < 0) {
 		close(fd);
 		return 1;
 	}
-	while ((n = read(fd, buf, sizeof(buf))) > 0) {
-		if (!strncmp(buf, "error: ", 7 < n ? 7 : n)) {
+	/* the daemon answers "error: ..." or its text, then closes */
+	for (first = true; (n = read(fd, buf, sizeof(buf))) > 0; first = false) {
+		if (first && n >= 7 && !strncmp(buf, "error: ", 7)) {
 			ret = 1;
-			if (fwrite("kddm: balancer: ", 1, 16, stderr) != 16 ||
-			    fwrite(buf + 7, 1, n - 7, stderr) != (size_t)(n - 7))
+			fputs("kddm: balancer: ", stderr);
+			err = stderr;
+			if (fwrite(buf + 7, 1, n - 7, err) != (size_t)(n - 7))
 				break;
 			continue;
 		}
-		if (fwrite(buf, 1, n, stdout) != (size_t)n)
+		if (fwrite(buf, 1, n, err) != (size_t)n)
 			break;
 	}
 	if (n < 0) {

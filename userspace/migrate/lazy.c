@@ -796,7 +796,7 @@ static int on_client(struct lazy_srv *s)
 	struct cmsghdr *cm;
 	struct lpi *l;
 	int32_t pid;
-	int i, fd = -1;
+	int i, err, fd = -1;
 
 	if (read_all(s->client, &pid, sizeof(pid)))
 		return -EPROTO;
@@ -826,13 +826,12 @@ static int on_client(struct lazy_srv *s)
 	memset(l, 0, sizeof(*l));
 	l->pid = pid;
 	l->uffd = fd;
-	i = guard(s, pid, fd);
-	if (i)
-		return i;
-	for (i = 0; i < s->nr_tabs; i++)
-		if (s->tabs[i].pid == pid)
-			return ranges_copy(&l->rs, &s->tabs[i].rs);
-	return -EPROTO;	/* a task the images do not have */
+	for (i = 0; i < s->nr_tabs && s->tabs[i].pid != pid; i++)
+		;
+	if (i == s->nr_tabs)
+		return -EPROTO;	/* a task the images do not have */
+	err = guard(s, pid, fd);
+	return err ? err : ranges_copy(&l->rs, &s->tabs[i].rs);
 }
 
 static bool all_copied(const struct lazy_srv *s)

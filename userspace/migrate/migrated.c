@@ -409,6 +409,7 @@ static void serve_cli(int fd)
 	} req;
 	struct kddm_mig_result res = {};
 	struct ucred cr;
+	struct job_info j;
 	socklen_t cl = sizeof(cr);
 	uint32_t type;
 	size_t n;
@@ -432,9 +433,17 @@ static void serve_cli(int fd)
 		return;
 	}
 	if (type != KDDM_MIG_REQ_MIGRATE || n != sizeof(req.m) ||
-	    (req.m.flags & ~(KDDM_MIG_F_TREE | KDDM_MIG_F_EAGER)) || !req.m.pid ||
+	    (req.m.flags & ~(KDDM_MIG_F_TREE | KDDM_MIG_F_EAGER |
+			     KDDM_MIG_F_BALANCE)) || !req.m.pid ||
 	    req.m.pid > 4194304 || !req.m.node || req.m.node > 65535) {
 		send_result(fd, -EINVAL, "bad request");
+		return;
+	}
+	if ((req.m.flags & KDDM_MIG_F_BALANCE) &&
+	    !(job_get(req.m.pid, &j) && j.balance)) {
+		send_result(fd, -ESRCH,
+			    "process %u is not a job the balancer may move",
+			    req.m.pid);
 		return;
 	}
 	logmsg("uid %u asks to move %u to node %u", cr.uid, req.m.pid,

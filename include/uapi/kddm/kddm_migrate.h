@@ -65,6 +65,9 @@ struct kddm_mig_hdr {
 
 #define KDDM_MIG_F_TREE		0x1	/* the process and its descendants */
 #define KDDM_MIG_F_EAGER	0x2	/* all memory before it runs again */
+#define KDDM_MIG_F_BALANCE	0x4	/* only a job the balancer may move
+					 * (its PID reused since: refused)
+					 */
 #define KDDM_MIG_F_ALL		0x1	/* (ps) every node, not only this one */
 
 struct kddm_mig_req {

@@ -6,8 +6,9 @@
  * to the least-loaded node up when, for HOLD periods in a row, the move
  * would leave both nodes less unequal than they are: here - to > 1/c_here
  * + 1/c_to (one task fewer here, one more there). The busiest movable
- * process goes, unless it came here less than SETTLE periods ago; after a
- * move this node waits COOL periods (the vectors catch up).
+ * process goes, unless it was moved here less than SETTLE periods ago (no
+ * ping-pong); after a move this node waits COOL periods (the vectors catch
+ * up with it).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +16,7 @@
 
 #define HOLD	3
 #define SETTLE	5
-#define COOL	3
+#define COOL	2
 
 struct ll {
 	int streak;	/* periods in a row the move was worth it */
@@ -71,7 +72,7 @@ static int ll_decide(void *state, const struct kddm_bal_view *v,
 	for (i = 0; i < v->nr_procs; i++) {
 		const struct kddm_bal_proc *q = &v->procs[i];
 
-		if (q->here_ms < (uint64_t)SETTLE * v->period_ms)
+		if (q->moves && q->here_ms < (uint64_t)SETTLE * v->period_ms)
 			continue;
 		if (!p || q->busy_milli > p->busy_milli)
 			p = q;

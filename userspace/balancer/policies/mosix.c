@@ -78,7 +78,8 @@ static int mx_decide(void *state, const struct kddm_bal_view *v,
 	if (!s || v->nr_nodes > MAX_NODES)
 		return -1;
 	for (i = 0; i < v->nr_nodes; i++) {
-		load[i] = average(s, &v->nodes[i]);
+		/* a node down keeps the average it had */
+		load[i] = v->nodes[i].up ? average(s, &v->nodes[i]) : 0;
 		if (v->nodes[i].node == v->self)
 			here = load[i];
 	}
