@@ -12,7 +12,8 @@ for load in *.load.csv; do
 	run=${load%.load.csv}
 	plots=""
 	for n in $(seq "$nodes"); do
-		plots="$plots${plots:+, }'$load' using 1:(\$2 == $n ? \$3 : 1/0) with lines lw 2 title 'node $n'"
+		awk -F, -v n="$n" '$2 == n { print $1 "," $3 }' "$load" > "$run.node$n.dat"
+		plots="$plots${plots:+, }'$run.node$n.dat' using 1:2 with linespoints lw 2 pt 7 ps 0.5 title 'node $n'"
 	done
 	gnuplot <<GP
 set terminal png size 900,500
@@ -25,6 +26,7 @@ set grid
 set key top right
 plot $plots
 GP
+	rm -f "$run".node*.dat
 done
 for wl in $(tail -n +2 results.csv | cut -d, -f1 | sort -u); do
 	grep "^$wl," results.csv | cut -d, -f2,3 > "$wl.makespan.dat"

@@ -13,7 +13,7 @@
 #   KDDM_BALANCE_NODES=2             nodes (1 vCPU, 1 GiB each)
 #   KDDM_BALANCE_WORKLOADS="cpu8 mix arrivals"
 #   KDDM_BALANCE_POLICIES="none least-loaded mosix"
-#   KDDM_BALANCE_JOB_S=20            seconds a CPU job takes alone
+#   KDDM_BALANCE_JOB_S=10            seconds a CPU job takes alone
 #   KDDM_BALANCE_PERIOD=500          the balancers' period, ms
 #   KDDM_BALANCE_OUT=build/balance   results: *.csv, *.png, report.txt
 # Workloads:
@@ -30,7 +30,7 @@ export KDDM_VM_DIR=${KDDM_BALANCE_DIR:-$ROOT/build/balance-cluster}
 NODES=${KDDM_BALANCE_NODES:-2}
 WORKLOADS=${KDDM_BALANCE_WORKLOADS:-cpu8 mix arrivals}
 POLICIES=${KDDM_BALANCE_POLICIES:-none least-loaded mosix}
-JOB_S=${KDDM_BALANCE_JOB_S:-20}
+JOB_S=${KDDM_BALANCE_JOB_S:-10}
 PERIOD=${KDDM_BALANCE_PERIOD:-500}
 OUT=${KDDM_BALANCE_OUT:-$ROOT/build/balance}
 

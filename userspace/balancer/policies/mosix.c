@@ -94,7 +94,9 @@ static int mx_decide(void *state, const struct kddm_bal_view *v,
 		const struct kddm_bal_proc *p = &v->procs[k];
 
 		age = p->here_ms / 1000.0;
-		if (age < RESIDE_S * (p->moves + 1) || p->busy_milli < 500)
+		/* CPU-bound: half its share of a CPU here at least */
+		if (age < RESIDE_S * (p->moves + 1) ||
+		    p->busy_milli * (here > 1.0 ? here : 1.0) < 500)
 			continue;	/* settling, or not CPU-bound */
 		if (age > HORIZON)
 			age = HORIZON;
