@@ -113,13 +113,14 @@ TEST_F_TIMEOUT(bal, bad_policies_fall_back_to_none, 120)
 }
 
 /*
- * Three migratable busy loops and one that is not, all on node 1: the
- * balancers spread the three, never touch the fourth, and stop moving
+ * Three migratable busy loops and one that is not, all on node 1; one of
+ * the three is excluded (kddm balancer exclude): the balancers spread the
+ * other two, never touch the excluded one nor the fourth, and stop moving
  * once balanced (no ping-pong).
  */
 TEST_F_TIMEOUT(bal, spreads_then_stops, 240)
 {
-	int pinned, i, before, after;
+	int pinned, excluded, i, before, after;
 
 	ASSERT_EQ(0, node_run(1, self->out,
 			      "setsid " LOOP " </dev/null >/dev/null 2>&1 & echo $!"));
@@ -131,6 +132,19 @@ TEST_F_TIMEOUT(bal, spreads_then_stops, 240)
 	for (i = 0; i < 100 && jobs_on(1) != 3; i++)
 		usleep(100000);
 	ASSERT_EQ(3, jobs_on(1));
+	ASSERT_EQ(0, node_run(1, self->out,
+			      "kddm --json ps | tr \"{\" \"\\n\" | grep \"\\\"node\\\":1,\" | head -1 | sed \"s/\\\"pid\\\":\\([0-9]*\\).*/\\1/\""));
+	excluded = atoi(self->out);
+	ASSERT_LT(0, excluded) TH_LOG("%s", self->out);
+	/* only its owner (or root) says */
+	ASSERT_NE(0, node_run(1, self->out, "mig-worker as 65534 kddm balancer exclude %d",
+			      excluded));
+	ASSERT_NE(NULL, strstr(self->out, "only its owner or root")) TH_LOG("%s", self->out);
+	ASSERT_EQ(0, node_run(1, self->out, "kddm balancer exclude %d", excluded))
+		TH_LOG("%s", self->out);
+	ASSERT_EQ(2, jobs_on(1));
+	ASSERT_NE(0, node_run(1, self->out, "kddm balancer exclude %d", pinned));
+	ASSERT_NE(NULL, strstr(self->out, "not a process kddm started")) TH_LOG("%s", self->out);
 	ASSERT_EQ(0, policy_all("least-loaded", self->out)) TH_LOG("%s", self->out);
 	for (i = 0; i < 120; i++) {
 		if (jobs_on(2) >= 1 && jobs_on(3) >= 1)
@@ -148,10 +162,14 @@ TEST_F_TIMEOUT(bal, spreads_then_stops, 240)
 	ASSERT_EQ(before, after) TH_LOG("%d moves, then %d", before, after);
 	ASSERT_EQ(0, node_run(1, self->out, "kddm load"));
 	TH_LOG("%s", self->out);
-	/* the loop nobody opted in stayed, untouched */
+	/* the loop nobody opted in and the excluded job stayed, untouched */
 	ASSERT_EQ(0, node_run(1, NULL, "test -e /proc/%d", pinned));
-	ASSERT_NE(0, node_run(1, NULL, "grep -h \"\\\"pid\\\":%d,\" /var/log/kddm-balancer.decisions",
-			      pinned));
+	ASSERT_EQ(0, node_run(1, NULL, "test -e /proc/%d", excluded));
+	for (i = 1; i <= 3; i++)
+		ASSERT_NE(0, node_run(i, NULL, "grep -h \"\\\"pid\\\":\\(%d\\|%d\\),\" /var/log/kddm-balancer.decisions",
+				      pinned, excluded));
+	ASSERT_EQ(0, node_run(1, self->out, "kddm balancer include %d", excluded))
+		TH_LOG("%s", self->out);
 	ASSERT_EQ(0, node_run(1, self->out, "kddm balancer status"));
 	TH_LOG("%s", self->out);
 	policy_all("none", self->out);

@@ -65,6 +65,9 @@ static const char usage_text[] =
 "                         this node's kddm-balancer: what it does, stop or\n"
 "                         go on moving processes, use policy NAME (none,\n"
 "                         least-loaded, mosix, or a path to a .so)\n"
+"  balancer exclude|include PID\n"
+"                         the balancers may not (may) move PID, a process\n"
+"                         kddm started or moved on this node (its owner)\n"
 "  run --node NODE [--migratable] [--] CMD [ARG...]\n"
 "                         run CMD on NODE as you, with your environment,\n"
 "                         its standard streams and exit status brought\n"
@@ -880,7 +883,7 @@ static int cmd_join(struct kddm *k, const char *key_file)
 
 enum op { OP_STATUS, OP_NODES, OP_SETS, OP_STATS, OP_SET_ID, OP_JOIN,
 	  OP_LEAVE, OP_IPCS, OP_IPC, OP_DF, OP_WHERE, OP_MIGRATE, OP_PS, OP_LOAD,
-	  OP_BALANCER };
+	  OP_BALANCER, OP_BALANCE_JOB };
 
 struct cmdline {
 	enum op op;
@@ -947,13 +950,22 @@ static int parse_words(int n, char **w, struct cmdline *c)
 				 !strcmp(w[1], "status") && c->json ? " json" : "");
 			return 0;
 		}
+		if (n == 3 && (!strcmp(w[1], "include") ||
+			       !strcmp(w[1], "exclude"))) {
+			c->op = OP_BALANCE_JOB;
+			if (parse_u64(w[2], &c->pid) || !c->pid ||
+			    c->pid > 4194304)
+				return usage_error("balancer: '%s' is not a PID", w[2]);
+			c->word = w[1];
+			return 0;
+		}
 		if ((n == 3 || n == 4) && !strcmp(w[1], "policy") &&
 		    !strpbrk(w[2], " \n") && (n == 3 || !strchr(w[3], '\n'))) {
 			snprintf(c->req, sizeof(c->req), "policy %s%s%s", w[2],
 				 n == 4 ? " " : "", n == 4 ? w[3] : "");
 			return 0;
 		}
-		return usage_error("%s", "usage: kddm balancer status|pause|resume|policy NAME [ARGS]");
+		return usage_error("%s", "usage: kddm balancer status|pause|resume|policy NAME [ARGS]|include PID|exclude PID");
 	}
 	if (!strcmp(w[0], "migrate")) {
 		if (n != 3)
@@ -1066,6 +1078,7 @@ static int run(struct kddm *k, const struct cmdline *c)
 	case OP_PS:
 	case OP_LOAD:
 	case OP_BALANCER:
+	case OP_BALANCE_JOB:
 		break;
 	}
 	return 2;
@@ -1128,6 +1141,9 @@ int main(int argc, char **argv)
 		return kddm_load(c.json);
 	if (c.op == OP_BALANCER)
 		return kddm_balancer(c.req);
+	if (c.op == OP_BALANCE_JOB)
+		return kddm_balance_job((uint32_t)c.pid,
+					!strcmp(c.word, "include"));
 	k.json = c.json;
 	ret = kddm_open(&k);
 	if (!ret)

@@ -137,6 +137,33 @@ int kddm_migrate(uint32_t pid, uint32_t node, bool tree, bool eager,
 	return 0;
 }
 
+/* kddm balancer include|exclude PID: whether the balancer may move it. */
+int kddm_balance_job(uint32_t pid, bool on)
+{
+	struct kddm_mig_req q = { .pid = pid,
+				  .flags = on ? KDDM_MIG_F_BALANCE : 0 };
+	struct kddm_mig_result r;
+	int fd = daemon_open();
+
+	if (fd < 0)
+		return 1;
+	if (request(fd, KDDM_MIG_REQ_BALANCE, &q, sizeof(q)) ||
+	    answer(fd, &r, sizeof(r)) != KDDM_MIG_RESULT) {
+		fprintf(stderr, "kddm: balancer: kddm-migrated closed the connection\n");
+		close(fd);
+		return 1;
+	}
+	close(fd);
+	r.text[sizeof(r.text) - 1] = 0;
+	if (r.err) {
+		fprintf(stderr, "kddm: balancer: process %u: %s (%s)\n", pid,
+			r.text, strerror(-r.err));
+		return 1;
+	}
+	printf("process %u: %s\n", pid, r.text);
+	return 0;
+}
+
 static void print_row(const struct kddm_mig_ps_row *r, bool json, bool first)
 {
 	char comm[KDDM_MIG_COMM + 1], when[32];

@@ -9,5 +9,6 @@ int kddm_migrate(uint32_t pid, uint32_t node, bool tree, bool eager,
 		 bool json);
 int kddm_ps(bool json);
 int kddm_run(uint32_t node, bool migratable, char **argv);
+int kddm_balance_job(uint32_t pid, bool on);
 
 #endif

@@ -117,6 +117,24 @@ void job_add(const struct job_info *info, bool child)
 	pthread_mutex_unlock(&jobs_lock);
 }
 
+/* kddm balancer include|exclude: 0, -ESRCH (no job), -EPERM (not yours). */
+static int job_set_balance(pid_t pid, bool on, uid_t uid)
+{
+	struct job *j;
+	int err = 0;
+
+	pthread_mutex_lock(&jobs_lock);
+	j = job_find(pid);
+	if (!j || j->moving)
+		err = -ESRCH;
+	else if (uid && uid != j->info.uid)
+		err = -EPERM;
+	else
+		j->info.balance = on;
+	pthread_mutex_unlock(&jobs_lock);
+	return err;
+}
+
 bool job_get(pid_t pid, struct job_info *info)
 {
 	struct job *j;
@@ -430,6 +448,23 @@ static void serve_cli(int fd)
 			ps_all(fd);
 		else
 			jobs_send(fd);
+		return;
+	}
+	if (type == KDDM_MIG_REQ_BALANCE && n == sizeof(req.m)) {
+		bool on = req.m.flags & KDDM_MIG_F_BALANCE;
+		int err = -EINVAL;
+
+		if (!(req.m.flags & ~KDDM_MIG_F_BALANCE) && !req.m.node &&
+		    !req.m.pad && req.m.pid && req.m.pid <= 4194304)
+			err = job_set_balance(req.m.pid, on, cr.uid);
+		if (!err)
+			logmsg("uid %u: the balancer may %smove %u", cr.uid,
+			       on ? "" : "not ", req.m.pid);
+		send_result(fd, err, "%s",
+			    err == -ESRCH ? "not a process kddm started or moved on this node" :
+			    err == -EPERM ? "only its owner or root may say" :
+			    err ? "bad request" : on ? "the balancer may move it" :
+			    "the balancer will not move it");
 		return;
 	}
 	if (type != KDDM_MIG_REQ_MIGRATE || n != sizeof(req.m) ||

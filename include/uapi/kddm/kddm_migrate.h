@@ -55,6 +55,13 @@ enum kddm_mig_type {
 	KDDM_MIG_STDOUT,		/* bytes */
 	KDDM_MIG_STDERR,		/* bytes */
 	KDDM_MIG_EXIT,			/* struct kddm_mig_exit */
+	/*
+	 * CLI -> daemon: kddm balancer include|exclude PID, a job of this
+	 * node (its owner or root): struct kddm_mig_req, flags
+	 * KDDM_MIG_F_BALANCE to let the balancer move it, 0 not to; node 0.
+	 * The answer is a RESULT.
+	 */
+	KDDM_MIG_REQ_BALANCE,
 	__KDDM_MIG_TYPE_MAX,
 };
 
