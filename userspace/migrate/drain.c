@@ -585,8 +585,8 @@ static int drain_pages(struct drain *d)
 	int fi, err = 0, dec;
 
 	for (;;) {
-		while (!err && d->qn < GET_DEPTH && queue_room(d) &&
-		       (dec = decision(d, false)) >= 0 &&
+		dec = decision(d, false);
+		while (!err && d->qn < GET_DEPTH && queue_room(d) && dec >= 0 &&
 		       next_chunk(d, &fi, &ci, &wanted, dec > 0)) {
 			/* once it runs there, the chunks after a wanted one too */
 			err = ask_chunk(d, fi, ci);
@@ -594,6 +594,7 @@ static int drain_pages(struct drain *d)
 				err = ask_run(d, fi, ci);
 			if (!err)
 				err = send_gets(d);
+			dec = decision(d, false);
 		}
 		if (err)
 			return err;
@@ -601,7 +602,12 @@ static int drain_pages(struct drain *d)
 			err = receive_pages(d);
 			continue;
 		}
-		dec = decision(d, false);
+		/*
+		 * Committed since the chunks were looked at (they were only
+		 * the wanted ones then): look again, the rest is to ask for.
+		 */
+		if (decision(d, false) != dec)
+			continue;
 		if (dec || !d->set_id)
 			return 0;	/* all asked for, or aborted */
 		usleep(WANT_POLL_US);
