@@ -169,7 +169,7 @@ static void ino_name(char *buf, size_t len, char kind, u64 ino)
 
 /* ---- inodes ---- */
 
-#define INODE_TEXT	320
+#define INODE_TEXT	400
 
 /* Writes the inode file of @ino, durably if @sync. */
 int kdfs_write_inode(u64 ino, const struct kdfs_iobj *io, bool sync)
@@ -186,6 +186,10 @@ int kdfs_write_inode(u64 ino, const struct kdfs_iobj *io, bool sync)
 			io->rdev, io->gen, io->atime, io->atime_ns,
 			io->mtime, io->mtime_ns, io->ctime, io->ctime_ns,
 			io->xattrs);
+	if (io->lay.nodes)	/* over the newline */
+		len += scnprintf(buf + len - 1, INODE_TEXT - len + 1,
+				 " stripe_nodes=%llx stripe_unit=%u\n",
+				 io->lay.nodes, io->lay.unit) - 1;
 	ino_name(name, sizeof(name), 'i', ino);
 	ret = write_file_sync(name, buf, len, sync);
 	kfree(buf);
@@ -231,14 +235,16 @@ int kdfs_load_inode(u64 ino, struct kdfs_iobj *io)
 		goto out;
 	}
 	memset(io, 0, sizeof(*io));
-	/* xattrs= is optional (stores made before it existed) */
+	/* xattrs= is optional (stores made before it existed); stripe_ too */
 	if (sscanf(buf,
-		   "mode=%o nlink=%u uid=%u gid=%u size=%llu rdev=%u gen=%llu atime=%lld.%u mtime=%lld.%u ctime=%lld.%u xattrs=%u",
+		   "mode=%o nlink=%u uid=%u gid=%u size=%llu rdev=%u gen=%llu atime=%lld.%u mtime=%lld.%u ctime=%lld.%u xattrs=%u stripe_nodes=%llx stripe_unit=%u",
 		   &io->mode, &io->nlink, &io->uid, &io->gid, &io->size,
 		   &io->rdev, &io->gen, &io->atime, &io->atime_ns,
 		   &io->mtime, &io->mtime_ns, &io->ctime, &io->ctime_ns,
-		   &io->xattrs) >= 13 &&
-	    io->mode && io->size <= KDFS_MAX_FILE_SIZE)
+		   &io->xattrs, &io->lay.nodes, &io->lay.unit) >= 13 &&
+	    io->mode && io->size <= KDFS_MAX_FILE_SIZE &&
+	    kdfs_layout_valid(ino, &io->lay) &&
+	    (!io->lay.nodes || S_ISREG(io->mode)))
 		ret = 0;
 	else
 		pr_warn_ratelimited("inode %llx: damaged %s, ignored\n", ino,
@@ -720,6 +726,16 @@ int kdfs_forget_inode(u64 ino)
 	ret = ret ?: r;
 	r = unlink_in('i', name);
 	return ret ?: r;
+}
+
+/* A striped file is freed: this node's share of its data goes. */
+int kdfs_forget_data(u64 ino)
+{
+	char name[17];
+
+	snprintf(name, sizeof(name), "%016llx", ino);
+	data_drop(ino, false);
+	return unlink_in('f', name);
 }
 
 /* A regular file's data cut to @size if longer, and made durable. */

@@ -39,8 +39,10 @@ static int open_bits(u64 ino, u64 set, u64 clear)
 	io->open_nodes = (io->open_nodes | set) & ~clear;
 	gone = io->mode && !io->nlink && !io->open_nodes;
 	if (gone) {
+		struct kdfs_layout l = kdfs_lay(ino, io);
+
 		/* the pages first, as unlinked() does */
-		kdfs_truncate_pages(ino, 0, io->size);
+		kdfs_truncate_pages(ino, &l, 0, io->size);
 		io->mode = 0;
 		if (io->xattrs)
 			kdfs_xattrs_drop(ino);
@@ -126,24 +128,50 @@ static int kdfs_release(struct inode *inode, struct file *file)
 /* ---- data ---- */
 
 /* Drops the pages past @from (zeroing the tail of the one it cuts). */
-int kdfs_truncate_pages(u64 ino, u64 from, u64 to)
+int kdfs_truncate_pages(u64 ino, const struct kdfs_layout *l, u64 from,
+			u64 to)
 {
 	pgoff_t i = from >> PAGE_SHIFT, end = DIV_ROUND_UP(to, PAGE_SIZE);
+	struct kddm_set *set = kdfs_pset(l);
 	size_t off = offset_in_page(from);
 
 	if (off && i < end) {
-		u64 id = kdfs_page_id(ino, i);
-		u8 *page = kddm_grab_object(kdfs_pages, id);
+		u64 id = kdfs_pid(ino, l, i);
+		u8 *page = kddm_grab_object(set, id);
 
 		if (IS_ERR(page))
 			return kdfs_errno(PTR_ERR(page));
 		memset(page + off, 0, PAGE_SIZE - off);
-		kddm_put_object(kdfs_pages, id);
+		kddm_put_object(set, id);
 		i++;
 	}
 	for (; i < end; i++)
-		kddm_remove_object(kdfs_pages, kdfs_page_id(ino, i));
+		kddm_remove_object(set, kdfs_pid(ino, l, i));
 	return 0;
+}
+
+/* Every page of @inode is homed here (its home, and not striped). */
+static bool all_here(struct inode *inode)
+{
+	return !KDFS_I(inode)->lay.nodes &&
+	       kdfs_ino_node(inode->i_ino) == kdfs_this->node;
+}
+
+/* Page @index of @inode is homed here. */
+static bool homed_here(struct inode *inode, pgoff_t index)
+{
+	return kdfs_page_home(inode->i_ino, &KDFS_I(inode)->lay, index) ==
+	       kdfs_this->node;
+}
+
+static struct kddm_set *pset(struct inode *inode)
+{
+	return kdfs_pset(&KDFS_I(inode)->lay);
+}
+
+static u64 pid(struct inode *inode, pgoff_t index)
+{
+	return kdfs_pid(inode->i_ino, &KDFS_I(inode)->lay, index);
 }
 
 /* Pages asked for ahead of a read of data another node holds. */
@@ -162,15 +190,15 @@ static void read_ahead(struct inode *inode, pgoff_t first, pgoff_t last,
 	struct kdfs_inode *ki = KDFS_I(inode);
 	pgoff_t i, end = DIV_ROUND_UP(size, PAGE_SIZE);
 
-	if (kdfs_ino_node(inode->i_ino) == kdfs_this->node)
+	if (all_here(inode))
 		return;	/* the home loads its own pages from its disk */
 	end = min_t(pgoff_t, end, last + 1 + KDFS_RA_PAGES);
 	i = READ_ONCE(ki->ra_next);
 	if (i <= first || i > end)
 		i = first;
 	for (; i < end; i++)
-		if (IS_ERR(kddm_get_object_flags(kdfs_pages,
-						 kdfs_page_id(inode->i_ino, i),
+		if (!homed_here(inode, i) &&
+		    IS_ERR(kddm_get_object_flags(pset(inode), pid(inode, i),
 						 KDDM_ASYNC | KDDM_BATCH)))
 			break;
 	kddm_send_batched();
@@ -189,13 +217,13 @@ static void write_ahead(struct inode *inode, loff_t pos, size_t count)
 {
 	pgoff_t i = pos >> PAGE_SHIFT, last;
 
-	if (!count || kdfs_ino_node(inode->i_ino) == kdfs_this->node)
+	if (!count || all_here(inode))
 		return;
 	last = min_t(pgoff_t, (pos + count - 1) >> PAGE_SHIFT,
 		     i + KDFS_WA_PAGES - 1);
 	for (; i <= last; i++)
-		if (IS_ERR(kddm_grab_object_flags(kdfs_pages,
-						  kdfs_page_id(inode->i_ino, i),
+		if (!homed_here(inode, i) &&
+		    IS_ERR(kddm_grab_object_flags(pset(inode), pid(inode, i),
 						  KDDM_ASYNC | KDDM_BATCH)))
 			break;
 	kddm_send_batched();
@@ -219,16 +247,16 @@ static void write_behind(struct inode *inode, loff_t pos, size_t n)
 	bool seq = pos == ki->wb_pos;
 
 	ki->wb_pos = pos + n;
-	if (!seq || kdfs_ino_node(inode->i_ino) == kdfs_this->node)
+	if (!seq || all_here(inode))
 		return;
 	/* the next write's pages first: answered while these cross */
 	write_ahead(inode, pos + n, n);
 	for (; i < end; i++) {
-		if (xa_cmpxchg(&ki->dirty_pages, i, KDFS_WRITTEN, KDFS_PUSHED,
+		if (homed_here(inode, i) ||
+		    xa_cmpxchg(&ki->dirty_pages, i, KDFS_WRITTEN, KDFS_PUSHED,
 			       GFP_NOFS) != KDFS_WRITTEN)
 			continue;
-		kddm_flush_object_flags(kdfs_pages,
-					kdfs_page_id(inode->i_ino, i),
+		kddm_flush_object_flags(pset(inode), pid(inode, i),
 					KDDM_BATCH);
 		wb_store_later(inode, i);
 	}
@@ -261,19 +289,19 @@ static ssize_t kdfs_read_iter(struct kiocb *iocb, struct iov_iter *to)
 			   (min_t(loff_t, size, pos + iov_iter_count(to)) - 1) >>
 			   PAGE_SHIFT, size);
 	while (iov_iter_count(to) && pos < size) {
-		u64 id = kdfs_page_id(inode->i_ino, pos >> PAGE_SHIFT);
+		u64 id = pid(inode, pos >> PAGE_SHIFT);
 		size_t off = offset_in_page(pos), n, got;
 		void *page;
 
 		n = min_t(loff_t, PAGE_SIZE - off, size - pos);
 		n = min(n, iov_iter_count(to));
-		page = kddm_get_object(kdfs_pages, id);
+		page = kddm_get_object(pset(inode), id);
 		if (IS_ERR(page)) {
 			ret = kdfs_errno(PTR_ERR(page));
 			break;
 		}
 		memcpy(bounce, page + off, n);
-		kddm_put_object(kdfs_pages, id);
+		kddm_put_object(pset(inode), id);
 		got = copy_to_iter(bounce, n, to);
 		pos += got;
 		done += got;
@@ -311,18 +339,18 @@ static ssize_t write_pages(struct inode *inode, loff_t pos,
 	ssize_t done = 0;
 
 	while (iov_iter_count(from)) {
-		u64 id = kdfs_page_id(inode->i_ino, pos >> PAGE_SHIFT);
+		u64 id = pid(inode, pos >> PAGE_SHIFT);
 		size_t off = offset_in_page(pos), n;
 		void *page;
 
 		n = min(PAGE_SIZE - off, iov_iter_count(from));
-		page = kddm_grab_object(kdfs_pages, id);
+		page = kddm_grab_object(pset(inode), id);
 		if (IS_ERR(page))
 			return done ?: kdfs_errno(PTR_ERR(page));
 		pagefault_disable();
 		n = copy_from_iter(page + off, n, from);
 		pagefault_enable();
-		kddm_put_object(kdfs_pages, id);
+		kddm_put_object(pset(inode), id);
 		if (!n)
 			break;
 		kdfs_page_written(inode, pos >> PAGE_SHIFT);
@@ -425,26 +453,28 @@ static ssize_t kdfs_write_iter(struct kiocb *iocb, struct iov_iter *from)
 #define SYNC_CHUNK	512	/* pages written back at once */
 
 /*
- * At the home: pages @first..@first+@n-1 of @ino stored in runs, one
- * write each, straight from the page objects (@bv: room for
- * KDFS_STORE_RUN), as a write per page costs the backing file system a
- * journal handle each (a time update); pages that exist nowhere (holes)
- * are skipped. A run's pages stay frozen until it is written: nothing
- * changes them meanwhile, and kDDM knows they are stored (its cache bound
- * need not write them again). 0 or the first error.
+ * At the home: page objects @id..@id+@n-1 of @set (consecutive pages of
+ * one file, homed here) stored in runs, one write each, straight from
+ * the page objects (@bv: room for KDFS_STORE_RUN), as a write per page
+ * costs the backing file system a journal handle each (a time update);
+ * pages that exist nowhere (holes) are skipped. A run's pages stay frozen
+ * until it is written: nothing changes them meanwhile, and kDDM knows
+ * they are stored (its cache bound need not write them again). 0 or the
+ * first error.
  */
-int kdfs_store_range(u64 ino, pgoff_t first, unsigned int n,
+int kdfs_store_range(struct kddm_set *set, u64 id, unsigned int n,
 		     struct bio_vec *bv)
 {
+	u64 ino = kdfs_page_ino(set, id);
+	pgoff_t first = kdfs_page_index(id);
 	unsigned int i = 0, k, j;
-	pgoff_t start;
+	u64 start;
 	int ret = 0, err;
 
 	while (i < n) {
-		start = first + i;
+		start = id + i;
 		for (k = 0; i < n && k < KDFS_STORE_RUN; k++, i++) {
-			u64 id = kdfs_page_id(ino, first + i);
-			void *p = kddm_get_object_no_ft(kdfs_pages, id);
+			void *p = kddm_get_object_no_ft(set, id + i);
 
 			if (IS_ERR(p)) {
 				err = kdfs_errno(PTR_ERR(p));
@@ -453,7 +483,7 @@ int kdfs_store_range(u64 ino, pgoff_t first, unsigned int n,
 				i++;
 				break;
 			}
-			kdfs_page_protect(id, p);
+			kdfs_page_protect(set, id + i, p);
 			bv[k] = (struct bio_vec) {
 				.bv_page = virt_to_page(p),
 				.bv_len = PAGE_SIZE,
@@ -461,13 +491,11 @@ int kdfs_store_range(u64 ino, pgoff_t first, unsigned int n,
 		}
 		if (!k)
 			continue;
-		err = kdfs_store_pagev(ino, start, bv, k);
+		err = kdfs_store_pagev(ino, first + (start - id), bv, k);
 		for (j = 0; j < k; j++) {
-			u64 id = kdfs_page_id(ino, start + j);
-
 			if (!err)
-				kddm_object_stored(kdfs_pages, id);
-			kddm_put_object(kdfs_pages, id);
+				kddm_object_stored(set, start + j);
+			kddm_put_object(set, start + j);
 		}
 		ret = ret ?: err;
 	}
@@ -476,40 +504,65 @@ int kdfs_store_range(u64 ino, pgoff_t first, unsigned int n,
 
 /*
  * Elsewhere than the home: the home stores pages @first..@first+@n-1 of
- * @ino (one call, which also fetches any another node holds now; those
- * this node wrote were pushed back already). 0 or -errno.
+ * @inode, all homed on one node (one call, which also fetches any
+ * another node holds now; those this node wrote were pushed back
+ * already). 0 or -errno.
  */
-static int store_at_home(u64 ino, pgoff_t first, unsigned int n)
+static int store_at_home(struct inode *inode, pgoff_t first, unsigned int n)
 {
+	const struct kdfs_layout *l = &KDFS_I(inode)->lay;
 	struct kdfs_call c = {
 		.op = cpu_to_le32(KDFS_CALL_STORE),
 		.count = cpu_to_le32(n),
 		.arg = cpu_to_le64(first),
 	};
 
-	return kdfs_call(ino, &c);
+	/* in spages, the first page's id; in pages, page 0's */
+	return kdfs_call(kdfs_pset(l),
+			 kdfs_pid(inode->i_ino, l, l->nodes ? first : 0), &c);
+}
+
+/* Here, pages @first..@first+@n-1 of @inode stored (@run: room, or NULL). */
+static int store_here(struct inode *inode, pgoff_t first, unsigned int n,
+		      struct bio_vec *run)
+{
+	struct bio_vec *bv = run;
+	int ret;
+
+	if (!bv)
+		bv = kmalloc_array(KDFS_STORE_RUN, sizeof(*bv), GFP_KERNEL);
+	if (!bv)
+		return -ENOMEM;
+	ret = kdfs_store_range(pset(inode), pid(inode, first), n, bv);
+	if (bv != run)
+		kfree(bv);
+	return ret;
 }
 
 /*
- * Pages @idx[0..n) (ascending) written back at their home, a run of
- * consecutive ones at a time (@run: room for one at the home; NULL
- * elsewhere, where each run is a call); a hole (no page object) is fine.
- * Those of a run that failed are marked again.
+ * Pages @idx[0..n) (ascending) written back at their homes, a run of
+ * consecutive ones with one home at a time (stored here if that is this
+ * node, with @run if not NULL; else a call each); a hole (no page
+ * object) is fine. Those of a run that failed are marked again.
  */
 static int store_runs(struct inode *inode, const pgoff_t *idx,
 		      unsigned int n, struct bio_vec *run)
 {
+	const struct kdfs_layout *l = &KDFS_I(inode)->lay;
 	unsigned int i = 0, k, j;
 	int ret = 0, err;
+	u32 home;
 
 	while (i < n) {
+		home = kdfs_page_home(inode->i_ino, l, idx[i]);
 		for (k = 1; i + k < n && k < KDFS_STORE_RUN &&
-		     idx[i + k] == idx[i] + k; k++)
+		     idx[i + k] == idx[i] + k &&
+		     kdfs_page_home(inode->i_ino, l, idx[i + k]) == home; k++)
 			;
-		if (run)
-			err = kdfs_store_range(inode->i_ino, idx[i], k, run);
+		if (home == kdfs_this->node)
+			err = store_here(inode, idx[i], k, run);
 		else
-			err = store_at_home(inode->i_ino, idx[i], k);
+			err = store_at_home(inode, idx[i], k);
 		if (err)
 			for (j = 0; j < k; j++)
 				kdfs_page_written(inode, idx[i + j]);
@@ -678,10 +731,9 @@ static int sync_chunk(struct inode *inode, struct sync_buf *b, unsigned int n)
 	if (b->run)
 		return store_runs(inode, b->idx, n, b->run);
 	for (j = 0; j < n; j++)
-		if (b->mine[j])
-			kddm_flush_object_flags(kdfs_pages,
-						kdfs_page_id(inode->i_ino,
-							     b->idx[j]),
+		if (b->mine[j] && !homed_here(inode, b->idx[j]))
+			kddm_flush_object_flags(pset(inode),
+						pid(inode, b->idx[j]),
 						KDDM_BATCH);
 	kddm_send_batched();
 	ret = store_job_wait(b);
@@ -713,7 +765,7 @@ static int sync_pages(struct inode *inode)
 	if (!b)
 		return -ENOMEM;
 	/* at the home, room for a run (else each call makes its own) */
-	if (kdfs_ino_node(inode->i_ino) == kdfs_this->node)
+	if (all_here(inode))
 		b->run = kmalloc_array(KDFS_STORE_RUN, sizeof(*b->run),
 				       GFP_KERNEL);
 	else

@@ -163,6 +163,7 @@ void kdfs_fill_inode(struct inode *inode, const struct kdfs_iobj *io)
 	inode->i_blocks = (io->size + 511) >> 9;
 	KDFS_I(inode)->open_nodes = io->open_nodes;
 	KDFS_I(inode)->xattrs = io->xattrs;
+	KDFS_I(inode)->lay = kdfs_lay(inode->i_ino, io);
 }
 
 /* Reads the attributes again from the inode object. */
@@ -282,9 +283,10 @@ int kdfs_new_ino(struct kdfs_sb *s, u32 node, u64 *ino)
 
 /* The node that gets a new inode made in @dir. */
 /* The directory's kdfs.placement, else the mount's place=, else here. */
-static u32 placement(struct kdfs_sb *s, struct inode *dir)
+static u32 placement(struct kdfs_sb *s, struct inode *dir,
+		     struct kdfs_layout *lay)
 {
-	return kdfs_dir_placement(dir, s->place ?: s->node);
+	return kdfs_dir_placement(dir, s->place ?: s->node, lay);
 }
 
 /* ---- lookup ---- */
@@ -568,6 +570,7 @@ static int make_inode(struct inode *dir, struct dentry *dentry,
 	struct kdfs_dirent *de;
 	struct kdfs_iobj *io;
 	struct kdfs_dobj *d;
+	struct kdfs_layout lay = { 0 };
 	struct inode *inode;
 	u64 ino, there;
 	bool local;
@@ -575,7 +578,8 @@ static int make_inode(struct inode *dir, struct dentry *dentry,
 
 	if (ni->link && strlen(ni->link) >= PAGE_SIZE)
 		return -ENAMETOOLONG;
-	ret = kdfs_new_ino(s, placement(s, dir), &ino);
+	ret = kdfs_new_ino(s, placement(s, dir, S_ISREG(ni->mode) ? &lay :
+					NULL), &ino);
 	if (ret)
 		return ret;
 	if (ni->link) {
@@ -603,6 +607,8 @@ static int make_inode(struct inode *dir, struct dentry *dentry,
 	if (ret)
 		goto out_dir;
 	init_iobj(io, dir, ni);
+	if (kdfs_layout_valid(ino, &lay))
+		io->lay = lay;
 	/*
 	 * A new inode homed here is written by the next write-back, which
 	 * writes inodes before the listings that name them (a name whose
@@ -740,12 +746,13 @@ static int kdfs_symlink(struct kddm_idmap *idmap, struct inode *dir,
 /* ---- removing and linking ---- */
 
 /* Drops pages 0.. of a freed inode from the cluster. */
-static void drop_pages(u64 ino, u64 size)
+static void drop_pages(u64 ino, const struct kdfs_iobj *io)
 {
-	pgoff_t i, n = DIV_ROUND_UP(size, PAGE_SIZE);
+	struct kdfs_layout l = kdfs_lay(ino, io);
+	pgoff_t i, n = DIV_ROUND_UP(io->size, PAGE_SIZE);
 
 	for (i = 0; i < n; i++)
-		kddm_remove_object(kdfs_pages, kdfs_page_id(ino, i));
+		kddm_remove_object(kdfs_pset(&l), kdfs_pid(ino, &l, i));
 }
 
 /*
@@ -767,7 +774,7 @@ static int unlinked(u64 ino, bool dir)
 	gone = !io->nlink && !io->open_nodes;
 	if (gone) {
 		if (!dir)
-			drop_pages(ino, io->size);
+			drop_pages(ino, io);
 		io->mode = 0;
 		if (io->xattrs)
 			kdfs_xattrs_drop(ino);
@@ -1114,14 +1121,16 @@ static int kdfs_setattr(struct kddm_idmap *idmap, struct dentry *dentry,
 		 * grow the file and read them meanwhile (the inode is held).
 		 */
 		if (attr->ia_size < io->size) {
-			ret = kdfs_truncate_pages(inode->i_ino, attr->ia_size,
-						  io->size);
+			struct kdfs_layout l = kdfs_lay(inode->i_ino, io);
+
+			ret = kdfs_truncate_pages(inode->i_ino, &l,
+						  attr->ia_size, io->size);
 			/* the pages are gone: the size follows even if the
 			 * cut fails (the inode's write-back cuts then)
 			 */
 			if (!ret) {
 				io->size = attr->ia_size;
-				cut = kdfs_cut_data(inode->i_ino,
+				cut = kdfs_cut_data(inode->i_ino, &l,
 						    attr->ia_size);
 			}
 		} else {

@@ -9,7 +9,9 @@
 #ifndef _KDFS_H
 #define _KDFS_H
 
+#include <linux/bitops.h>
 #include <linux/bvec.h>
+#include <linux/log2.h>
 #include <linux/fs.h>
 #include <linux/path.h>
 #include <linux/rwsem.h>
@@ -29,6 +31,7 @@
 #define KDFS_SET_ALLOC		0x6b646604
 #define KDFS_SET_DF		0x6b646605
 #define KDFS_SET_XATTRS		0x6b646606
+#define KDFS_SET_SPAGES		0x6b646607
 
 /*
  * Inode numbers: node << 48 | n, n in 1..KDFS_INO_MAX. Data page objects:
@@ -57,6 +60,63 @@ static inline u64 kdfs_page_id(u64 ino, pgoff_t index)
 	       (ino & KDFS_INO_MAX) << KDFS_PAGE_BITS | index;
 }
 
+/*
+ * A file striped over several nodes (kdfs.placement "stripe"): its pages
+ * are in the spages set, id = home << 56 | kdfs_page_id(), where home is
+ * the node holding that stripe unit (the set's CUSTOM home policy reads
+ * bits 56..63). Its inode's node and its stripe nodes are 1..64.
+ */
+#define KDFS_STRIPE_SHIFT	56
+#define KDFS_STRIPE_NODES	64
+#define KDFS_STRIPE_MAX_UNIT	4096	/* pages: 16 MiB */
+
+struct kdfs_layout {
+	u64 nodes;	/* bit N-1: node N holds stripe units; 0: not striped */
+	u32 unit;	/* pages per stripe unit, a power of two */
+	u32 pad;
+};
+
+/* The node holding page @index of a striped file. */
+static inline u32 kdfs_stripe_node(const struct kdfs_layout *l, u64 index)
+{
+	u64 m = l->nodes;
+	unsigned int k;
+
+	if (!m || !l->unit)
+		return 0;	/* no valid home: kDDM refuses it */
+	k = (index / l->unit) % hweight64(m);
+	while (k--)
+		m &= m - 1;
+	return __ffs64(m) + 1;
+}
+
+/* The home of page @index of @ino. */
+static inline u32 kdfs_page_home(u64 ino, const struct kdfs_layout *l,
+				 u64 index)
+{
+	return l->nodes ? kdfs_stripe_node(l, index) : kdfs_ino_node(ino);
+}
+
+/* The page object @index of @ino, in the set kdfs_pset() gives. */
+static inline u64 kdfs_pid(u64 ino, const struct kdfs_layout *l, u64 index)
+{
+	u64 id = kdfs_page_id(ino, index);
+
+	if (!l->nodes)
+		return id;
+	return (u64)kdfs_stripe_node(l, index) << KDFS_STRIPE_SHIFT | id;
+}
+
+/* A layout read from a peer or a disk: one kdfs can use. */
+static inline bool kdfs_layout_valid(u64 ino, const struct kdfs_layout *l)
+{
+	if (!l->nodes)
+		return !l->unit;
+	return kdfs_ino_node(ino) >= 1 &&
+	       kdfs_ino_node(ino) <= KDFS_STRIPE_NODES && l->unit &&
+	       l->unit <= KDFS_STRIPE_MAX_UNIT && is_power_of_2(l->unit);
+}
+
 static inline u64 kdfs_alloc_id(u32 node)
 {
 	return (u64)node << KDFS_NODE_SHIFT;
@@ -75,7 +135,19 @@ struct kdfs_iobj {
 	u64 open_nodes;		/* bit N-1: node N has it open */
 	u32 xattrs;		/* extended attributes it has */
 	u32 pad;
+	struct kdfs_layout lay;	/* where its pages are: fixed at creation */
 };
+
+/*
+ * The layout of an inode object (it may come from a peer): a damaged one
+ * reads as not striped.
+ */
+static inline struct kdfs_layout kdfs_lay(u64 ino, const struct kdfs_iobj *io)
+{
+	struct kdfs_layout none = { 0 };
+
+	return kdfs_layout_valid(ino, &io->lay) ? io->lay : none;
+}
 
 /* A directory listing: entries packed after the header. */
 struct kdfs_dirent {
@@ -172,7 +244,36 @@ struct kdfs_sb {
 };
 
 extern struct kddm_set *kdfs_inodes, *kdfs_dirs, *kdfs_pages, *kdfs_allocs,
-	*kdfs_dfs, *kdfs_xattrs;
+	*kdfs_dfs, *kdfs_xattrs, *kdfs_spages;
+
+/* The set of a file's pages. */
+static inline struct kddm_set *kdfs_pset(const struct kdfs_layout *l)
+{
+	return l->nodes ? kdfs_spages : kdfs_pages;
+}
+
+/* The inode number and the index of page object @objid of @set. */
+static inline u64 kdfs_page_ino(const struct kddm_set *set, u64 objid)
+{
+	u32 node = (u32)(objid >> KDFS_NODE_SHIFT);
+
+	if (set == kdfs_spages)
+		node &= (1U << (KDFS_STRIPE_SHIFT - KDFS_NODE_SHIFT)) - 1;
+	return kdfs_ino(node, (objid >> KDFS_PAGE_BITS) & KDFS_INO_MAX);
+}
+
+static inline pgoff_t kdfs_page_index(u64 objid)
+{
+	return objid & ((1ULL << KDFS_PAGE_BITS) - 1);
+}
+
+/* The home of page object @objid of @set. */
+static inline u32 kdfs_page_obj_home(const struct kddm_set *set, u64 objid)
+{
+	if (set == kdfs_spages)
+		return (u32)(objid >> KDFS_STRIPE_SHIFT);
+	return (u32)(objid >> KDFS_NODE_SHIFT);
+}
 extern struct kdfs_sb *kdfs_this;	/* the mount of this node, or NULL */
 extern struct rw_semaphore kdfs_mount_sem;	/* write: kdfs_this changes */
 
@@ -182,15 +283,21 @@ void kdfs_backing_close(struct kdfs_sb *s);
 int kdfs_store_inode(u64 ino, const struct kdfs_iobj *io);
 int kdfs_write_inode(u64 ino, const struct kdfs_iobj *io, bool sync);
 bool kdfs_store_roomy(void);
-int kdfs_cut_data(u64 ino, u64 size);
+int kdfs_cut_data(u64 ino, const struct kdfs_layout *l, u64 size);
+int kdfs_stripes_sync(u64 ino, const struct kdfs_iobj *io);
 
 /* Pages a home stores with one write (and one kdfs_call). */
 #define KDFS_STORE_RUN	64
 
-/* The argument of a kddm_call_home() on the pages set (page 0 of a file). */
+/*
+ * The argument of a kddm_call_home() on a page object's id: page 0 of a
+ * file in the pages set; in the spages set, any id whose home bits name
+ * the node called (for a store, the first page's).
+ */
 enum {
 	KDFS_CALL_CUT = 1,	/* cut the data file to @arg bytes */
 	KDFS_CALL_STORE,	/* store pages @arg..@arg+@count-1 */
+	KDFS_CALL_FORGET,	/* the file is freed: its data file goes */
 };
 
 struct kdfs_call {
@@ -199,9 +306,9 @@ struct kdfs_call {
 	__le64 arg;
 };
 
-int kdfs_store_range(u64 ino, pgoff_t first, unsigned int n,
+int kdfs_store_range(struct kddm_set *set, u64 id, unsigned int n,
 		     struct bio_vec *bv);
-int kdfs_call(u64 ino, const struct kdfs_call *c);
+int kdfs_call(struct kddm_set *set, u64 id, const struct kdfs_call *c);
 int kdfs_load_inode(u64 ino, struct kdfs_iobj *io);
 int kdfs_store_dir(u64 ino, const struct kdfs_dobj *d);
 int kdfs_load_dir(u64 ino, struct kdfs_dobj *d);
@@ -213,6 +320,7 @@ int kdfs_store_alloc(u32 node, const struct kdfs_aobj *a);
 int kdfs_load_alloc(u32 node, struct kdfs_aobj *a);
 int kdfs_forget_inode(u64 ino);
 int kdfs_trim_data(u64 ino, loff_t size);
+int kdfs_forget_data(u64 ino);
 int kdfs_store_xattrs(u64 ino, const u8 *xb, u32 len);
 int kdfs_load_xattrs(u64 ino, u8 *xb);
 
@@ -238,6 +346,7 @@ struct kdfs_inode {
 	pgoff_t ra_next;	/* read-ahead asked for pages below it */
 	loff_t wb_pos;		/* where the last write ended */
 	struct kdfs_wb *wb;	/* write-behind (file.c), made on use */
+	struct kdfs_layout lay;	/* where its pages are (checked) */
 };
 
 /*
@@ -274,7 +383,8 @@ int kdfs_sync_many(struct kddm_set *set, const u64 *ids, unsigned int n,
 void kdfs_flush_start(void);
 void kdfs_flush_stop(void);
 /* file.c */
-int kdfs_truncate_pages(u64 ino, u64 from, u64 to);
+int kdfs_truncate_pages(u64 ino, const struct kdfs_layout *l, u64 from,
+			u64 to);
 void kdfs_wb_free(struct inode *inode);
 void kdfs_opens_lost(u64 ino, u64 dead);
 int kdfs_fsync_inode(struct inode *inode);
@@ -290,14 +400,14 @@ int kdfs_set_acl(struct kddm_idmap *idmap, struct kddm_acl_target *target,
 		 struct posix_acl *acl, int type);
 int kdfs_init_acl(struct inode *inode, struct posix_acl *def,
 		  struct posix_acl *acl);
-u32 kdfs_dir_placement(struct inode *dir, u32 dflt);
+u32 kdfs_dir_placement(struct inode *dir, u32 dflt, struct kdfs_layout *lay);
 int kdfs_inherit_placement(struct inode *dir, struct inode *inode);
 /* super.c */
 bool kdfs_node_mounted(u32 node);
 /* mmap.c */
-extern const struct kddm_io_linker_ops kdfs_page_linker;
+extern const struct kddm_io_linker_ops kdfs_page_linker, kdfs_spage_linker;
 int kdfs_file_mmap(struct file *file, struct vm_area_struct *vma);
-void kdfs_page_protect(u64 objid, void *data);
+void kdfs_page_protect(struct kddm_set *set, u64 objid, void *data);
 void kdfs_mmap_forget(struct inode *inode);
 void kdfs_mmap_drain(void);
 int kdfs_mmap_init(void);

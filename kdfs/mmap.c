@@ -42,17 +42,6 @@
 static DEFINE_MUTEX(maps_lock);	/* the mapped inodes stay while held */
 static DEFINE_XARRAY(mapped);	/* inode number -> inode mapped here */
 
-static u64 page_ino(u64 objid)
-{
-	return kdfs_ino(kdfs_ino_node(objid),
-			(objid >> KDFS_PAGE_BITS) & KDFS_INO_MAX);
-}
-
-static pgoff_t page_index_of(u64 objid)
-{
-	return objid & ((1ULL << KDFS_PAGE_BITS) - 1);
-}
-
 static unsigned long page_gen(struct page *page)
 {
 	return page_private(page) & ~KP_WRITABLE;
@@ -64,7 +53,8 @@ static unsigned long page_gen(struct page *page)
  * with the page locked. Private copies (a MAP_PRIVATE mapping's COW
  * pages: relocations of a program run from kdfs) stay.
  */
-static void shoot(u64 objid, struct page *page, bool all)
+static void shoot(struct kddm_set *set, u64 objid, struct page *page,
+		  bool all)
 {
 	unsigned long priv = page_private(page);
 	struct inode *inode;
@@ -73,20 +63,21 @@ static void shoot(u64 objid, struct page *page, bool all)
 	if (!all && !(priv & KP_WRITABLE))
 		return;
 	mutex_lock(&maps_lock);
-	inode = xa_load(&mapped, page_ino(objid));
+	inode = xa_load(&mapped, kdfs_page_ino(set, objid));
 	if (inode)
 		unmap_mapping_range(inode->i_mapping,
-				    (loff_t)page_index_of(objid) << PAGE_SHIFT,
+				    (loff_t)kdfs_page_index(objid) << PAGE_SHIFT,
 				    PAGE_SIZE, 0);
 	mutex_unlock(&maps_lock);
 }
 
-static void shoot_locked(u64 objid, void *data, bool all)
+static void shoot_locked(struct kddm_set *set, u64 objid, void *data,
+			 bool all)
 {
 	struct page *page = virt_to_page(data);
 
 	lock_page(page);
-	shoot(objid, page, all);
+	shoot(set, objid, page, all);
 	unlock_page(page);
 }
 
@@ -109,7 +100,7 @@ static void page_free(struct kddm_set *set, u64 objid, void *data)
 
 	/* A fault that got this page must not map it, nor keep it mapped. */
 	lock_page(page);
-	shoot(objid, page, page_mapped(page));
+	shoot(set, objid, page, page_mapped(page));
 	unlock_page(page);
 	put_page(page);
 }
@@ -120,8 +111,9 @@ static int page_load(struct kddm_set *set, u64 objid, void *data)
 	int ret;
 
 	lock_page(page);
-	shoot(objid, page, true);
-	ret = kdfs_load_page(page_ino(objid), page_index_of(objid), data);
+	shoot(set, objid, page, true);
+	ret = kdfs_load_page(kdfs_page_ino(set, objid), kdfs_page_index(objid),
+			     data);
 	unlock_page(page);
 	return ret;
 }
@@ -151,7 +143,7 @@ static int page_export(struct kddm_set *set, u64 objid, void *data,
 		return -ENOSPC;
 	/* No store may land after the copy: write access goes first. */
 	lock_page(page);
-	shoot(objid, page, false);
+	shoot(set, objid, page, false);
 	n = page_used(data);
 	memcpy(buf, data, n);
 	unlock_page(page);
@@ -168,7 +160,7 @@ static int page_import(struct kddm_set *set, u64 objid, void *data,
 		return -EINVAL;
 	}
 	lock_page(page);
-	shoot(objid, page, true);
+	shoot(set, objid, page, true);
 	memcpy(data, buf, len);
 	memset(data + len, 0, PAGE_SIZE - len);
 	unlock_page(page);
@@ -177,7 +169,7 @@ static int page_import(struct kddm_set *set, u64 objid, void *data,
 
 static void page_invalidate(struct kddm_set *set, u64 objid, void *data)
 {
-	shoot_locked(objid, data, true);
+	shoot_locked(set, objid, data, true);
 }
 
 /*
@@ -190,8 +182,9 @@ static int page_sync(struct kddm_set *set, u64 objid, void *data)
 	int ret;
 
 	lock_page(page);
-	shoot(objid, page, false);
-	ret = kdfs_store_page(page_ino(objid), page_index_of(objid), data);
+	shoot(set, objid, page, false);
+	ret = kdfs_store_page(kdfs_page_ino(set, objid), kdfs_page_index(objid),
+			      data);
 	unlock_page(page);
 	return ret;
 }
@@ -203,17 +196,20 @@ static int page_sync(struct kddm_set *set, u64 objid, void *data)
  * While it stays frozen nothing changes it: a write, or a write fault
  * on a mapping, first grabs it.
  */
-void kdfs_page_protect(u64 objid, void *data)
+void kdfs_page_protect(struct kddm_set *set, u64 objid, void *data)
 {
 	struct page *page = virt_to_page(data);
 
 	lock_page(page);
-	shoot(objid, page, false);
+	shoot(set, objid, page, false);
 	unlock_page(page);
 }
 
-/* At the home: pages @first..@first+@n-1 of @ino stored (a kdfs_call). */
-static int call_store(u64 ino, u64 first, u32 n)
+/*
+ * At the home: pages @first..@first+@n-1 stored (a kdfs_call on page
+ * object @objid of @set, the first of them in spages).
+ */
+static int call_store(struct kddm_set *set, u64 objid, u64 first, u32 n)
 {
 	struct bio_vec *bv;
 	int ret;
@@ -221,10 +217,14 @@ static int call_store(u64 ino, u64 first, u32 n)
 	if (!n || n > KDFS_STORE_RUN || first >= 1ULL << KDFS_PAGE_BITS ||
 	    n > (1ULL << KDFS_PAGE_BITS) - first)
 		return -EINVAL;
+	if (set == kdfs_spages && kdfs_page_index(objid) != first)
+		return -EINVAL;
 	bv = kmalloc_array(n, sizeof(*bv), GFP_KERNEL);
 	if (!bv)
 		return -ENOMEM;
-	ret = kdfs_store_range(ino, first, n, bv);
+	/* pages of the range homed elsewhere exist nowhere here: skipped */
+	ret = kdfs_store_range(set, objid - kdfs_page_index(objid) + first, n,
+			       bv);
 	kfree(bv);
 	return ret;
 }
@@ -234,50 +234,123 @@ static int page_call(struct kddm_set *set, u64 objid, const void *arg,
 		     size_t len)
 {
 	struct kdfs_call c;
+	u64 ino;
 
-	if (set != kdfs_pages || len != sizeof(c) || page_index_of(objid) ||
-	    kdfs_ino_node(objid) != kdfs_this->node)
+	if ((set != kdfs_pages && set != kdfs_spages) || len != sizeof(c) ||
+	    kdfs_page_obj_home(set, objid) != kdfs_this->node)
+		return -EINVAL;
+	if (set == kdfs_pages && kdfs_page_index(objid))
 		return -EINVAL;
 	memcpy(&c, arg, sizeof(c));
+	ino = kdfs_page_ino(set, objid);
 	switch (le32_to_cpu(c.op)) {
 	case KDFS_CALL_CUT:
 		if (le64_to_cpu(c.arg) > KDFS_MAX_FILE_SIZE)
 			return -EINVAL;
-		return kdfs_trim_data(page_ino(objid), le64_to_cpu(c.arg));
+		return kdfs_trim_data(ino, le64_to_cpu(c.arg));
 	case KDFS_CALL_STORE:
-		return call_store(page_ino(objid), le64_to_cpu(c.arg),
+		return call_store(set, objid, le64_to_cpu(c.arg),
 				  le32_to_cpu(c.count));
+	case KDFS_CALL_FORGET:
+		/* a file's own home forgets its data with its inode */
+		if (set != kdfs_spages || kdfs_ino_node(ino) == kdfs_this->node)
+			return -EINVAL;
+		return kdfs_forget_data(ino);
 	}
 	return -EINVAL;
 }
 
+/* The id a kdfs_call on @ino's data at @node goes to. */
+static u64 call_id(u64 ino, const struct kdfs_layout *l, u32 node)
+{
+	u64 id = kdfs_page_id(ino, 0);
+
+	return l->nodes ? (u64)node << KDFS_STRIPE_SHIFT | id : id;
+}
+
+/* Each stripe node of @l (but @skip) called with @c; the first error. */
+static int call_stripes(u64 ino, const struct kdfs_layout *l, u32 skip,
+			const struct kdfs_call *c)
+{
+	u64 m = l->nodes;
+	int ret = 0, err;
+	u32 node;
+
+	for (; m; m &= m - 1) {
+		node = __ffs64(m) + 1;
+		if (node == skip)
+			continue;
+		err = kdfs_call(kdfs_spages, call_id(ino, l, node), c);
+		ret = ret ?: err;
+	}
+	return ret;
+}
+
 /*
- * The data file of @ino cut to @size at its home, at once: called with
- * the inode grabbed, after the cut pages were removed (those the cache
- * bound had dropped exist only in the data file).
+ * The data file of @ino cut to @size at its home (each stripe node of a
+ * striped file), at once: called with the inode grabbed, after the cut
+ * pages were removed (those the cache bound had dropped exist only in
+ * the data files).
  */
-int kdfs_cut_data(u64 ino, u64 size)
+int kdfs_cut_data(u64 ino, const struct kdfs_layout *l, u64 size)
 {
 	struct kdfs_call c = {
 		.op = cpu_to_le32(KDFS_CALL_CUT),
 		.arg = cpu_to_le64(size),
 	};
 
-	return kdfs_call(ino, &c);
+	if (l->nodes)
+		return call_stripes(ino, l, 0, &c);
+	return kdfs_call(kdfs_pages, call_id(ino, l, 0), &c);
 }
 
 /*
- * A kdfs_call on @ino's page 0 at its home; -EBUSY (the home has too
- * many write-backs queued) is tried again, as kdfs_sync_many() does.
+ * At the home of striped file @ino, as its inode is stored: the data
+ * files on the other stripe nodes cut to the size and durable (an
+ * fsync's last step), or, once it is freed, gone. Nothing for a file
+ * that is not striped. 0 or the first error (a freed file's data file
+ * on a node that is down stays there, unused: a line in the log).
  */
-int kdfs_call(u64 ino, const struct kdfs_call *c)
+int kdfs_stripes_sync(u64 ino, const struct kdfs_iobj *io)
+{
+	struct kdfs_layout l = kdfs_lay(ino, io);
+	struct kdfs_call c = {
+		.op = cpu_to_le32(io->mode ? KDFS_CALL_CUT : KDFS_CALL_FORGET),
+		.arg = cpu_to_le64(io->size),
+	};
+	int ret;
+
+	if (!l.nodes)
+		return 0;
+	ret = call_stripes(ino, &l, kdfs_this->node, &c);
+	if (ret && !io->mode) {
+		pr_info("inode %llx freed: a stripe node did not remove its data file (%d), left unused\n",
+			ino, ret);
+		ret = 0;
+	}
+	return ret;
+}
+
+/*
+ * A kdfs_call on page object @id of @set at its home; -EBUSY (the home
+ * has too many write-backs queued) is tried again, as kdfs_sync_many()
+ * does.
+ */
+int kdfs_call(struct kddm_set *set, u64 id, const struct kdfs_call *c)
 {
 	int tries = 5, ret;
 
-	while ((ret = kddm_call_home(kdfs_pages, kdfs_page_id(ino, 0), c,
-				     sizeof(*c))) == -EBUSY && --tries)
+	while ((ret = kddm_call_home(set, id, c, sizeof(*c))) == -EBUSY &&
+	       --tries)
 		msleep(20);
 	return kdfs_errno(ret);
+}
+
+/* Custom home policy of the spages set: the node in bits 56..63. */
+static u32 page_home(struct kddm_set *set, u64 objid,
+		     const unsigned long *nodes_up)
+{
+	return (u32)(objid >> KDFS_STRIPE_SHIFT);
 }
 
 const struct kddm_io_linker_ops kdfs_page_linker = {
@@ -295,6 +368,23 @@ const struct kddm_io_linker_ops kdfs_page_linker = {
 	.home_call = page_call,
 };
 
+/* The same for the pages of striped files, homed by bits 56..63. */
+const struct kddm_io_linker_ops kdfs_spage_linker = {
+	.name = "kdfs_spage",
+	.owner = THIS_MODULE,
+	.alloc_object = page_alloc,
+	.free_object = page_free,
+	.first_touch = page_load,
+	.export_object = page_export,
+	.import_object = page_import,
+	.invalidate_object = page_invalidate,
+	.remove_object = page_invalidate,
+	.sync_object = page_sync,
+	.reload_object = page_load,
+	.default_owner = page_home,
+	.home_call = page_call,
+};
+
 /* ---- faults ---- */
 
 /*
@@ -304,13 +394,15 @@ const struct kddm_io_linker_ops kdfs_page_linker = {
  */
 static struct page *fault_page(struct vm_fault *vmf, int *err)
 {
-	u64 id = kdfs_page_id(file_inode(vmf->vma->vm_file)->i_ino,
-			      vmf->pgoff);
+	struct inode *inode = file_inode(vmf->vma->vm_file);
+	const struct kdfs_layout *l = &KDFS_I(inode)->lay;
+	struct kddm_set *set = kdfs_pset(l);
+	u64 id = kdfs_pid(inode->i_ino, l, vmf->pgoff);
 	unsigned long gen;
 	struct page *page;
 	void *data;
 
-	data = kddm_get_object(kdfs_pages, id);
+	data = kddm_get_object(set, id);
 	if (IS_ERR(data)) {
 		*err = kdfs_errno(PTR_ERR(data));
 		return NULL;
@@ -318,7 +410,7 @@ static struct page *fault_page(struct vm_fault *vmf, int *err)
 	page = virt_to_page(data);
 	get_page(page);
 	gen = page_gen(page);
-	kddm_put_object(kdfs_pages, id);
+	kddm_put_object(set, id);
 	lock_page(page);
 	if (page_gen(page) == gen)
 		return page;
@@ -383,6 +475,7 @@ MODULE_PARM_DESC(hold_us, "time a page grabbed by a write fault stays here (us)"
 
 struct kdfs_hold {
 	struct delayed_work work;
+	struct kddm_set *set;
 	u64 id;
 };
 
@@ -395,7 +488,7 @@ static void hold_end(struct work_struct *w)
 	struct kdfs_hold *h = container_of(to_delayed_work(w),
 					   struct kdfs_hold, work);
 
-	kddm_put_object(kdfs_pages, h->id);
+	kddm_put_object(h->set, h->id);
 	kfree(h);
 	if (atomic_dec_and_test(&nr_holds))
 		wake_up_all(&holds_wq);
@@ -404,21 +497,23 @@ static void hold_end(struct work_struct *w)
 /* Grabs the page of @vmf for a store; 0 with @vmf->page locked. */
 static vm_fault_t grab_for_store(struct vm_fault *vmf)
 {
-	u64 id = kdfs_page_id(file_inode(vmf->vma->vm_file)->i_ino,
-			      vmf->pgoff);
+	struct inode *inode = file_inode(vmf->vma->vm_file);
+	const struct kdfs_layout *l = &KDFS_I(inode)->lay;
+	struct kddm_set *set = kdfs_pset(l);
+	u64 id = kdfs_pid(inode->i_ino, l, vmf->pgoff);
 	struct kdfs_hold *h = kmalloc(sizeof(*h), GFP_KERNEL);
 	void *data;
 
 	if (!h)
 		return VM_FAULT_OOM;
-	data = kddm_grab_object(kdfs_pages, id);
+	data = kddm_grab_object(set, id);
 	if (IS_ERR(data)) {
 		kfree(h);
 		return fault_error(kdfs_errno(PTR_ERR(data)));
 	}
 	if (virt_to_page(data) != vmf->page) {
 		/* The PTE mapped an older copy (unmapped since): refault. */
-		kddm_put_object(kdfs_pages, id);
+		kddm_put_object(set, id);
 		kfree(h);
 		return VM_FAULT_NOPAGE;
 	}
@@ -428,6 +523,7 @@ static vm_fault_t grab_for_store(struct vm_fault *vmf)
 	 */
 	lock_page(vmf->page);
 	set_page_private(vmf->page, page_private(vmf->page) | KP_WRITABLE);
+	h->set = set;
 	h->id = id;
 	INIT_DELAYED_WORK(&h->work, hold_end);
 	atomic_inc(&nr_holds);

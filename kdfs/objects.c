@@ -9,6 +9,8 @@
  *   dirs     struct kdfs_dobj (a whole listing, up to 128 KiB), id = inode
  *   pages    one page of a file's data, id = kdfs_page_id() (its
  *            io-linker is in mmap.c: a copy is a struct page)
+ *   spages   one page of a striped file, id = kdfs_pid(): the same
+ *            io-linker, homed by bits 56..63 (CUSTOM policy)
  *   allocs   struct kdfs_aobj, id = node << 48: the next inode number
  *            (and how far the counter on disk reserves)
  *   dfs      struct kdfs_df, id = node << 48: its backing store's usage
@@ -25,7 +27,7 @@
 #include "kdfs.h"
 
 struct kddm_set *kdfs_inodes, *kdfs_dirs, *kdfs_pages, *kdfs_allocs,
-	*kdfs_dfs, *kdfs_xattrs;
+	*kdfs_dfs, *kdfs_xattrs, *kdfs_spages;
 
 /* What a call on an object of a dead, fenced or absent node gives. */
 int kdfs_errno(int err)
@@ -61,11 +63,15 @@ static int inode_sync(struct kddm_set *set, u64 objid, void *data)
 {
 	const struct kdfs_iobj *io = data;
 
-	if (!io->mode)
-		return kdfs_forget_inode(objid);
-	if (S_ISREG(io->mode) || S_ISLNK(io->mode)) {
-		int ret = kdfs_trim_data(objid, io->size);
+	int ret;
 
+	if (!io->mode) {
+		kdfs_stripes_sync(objid, io);	/* their data files go */
+		return kdfs_forget_inode(objid);
+	}
+	if (S_ISREG(io->mode) || S_ISLNK(io->mode)) {
+		ret = kdfs_trim_data(objid, io->size);
+		ret = ret ?: kdfs_stripes_sync(objid, io);
 		if (ret)
 			return ret;
 	}
@@ -225,7 +231,7 @@ static const struct kddm_io_linker_ops df_linker = {
  * quarter of the memory.
  */
 static unsigned int cache_mb;
-static DEFINE_MUTEX(cache_lock);	/* cache_mb applied to kdfs_pages */
+static DEFINE_MUTEX(cache_lock);	/* cache_mb applied to the page sets */
 
 static unsigned long cache_pages(void)
 {
@@ -241,6 +247,8 @@ static int cache_apply(void)
 	mutex_lock(&cache_lock);
 	if (!IS_ERR_OR_NULL(kdfs_pages))
 		ret = kddm_set_cache_limit(kdfs_pages, cache_pages());
+	if (!ret && !IS_ERR_OR_NULL(kdfs_spages))
+		ret = kddm_set_cache_limit(kdfs_spages, cache_pages());
 	mutex_unlock(&cache_lock);
 	return ret;
 }
@@ -264,15 +272,16 @@ MODULE_PARM_DESC(cache_mb, "file pages kept in memory per node, MiB (0: a quarte
 
 static const struct kddm_io_linker_ops *const linkers[] = {
 	&inode_linker, &dir_linker, &kdfs_page_linker, &alloc_linker,
-	&df_linker, &kdfs_xattr_linker,
+	&df_linker, &kdfs_xattr_linker, &kdfs_spage_linker,
 };
 
-static struct kddm_set *open_set(u32 name, const char *linker, u32 size)
+static struct kddm_set *open_set(u32 name, const char *linker, u32 size,
+				 enum kddm_owner_policy policy)
 {
 	struct kddm_set_attr attr = {
 		.linker = linker,
 		.obj_size = size,
-		.policy = KDDM_OWNER_OBJID_BITS,
+		.policy = policy,
 	};
 
 	return kddm_open_set(name, &attr);
@@ -280,7 +289,7 @@ static struct kddm_set *open_set(u32 name, const char *linker, u32 size)
 
 static struct kddm_set **const sets[] = {
 	&kdfs_inodes, &kdfs_dirs, &kdfs_pages, &kdfs_allocs, &kdfs_dfs,
-	&kdfs_xattrs,
+	&kdfs_xattrs, &kdfs_spages,
 };
 
 /* Opens the sets (at mount); 0 or -errno. */
@@ -290,6 +299,7 @@ int kdfs_sets_open(void)
 		u32 name;
 		const struct kddm_io_linker_ops *linker;
 		u32 size;
+		enum kddm_owner_policy policy;
 	} def[] = {
 		{ KDFS_SET_INODES, &inode_linker, sizeof(struct kdfs_iobj) },
 		{ KDFS_SET_DIRS, &dir_linker, KDFS_DIR_SIZE },
@@ -298,13 +308,16 @@ int kdfs_sets_open(void)
 		{ KDFS_SET_DF, &df_linker, sizeof(struct kdfs_df) },
 		{ KDFS_SET_XATTRS, &kdfs_xattr_linker,
 		  sizeof(u32) + KDFS_XATTR_ROOM },
+		{ KDFS_SET_SPAGES, &kdfs_spage_linker, PAGE_SIZE,
+		  KDDM_OWNER_CUSTOM },
 	};
 	int i, ret = 0;
 
 	BUILD_BUG_ON(ARRAY_SIZE(def) != ARRAY_SIZE(sets));
 	for (i = 0; i < ARRAY_SIZE(def) && !ret; i++) {
 		*sets[i] = open_set(def[i].name, def[i].linker->name,
-				    def[i].size);
+				    def[i].size,
+				    def[i].policy ?: KDDM_OWNER_OBJID_BITS);
 		ret = PTR_ERR_OR_ZERO(*sets[i]);
 	}
 	ret = ret ?: cache_apply();
@@ -321,6 +334,8 @@ void kdfs_sets_close(void)
 	mutex_lock(&cache_lock);
 	if (!IS_ERR_OR_NULL(kdfs_pages))
 		kddm_set_cache_limit(kdfs_pages, 0);
+	if (!IS_ERR_OR_NULL(kdfs_spages))
+		kddm_set_cache_limit(kdfs_spages, 0);
 
 	for (i = 0; i < ARRAY_SIZE(sets); i++) {
 		if (!IS_ERR_OR_NULL(*sets[i]))

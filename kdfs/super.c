@@ -41,6 +41,7 @@ static struct inode *kdfs_alloc_inode(struct super_block *sb)
 	ki->ra_next = 0;
 	ki->wb_pos = 0;
 	ki->wb = NULL;
+	memset(&ki->lay, 0, sizeof(ki->lay));
 	return &ki->vfs;
 }
 

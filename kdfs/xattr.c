@@ -361,14 +361,51 @@ static const struct xattr_handler security_handler = {
 
 #define PLACEMENT	"kdfs.placement"
 
+#define PLACE_RR	U32_MAX		/* round-robin */
+#define PLACE_STRIPE	(U32_MAX - 1)	/* striped (@unit) */
+#define STRIPE_UNIT	256		/* pages: 1 MiB by default */
+
 /*
- * "local" (the creating node), "node:N" or "round-robin" (over the nodes
- * with kdfs mounted); 0: local, a node id, or U32_MAX: round-robin.
+ * The stripe unit of "stripe:SIZE": a power of two from 4k to 16m (a
+ * number of bytes, with k or m).
  */
-static int parse_placement(const char *v, size_t len, u32 *node)
+static int parse_unit(const char *v, u32 *unit)
+{
+	char num[16];
+	size_t len = strlen(v);
+	unsigned int shift = 0;
+	u64 n;
+
+	if (!len || len >= sizeof(num))
+		return -EINVAL;
+	memcpy(num, v, len + 1);
+	if (num[len - 1] == 'k' || num[len - 1] == 'K')
+		shift = 10;
+	else if (num[len - 1] == 'm' || num[len - 1] == 'M')
+		shift = 20;
+	if (shift)
+		num[len - 1] = '\0';
+	if (kstrtou64(num, 10, &n) || n > U32_MAX)
+		return -EINVAL;
+	n <<= shift;
+	if (n < PAGE_SIZE || n > (u64)KDFS_STRIPE_MAX_UNIT << PAGE_SHIFT ||
+	    !is_power_of_2(n))
+		return -EINVAL;
+	*unit = n >> PAGE_SHIFT;
+	return 0;
+}
+
+/*
+ * "local" (the creating node), "node:N", "round-robin" (over the nodes
+ * with kdfs mounted) or "stripe[:SIZE]" (a new file's data over the
+ * nodes with kdfs mounted then, SIZE bytes on each in turn); @node: 0
+ * (local), a node id, PLACE_RR or PLACE_STRIPE (@unit: pages, else 0).
+ */
+static int parse_placement(const char *v, size_t len, u32 *node, u32 *unit)
 {
 	char buf[16];
 
+	*unit = 0;
 	if (!len || len >= sizeof(buf))
 		return -EINVAL;
 	memcpy(buf, v, len);
@@ -378,13 +415,56 @@ static int parse_placement(const char *v, size_t len, u32 *node)
 		return 0;
 	}
 	if (!strcmp(buf, "round-robin")) {
-		*node = U32_MAX;
+		*node = PLACE_RR;
 		return 0;
+	}
+	if (!strcmp(buf, "stripe") || !strncmp(buf, "stripe:", 7)) {
+		*node = PLACE_STRIPE;
+		if (!buf[6]) {
+			*unit = STRIPE_UNIT;
+			return 0;
+		}
+		return parse_unit(buf + 7, unit);
 	}
 	if (strncmp(buf, "node:", 5) || kstrtou32(buf + 5, 10, node) ||
 	    !*node || *node > KDDM_MAX_NODE)
 		return -EINVAL;
 	return 0;
+}
+
+/*
+ * kdfs.layout (read only): where a file's data is, "node=N", or
+ * "stripe unit=BYTES nodes=N,M,..." for a striped file.
+ */
+static int layout_get(struct inode *inode, void *buf, size_t size)
+{
+	const struct kdfs_layout *l = &KDFS_I(inode)->lay;
+	char *text;
+	u64 m;
+	int len;
+
+	text = kmalloc(512, GFP_KERNEL);
+	if (!text)
+		return -ENOMEM;
+	if (!l->nodes) {
+		len = scnprintf(text, 512, "node=%u", kdfs_ino_node(inode->i_ino));
+	} else {
+		len = scnprintf(text, 512, "stripe unit=%lu nodes=",
+				(unsigned long)l->unit << PAGE_SHIFT);
+		for (m = l->nodes; m; m &= m - 1)
+			len += scnprintf(text + len, 512 - len, "%s%u",
+					 m == l->nodes ? "" : ",",
+					 (unsigned int)__ffs64(m) + 1);
+	}
+	if (!size)
+		goto out;
+	if (len > size)
+		len = -ERANGE;
+	else
+		memcpy(buf, text, len);
+out:
+	kfree(text);
+	return len;
 }
 
 static int placement_get(const struct xattr_handler *h,
@@ -395,6 +475,8 @@ static int placement_get(const struct xattr_handler *h,
 
 	if (ret)
 		return ret;
+	if (!strcmp(name, "layout"))
+		return layout_get(inode, buf, size);
 	if (strcmp(name, "placement"))
 		return -EOPNOTSUPP;
 	return x_get(inode, PLACEMENT, buf, size);
@@ -405,13 +487,13 @@ static int placement_set(const struct xattr_handler *h,
 			 struct inode *inode, const char *name,
 			 const void *value, size_t size, int flags)
 {
-	u32 node;
+	u32 node, unit;
 
 	if (strcmp(name, "placement"))
 		return -EOPNOTSUPP;
 	if (!S_ISDIR(inode->i_mode))
 		return -ENOTDIR;
-	if (value && parse_placement(value, size, &node))
+	if (value && parse_placement(value, size, &node, &unit))
 		return -EINVAL;
 	return x_set(inode, PLACEMENT, value, size, flags, NULL);
 }
@@ -438,17 +520,46 @@ static u32 rr_node(void)
 	return 0;
 }
 
-/* The node a new inode in @dir goes to, or @dflt. */
-u32 kdfs_dir_placement(struct inode *dir, u32 dflt)
+/*
+ * The layout of a new regular file homed on @home, striped by @unit
+ * pages over the nodes with kdfs mounted (1..64); not striped if @home
+ * is past 64.
+ */
+static void stripe_layout(struct inode *dir, u32 home, u32 unit,
+			  struct kdfs_layout *lay)
+{
+	u32 n;
+
+	if (home > KDFS_STRIPE_NODES) {
+		pr_warn_ratelimited("directory %lx: stripes need a node id up to %u, not %u: a new file is not striped\n",
+				    dir->i_ino, KDFS_STRIPE_NODES, home);
+		return;
+	}
+	for (n = 1; n <= KDFS_STRIPE_NODES; n++)
+		if (kdfs_node_mounted(n))
+			lay->nodes |= BIT_ULL(n - 1);
+	lay->unit = lay->nodes ? unit : 0;
+}
+
+/*
+ * The node a new inode in @dir goes to, or @dflt; with @lay, the layout
+ * a new regular file gets there.
+ */
+u32 kdfs_dir_placement(struct inode *dir, u32 dflt, struct kdfs_layout *lay)
 {
 	char buf[16];
-	u32 node;
+	u32 node, unit;
 	int len;
 
 	len = x_get(dir, PLACEMENT, buf, sizeof(buf));
-	if (len <= 0 || parse_placement(buf, len, &node))
+	if (len <= 0 || parse_placement(buf, len, &node, &unit))
 		return dflt;
-	if (node == U32_MAX)
+	if (node == PLACE_STRIPE) {
+		if (lay)
+			stripe_layout(dir, dflt, unit, lay);
+		return dflt;
+	}
+	if (node == PLACE_RR)
 		node = rr_node();
 	else if (node && !kdfs_node_mounted(node)) {
 		pr_warn_ratelimited("directory %lx: placement on node %u, which has no kdfs mounted: the creating node holds the new inode\n",

@@ -28,7 +28,7 @@ FIXTURE_TEARDOWN(nodefail)
 
 TEST_F_TIMEOUT(nodefail, node_killed_during_writes, 240)
 {
-	char out[OUT_MAX], cmd[512], ino[32], hex[32], uhex[32];
+	char out[OUT_MAX], cmd[512], ino[32], hex[32], uhex[32], stsum[64];
 	double t0;
 	FILE *writer, *holder;
 
@@ -65,6 +65,11 @@ TEST_F_TIMEOUT(nodefail, node_killed_during_writes, 240)
 		usleep(200000);
 	ASSERT_EQ(0, node_run(1, out, "rm %s/ul && sync", dir));
 	EXPECT_EQ(0, node_run(1, out, "test -e /var/lib/kddm/kdfs/i/%s", uhex));
+
+	/* a file striped over the three nodes: unit 2 is on node 3 */
+	ASSERT_EQ(0, node_run(1, out, "mkdir %s/st && kdfs-xattr set %s/st kdfs.placement stripe:64k && dd if=/dev/urandom of=/tmp/st bs=64k count=3 2>/dev/null && cp /tmp/st %s/st/f && sync && md5sum < %s/st/f",
+			      dir, dir, dir, dir)) TH_LOG("%s", out);
+	snprintf(stsum, sizeof(stsum), "%.63s", out);
 
 	snprintf(cmd, sizeof(cmd),
 		 "while echo more >> %s/f3; do :; done; echo stopped", dir);
@@ -113,6 +118,15 @@ TEST_F_TIMEOUT(nodefail, node_killed_during_writes, 240)
 	EXPECT_NE(NULL, strstr(out, "Input/output error")) TH_LOG("%s", out);
 	EXPECT_LT(now_s() - t0, 10.0);
 
+	/* a striped file: node 3's unit fails, the others read */
+	EXPECT_EQ(0, node_run(1, out, "[ \"$(dd if=%s/st/f bs=64k count=2 2>/dev/null | md5sum)\" = \"$(head -c 131072 /tmp/st | md5sum)\" ] && echo same",
+			      dir)) TH_LOG("%s", out);
+	EXPECT_STREQ("same", out);
+	t0 = now_s();
+	EXPECT_NE(0, node_run(2, out, "dd if=%s/st/f of=/dev/null bs=64k skip=2 count=1", dir));
+	EXPECT_NE(NULL, strstr(out, "Input/output error")) TH_LOG("%s", out);
+	EXPECT_LT(now_s() - t0, 10.0);
+
 	/* back: what it synced is there */
 	snprintf(cmd, sizeof(cmd), "%s restart 3 >/dev/null", cluster_vm());
 	ASSERT_EQ(0, system(cmd));
@@ -122,6 +136,8 @@ TEST_F_TIMEOUT(nodefail, node_killed_during_writes, 240)
 	EXPECT_STREQ("synced", out);
 	ASSERT_EQ(0, node_run(3, out, "cat %s/f1 %s/f2", dir, dir));
 	EXPECT_STREQ("one\ntwo", out);
+	ASSERT_EQ(0, node_run(2, out, "md5sum < %s/st/f", dir)) TH_LOG("%s", out);
+	EXPECT_STREQ(stsum, out);
 }
 
 TEST_HARNESS_MAIN

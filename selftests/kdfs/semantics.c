@@ -301,7 +301,7 @@ static long page_stat(int node, const char *label)
 {
 	char out[OUT_MAX], *p;
 
-	if (node_run(node, out, "kddm stats $(kddm sets | grep kdfs_page | cut -d\" \" -f1) | grep \"%s\"",
+	if (node_run(node, out, "kddm stats $(kddm sets | grep \"kdfs_page \" | cut -d\" \" -f1) | grep \"%s\"",
 		     label))
 		return -1;
 	p = strrchr(out, ' ');
@@ -591,6 +591,109 @@ TEST_F(kdfs, placement_policies)
 			      self->dir));
 	EXPECT_NE(0, node_run(1, out, "kdfs-xattr set %s/p kdfs.other x",
 			      self->dir));
+}
+
+/* The 64 KiB units of a file striped over nodes 1..3 that node @n holds. */
+#define STRIPE_CHECK \
+	"b=/var/lib/kddm/kdfs/f/$(printf %%016x $(stat -c %%i %s)); " \
+	"for u in $(seq 0 11); do " \
+	"got=$(dd if=$b bs=64k skip=$u count=1 2>/dev/null | md5sum); " \
+	"if [ $((u %% 3 + 1)) = %d ]; then " \
+	"want=$(dd if=/tmp/stripe.src bs=64k skip=$u count=1 2>/dev/null | md5sum); " \
+	"[ \"$got\" = \"$want\" ] || echo \"unit $u missing\"; " \
+	"else [ $(dd if=$b bs=64k skip=$u count=1 2>/dev/null | tr -d \"\\\\000\" | wc -c) = 0 ] || echo \"unit $u here\"; fi; " \
+	"done; echo checked"
+
+/*
+ * kdfs.placement "stripe:SIZE": a new file's data goes over every node
+ * with kdfs mounted, SIZE bytes on each in turn. A file written on one
+ * node reads whole on the others; after its fsync each node's backing
+ * store holds its own units and nothing of the others'; kddm where names
+ * the nodes; a shared mapping is coherent over units of two nodes; a
+ * truncate and an unlink reach every node's store.
+ */
+TEST_F_TIMEOUT(kdfs, striped_files, 240)
+{
+	char out[OUT_MAX], f[128], cmd[512], sum[64];
+	FILE *p[2];
+	int n, i, turns = 0;
+
+	ASSERT_EQ(3, nodes());
+	ASSERT_EQ(0, node_run(1, out, "mkdir %s/s && kdfs-xattr set %s/s kdfs.placement stripe:64k && kdfs-xattr get %s/s kdfs.placement",
+			      self->dir, self->dir, self->dir)) TH_LOG("%s", out);
+	EXPECT_STREQ("stripe:64k", out);
+	EXPECT_NE(0, node_run(1, out, "kdfs-xattr set %s/s kdfs.placement stripe:3k", self->dir));
+	EXPECT_NE(0, node_run(1, out, "kdfs-xattr set %s/s kdfs.placement stripe:32m", self->dir));
+	EXPECT_NE(0, node_run(1, out, "kdfs-xattr set %s/s kdfs.placement stripe:64q", self->dir));
+	EXPECT_NE(0, node_run(1, out, "kdfs-xattr set %s/s kdfs.placement stripe:", self->dir));
+	snprintf(f, sizeof(f), "%s/s/f", self->dir);
+	/* the same 768 KiB on every node, to compare with */
+	for (n = 1; n <= 3; n++)
+		ASSERT_EQ(0, node_run(n, out, "seq 1 200000 | head -c 786432 > /tmp/stripe.src && md5sum < /tmp/stripe.src"))
+			TH_LOG("%s", out);
+	snprintf(sum, sizeof(sum), "%.63s", out);
+	ASSERT_EQ(0, node_run(2, out, "dd if=/tmp/stripe.src of=%s bs=64k conv=fsync 2>&1", f))
+		TH_LOG("%s", out);
+	ASSERT_EQ(0, node_run(3, out, "md5sum < %s", f)) TH_LOG("%s", out);
+	EXPECT_STREQ(sum, out);
+	ASSERT_EQ(0, node_run(1, out, "kddm where --json %s", f)) TH_LOG("%s", out);
+	EXPECT_NE(NULL, strstr(out, "\"metadata_node\":2,")) TH_LOG("%s", out);
+	EXPECT_NE(NULL, strstr(out, "\"data_nodes\":[1,2,3],\"stripe_unit\":65536"))
+		TH_LOG("%s", out);
+	ASSERT_EQ(0, node_run(3, out, "kddm where %s", f)) TH_LOG("%s", out);
+	EXPECT_NE(NULL, strstr(out, "data striped over nodes 1,2,3")) TH_LOG("%s", out);
+	/* each node's backing store: its units, durable, and only those */
+	for (n = 1; n <= 3; n++) {
+		ASSERT_EQ(0, node_run(n, out, STRIPE_CHECK, f, n)) TH_LOG("%s", out);
+		EXPECT_STREQ("checked", out) TH_LOG("node %d", n);
+	}
+	/* a rewrite in the middle of node 3's unit, read on node 1 */
+	ASSERT_EQ(0, node_run(1, out, "printf STRIPED | dd of=%s bs=1 seek=131070 conv=notrunc 2>/dev/null && dd if=%s bs=1 skip=131068 count=10 2>/dev/null",
+			      f, f)) TH_LOG("%s", out);
+	ASSERT_EQ(0, node_run(3, out, "dd if=%s bs=1 skip=131070 count=7 2>/dev/null", f));
+	EXPECT_STREQ("STRIPED", out);
+	/* a shared mapping over 4 KiB units: page 0 on node 1, page 1 on 2 */
+	ASSERT_EQ(0, node_run(1, out, "mkdir %s/s4 && kdfs-xattr set %s/s4 kdfs.placement stripe:4k && truncate -s 8192 %s/s4/m",
+			      self->dir, self->dir, self->dir)) TH_LOG("%s", out);
+	for (i = 0; i < 2; i++) {
+		snprintf(cmd, sizeof(cmd), "kdfs-mmap pingpong %s/s4/m %d 100",
+			 self->dir, i);
+		p[i] = bg_start(i + 2, cmd);
+		ASSERT_NE(NULL, p[i]);
+	}
+	for (i = 0; i < 2; i++) {
+		EXPECT_EQ(0, bg_wait(p[i], out)) TH_LOG("node %d: %s", i + 2, out);
+		EXPECT_STREQ("200\n", out);
+	}
+	ASSERT_EQ(0, node_run(1, out, "od -An -tu4 -N4 %s/s4/m; od -An -tu4 -j4096 -N4 %s/s4/m",
+			      self->dir, self->dir)) TH_LOG("%s", out);
+	n = sscanf(out, "%d %d", &turns, &i);
+	EXPECT_EQ(2, n);
+	EXPECT_EQ(200, turns);
+	EXPECT_EQ(100, i);
+	/* truncate on node 3: the size and data everywhere, every store cut */
+	ASSERT_EQ(0, node_run(3, out, "truncate -s 100000 %s", f)) TH_LOG("%s", out);
+	ASSERT_EQ(0, node_run(1, out, "head -c 100000 /tmp/stripe.src | md5sum"));
+	snprintf(sum, sizeof(sum), "%.63s", out);
+	ASSERT_EQ(0, node_run(2, out, "md5sum < %s; stat -c %%s %s",
+			      f, f));
+	EXPECT_EQ(0, strncmp(out, sum, strlen(sum))) TH_LOG("%s / %s", out, sum);
+	EXPECT_NE(NULL, strstr(out, "\n100000")) TH_LOG("%s", out);
+	for (n = 1; n <= 3; n++) {
+		ASSERT_EQ(0, node_run(n, out, "stat -c %%s /var/lib/kddm/kdfs/f/$(printf %%016x $(stat -c %%i %s))",
+				      f)) TH_LOG("node %d: %s", n, out);
+		EXPECT_GE(100000, atoi(out)) TH_LOG("node %d: %s", n, out);
+	}
+	/* unlinked: every node's share goes (at the next write-back) */
+	ASSERT_EQ(0, node_run(1, out, "printf %%016x $(stat -c %%i %s)", f));
+	snprintf(cmd, sizeof(cmd), "%.500s", out);
+	ASSERT_EQ(0, node_run(1, out, "rm %s && sync", f)) TH_LOG("%s", out);
+	for (n = 1; n <= 3; n++) {
+		EXPECT_EQ(0, node_run(n, out, "for i in $(seq 1 150); do [ -e /var/lib/kddm/kdfs/f/%s ] || exit 0; sleep 0.2; done; exit 1",
+				      cmd)) TH_LOG("node %d still has f/%s", n, cmd);
+	}
+	ASSERT_EQ(0, node_run(2, out, "ls %s/s", self->dir));
+	EXPECT_STREQ("", out);
 }
 
 /* Which node holds what, and the space of all of them. */

@@ -3,9 +3,11 @@
  * kddm df and kddm where: the kdfs cluster file system, as a user sees it.
  *
  * df reads /proc/fs/kdfs/df (each node's backing store, as the node last
- * published it). where needs no kernel help: a kdfs inode number carries
- * its home node in bits 48..63, and the home holds the file's metadata
- * and data, in its backing directory as kdfs/i/<ino> and kdfs/f/<ino>.
+ * published it). where: a kdfs inode number carries its home node in
+ * bits 48..63, and the home holds the file's metadata and data, in its
+ * backing directory as kdfs/i/<ino> and kdfs/f/<ino>; the data of a
+ * striped file is on each of its stripe nodes, as kdfs/f/<ino> there,
+ * which the read-only attribute kdfs.layout names.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -14,6 +16,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/xattr.h>
 
 #include "fs.h"
 
@@ -78,11 +81,68 @@ int kddm_df(bool json)
 	return n ? 0 : 1;
 }
 
+/*
+ * The stripe nodes of a regular file (kdfs.layout "stripe unit=U
+ * nodes=A,B,..."): the comma list in @nodes and the unit; 0 if striped,
+ * 1 if not, -1 on an error (said).
+ */
+static int stripes(const char *path, char *nodes, size_t len,
+		   unsigned long *unit)
+{
+	char buf[512];
+	ssize_t n = lgetxattr(path, "kdfs.layout", buf, sizeof(buf) - 1);
+	int end = 0;
+
+	if (n < 0) {
+		fprintf(stderr, "kddm: where: %s: kdfs.layout: %s\n", path,
+			strerror(errno));
+		return -1;
+	}
+	buf[n] = '\0';
+	if (strncmp(buf, "stripe ", 7))
+		return 1;
+	if (sscanf(buf, "stripe unit=%lu nodes=%n", unit, &end) != 1 ||
+	    !end || !buf[end] || strlen(buf + end) >= len) {
+		fprintf(stderr, "kddm: where: %s: kdfs.layout: \"%s\"?\n",
+			path, buf);
+		return -1;
+	}
+	strcpy(nodes, buf + end);
+	return 0;
+}
+
+static int where_striped(const char *path, const struct stat *st,
+			 const char *nodes, unsigned long unit, bool json)
+{
+	unsigned int node = (unsigned int)(st->st_ino >> 48);
+
+	if (json) {
+		printf("{\"path\":");
+		json_str(path);
+		printf(",\"inode\":\"%016" PRIx64 "\",\"metadata_node\":%u,"
+		       "\"data_nodes\":[%s],\"stripe_unit\":%lu,"
+		       "\"metadata\":\"kdfs/i/%016" PRIx64
+		       "\",\"data\":\"kdfs/f/%016" PRIx64 "\"}\n",
+		       (uint64_t)st->st_ino, node, nodes, unit,
+		       (uint64_t)st->st_ino, (uint64_t)st->st_ino);
+		return 0;
+	}
+	printf("%s: inode %016" PRIx64 ": metadata on node %u, data striped over nodes %s\n"
+	       "  %lu bytes on each in turn; in their backing directories: kdfs/i/%016" PRIx64
+	       " (node %u) and kdfs/f/%016" PRIx64 " (each data node)\n",
+	       path, (uint64_t)st->st_ino, node, nodes, unit,
+	       (uint64_t)st->st_ino, node, (uint64_t)st->st_ino);
+	return 0;
+}
+
 int kddm_where(const char *path, bool json)
 {
 	struct statfs sfs;
 	struct stat st;
 	unsigned int node;
+	unsigned long unit;
+	char nodes[400];
+	int r;
 
 	if (lstat(path, &st) || statfs(path, &sfs)) {
 		fprintf(stderr, "kddm: where: %s: %s\n", path, strerror(errno));
@@ -92,14 +152,22 @@ int kddm_where(const char *path, bool json)
 		fprintf(stderr, "kddm: where: %s is not on kdfs\n", path);
 		return 1;
 	}
+	if (S_ISREG(st.st_mode)) {
+		r = stripes(path, nodes, sizeof(nodes), &unit);
+		if (r < 0)
+			return 1;
+		if (!r)
+			return where_striped(path, &st, nodes, unit, json);
+	}
 	node = (unsigned int)(st.st_ino >> 48);
 	if (json) {
 		printf("{\"path\":");
 		json_str(path);
 		printf(",\"inode\":\"%016" PRIx64 "\",\"metadata_node\":%u,"
-		       "\"data_node\":%u,\"metadata\":\"kdfs/i/%016" PRIx64
+		       "\"data_node\":%u,\"data_nodes\":[%u],"
+		       "\"metadata\":\"kdfs/i/%016" PRIx64
 		       "\",\"data\":\"kdfs/%c/%016" PRIx64 "\"}\n",
-		       (uint64_t)st.st_ino, node, node, (uint64_t)st.st_ino,
+		       (uint64_t)st.st_ino, node, node, node, (uint64_t)st.st_ino,
 		       S_ISDIR(st.st_mode) ? 'd' : 'f', (uint64_t)st.st_ino);
 		return 0;
 	}
