@@ -312,7 +312,9 @@ int kdfs_meta_flush(void)
 {
 	int ret = flush();
 
-	return ret ?: atomic_xchg(&flush_err, 0);
+	ret = ret ?: atomic_xchg(&flush_err, 0);
+	/* a stripe node failed its share (tried again): I/O error */
+	return ret == -EREMOTEIO ? -EIO : ret;
 }
 
 static void flush_fn(struct work_struct *work)

@@ -69,9 +69,15 @@ static struct kdfs_dobj *dobj_get(u64 ino)
 }
 
 /* Durable at the homes: 0 or the first error. */
+/*
+ * -EIO also when a stripe node could not cut or sync its share of a
+ * striped file (-EREMOTEIO, which the write-back tries again).
+ */
 int kdfs_sync_meta(u64 ino)
 {
-	return kdfs_errno(kddm_sync_object(kdfs_inodes, ino));
+	int ret = kdfs_errno(kddm_sync_object(kdfs_inodes, ino));
+
+	return ret == -EREMOTEIO ? -EIO : ret;
 }
 
 int kdfs_sync_dir(u64 ino)

@@ -308,8 +308,9 @@ int kdfs_cut_data(u64 ino, const struct kdfs_layout *l, u64 size)
  * At the home of striped file @ino, as its inode is stored: the data
  * files on the other stripe nodes cut to the size and durable (an
  * fsync's last step), or, once it is freed, gone. Nothing for a file
- * that is not striped. 0 or the first error (a freed file's data file
- * on a node that is down stays there, unused: a line in the log).
+ * that is not striped. 0, or -EREMOTEIO if a stripe node failed (a
+ * freed file's data file on a node that is down stays there, unused: a
+ * line in the log, and 0).
  */
 int kdfs_stripes_sync(u64 ino, const struct kdfs_iobj *io)
 {
@@ -328,7 +329,7 @@ int kdfs_stripes_sync(u64 ino, const struct kdfs_iobj *io)
 			ino, ret);
 		ret = 0;
 	}
-	return ret;
+	return ret ? -EREMOTEIO : 0;
 }
 
 /*

@@ -71,11 +71,16 @@ static int inode_sync(struct kddm_set *set, u64 objid, void *data)
 	}
 	if (S_ISREG(io->mode) || S_ISLNK(io->mode)) {
 		ret = kdfs_trim_data(objid, io->size);
-		ret = ret ?: kdfs_stripes_sync(objid, io);
 		if (ret)
 			return ret;
 	}
-	return kdfs_store_inode(objid, io);
+	ret = kdfs_store_inode(objid, io);
+	/*
+	 * The other stripe nodes' data files after the inode: one that is
+	 * down fails its share (-EREMOTEIO: the write-back tries again, so
+	 * that it is cut when it is back), not the inode.
+	 */
+	return ret ?: kdfs_stripes_sync(objid, io);
 }
 
 static const struct kddm_io_linker_ops inode_linker = {

@@ -1,8 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # stress-ng's file-system stressors with --verify on every node at once,
-# all in one kdfs directory: every run must complete with no failure, and
-# leave nothing behind.
+# all in one kdfs directory (the data stressors in a striped one too):
+# every run must complete with no failure, and leave nothing behind.
 # shellcheck source=selftests/stress_ng.lib
 . "$(dirname "$0")/../stress_ng.lib"
 dir=/kdfs/stress-$$
@@ -33,6 +33,15 @@ STRESS_NG_LABEL=", 1 MiB page bound" stress_ng_run "--temp-path $dir" \
 	"seek 1 --seek-ops 2000 --seek-size 1m" \
 	"mmap 1 --mmap-ops 10 --mmap-file --mmap-bytes 256k"
 bound 0
+# The data stressors in a striped directory: 16 KiB units over the nodes,
+# so that every file's pages are homed on all of them.
+"$VM" exec 1 -n -- sh -c "mkdir $dir/striped && kdfs-xattr set $dir/striped kdfs.placement stripe:16k" || exit 1
+STRESS_NG_LABEL=", striped" stress_ng_run "--temp-path $dir/striped" \
+	"hdd 1 --hdd-ops 40 --hdd-bytes 1m --hdd-write-size 4k" \
+	"seek 1 --seek-ops 2000 --seek-size 1m" \
+	"mmap 1 --mmap-ops 10 --mmap-file --mmap-bytes 256k" \
+	"io 1 --io-ops 20"
+"$VM" exec 1 -n -- rmdir "$dir/striped" || exit 1
 left=$("$VM" exec 1 -n -- sh -c "ls -A $dir | wc -l")
 i=$((i + 1))
 if [ "$left" = 0 ]; then
