@@ -181,15 +181,18 @@ int kdfs_write_inode(u64 ino, const struct kdfs_iobj *io, bool sync)
 	if (!buf)
 		return -ENOMEM;
 	len = scnprintf(buf, INODE_TEXT,
-			"mode=%o nlink=%u uid=%u gid=%u size=%llu rdev=%u gen=%llu atime=%lld.%09u mtime=%lld.%09u ctime=%lld.%09u xattrs=%u\n",
+			"mode=%o nlink=%u uid=%u gid=%u size=%llu rdev=%u gen=%llu atime=%lld.%09u mtime=%lld.%09u ctime=%lld.%09u xattrs=%u",
 			io->mode, io->nlink, io->uid, io->gid, io->size,
 			io->rdev, io->gen, io->atime, io->atime_ns,
 			io->mtime, io->mtime_ns, io->ctime, io->ctime_ns,
 			io->xattrs);
-	if (io->lay.nodes)	/* over the newline */
-		len += scnprintf(buf + len - 1, INODE_TEXT - len + 1,
-				 " stripe_nodes=%llx stripe_unit=%u\n",
-				 io->lay.nodes, io->lay.unit) - 1;
+	/* a striped file's layout, and the cut its stripe nodes owe */
+	if (io->lay.nodes && kdfs_iobj_lay_ok(ino, io))
+		len += scnprintf(buf + len, INODE_TEXT - len,
+				 " stripe_nodes=%llx stripe_unit=%u cut_nodes=%llx cut_size=%llu",
+				 io->lay.nodes, io->lay.unit,
+				 io->cut_nodes & io->lay.nodes, io->cut_size);
+	len += scnprintf(buf + len, INODE_TEXT - len, "\n");
 	ino_name(name, sizeof(name), 'i', ino);
 	ret = write_file_sync(name, buf, len, sync);
 	kfree(buf);
@@ -237,14 +240,14 @@ int kdfs_load_inode(u64 ino, struct kdfs_iobj *io)
 	memset(io, 0, sizeof(*io));
 	/* xattrs= is optional (stores made before it existed); stripe_ too */
 	if (sscanf(buf,
-		   "mode=%o nlink=%u uid=%u gid=%u size=%llu rdev=%u gen=%llu atime=%lld.%u mtime=%lld.%u ctime=%lld.%u xattrs=%u stripe_nodes=%llx stripe_unit=%u",
+		   "mode=%o nlink=%u uid=%u gid=%u size=%llu rdev=%u gen=%llu atime=%lld.%u mtime=%lld.%u ctime=%lld.%u xattrs=%u stripe_nodes=%llx stripe_unit=%u cut_nodes=%llx cut_size=%llu",
 		   &io->mode, &io->nlink, &io->uid, &io->gid, &io->size,
 		   &io->rdev, &io->gen, &io->atime, &io->atime_ns,
 		   &io->mtime, &io->mtime_ns, &io->ctime, &io->ctime_ns,
-		   &io->xattrs, &io->lay.nodes, &io->lay.unit) >= 13 &&
+		   &io->xattrs, &io->lay.nodes, &io->lay.unit, &io->cut_nodes,
+		   &io->cut_size) >= 13 &&
 	    io->mode && io->size <= KDFS_MAX_FILE_SIZE &&
-	    kdfs_layout_valid(ino, &io->lay) &&
-	    (!io->lay.nodes || S_ISREG(io->mode)))
+	    kdfs_iobj_lay_ok(ino, io))
 		ret = 0;
 	else
 		pr_warn_ratelimited("inode %llx: damaged %s, ignored\n", ino,

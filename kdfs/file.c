@@ -395,6 +395,8 @@ static ssize_t write_once(struct kiocb *iocb, struct iov_iter *from,
 		return PTR_ERR(io);
 	pos = iocb->ki_flags & IOCB_APPEND ? io->size : iocb->ki_pos;
 	ret = write_limits(pos, &count);
+	if (!ret && pos + count > io->size)
+		ret = kdfs_cut_pending(inode->i_ino, io);
 	if (ret)
 		goto out;
 	iov_iter_truncate(from, count);
@@ -878,6 +880,12 @@ static long kdfs_fallocate(struct file *file, int mode, loff_t offset,
 	if (IS_ERR(io))
 		return PTR_ERR(io);
 	if (end > io->size) {
+		int ret = kdfs_cut_pending(inode->i_ino, io);
+
+		if (ret) {
+			kdfs_iobj_put(inode->i_ino);
+			return ret;
+		}
 		io->size = end;
 		kdfs_touch(io, true);
 	}

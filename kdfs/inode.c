@@ -183,6 +183,10 @@ int kdfs_refresh(struct inode *inode)
 		kdfs_iobj_put(inode->i_ino);
 		return -ESTALE;
 	}
+	if (!kdfs_iobj_lay_ok(inode->i_ino, io)) {
+		kdfs_iobj_put(inode->i_ino);
+		return -EIO;	/* a damaged layout: its data is nowhere known */
+	}
 	kdfs_fill_inode(inode, io);
 	kdfs_iobj_put(inode->i_ino);
 	return 0;
@@ -230,6 +234,11 @@ struct inode *kdfs_iget(struct super_block *sb, u64 ino)
 	if (IS_ERR(io)) {
 		iget_failed(inode);
 		return ERR_CAST(io);
+	}
+	if (!kdfs_iobj_lay_ok(ino, io)) {
+		kdfs_iobj_put(ino);
+		iget_failed(inode);
+		return ERR_PTR(-EIO);
 	}
 	kdfs_fill_inode(inode, io);
 	kdfs_iobj_put(ino);
@@ -1136,11 +1145,13 @@ static int kdfs_setattr(struct kddm_idmap *idmap, struct dentry *dentry,
 			 */
 			if (!ret) {
 				io->size = attr->ia_size;
-				cut = kdfs_cut_data(inode->i_ino, &l,
+				cut = kdfs_cut_data(inode->i_ino, io,
 						    attr->ia_size);
 			}
-		} else {
-			io->size = attr->ia_size;
+		} else if (attr->ia_size > io->size) {
+			ret = kdfs_cut_pending(inode->i_ino, io);
+			if (!ret)
+				io->size = attr->ia_size;
 		}
 	}
 	if (!ret) {

@@ -76,15 +76,21 @@ struct kdfs_layout {
 	u32 pad;
 };
 
-/* The node holding page @index of a striped file. */
-static inline u32 kdfs_stripe_node(const struct kdfs_layout *l, u64 index)
+/*
+ * The node holding page @index of striped file @ino: the units go round
+ * the stripe nodes in ascending order, unit 0 on the inode's node (or the
+ * next one up), so that small files spread as their inodes do.
+ */
+static inline u32 kdfs_stripe_node(u64 ino, const struct kdfs_layout *l,
+				   u64 index)
 {
-	u64 m = l->nodes;
-	unsigned int k;
+	u32 home = kdfs_ino_node(ino);
+	u64 m = l->nodes, k;
 
-	if (!m || !l->unit)
+	if (!m || !l->unit || !home || home > KDFS_STRIPE_NODES)
 		return 0;	/* no valid home: kDDM refuses it */
-	k = (index / l->unit) % hweight64(m);
+	k = index / l->unit + hweight64(m & (BIT_ULL(home - 1) - 1));
+	k %= hweight64(m);
 	while (k--)
 		m &= m - 1;
 	return __ffs64(m) + 1;
@@ -94,7 +100,7 @@ static inline u32 kdfs_stripe_node(const struct kdfs_layout *l, u64 index)
 static inline u32 kdfs_page_home(u64 ino, const struct kdfs_layout *l,
 				 u64 index)
 {
-	return l->nodes ? kdfs_stripe_node(l, index) : kdfs_ino_node(ino);
+	return l->nodes ? kdfs_stripe_node(ino, l, index) : kdfs_ino_node(ino);
 }
 
 /* The page object @index of @ino, in the set kdfs_pset() gives. */
@@ -104,7 +110,7 @@ static inline u64 kdfs_pid(u64 ino, const struct kdfs_layout *l, u64 index)
 
 	if (!l->nodes)
 		return id;
-	return (u64)kdfs_stripe_node(l, index) << KDFS_STRIPE_SHIFT | id;
+	return (u64)kdfs_stripe_node(ino, l, index) << KDFS_STRIPE_SHIFT | id;
 }
 
 /* A layout read from a peer or a disk: one kdfs can use. */
@@ -136,17 +142,33 @@ struct kdfs_iobj {
 	u32 xattrs;		/* extended attributes it has */
 	u32 pad;
 	struct kdfs_layout lay;	/* where its pages are: fixed at creation */
+	/*
+	 * Striped: nodes whose data file a cut missed (down then), and the
+	 * smallest size cut to since; the file grows only once they cut.
+	 */
+	u64 cut_nodes;
+	u64 cut_size;
 };
 
 /*
- * The layout of an inode object (it may come from a peer): a damaged one
- * reads as not striped.
+ * The layout of an inode object is one kdfs can use (it may come from a
+ * peer): a regular file's, or a freed one's (its data files go).
+ */
+static inline bool kdfs_iobj_lay_ok(u64 ino, const struct kdfs_iobj *io)
+{
+	return kdfs_layout_valid(ino, &io->lay) &&
+	       (!io->lay.nodes || !io->mode || S_ISREG(io->mode));
+}
+
+/*
+ * The layout of an inode object; a damaged one reads as not striped
+ * (kdfs_refresh() refuses such an inode: its data is never read).
  */
 static inline struct kdfs_layout kdfs_lay(u64 ino, const struct kdfs_iobj *io)
 {
 	struct kdfs_layout none = { 0 };
 
-	return kdfs_layout_valid(ino, &io->lay) ? io->lay : none;
+	return kdfs_iobj_lay_ok(ino, io) ? io->lay : none;
 }
 
 /* A directory listing: entries packed after the header. */
@@ -252,12 +274,14 @@ static inline struct kddm_set *kdfs_pset(const struct kdfs_layout *l)
 	return l->nodes ? kdfs_spages : kdfs_pages;
 }
 
+extern const struct kddm_io_linker_ops kdfs_page_linker, kdfs_spage_linker;
+
 /* The inode number and the index of page object @objid of @set. */
 static inline u64 kdfs_page_ino(const struct kddm_set *set, u64 objid)
 {
 	u32 node = (u32)(objid >> KDFS_NODE_SHIFT);
 
-	if (set == kdfs_spages)
+	if (kddm_set_uses(set, &kdfs_spage_linker))
 		node &= (1U << (KDFS_STRIPE_SHIFT - KDFS_NODE_SHIFT)) - 1;
 	return kdfs_ino(node, (objid >> KDFS_PAGE_BITS) & KDFS_INO_MAX);
 }
@@ -270,7 +294,7 @@ static inline pgoff_t kdfs_page_index(u64 objid)
 /* The home of page object @objid of @set. */
 static inline u32 kdfs_page_obj_home(const struct kddm_set *set, u64 objid)
 {
-	if (set == kdfs_spages)
+	if (kddm_set_uses(set, &kdfs_spage_linker))
 		return (u32)(objid >> KDFS_STRIPE_SHIFT);
 	return (u32)(objid >> KDFS_NODE_SHIFT);
 }
@@ -283,7 +307,8 @@ void kdfs_backing_close(struct kdfs_sb *s);
 int kdfs_store_inode(u64 ino, const struct kdfs_iobj *io);
 int kdfs_write_inode(u64 ino, const struct kdfs_iobj *io, bool sync);
 bool kdfs_store_roomy(void);
-int kdfs_cut_data(u64 ino, const struct kdfs_layout *l, u64 size);
+int kdfs_cut_data(u64 ino, struct kdfs_iobj *io, u64 size);
+int kdfs_cut_pending(u64 ino, struct kdfs_iobj *io);
 int kdfs_stripes_sync(u64 ino, const struct kdfs_iobj *io);
 
 /* Pages a home stores with one write (and one kdfs_call). */
@@ -405,7 +430,6 @@ int kdfs_inherit_placement(struct inode *dir, struct inode *inode);
 /* super.c */
 bool kdfs_node_mounted(u32 node);
 /* mmap.c */
-extern const struct kddm_io_linker_ops kdfs_page_linker, kdfs_spage_linker;
 int kdfs_file_mmap(struct file *file, struct vm_area_struct *vma);
 void kdfs_page_protect(struct kddm_set *set, u64 objid, void *data);
 void kdfs_mmap_forget(struct inode *inode);

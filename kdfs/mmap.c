@@ -217,7 +217,8 @@ static int call_store(struct kddm_set *set, u64 objid, u64 first, u32 n)
 	if (!n || n > KDFS_STORE_RUN || first >= 1ULL << KDFS_PAGE_BITS ||
 	    n > (1ULL << KDFS_PAGE_BITS) - first)
 		return -EINVAL;
-	if (set == kdfs_spages && kdfs_page_index(objid) != first)
+	if (kddm_set_uses(set, &kdfs_spage_linker) &&
+	    kdfs_page_index(objid) != first)
 		return -EINVAL;
 	bv = kmalloc_array(n, sizeof(*bv), GFP_KERNEL);
 	if (!bv)
@@ -236,10 +237,11 @@ static int page_call(struct kddm_set *set, u64 objid, const void *arg,
 	struct kdfs_call c;
 	u64 ino;
 
-	if ((set != kdfs_pages && set != kdfs_spages) || len != sizeof(c) ||
-	    kdfs_page_obj_home(set, objid) != kdfs_this->node)
+	bool striped = kddm_set_uses(set, &kdfs_spage_linker);
+
+	if (len != sizeof(c) || kdfs_page_obj_home(set, objid) != kddm_node_id())
 		return -EINVAL;
-	if (set == kdfs_pages && kdfs_page_index(objid))
+	if (!striped && kdfs_page_index(objid))
 		return -EINVAL;
 	memcpy(&c, arg, sizeof(c));
 	ino = kdfs_page_ino(set, objid);
@@ -252,8 +254,12 @@ static int page_call(struct kddm_set *set, u64 objid, const void *arg,
 		return call_store(set, objid, le64_to_cpu(c.arg),
 				  le32_to_cpu(c.count));
 	case KDFS_CALL_FORGET:
-		/* a file's own home forgets its data with its inode */
-		if (set != kdfs_spages || kdfs_ino_node(ino) == kdfs_this->node)
+		/*
+		 * A file's own home forgets its data with its inode. Inode
+		 * numbers are never given twice: a freed file's is not used
+		 * again.
+		 */
+		if (!striped || kdfs_ino_node(ino) == kddm_node_id())
 			return -EINVAL;
 		return kdfs_forget_data(ino);
 	}
@@ -268,49 +274,87 @@ static u64 call_id(u64 ino, const struct kdfs_layout *l, u32 node)
 	return l->nodes ? (u64)node << KDFS_STRIPE_SHIFT | id : id;
 }
 
-/* Each stripe node of @l (but @skip) called with @c; the first error. */
-static int call_stripes(u64 ino, const struct kdfs_layout *l, u32 skip,
-			const struct kdfs_call *c)
+/*
+ * The stripe nodes @m of @l (but @skip) called with @c; those that
+ * failed.
+ */
+static u64 call_stripes(u64 ino, const struct kdfs_layout *l, u64 m,
+			u32 skip, const struct kdfs_call *c)
 {
-	u64 m = l->nodes;
-	int ret = 0, err;
+	u64 failed = 0;
 	u32 node;
 
-	for (; m; m &= m - 1) {
+	for (m &= l->nodes; m; m &= m - 1) {
 		node = __ffs64(m) + 1;
-		if (node == skip)
-			continue;
-		err = kdfs_call(kdfs_spages, call_id(ino, l, node), c);
-		ret = ret ?: err;
+		if (node != skip &&
+		    kdfs_call(kdfs_spages, call_id(ino, l, node), c))
+			failed |= BIT_ULL(node - 1);
 	}
-	return ret;
+	return failed;
 }
 
-/*
- * The data file of @ino cut to @size at its home (each stripe node of a
- * striped file), at once: called with the inode grabbed, after the cut
- * pages were removed (those the cache bound had dropped exist only in
- * the data files).
- */
-int kdfs_cut_data(u64 ino, const struct kdfs_layout *l, u64 size)
+static u64 cut_stripes(u64 ino, const struct kdfs_layout *l, u64 m, u64 size)
 {
 	struct kdfs_call c = {
 		.op = cpu_to_le32(KDFS_CALL_CUT),
 		.arg = cpu_to_le64(size),
 	};
 
-	if (l->nodes)
-		return call_stripes(ino, l, 0, &c);
-	return kdfs_call(kdfs_pages, call_id(ino, l, 0), &c);
+	return call_stripes(ino, l, m, 0, &c);
+}
+
+/*
+ * The data file of @ino cut to @size at its home (each stripe node of a
+ * striped file), at once: called with the inode @io grabbed, after the
+ * cut pages were removed (those the cache bound had dropped exist only
+ * in the data files). A stripe node that misses it (down) is noted in
+ * @io: the file grows again only once it has cut (kdfs_cut_pending()),
+ * so that its old bytes never come back. 0 or -errno.
+ */
+int kdfs_cut_data(u64 ino, struct kdfs_iobj *io, u64 size)
+{
+	struct kdfs_layout l = kdfs_lay(ino, io);
+	struct kdfs_call c = {
+		.op = cpu_to_le32(KDFS_CALL_CUT),
+		.arg = cpu_to_le64(size),
+	};
+	u64 failed;
+
+	if (!l.nodes)
+		return kdfs_call(kdfs_pages, call_id(ino, &l, 0), &c);
+	failed = cut_stripes(ino, &l, l.nodes, size);
+	if (!failed)
+		return 0;
+	io->cut_size = io->cut_nodes ? min(io->cut_size, size) : size;
+	io->cut_nodes |= failed;
+	return -EIO;
+}
+
+/*
+ * Before striped file @io (grabbed) grows: the stripe nodes a cut missed
+ * cut now. 0, or -EIO while one of them still cannot.
+ */
+int kdfs_cut_pending(u64 ino, struct kdfs_iobj *io)
+{
+	struct kdfs_layout l = kdfs_lay(ino, io);
+
+	if (!io->cut_nodes)
+		return 0;
+	if (!l.nodes) {
+		io->cut_nodes = 0;	/* damaged: nothing to cut */
+		return 0;
+	}
+	/* cleared on disk with the next write-back of the inode */
+	io->cut_nodes = cut_stripes(ino, &l, io->cut_nodes, io->cut_size);
+	return io->cut_nodes ? -EIO : 0;
 }
 
 /*
  * At the home of striped file @ino, as its inode is stored: the data
  * files on the other stripe nodes cut to the size and durable (an
  * fsync's last step), or, once it is freed, gone. Nothing for a file
- * that is not striped. 0, or -EREMOTEIO if a stripe node failed (a
- * freed file's data file on a node that is down stays there, unused: a
- * line in the log, and 0).
+ * that is not striped. 0, or -EREMOTEIO if a stripe node failed (the
+ * write-back tries again).
  */
 int kdfs_stripes_sync(u64 ino, const struct kdfs_iobj *io)
 {
@@ -319,17 +363,12 @@ int kdfs_stripes_sync(u64 ino, const struct kdfs_iobj *io)
 		.op = cpu_to_le32(io->mode ? KDFS_CALL_CUT : KDFS_CALL_FORGET),
 		.arg = cpu_to_le64(io->size),
 	};
-	int ret;
 
 	if (!l.nodes)
 		return 0;
-	ret = call_stripes(ino, &l, kdfs_this->node, &c);
-	if (ret && !io->mode) {
-		pr_info("inode %llx freed: a stripe node did not remove its data file (%d), left unused\n",
-			ino, ret);
-		ret = 0;
-	}
-	return ret ? -EREMOTEIO : 0;
+	if (call_stripes(ino, &l, l.nodes, kddm_node_id(), &c))
+		return -EREMOTEIO;
+	return 0;
 }
 
 /*

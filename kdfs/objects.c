@@ -59,28 +59,28 @@ static int inode_load(struct kddm_set *set, u64 objid, void *data)
 	return ret;
 }
 
+/*
+ * A striped file's other stripe nodes first (their data files cut and
+ * durable, or gone once it is freed), then its inode: on disk, a size
+ * never covers data that is not. A stripe node that fails (down) fails
+ * the write-back with -EREMOTEIO, which is tried again: a freed file's
+ * inode file stays until every node dropped its data file.
+ */
 static int inode_sync(struct kddm_set *set, u64 objid, void *data)
 {
 	const struct kdfs_iobj *io = data;
+	int ret, stripes;
 
-	int ret;
-
-	if (!io->mode) {
-		kdfs_stripes_sync(objid, io);	/* their data files go */
-		return kdfs_forget_inode(objid);
-	}
+	stripes = kdfs_stripes_sync(objid, io);
+	if (!io->mode)
+		return stripes ?: kdfs_forget_inode(objid);
 	if (S_ISREG(io->mode) || S_ISLNK(io->mode)) {
 		ret = kdfs_trim_data(objid, io->size);
 		if (ret)
 			return ret;
 	}
 	ret = kdfs_store_inode(objid, io);
-	/*
-	 * The other stripe nodes' data files after the inode: one that is
-	 * down fails its share (-EREMOTEIO: the write-back tries again, so
-	 * that it is cut when it is back), not the inode.
-	 */
-	return ret ?: kdfs_stripes_sync(objid, io);
+	return ret ?: stripes;
 }
 
 static const struct kddm_io_linker_ops inode_linker = {

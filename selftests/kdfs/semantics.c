@@ -593,12 +593,16 @@ TEST_F(kdfs, placement_policies)
 			      self->dir));
 }
 
-/* The 64 KiB units of a file striped over nodes 1..3 that node @n holds. */
+/*
+ * The 64 KiB units of a file made on node 2, striped over nodes 1..3,
+ * are on nodes 2, 3, 1, 2, ... (unit 0 on the inode's node): node @n's
+ * backing store holds its own and nothing of the others'.
+ */
 #define STRIPE_CHECK \
 	"b=/var/lib/kddm/kdfs/f/$(printf %%016x $(stat -c %%i %s)); " \
 	"for u in $(seq 0 11); do " \
 	"got=$(dd if=$b bs=64k skip=$u count=1 2>/dev/null | md5sum); " \
-	"if [ $((u %% 3 + 1)) = %d ]; then " \
+	"if [ $(((u + 1) %% 3 + 1)) = %d ]; then " \
 	"want=$(dd if=/tmp/stripe.src bs=64k skip=$u count=1 2>/dev/null | md5sum); " \
 	"[ \"$got\" = \"$want\" ] || echo \"unit $u missing\"; " \
 	"else [ $(dd if=$b bs=64k skip=$u count=1 2>/dev/null | tr -d \"\\\\000\" | wc -c) = 0 ] || echo \"unit $u here\"; fi; " \
@@ -647,9 +651,10 @@ TEST_F_TIMEOUT(kdfs, striped_files, 240)
 		ASSERT_EQ(0, node_run(n, out, STRIPE_CHECK, f, n)) TH_LOG("%s", out);
 		EXPECT_STREQ("checked", out) TH_LOG("node %d", n);
 	}
-	/* a rewrite in the middle of node 3's unit, read on node 1 */
-	ASSERT_EQ(0, node_run(1, out, "printf STRIPED | dd of=%s bs=1 seek=131070 conv=notrunc 2>/dev/null && dd if=%s bs=1 skip=131068 count=10 2>/dev/null",
+	/* a rewrite over units 1 and 2 (nodes 3 and 1), read on each */
+	ASSERT_EQ(0, node_run(1, out, "printf STRIPED | dd of=%s bs=1 seek=131070 conv=notrunc 2>/dev/null && dd if=%s bs=1 skip=131070 count=7 2>/dev/null",
 			      f, f)) TH_LOG("%s", out);
+	EXPECT_STREQ("STRIPED", out);
 	ASSERT_EQ(0, node_run(3, out, "dd if=%s bs=1 skip=131070 count=7 2>/dev/null", f));
 	EXPECT_STREQ("STRIPED", out);
 	/* a shared mapping over 4 KiB units: page 0 on node 1, page 1 on 2 */
