@@ -196,9 +196,15 @@ TEST_F_TIMEOUT(bal, node_killed_others_go_on, 120)
 	ASSERT_GT(60, i) TH_LOG("%s", self->out);
 	ASSERT_EQ(0, node_run(2, self->out, "kddm load"));
 	TH_LOG("%s", self->out);
-	ASSERT_EQ(0, node_run(2, self->out, "kddm --json balancer status"));
-	ASSERT_NE(NULL, strstr(self->out, "{\"node\":1,\"up\":true}"))
-		TH_LOG("%s", self->out);
+	/* node 2 sees node 1 up and node 3 down */
+	for (i = 0; i < 20; i++) {
+		ASSERT_EQ(0, node_run(2, self->out, "kddm --json balancer status"));
+		if (strstr(self->out, "{\"node\":1,\"up\":true}") &&
+		    strstr(self->out, "{\"node\":3,\"up\":false}"))
+			break;
+		usleep(500000);
+	}
+	ASSERT_GT(20, i) TH_LOG("%s", self->out);
 }
 
 TEST_HARNESS_MAIN

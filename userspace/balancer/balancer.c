@@ -42,7 +42,14 @@
 #include "balancer.h"
 
 #define DEFAULT_DIR	"/usr/lib/kddm/balancer"
-#define DOWN_PERIODS	3	/* a vector unchanged this long: node down */
+/*
+ * A vector unchanged for DOWN_PERIODS periods, and at least DOWN_MIN_MS,
+ * is a node down: a node whose read of a dead node's vector waits for
+ * TIPC to declare it down (its link tolerance, 1.5 s) publishes late,
+ * and is not down.
+ */
+#define DOWN_PERIODS	3
+#define DOWN_MIN_MS	5000
 
 static int period_ms = 1000;
 static const char *policy_dir = DEFAULT_DIR;
@@ -283,13 +290,15 @@ static struct node_seen *seen_of(uint32_t node)
 	return &seen[i];
 }
 
-/* Every node's vector; up: its balancer published within DOWN_PERIODS. */
+/* Every node's vector; up: its balancer published lately (DOWN_PERIODS). */
 static void read_nodes(void)
 {
 	struct kddm_load_nodes ln;
-	uint64_t now = mono_ms();
+	uint64_t now = mono_ms(), down_ms = (uint64_t)DOWN_PERIODS * period_ms;
 	uint32_t i;
 
+	if (down_ms < DOWN_MIN_MS)
+		down_ms = DOWN_MIN_MS;
 	nr_nodes = 0;
 	if (ioctl(load_fd, KDDM_LOAD_NODES, &ln))
 		return;
@@ -307,8 +316,7 @@ static void read_nodes(void)
 				s->seq = n->v.seq;
 				s->changed_ms = now;
 			}
-			n->up = now - s->changed_ms <=
-				(uint64_t)DOWN_PERIODS * period_ms;
+			n->up = now - s->changed_ms <= down_ms;
 		}
 		nr_nodes++;
 	}
