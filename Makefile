@@ -45,6 +45,10 @@ $(BUILD)/bin/kdfs-xattr: userspace/tools/kdfs-xattr.c
 	@mkdir -p $(dir $@)
 	$(CC) $(USER_CFLAGS) -o $@ $<
 
+$(BUILD)/bin/kdfs-lock: userspace/tools/kdfs-lock.c
+	@mkdir -p $(dir $@)
+	$(CC) $(USER_CFLAGS) -o $@ $<
+
 $(BUILD)/bin/mig-worker: userspace/tools/mig-worker.c
 	@mkdir -p $(dir $@)
 	$(CC) $(USER_CFLAGS) -pthread -o $@ $<
@@ -98,7 +102,8 @@ $(BUILD)/bin/sem-tool32: kipc/tests/sem-tool.c userspace/tools/ipc-common.h
 userspace: $(BUILD)/bin/kddm-agent $(BUILD)/bin/kddm-test $(BUILD)/bin/ipc-tool \
 	   $(BUILD)/bin/ipc-smoke $(BUILD)/bin/ipc-diff $(BUILD)/bin/msg-tool \
 	   $(BUILD)/bin/sem-tool $(BUILD)/bin/kdfs-mmap \
-	   $(BUILD)/bin/kdfs-xattr $(BUILD)/bin/mig-worker $(BIN32)
+	   $(BUILD)/bin/kdfs-xattr $(BUILD)/bin/kdfs-lock $(BUILD)/bin/mig-worker \
+	   $(BIN32)
 	$(MAKE) -C userspace/kddm BUILD=$(BUILD)
 	$(MAKE) -C userspace/migrate BUILD=$(BUILD)
 	$(MAKE) -C userspace/balancer BUILD=$(BUILD)

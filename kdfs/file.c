@@ -48,8 +48,10 @@ static int open_bits(u64 ino, u64 set, u64 clear)
 			kdfs_xattrs_drop(ino);
 	}
 	kdfs_iobj_put(ino);
-	if (gone)
+	if (gone) {
+		kddm_remove_object(kdfs_locks, ino);	/* open nowhere */
 		return kdfs_meta_late(ino);
+	}
 	return 0;
 }
 
@@ -903,6 +905,9 @@ const struct file_operations kdfs_file_fops = {
 	.write_iter = kdfs_write_iter,
 	.fsync = kdfs_fsync,
 	.fallocate = kdfs_fallocate,
+	.lock = kdfs_lock,
+	.flock = kdfs_flock,
+	.setlease = simple_nosetlease,	/* a lease would hold on one node */
 	.mmap = kdfs_file_mmap,
 	.splice_read = kddm_splice_read,
 	/* sendfile() and splice() into a kdfs file go through write_iter */

@@ -797,6 +797,8 @@ static int unlinked(u64 ino, bool dir)
 	kdfs_iobj_put(ino);
 	if (gone && dir)
 		kddm_remove_object(kdfs_dirs, ino);	/* its empty listing */
+	else if (gone)
+		kddm_remove_object(kdfs_locks, ino);	/* open nowhere */
 	return kdfs_meta_late(ino);	/* a link less: after the listing */
 }
 

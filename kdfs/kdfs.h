@@ -32,6 +32,7 @@
 #define KDFS_SET_DF		0x6b646605
 #define KDFS_SET_XATTRS		0x6b646606
 #define KDFS_SET_SPAGES		0x6b646607
+#define KDFS_SET_LOCKS		0x6b646608
 
 /*
  * Inode numbers: node << 48 | n, n in 1..KDFS_INO_MAX. Data page objects:
@@ -251,6 +252,31 @@ struct kdfs_df {
 	u64 files, ffree;
 	u32 mounted;
 	u32 pad;
+	u64 epoch;	/* its mount (kdfs_sb.epoch) */
+};
+
+/*
+ * A file lock of some node, in the locks object of its inode (set locks,
+ * id = inode number, memory only): lock.c.
+ */
+struct kdfs_lent {
+	u64 owner;	/* a token of the lock's owner, on its node */
+	s64 start, end;	/* bytes, inclusive */
+	u64 epoch;	/* its node's mount */
+	u32 node;
+	s32 pid;	/* the owner's process, on its node */
+	u32 lent;	/* a node it moves to (migration), or 0 */
+	u8 flock;	/* flock(), else fcntl() (POSIX or OFD) */
+	u8 type;	/* F_RDLCK or F_WRLCK */
+	u8 pad[2];
+};
+
+#define KDFS_LOCKS_MAX	84	/* locks of one file, all nodes (a page) */
+
+struct kdfs_lobj {
+	u32 count;
+	u32 pad;
+	struct kdfs_lent ent[KDFS_LOCKS_MAX];
 };
 
 /* The mount of this node (one per node). */
@@ -261,12 +287,13 @@ struct kdfs_sb {
 	u32 node;		/* this node */
 	u32 root_node;		/* the root directory's home */
 	u32 place;		/* 0: creating node; else a fixed node */
+	u64 epoch;		/* random, this mount's (its file locks') */
 	struct super_block *sb;
 	struct delayed_work df_work;	/* refreshes our kdfs_df */
 };
 
 extern struct kddm_set *kdfs_inodes, *kdfs_dirs, *kdfs_pages, *kdfs_allocs,
-	*kdfs_dfs, *kdfs_xattrs, *kdfs_spages;
+	*kdfs_dfs, *kdfs_xattrs, *kdfs_spages, *kdfs_locks;
 
 /* The set of a file's pages. */
 static inline struct kddm_set *kdfs_pset(const struct kdfs_layout *l)
@@ -429,6 +456,12 @@ u32 kdfs_dir_placement(struct inode *dir, u32 dflt, struct kdfs_layout *lay);
 int kdfs_inherit_placement(struct inode *dir, struct inode *inode);
 /* super.c */
 bool kdfs_node_mounted(u32 node);
+/* lock.c */
+extern const struct kddm_io_linker_ops kdfs_lock_linker;
+int kdfs_lock(struct file *file, int cmd, struct file_lock *fl);
+int kdfs_flock(struct file *file, int cmd, struct file_lock *fl);
+void kdfs_lock_init(void);
+extern const struct proc_ops kdfs_locks_proc_ops;
 /* mmap.c */
 int kdfs_file_mmap(struct file *file, struct vm_area_struct *vma);
 void kdfs_page_protect(struct kddm_set *set, u64 objid, void *data);

@@ -16,6 +16,8 @@
  *   dfs      struct kdfs_df, id = node << 48: its backing store's usage
  *            (memory only: each mounted node refreshes its own)
  *   xattrs   struct kdfs_xobj, id = inode number (io-linker in xattr.c)
+ *   locks    struct kdfs_lobj, id = inode number: every node's file locks
+ *            of the file (memory only; lock.c)
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -27,7 +29,7 @@
 #include "kdfs.h"
 
 struct kddm_set *kdfs_inodes, *kdfs_dirs, *kdfs_pages, *kdfs_allocs,
-	*kdfs_dfs, *kdfs_xattrs, *kdfs_spages;
+	*kdfs_dfs, *kdfs_xattrs, *kdfs_spages, *kdfs_locks;
 
 /* What a call on an object of a dead, fenced or absent node gives. */
 int kdfs_errno(int err)
@@ -277,7 +279,7 @@ MODULE_PARM_DESC(cache_mb, "file pages kept in memory per node, MiB (0: a quarte
 
 static const struct kddm_io_linker_ops *const linkers[] = {
 	&inode_linker, &dir_linker, &kdfs_page_linker, &alloc_linker,
-	&df_linker, &kdfs_xattr_linker, &kdfs_spage_linker,
+	&df_linker, &kdfs_xattr_linker, &kdfs_spage_linker, &kdfs_lock_linker,
 };
 
 static struct kddm_set *open_set(u32 name, const char *linker, u32 size,
@@ -294,7 +296,7 @@ static struct kddm_set *open_set(u32 name, const char *linker, u32 size,
 
 static struct kddm_set **const sets[] = {
 	&kdfs_inodes, &kdfs_dirs, &kdfs_pages, &kdfs_allocs, &kdfs_dfs,
-	&kdfs_xattrs, &kdfs_spages,
+	&kdfs_xattrs, &kdfs_spages, &kdfs_locks,
 };
 
 /* Opens the sets (at mount); 0 or -errno. */
@@ -315,6 +317,7 @@ int kdfs_sets_open(void)
 		  sizeof(u32) + KDFS_XATTR_ROOM },
 		{ KDFS_SET_SPAGES, &kdfs_spage_linker, PAGE_SIZE,
 		  KDDM_OWNER_CUSTOM },
+		{ KDFS_SET_LOCKS, &kdfs_lock_linker, sizeof(struct kdfs_lobj) },
 	};
 	int i, ret = 0;
 

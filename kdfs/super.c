@@ -11,6 +11,7 @@
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/proc_fs.h>
+#include <linux/random.h>
 #include <linux/sched/task.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
@@ -113,6 +114,7 @@ static int df_publish(struct kdfs_sb *s, bool mounted)
 	df->files = st.f_files;
 	df->ffree = st.f_ffree;
 	df->mounted = mounted;
+	df->epoch = s->epoch;
 	kddm_put_object(kdfs_dfs, id);
 	return 0;
 }
@@ -335,6 +337,7 @@ static int kdfs_fill_super(struct super_block *sb, struct fs_context *fc)
 	s->node = kddm_node_id();
 	s->root_node = o->root ?: 1;
 	s->place = o->place;
+	s->epoch = get_random_u64() | 1;
 	s->sb = sb;
 	s->cred = prepare_kernel_cred(&init_task);
 	ret = -ENOMEM;
@@ -385,6 +388,13 @@ static int kdfs_fill_super(struct super_block *sb, struct fs_context *fc)
 	ret = -ENOMEM;
 	if (!sb->s_root)
 		goto sets;
+	/* this mount's epoch known before any lock of it (lock.c) */
+	ret = df_publish(s, true);
+	if (ret) {
+		errorf(fc, "kdfs: publishing this node's mount failed (%d)",
+		       ret);
+		goto sets;
+	}
 	INIT_DELAYED_WORK(&s->df_work, df_work_fn);
 	schedule_delayed_work(&s->df_work, 0);
 	kdfs_flush_start();
@@ -479,6 +489,7 @@ static int __init kdfs_init(void)
 {
 	int ret;
 
+	kdfs_lock_init();
 	inode_cache = kmem_cache_create("kdfs_inode", sizeof(struct kdfs_inode),
 					0, SLAB_RECLAIM_ACCOUNT | SLAB_ACCOUNT,
 					init_once);
@@ -492,7 +503,8 @@ static int __init kdfs_init(void)
 		goto mmap;
 	ret = -ENOMEM;
 	proc_dir = proc_mkdir("fs/kdfs", NULL);
-	if (!proc_dir || !proc_create_single("df", 0444, proc_dir, df_show))
+	if (!proc_dir || !proc_create_single("df", 0444, proc_dir, df_show) ||
+	    !proc_create("locks", 0200, proc_dir, &kdfs_locks_proc_ops))
 		goto proc;
 	ret = register_filesystem(&kdfs_type);
 	if (ret)

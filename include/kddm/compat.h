@@ -158,4 +158,19 @@ kddm_dump_attrs(const struct genl_dumpit_info *info)
 #define kddm_assign_str(dst, src)	__assign_str(dst, src)
 #endif
 
+/*
+ * 6.3: struct file_lock in <linux/filelock.h>. 6.9: its owner, flags,
+ * type, pid, file and list entry in its core (c.flc_*).
+ */
+#if KDDM_SINCE(6, 3)
+#include <linux/filelock.h>
+#endif
+#if KDDM_SINCE(6, 9)
+#define KDDM_FL(fl, field)	((fl)->c.flc_##field)
+#define KDDM_FL_LIST		c.flc_list
+#else
+#define KDDM_FL(fl, field)	((fl)->fl_##field)
+#define KDDM_FL_LIST		fl_list
+#endif
+
 #endif /* _KDDM_COMPAT_H */

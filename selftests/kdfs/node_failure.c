@@ -30,7 +30,7 @@ TEST_F_TIMEOUT(nodefail, node_killed_during_writes, 240)
 {
 	char out[OUT_MAX], cmd[512], ino[32], hex[32], uhex[32];
 	double t0;
-	FILE *writer, *holder;
+	FILE *writer, *holder, *locker;
 
 	ASSERT_EQ(0, kdfs_mount_all(out)) TH_LOG("%s", out);
 	node_run(1, NULL, "rm -rf %s", dir);
@@ -70,6 +70,16 @@ TEST_F_TIMEOUT(nodefail, node_killed_during_writes, 240)
 	ASSERT_EQ(0, node_run(1, out, "mkdir %s/st && kdfs-xattr set %s/st kdfs.placement stripe:64k && dd if=/dev/urandom of=/tmp/st bs=64k count=3 2>/dev/null && cp /tmp/st %s/st/f && sync && md5sum < %s/st/f",
 			      dir, dir, dir, dir)) TH_LOG("%s", out);
 
+	/* a lock node 3 holds goes with it */
+	snprintf(cmd, sizeof(cmd), "kdfs-lock posix %s/f1 0 0 w nb 600000", dir);
+	locker = bg_start(3, cmd);
+	ASSERT_NE(NULL, locker);
+	t0 = now_s();
+	while (node_run(1, out, "kdfs-lock test %s/f1 0 0 w", dir) == 0 &&
+	       strcmp(out, "held w 0 0 -1") && now_s() - t0 < 10)
+		usleep(100000);
+	ASSERT_STREQ("held w 0 0 -1", out);
+
 	snprintf(cmd, sizeof(cmd),
 		 "while echo more >> %s/f3; do :; done; echo stopped", dir);
 	writer = bg_start(2, cmd);
@@ -91,6 +101,10 @@ TEST_F_TIMEOUT(nodefail, node_killed_during_writes, 240)
 		usleep(200000);
 	EXPECT_LT(now_s() - t0, 20.0) TH_LOG("not on node 1's disk after %.1f s",
 					      now_s() - t0);
+	/* its lock went with it */
+	bg_wait(locker, out);
+	EXPECT_EQ(0, node_run(2, out, "kdfs-lock posix %s/f1 0 0 w nb 0", dir));
+	EXPECT_STREQ("locked", out);
 	/* node 3's open of the unlinked file ended with it: freed */
 	bg_wait(holder, out);
 	t0 = now_s();

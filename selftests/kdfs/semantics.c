@@ -701,6 +701,119 @@ TEST_F_TIMEOUT(kdfs, striped_files, 240)
 	EXPECT_STREQ("", out);
 }
 
+/* The last line of @out, a time (`date +%s.%N`), or 0. */
+static double stamp_of(const char *out)
+{
+	const char *end = out + strlen(out), *p;
+
+	while (end > out && end[-1] == '\n')
+		end--;
+	for (p = end; p > out && p[-1] != '\n'; p--)
+		;
+	return atof(p);
+}
+
+/*
+ * Holder @cmd started in the background on @node, @file's lock held by it
+ * once @probe (on @pnode) prints @held; then a waiter (@wcmd on @wnode,
+ * its output in /tmp/waiter.out there, which says "waiting" before it
+ * blocks) started; then the holder killed. The waiter must get the lock
+ * after the kill, within 3 s.
+ */
+static void handover(struct __test_metadata *_metadata, int node,
+		     const char *cmd, int pnode, const char *probe,
+		     const char *held, int wnode, const char *wcmd,
+		     const char *kill)
+{
+	char out[OUT_MAX], line[600];
+	double t0, freed, got;
+	FILE *holder, *waiter;
+
+	holder = bg_start(node, cmd);
+	ASSERT_NE(NULL, holder);
+	t0 = now_s();
+	while (node_run(pnode, out, "%s", probe) == 0 && strcmp(out, held) &&
+	       now_s() - t0 < 10)
+		usleep(100000);
+	ASSERT_STREQ(held, out);
+	snprintf(line, sizeof(line), "%s > /tmp/waiter.out; date +%%s.%%N >> /tmp/waiter.out; cat /tmp/waiter.out",
+		 wcmd);
+	waiter = bg_start(wnode, line);
+	ASSERT_NE(NULL, waiter);
+	t0 = now_s();
+	while (node_run(wnode, out, "cat /tmp/waiter.out 2>/dev/null") == 0 &&
+	       strcmp(out, "waiting") && now_s() - t0 < 10)
+		usleep(100000);
+	ASSERT_STREQ("waiting", out);
+	/* still waiting after a while: it does not have the lock */
+	usleep(500000);
+	ASSERT_EQ(0, node_run(wnode, out, "cat /tmp/waiter.out"));
+	EXPECT_STREQ("waiting", out);
+	ASSERT_EQ(0, node_run(node, out, "date +%%s.%%N; %s", kill)) TH_LOG("%s", out);
+	freed = atof(out);
+	bg_wait(holder, out);
+	EXPECT_EQ(0, bg_wait(waiter, out)) TH_LOG("%s", out);
+	EXPECT_EQ(0, strncmp(out, "waiting\nlocked\n", 15)) TH_LOG("%s", out);
+	got = stamp_of(out);
+	EXPECT_LT(0, freed);
+	EXPECT_LT(freed - 0.5, got) TH_LOG("locked at %.3f, freed at %.3f", got, freed);
+	EXPECT_GT(freed + 3, got) TH_LOG("locked at %.3f, freed at %.3f", got, freed);
+}
+
+/*
+ * File locks are cluster-wide: an fcntl() lock or a flock() held on one
+ * node conflicts with those asked for on another (each kind with its
+ * own); F_GETLK on another node sees it (pid -1); a waiter on another
+ * node gets the lock once the holder lets it go (killed).
+ */
+TEST_F_TIMEOUT(kdfs, locks_across_nodes, 120)
+{
+	char out[OUT_MAX], cmd[256], probe[256], wcmd[256], kill[64], f[128];
+
+	snprintf(f, sizeof(f), "%s/lk", self->dir);
+	ASSERT_EQ(0, node_run(1, out, ": > %s", f));
+	snprintf(cmd, sizeof(cmd), "kdfs-lock posix %s 0 100 w wait 600000", f);
+	snprintf(probe, sizeof(probe), "kdfs-lock test %s 0 0 w", f);
+	snprintf(wcmd, sizeof(wcmd), "kdfs-lock posix %s 0 1 w wait 0", f);
+	/* the holder is the only kdfs-lock on its node then */
+	snprintf(kill, sizeof(kill), "kill $(pidof kdfs-lock)");
+	/* checks while node 1 holds it, then the hand-over to node 3 */
+	{
+		FILE *holder = bg_start(1, cmd);
+		double t0 = now_s();
+
+		ASSERT_NE(NULL, holder);
+		while (node_run(2, out, "%s", probe) == 0 &&
+		       strcmp(out, "held w 0 100 -1") && now_s() - t0 < 10)
+			usleep(100000);
+		ASSERT_STREQ("held w 0 100 -1", out);
+		EXPECT_EQ(2, node_run(2, out, "kdfs-lock posix %s 50 10 r nb 0", f));
+		EXPECT_STREQ("busy", out);
+		EXPECT_EQ(2, node_run(3, out, "kdfs-lock ofd %s 99 1 w nb 0", f));
+		EXPECT_STREQ("busy", out);
+		EXPECT_EQ(0, node_run(2, out, "kdfs-lock posix %s 100 10 w nb 0", f));
+		EXPECT_STREQ("locked", out);
+		/* flock() does not meet fcntl() locks */
+		EXPECT_EQ(0, node_run(3, out, "kdfs-lock flock %s ex nb 0", f));
+		EXPECT_STREQ("locked", out);
+		ASSERT_EQ(0, node_run(1, out, "%s", kill));
+		bg_wait(holder, out);
+		ASSERT_EQ(0, node_run(2, out, "%s", probe));
+		EXPECT_STREQ("free", out);
+	}
+	handover(_metadata, 1, cmd, 2, probe, "held w 0 100 -1", 3, wcmd, kill);
+	ASSERT_EQ(0, node_run(2, out, "%s", probe));
+	EXPECT_STREQ("free", out);
+
+	/* flock(): exclusive on node 2, waited for on node 3 */
+	snprintf(cmd, sizeof(cmd), "kdfs-lock flock %s ex wait 600000", f);
+	snprintf(probe, sizeof(probe), "kdfs-lock flock %s sh nb 0", f);
+	snprintf(wcmd, sizeof(wcmd), "kdfs-lock flock %s ex wait 0", f);
+	handover(_metadata, 2, cmd, 1, probe, "busy", 3, wcmd, kill);
+	EXPECT_EQ(0, node_run(1, out, "kdfs-lock flock %s sh nb 0", f));
+	EXPECT_STREQ("locked", out);
+}
+
 /* Which node holds what, and the space of all of them. */
 TEST_F(kdfs, where_and_df)
 {

@@ -352,6 +352,41 @@ static int commit_there(struct out_ctx *c)
 	return err;
 }
 
+/*
+ * The frozen tree's kdfs file locks lent to the destination (its restore
+ * takes them again while they are still held here: they go with the
+ * processes here), or taken back with @node 0 (the move failed). Nothing
+ * without kdfs.
+ */
+#define KDFS_LOCKS	"/proc/fs/kdfs/locks"
+
+static int lend_locks(struct out_ctx *c, uint32_t node)
+{
+	char line[48];
+	int fd = open(KDFS_LOCKS, O_WRONLY | O_CLOEXEC), i, n, err = 0;
+
+	if (fd < 0)
+		return 0;
+	for (i = 0; i < c->t->nr_procs; i++) {
+		n = snprintf(line, sizeof(line), "lend %d %u\n",
+			     c->t->procs[i], node);
+		/* ENODEV: kdfs not mounted; ESRCH: no such process here */
+		if (write(fd, line, n) == n || errno == ENODEV ||
+		    errno == ESRCH)
+			continue;
+		logmsg("%s: lend %d %u: %s", KDFS_LOCKS, c->t->procs[i], node,
+		       strerror(errno));
+		if (!err && node) {	/* taking back: the reason is another */
+			err = -errno;
+			snprintf(c->why, c->whylen,
+				 "lending the kdfs locks of process %d to node %u: %s",
+				 c->t->procs[i], node, strerror(errno));
+		}
+	}
+	close(fd);
+	return err;
+}
+
 /* The frozen processes' SEM_UNDO entries go with the images. */
 static int take_undos(struct out_ctx *c)
 {
@@ -362,6 +397,14 @@ static int take_undos(struct out_ctx *c)
 		return -errno;
 	}
 	err = undo_take(fd, c->t->procs, c->t->nr_procs, c->why, c->whylen);
+	if (!err) {
+		/* a lock the restore there could not take: no move */
+		err = lend_locks(c, c->node);
+		if (err) {
+			lend_locks(c, 0);
+			undo_give_back(fd);
+		}
+	}
 	close(fd);
 	return err;
 }
@@ -375,6 +418,7 @@ static void give_undos_back(struct out_ctx *c)
 		undo_give_back(fd);
 		close(fd);
 	}
+	lend_locks(c, 0);
 }
 
 static void tree_signal(const struct tree *t, int sig)
