@@ -19,8 +19,11 @@
 #                node 2 wrote; write: an empty file node 2 made)
 #   nfs          nfsd on node 2 exporting /var/lib/kddm/nfs, NFSv4.2
 #                client on node 3 over IPv6 link-local, run on node 3
+#   kdfs-striped as kdfs-remote, in a directory striped over the three
+#                nodes (1 MiB units): a third of the data on node 3
 # Prints a table, then "ratio NAME=VALUE" lines last (kdfs-local / local,
-# kdfs-remote / nfs; throughputs and rates: higher is better for kdfs).
+# kdfs-remote / nfs, kdfs-striped / kdfs-remote; throughputs and rates:
+# higher is better for kdfs).
 # Exits non-zero if anything failed (boot, a command, kernel trouble on a
 # console), never because of a ratio.
 set -u -o pipefail
@@ -181,8 +184,9 @@ x 3 sh -c 'mkdir -p "$2" && mount.nfs4 "[$1]:/" "$2" -o vers=4.2,sec=sys' \
 	sh "$ADDR2%$IF3" "$NFS"
 NFS_OPTS=$(x 3 sh -c "grep ' $NFS ' /proc/mounts | cut -d' ' -f4")
 log "NFS: node 2 [$ADDR2] exports $NFS_EXPORT, node 3 mounts it on $NFS ($NFS_OPTS)"
-x 2 mkdir -p "$LOCAL" "$KDFS"
+x 2 mkdir -p "$LOCAL" "$KDFS" "$KDFS/striped"
 home2 "$KDFS"
+x 2 kdfs-xattr set "$KDFS/striped" kdfs.placement stripe >/dev/null
 
 # --------------------------------------------------------------- rounds
 # Each round measures everything once, so that a drift of the host's load
@@ -224,6 +228,18 @@ for round in $(seq "$REPS"); do
 	m=$(meta 3 2 "$KDFS/r$round") || exit 1
 	add kdfs-remote "$rw $rr" "$m"
 
+	# kdfs-striped: node 2 writes a striped file, node 3 reads it; node
+	# 3 writes one node 2 made
+	x 2 touch "$KDFS/striped/seq"
+	w=$(fio_run 2 write "$KDFS/striped/seq") || exit 1
+	drop
+	sr=$(fio_run 3 read "$KDFS/striped/seq") || exit 1
+	x 2 rm "$KDFS/striped/seq"
+	x 2 touch "$KDFS/striped/seq"
+	sw=$(fio_run 3 write "$KDFS/striped/seq") || exit 1
+	x 2 rm "$KDFS/striped/seq"
+	add kdfs-striped "$sw $sr" "0 0 0 0"
+
 	# nfs: server node 2, client node 3
 	w=$(fio_run 3 write "$NFS/seq") || exit 1
 	drop
@@ -238,9 +254,10 @@ x 3 umount "$NFS"
 
 # ---------------------------------------------------------------- report
 med() { tr ' ' '\n' <<<"${1# }" | median; }
-SETUPS=(local kdfs-local kdfs-remote nfs)
+SETUPS=(local kdfs-local kdfs-remote nfs kdfs-striped)
 declare -A NAME=([local]="local (ext4, node 2)" [kdfs-local]="kdfs-local (node 2)"
-		 [kdfs-remote]="kdfs-remote (home 2, on 3)" [nfs]="nfs 4.2 (server 2, on 3)")
+		 [kdfs-remote]="kdfs-remote (home 2, on 3)" [nfs]="nfs 4.2 (server 2, on 3)"
+		 [kdfs-striped]="kdfs-striped (1-3, on 3)")
 declare -A MW MR MM
 for s in "${SETUPS[@]}"; do
 	MW[$s]=$(med "${W[$s]}") MR[$s]=$(med "${R[$s]}") MM[$s]=$(med "${M[$s]}")
@@ -250,6 +267,10 @@ printf '\nkdfs, 3 nodes (qemu TCG), fio psync 1 MiB blocks on a %d MiB file (wri
 	"$MB" "$FILES" "$REPS"
 row setup "write MiB/s" "read MiB/s" create/s stat/s unlink/s "meta ops/s"
 for s in "${SETUPS[@]}"; do
+	if [ "$s" = kdfs-striped ]; then	# data only
+		row "${NAME[$s]}" "${MW[$s]}" "${MR[$s]}" - - - -
+		continue
+	fi
 	row "${NAME[$s]}" "${MW[$s]}" "${MR[$s]}" "$(med "${MC[$s]}")" \
 		"$(med "${MS[$s]}")" "$(med "${MU[$s]}")" "${MM[$s]}"
 done
@@ -266,3 +287,5 @@ echo "ratio kdfs_local_meta=$(ratio "${MM[kdfs-local]}" "${MM[local]}")"
 echo "ratio kdfs_nfs_write=$(ratio "${MW[kdfs-remote]}" "${MW[nfs]}")"
 echo "ratio kdfs_nfs_read=$(ratio "${MR[kdfs-remote]}" "${MR[nfs]}")"
 echo "ratio kdfs_nfs_meta=$(ratio "${MM[kdfs-remote]}" "${MM[nfs]}")"
+echo "ratio kdfs_striped_write=$(ratio "${MW[kdfs-striped]}" "${MW[kdfs-remote]}")"
+echo "ratio kdfs_striped_read=$(ratio "${MR[kdfs-striped]}" "${MR[kdfs-remote]}")"

@@ -46,12 +46,11 @@ static int open_bits(u64 ino, u64 set, u64 clear)
 		io->mode = 0;
 		if (io->xattrs)
 			kdfs_xattrs_drop(ino);
+		kdfs_locks_drop(ino, io);
 	}
 	kdfs_iobj_put(ino);
-	if (gone) {
-		kddm_remove_object(kdfs_locks, ino);	/* open nowhere */
+	if (gone)
 		return kdfs_meta_late(ino);
-	}
 	return 0;
 }
 

@@ -793,12 +793,11 @@ static int unlinked(u64 ino, bool dir)
 		io->mode = 0;
 		if (io->xattrs)
 			kdfs_xattrs_drop(ino);
+		kdfs_locks_drop(ino, io);
 	}
 	kdfs_iobj_put(ino);
 	if (gone && dir)
 		kddm_remove_object(kdfs_dirs, ino);	/* its empty listing */
-	else if (gone)
-		kddm_remove_object(kdfs_locks, ino);	/* open nowhere */
 	return kdfs_meta_late(ino);	/* a link less: after the listing */
 }
 

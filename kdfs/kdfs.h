@@ -141,7 +141,7 @@ struct kdfs_iobj {
 	u64 gen;		/* bumped at each change */
 	u64 open_nodes;		/* bit N-1: node N has it open */
 	u32 xattrs;		/* extended attributes it has */
-	u32 pad;
+	u32 flags;		/* KDFS_IF_*, memory only */
 	struct kdfs_layout lay;	/* where its pages are: fixed at creation */
 	/*
 	 * Striped: nodes whose data file a cut missed (down then), and the
@@ -150,6 +150,9 @@ struct kdfs_iobj {
 	u64 cut_nodes;
 	u64 cut_size;
 };
+
+/* Someone took a file lock of it: its locks object goes with it (lock.c). */
+#define KDFS_IF_LOCKS	1U
 
 /*
  * The layout of an inode object is one kdfs can use (it may come from a
@@ -399,6 +402,7 @@ struct kdfs_inode {
 	loff_t wb_pos;		/* where the last write ended */
 	struct kdfs_wb *wb;	/* write-behind (file.c), made on use */
 	struct kdfs_layout lay;	/* where its pages are (checked) */
+	bool locked;		/* KDFS_IF_LOCKS known set */
 };
 
 /*
@@ -460,6 +464,7 @@ bool kdfs_node_mounted(u32 node);
 extern const struct kddm_io_linker_ops kdfs_lock_linker;
 int kdfs_lock(struct file *file, int cmd, struct file_lock *fl);
 int kdfs_flock(struct file *file, int cmd, struct file_lock *fl);
+void kdfs_locks_drop(u64 ino, const struct kdfs_iobj *io);
 void kdfs_lock_init(void);
 extern const struct proc_ops kdfs_locks_proc_ops;
 /* mmap.c */

@@ -414,6 +414,37 @@ static int busy(struct file *file, const struct lreq *r)
 	return n < 0 ? n : ret;
 }
 
+/*
+ * Before a first lock of @inode: its inode object notes it (memory only),
+ * so that the free of the file removes its locks object, and only then
+ * (files never locked cost nothing). Inode objects come before locks
+ * objects in the lock order.
+ */
+static int mark_locked(struct inode *inode)
+{
+	struct kdfs_iobj *io;
+
+	if (READ_ONCE(KDFS_I(inode)->locked))
+		return 0;
+	io = kdfs_iobj_grab(inode->i_ino);
+	if (IS_ERR(io))
+		return PTR_ERR(io);
+	io->flags |= KDFS_IF_LOCKS;
+	kdfs_iobj_put(inode->i_ino);
+	WRITE_ONCE(KDFS_I(inode)->locked, true);
+	return 0;
+}
+
+/*
+ * A freed file's locks object (its inode object @io grabbed, open
+ * nowhere: no lock is left).
+ */
+void kdfs_locks_drop(u64 ino, const struct kdfs_iobj *io)
+{
+	if (io->flags & KDFS_IF_LOCKS)
+		kddm_remove_object(kdfs_locks, ino);
+}
+
 /* A lock, waiting for it if @fl says so (FL_SLEEP). */
 static int lock_set(struct file *file, struct file_lock *fl, bool flock)
 {
@@ -422,6 +453,9 @@ static int lock_set(struct file *file, struct file_lock *fl, bool flock)
 	long left;
 	int seen, ret;
 
+	ret = mark_locked(file_inode(file));
+	if (ret)
+		return ret;
 	if (flock)
 		flock_convert(file, fl);
 	req_of(&r, fl, flock);

@@ -43,6 +43,7 @@ static struct inode *kdfs_alloc_inode(struct super_block *sb)
 	ki->wb_pos = 0;
 	ki->wb = NULL;
 	memset(&ki->lay, 0, sizeof(ki->lay));
+	ki->locked = false;
 	return &ki->vfs;
 }
 
