@@ -701,24 +701,13 @@ TEST_F_TIMEOUT(kdfs, striped_files, 240)
 	EXPECT_STREQ("", out);
 }
 
-/* The last line of @out, a time (`date +%s.%N`), or 0. */
-static double stamp_of(const char *out)
-{
-	const char *end = out + strlen(out), *p;
-
-	while (end > out && end[-1] == '\n')
-		end--;
-	for (p = end; p > out && p[-1] != '\n'; p--)
-		;
-	return atof(p);
-}
-
 /*
  * Holder @cmd started in the background on @node, @file's lock held by it
  * once @probe (on @pnode) prints @held; then a waiter (@wcmd on @wnode,
  * its output in /tmp/waiter.out there, which says "waiting" before it
- * blocks) started; then the holder killed. The waiter must get the lock
- * after the kill, within 3 s.
+ * blocks) started and seen still waiting; then the holder killed. The
+ * waiter must get the lock then, within 5 s (the host's clock: the
+ * guests' are not one).
  */
 static void handover(struct __test_metadata *_metadata, int node,
 		     const char *cmd, int pnode, const char *probe,
@@ -726,8 +715,8 @@ static void handover(struct __test_metadata *_metadata, int node,
 		     const char *kill)
 {
 	char out[OUT_MAX], line[600];
-	double t0, freed, got;
 	FILE *holder, *waiter;
+	double t0;
 
 	holder = bg_start(node, cmd);
 	ASSERT_NE(NULL, holder);
@@ -736,7 +725,7 @@ static void handover(struct __test_metadata *_metadata, int node,
 	       now_s() - t0 < 10)
 		usleep(100000);
 	ASSERT_STREQ(held, out);
-	snprintf(line, sizeof(line), "%s > /tmp/waiter.out; date +%%s.%%N >> /tmp/waiter.out; cat /tmp/waiter.out",
+	snprintf(line, sizeof(line), "%s > /tmp/waiter.out; cat /tmp/waiter.out",
 		 wcmd);
 	waiter = bg_start(wnode, line);
 	ASSERT_NE(NULL, waiter);
@@ -745,19 +734,16 @@ static void handover(struct __test_metadata *_metadata, int node,
 	       strcmp(out, "waiting") && now_s() - t0 < 10)
 		usleep(100000);
 	ASSERT_STREQ("waiting", out);
-	/* still waiting after a while: it does not have the lock */
+	/* still waiting after a while, just before the kill */
 	usleep(500000);
 	ASSERT_EQ(0, node_run(wnode, out, "cat /tmp/waiter.out"));
 	EXPECT_STREQ("waiting", out);
-	ASSERT_EQ(0, node_run(node, out, "date +%%s.%%N; %s", kill)) TH_LOG("%s", out);
-	freed = atof(out);
+	ASSERT_EQ(0, node_run(node, out, "%s", kill)) TH_LOG("%s", out);
+	t0 = now_s();
 	bg_wait(holder, out);
 	EXPECT_EQ(0, bg_wait(waiter, out)) TH_LOG("%s", out);
-	EXPECT_EQ(0, strncmp(out, "waiting\nlocked\n", 15)) TH_LOG("%s", out);
-	got = stamp_of(out);
-	EXPECT_LT(0, freed);
-	EXPECT_LT(freed - 0.5, got) TH_LOG("locked at %.3f, freed at %.3f", got, freed);
-	EXPECT_GT(freed + 3, got) TH_LOG("locked at %.3f, freed at %.3f", got, freed);
+	EXPECT_STREQ("waiting\nlocked\n", out);
+	EXPECT_GT(5.0, now_s() - t0) TH_LOG("the waiter took %.1f s", now_s() - t0);
 }
 
 /*
