@@ -196,6 +196,11 @@ int tree_collect(pid_t root, bool tree, struct tree *t, char *why, size_t len)
 			return -E2BIG;
 		}
 		err = add_process(t, kids[i], kids, &nkids, why, len);
+		if (err == -ESRCH) {
+			/* a child that ended meanwhile: CRIU will not see it */
+			why[0] = '\0';
+			continue;
+		}
 		if (err)
 			return err;
 	}
