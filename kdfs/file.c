@@ -14,6 +14,8 @@
 #include <linux/mm.h>
 #include <linux/uio.h>
 
+#include <kddm/kdfs.h>
+
 #include "kdfs.h"
 
 /* ---- open files: the nodes with the inode open ---- */
@@ -895,6 +897,16 @@ static long kdfs_fallocate(struct file *file, int mode, loff_t offset,
 	return kdfs_meta_dirty(inode->i_ino);
 }
 
+static long kdfs_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	switch (cmd) {
+	case KDFS_IOC_RELINK:
+		return kdfs_relink(file);
+	default:
+		return -ENOTTY;
+	}
+}
+
 const struct file_operations kdfs_file_fops = {
 	.owner = THIS_MODULE,
 	.open = kdfs_open,
@@ -908,6 +920,8 @@ const struct file_operations kdfs_file_fops = {
 	.flock = kdfs_flock,
 	.setlease = simple_nosetlease,	/* a lease would hold on one node */
 	.mmap = kdfs_file_mmap,
+	.unlocked_ioctl = kdfs_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
 	.splice_read = kddm_splice_read,
 	/* sendfile() and splice() into a kdfs file go through write_iter */
 	.splice_write = iter_file_splice_write,

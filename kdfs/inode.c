@@ -914,11 +914,13 @@ static int kdfs_rmdir(struct inode *dir, struct dentry *dentry)
 	return remove_name(dir, dentry, true);
 }
 
-static int link_name(struct dentry *old, struct inode *dir,
-		     struct dentry *dentry)
+/*
+ * @inode gets name @q in @dir: the listing and the link count. With
+ * @orphan, an inode with no link left (open somewhere) may get one again.
+ */
+static int link_entry(struct inode *inode, struct inode *dir,
+		      const struct qstr *q, bool orphan)
 {
-	struct inode *inode = d_inode(old);
-	const struct qstr *q = &dentry->d_name;
 	struct kdfs_iobj *io;
 	struct kdfs_dobj *d;
 	int ret;
@@ -933,7 +935,7 @@ static int link_name(struct dentry *old, struct inode *dir,
 	ret = PTR_ERR_OR_ZERO(io);
 	if (ret)
 		goto out;
-	if (!io->nlink) {
+	if (!io->nlink && !orphan) {
 		ret = -ENOENT;
 	} else {
 		ret = dir_add(d, q->name, q->len, inode->i_ino,
@@ -952,9 +954,20 @@ out:
 		return ret;
 	ret = kdfs_meta_dirty(inode->i_ino) ?: kdfs_dir_dirty(dir->i_ino) ?:
 	      kdfs_meta_dirty(dir->i_ino);
+	if (!ret)
+		kdfs_refresh(inode);
+	return ret;
+}
+
+static int link_name(struct dentry *old, struct inode *dir,
+		     struct dentry *dentry)
+{
+	struct inode *inode = d_inode(old);
+	int ret;
+
+	ret = link_entry(inode, dir, &dentry->d_name, false);
 	if (ret)
 		return ret;
-	kdfs_refresh(inode);
 	ihold(inode);
 	d_instantiate(dentry, inode);
 	return 0;
@@ -968,6 +981,64 @@ static int kdfs_link(struct dentry *old, struct inode *dir,
 	making(dentry, true);
 	ret = link_name(old, dir, dentry);
 	making(dentry, false);
+	return ret;
+}
+
+/*
+ * KDFS_IOC_RELINK: an open regular file whose name was removed gets it
+ * back (the dentry it was opened by is hashed again), in the directory
+ * that held it, if that is still there and the name free. kddm-migrated
+ * does this for the unlinked files of a process it moves, so that CRIU
+ * opens the same file on the destination (not a copy of its data), and
+ * removes the name once the move is over.
+ */
+int kdfs_relink(struct file *file)
+{
+	struct dentry *dentry = file->f_path.dentry, *parent, *other;
+	struct inode *inode = file_inode(file), *dir;
+	struct name_snapshot name;
+	int ret;
+
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
+	if (!S_ISREG(inode->i_mode))
+		return -EINVAL;
+	ret = mnt_want_write_file(file);
+	if (ret)
+		return ret;
+	parent = dget_parent(dentry);
+	dir = d_inode(parent);
+	take_dentry_name_snapshot(&name, dentry);
+	inode_lock_nested(dir, I_MUTEX_PARENT);
+	ret = -ENOENT;
+	if (IS_DEADDIR(dir) || d_unhashed(parent))
+		goto unlock;
+	ret = -EEXIST;
+	if (!d_unhashed(dentry))
+		goto unlock;	/* it has its name */
+	other = lookup_one_len(name.name.name, parent, name.name.len);
+	ret = PTR_ERR_OR_ZERO(other);
+	if (ret)
+		goto unlock;
+	ret = -EEXIST;
+	if (d_really_is_negative(other)) {
+		inode_lock(inode);
+		ret = link_entry(inode, dir, &name.name, true);
+		inode_unlock(inode);
+	}
+	if (!ret) {
+		d_drop(other);
+		spin_lock(&dentry->d_lock);
+		dentry->d_flags &= ~DCACHE_CANT_MOUNT;	/* unlink's */
+		spin_unlock(&dentry->d_lock);
+		d_rehash(dentry);
+	}
+	dput(other);
+unlock:
+	inode_unlock(dir);
+	release_dentry_name_snapshot(&name);
+	dput(parent);
+	mnt_drop_write_file(file);
 	return ret;
 }
 

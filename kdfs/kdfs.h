@@ -428,6 +428,7 @@ void kdfs_touch(struct kdfs_iobj *io, bool mtime);
 void kdfs_fill_inode(struct inode *inode, const struct kdfs_iobj *io);
 struct inode *kdfs_iget(struct super_block *sb, u64 ino);
 int kdfs_refresh(struct inode *inode);
+int kdfs_relink(struct file *file);
 int kdfs_new_ino(struct kdfs_sb *s, u32 node, u64 *ino);
 /* flush.c: metadata write-back */
 int kdfs_meta_dirty(u64 ino);

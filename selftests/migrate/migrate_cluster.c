@@ -530,6 +530,8 @@ TEST_F_TIMEOUT(mig, kdfs_mapping_and_unlinked, 300)
 	for (i = 2; i <= 3; i++)
 		ASSERT_EQ(0, move_counts_on(i, pid, 300, 20, self->out))
 			TH_LOG("%s", self->out);
+	/* its name, back for each move, went again */
+	ASSERT_NE(0, node_run(2, NULL, "ls %s", tmp));
 	ASSERT_EQ(0, node_run(3, NULL, "kill %d; while [ -e /proc/%d ]; do sleep 0.1; done",
 			      pid, pid));
 	c = count(3);
@@ -540,6 +542,49 @@ TEST_F_TIMEOUT(mig, kdfs_mapping_and_unlinked, 300)
 	/* the unlinked file went with its last close */
 	ASSERT_NE(0, node_run(1, NULL, "ls %s", tmp));
 	node_run(1, NULL, "rm -f %s", mapped);
+}
+
+/*
+ * A kdfs file unlinked while open on two nodes stays one file when one of
+ * the processes moves: the mover ("share", node 1 to 2 to 3) writes its
+ * count into it, the other ("echo", node 2) copies what it reads there
+ * back into it. After each move, echo reads the mover's new counts and
+ * the mover sees them echoed (it checks); the name stays gone.
+ */
+TEST_F_TIMEOUT(mig, kdfs_unlinked_shared, 300)
+{
+	char args[600], echo_file[256], tmp[256];
+	long long c, e;
+	int pid, partner, i;
+
+	name_file("share");
+	snprintf(echo_file, sizeof(echo_file), DIR "/echo-%d", getpid());
+	snprintf(tmp, sizeof(tmp), DIR "/shared-%d", getpid());
+	snprintf(args, sizeof(args), "share %s %s", file, tmp);
+	pid = start(1, args);
+	ASSERT_LT(0, pid);
+	snprintf(args, sizeof(args), "echo %s %s", echo_file, tmp);
+	partner = start(2, args);
+	ASSERT_LT(0, partner);
+	ASSERT_LT(100, count_above(1, 100, 30));
+	for (i = 2; i <= 3; i++) {
+		ASSERT_EQ(0, move_counts_on(i, pid, 100, 20, self->out))
+			TH_LOG("%s", self->out);
+		/* the partner reads what the mover wrote there */
+		c = count(i);
+		e = turn_above(2, echo_file, c, 15);
+		ASSERT_LT(c, e) TH_LOG("count %lld on node %d, echo %lld", c,
+				       i, e);
+		ASSERT_NE(0, node_run(1, NULL, "ls %s", tmp));
+	}
+	ASSERT_EQ(0, node_run(3, self->out, "cat %s", file));
+	ASSERT_EQ(NULL, strstr(self->out, "BAD")) TH_LOG("%s", self->out);
+	node_run(3, NULL, "kill %d; while [ -e /proc/%d ]; do sleep 0.1; done",
+		 pid, pid);
+	node_run(2, NULL, "kill %d; while [ -e /proc/%d ]; do sleep 0.1; done",
+		 partner, partner);
+	ASSERT_LT(0, count_of(2, echo_file));
+	node_run(1, NULL, "rm -f %s %s", file, echo_file);
 }
 
 /*

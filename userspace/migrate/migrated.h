@@ -66,6 +66,24 @@ int tree_movable(const struct tree *t, char *why, size_t len);
 int kdfs_mounts(dev_t *devs, int max, char *mnt, size_t len);
 int pids_free(const uint32_t *pids, int nr, char *why, size_t len);
 
+/* ---- relink.c: unlinked kdfs files named again while they move ---- */
+#define RELINK_IMAGE	"kddm-relinked"	/* the list, with the images */
+struct relinked {
+	dev_t dev;
+	ino_t ino;
+	char *path;
+};
+
+struct relinks {
+	int nr;
+	struct relinked *f;
+};
+
+int relink_tree(const struct tree *t, int dir_fd, struct relinks *r);
+void relink_undo(struct relinks *r);
+void relink_free(struct relinks *r);
+void relinked_remove(int dir_fd);
+
 /* ---- move.c: the source's and the destination's side ---- */
 int migrate_out(pid_t pid, uint32_t node, uint32_t flags, uid_t uid,
 		gid_t gid, struct kddm_mig_result *res);

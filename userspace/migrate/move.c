@@ -179,6 +179,7 @@ struct out_ctx {
 	int nr_ids;
 	uint64_t lazy_bytes;
 	int err;		/* why the callback refused */
+	struct relinks rl;	/* unlinked files named for the move */
 	pid_t new_pid;
 	char *why;
 	size_t whylen;
@@ -769,11 +770,15 @@ static int dump_and_move(struct out_ctx *c, const struct tree *t)
 	}
 	criu_local_set_pid(o, t->root);
 	criu_local_set_notify_cb(o, notify_cb);
+	relink_tree(t, dir_fd, &c->rl);
 	out = c;
 	err = criu_local_dump(o);
 	out = NULL;
 	if (c->restoring)
 		pthread_join(c->restorer, NULL);
+	/* those the destination did not unlink (or it failed) */
+	relink_undo(&c->rl);
+	relink_free(&c->rl);
 	if (c->lazy) {
 		int derr = lazy_dump_end(c, err);
 
@@ -1071,6 +1076,18 @@ static int on_lazy(struct in_ctx *c, const char *buf, size_t n)
 
 static int await_commit(struct in_ctx *c, pid_t pid);
 
+/* libcriu's callback takes no argument: one restore per thread. */
+static __thread struct in_ctx *in;
+
+/* The files are open, the processes not running yet. */
+static int restore_notify(char *action, criu_notify_arg_t na)
+{
+	(void)na;
+	if (in && !strcmp(action, "post-restore"))
+		relinked_remove(in->dir_fd);
+	return 0;
+}
+
 static int on_restore(struct in_ctx *c, const char *buf, size_t n)
 {
 	struct kddm_mig_restore r;
@@ -1112,8 +1129,11 @@ static int on_restore(struct in_ctx *c, const char *buf, size_t n)
 	}
 	if (ls)
 		criu_set_lazy(o);
+	criu_local_set_notify_cb(o, restore_notify);
 	t_restore = now_us();
+	in = c;
 	pid = criu_local_restore_child(o);
+	in = NULL;
 	t_restore = now_us() - t_restore;
 	criu_local_free_opts(o);
 	if (pid <= 0 && ls)

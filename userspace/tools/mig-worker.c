@@ -29,7 +29,18 @@
  *   mig-worker files FILE MAPPED TMP
  *       maps MAPPED (16 pages) shared and writes its count n into page
  *       n % 16, opens TMP and unlinks it, writes n at record n % 256 of
- *       it; first checks each holds what it wrote 16 (256) steps before
+ *       it; first checks each holds what it wrote 16 (256) steps before,
+ *       and that TMP has no link left (or, while kddm moves it, its name
+ *       back: its link count is 1 and TMP names it)
+ *   mig-worker share FILE TMP
+ *       opens TMP (made if missing) and waits until its name is gone
+ *       ("echo" unlinked it); then writes its count n at offset 0 of it
+ *       and checks that the count at offset 8 ("echo"'s) never falls or
+ *       passes n; writes "n echo" over FILE
+ *   mig-worker echo FILE TMP
+ *       opens TMP once it is there and unlinks it; then copies the count
+ *       at offset 0 to offset 8, checking it never falls; writes the
+ *       count it read over FILE
  *   mig-worker mapcheck MAPPED
  *       prints the count the pages of MAPPED say, or exits 1 if they are
  *       not the last 16 counts
@@ -53,6 +64,7 @@
 #include <grp.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -387,6 +399,15 @@ static int writer(const char *data)
 
 /* ---- files: a shared mapping and an unlinked file, both on kdfs ---- */
 
+/* Does @path name the file of @st? */
+static bool named(const char *path, const struct stat *st)
+{
+	struct stat p;
+
+	return !stat(path, &p) && p.st_dev == st->st_dev &&
+	       p.st_ino == st->st_ino;
+}
+
 #define MAP_SLOTS	16	/* pages of the mapped file */
 #define TMP_SLOTS	256	/* 8-byte records of the unlinked file */
 
@@ -419,9 +440,71 @@ static int files(const char *mapped, const char *tmp)
 			bad("unlinked file", n);
 		if (pwrite(tfd, &n, 8, t * 8) != 8)
 			bad("unlinked write", n);
-		if (fstat(tfd, &st) || st.st_nlink)
+		if (fstat(tfd, &st) || (st.st_nlink && !named(tmp, &st)))
 			bad("unlinked link count", n);
 		report("%llu %d\n", n);
+		msleep(5);
+	}
+	return 0;
+}
+
+/* ---- share and echo: one unlinked kdfs file, open on two nodes ---- */
+
+/* Waits up to 60 s for @path to be there (@there) or gone. */
+static int wait_name(const char *path, bool there)
+{
+	int i;
+
+	for (i = 0; i < 6000; i++) {
+		if (!access(path, F_OK) == there)
+			return 0;
+		msleep(10);
+	}
+	return -1;
+}
+
+static int share(const char *tmp)
+{
+	int fd = open(tmp, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	unsigned long long n, e, last = 0;
+	char buf[64];
+	int len;
+
+	if (fd < 0 || wait_name(tmp, false))
+		return 5;
+	for (n = 1;; n++) {
+		if (pwrite(fd, &n, 8, 0) != 8)
+			bad("shared write", n);
+		e = 0;
+		if (pread(fd, &e, 8, 8) < 0 || e < last || e > n)
+			bad("echo", n);
+		last = e;
+		len = snprintf(buf, sizeof(buf), "%llu %llu\n", n, e);
+		if (pwrite(out_fd, buf, len, 0) != len || ftruncate(out_fd, len))
+			exit(4);
+		msleep(5);
+	}
+	return 0;
+}
+
+static int echo(const char *tmp)
+{
+	unsigned long long v, last = 0, n;
+	int fd;
+
+	if (wait_name(tmp, true))
+		return 5;
+	fd = open(tmp, O_RDWR | O_CLOEXEC);
+	if (fd < 0 || unlink(tmp))
+		return 5;
+	for (n = 1;; n++) {
+		v = 0;
+		if (pread(fd, &v, 8, 0) < 0 || v < last)
+			bad("shared read", n);
+		last = v;
+		if (pwrite(fd, &v, 8, 8) != 8)
+			bad("echo write", n);
+		report("%llu %d\n", v);
 		msleep(5);
 	}
 	return 0;
@@ -507,6 +590,10 @@ int main(int argc, char **argv)
 		return undo(argv);
 	if (!strcmp(argv[1], "files") && argc == 5)
 		return files(argv[3], argv[4]);
+	if (!strcmp(argv[1], "share") && argc == 4)
+		return share(argv[3]);
+	if (!strcmp(argv[1], "echo") && argc == 4)
+		return echo(argv[3]);
 	if (!strcmp(argv[1], "writer") && argc == 4)
 		return writer(argv[3]);
 	fprintf(stderr, "mig-worker: unknown program '%s'\n", argv[1]);
