@@ -915,6 +915,38 @@ static int kdfs_rmdir(struct inode *dir, struct dentry *dentry)
 }
 
 /*
+ * A directory that takes a new name: not removed (its inode object may
+ * still be there, with no link, while it is open somewhere).
+ */
+static int dir_alive(u64 dir)
+{
+	struct kdfs_iobj *io = iobj_op(dir, false);
+	bool alive;
+
+	if (IS_ERR(io))
+		return PTR_ERR(io);
+	alive = io->nlink;
+	kddm_put_object(kdfs_inodes, dir);
+	return alive ? 0 : -ENOENT;
+}
+
+/* The listing @d held: link_entry()'s name and link of @ino go again. */
+static void link_undo(struct kdfs_dobj *d, const struct qstr *q, u64 ino)
+{
+	struct kdfs_dirent *de = dir_find(d, q->name, q->len);
+	struct kdfs_iobj *io;
+
+	if (de && de->ino == ino)
+		dir_del(d, de);
+	io = kdfs_iobj_grab(ino);
+	if (IS_ERR(io))
+		return;
+	if (io->nlink)
+		io->nlink--;
+	kdfs_iobj_put(ino);
+}
+
+/*
  * @inode gets name @q in @dir: the listing and the link count. With
  * @orphan, an inode with no link left (open somewhere) may get one again.
  */
@@ -931,6 +963,9 @@ static int link_entry(struct inode *inode, struct inode *dir,
 	ret = -EEXIST;
 	if (dir_find(d, q->name, q->len))
 		goto out;
+	ret = dir_alive(dir->i_ino);
+	if (ret)
+		goto out;
 	io = kdfs_iobj_grab(inode->i_ino);
 	ret = PTR_ERR_OR_ZERO(io);
 	if (ret)
@@ -946,8 +981,11 @@ static int link_entry(struct inode *inode, struct inode *dir,
 		}
 	}
 	kdfs_iobj_put(inode->i_ino);
-	if (!ret)
+	if (!ret) {
 		ret = parent_changed(dir->i_ino, 0);
+		if (ret)	/* the name goes again, and the link */
+			link_undo(d, q, inode->i_ino);
+	}
 out:
 	kddm_put_object(kdfs_dirs, dir->i_ino);
 	if (ret)
@@ -984,6 +1022,36 @@ static int kdfs_link(struct dentry *old, struct inode *dir,
 	return ret;
 }
 
+/* The parent of @dentry, locked (it stays its parent meanwhile). */
+static struct dentry *lock_parent_of(struct dentry *dentry)
+{
+	struct dentry *parent;
+
+	for (;;) {
+		parent = dget_parent(dentry);
+		inode_lock_nested(d_inode(parent), I_MUTEX_PARENT);
+		if (likely(READ_ONCE(dentry->d_parent) == parent))
+			return parent;
+		inode_unlock(d_inode(parent));	/* renamed meanwhile */
+		dput(parent);
+	}
+}
+
+/* Does the listing of @dir say that @q is @ino? -EEXIST if so. */
+static int names(struct inode *dir, const struct qstr *q, u64 ino)
+{
+	struct kdfs_dobj *d = dobj_get(dir->i_ino);
+	struct kdfs_dirent *de;
+	int ret;
+
+	if (IS_ERR(d))
+		return PTR_ERR(d);
+	de = dir_find(d, q->name, q->len);
+	ret = de && de->ino == ino ? -EEXIST : 0;
+	kddm_put_object(kdfs_dirs, dir->i_ino);
+	return ret;
+}
+
 /*
  * KDFS_IOC_RELINK: an open regular file whose name was removed gets it
  * back (the dentry it was opened by is hashed again), in the directory
@@ -1006,16 +1074,19 @@ int kdfs_relink(struct file *file)
 	ret = mnt_want_write_file(file);
 	if (ret)
 		return ret;
-	parent = dget_parent(dentry);
+	parent = lock_parent_of(dentry);
 	dir = d_inode(parent);
 	take_dentry_name_snapshot(&name, dentry);
-	inode_lock_nested(dir, I_MUTEX_PARENT);
 	ret = -ENOENT;
 	if (IS_DEADDIR(dir) || d_unhashed(parent))
 		goto unlock;
-	ret = -EEXIST;
-	if (!d_unhashed(dentry))
-		goto unlock;	/* it has its name */
+	if (!d_unhashed(dentry)) {
+		/* the name may have gone on another node, unseen here */
+		ret = names(dir, &name.name, inode->i_ino);
+		if (ret)
+			goto unlock;	/* it has its name (-EEXIST) */
+		d_drop(dentry);
+	}
 	other = lookup_one_len(name.name.name, parent, name.name.len);
 	ret = PTR_ERR_OR_ZERO(other);
 	if (ret)

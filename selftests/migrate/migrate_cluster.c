@@ -548,8 +548,9 @@ TEST_F_TIMEOUT(mig, kdfs_mapping_and_unlinked, 300)
  * A kdfs file unlinked while open on two nodes stays one file when one of
  * the processes moves: the mover ("share", node 1 to 2 to 3) writes its
  * count into it, the other ("echo", node 2) copies what it reads there
- * back into it. After each move, echo reads the mover's new counts and
- * the mover sees them echoed (it checks); the name stays gone.
+ * back into it and appends it (the file grows while the mover moves).
+ * After each move, echo reads the mover's new counts and the mover sees
+ * them echoed (it checks); the name stays gone.
  */
 TEST_F_TIMEOUT(mig, kdfs_unlinked_shared, 300)
 {

@@ -77,12 +77,18 @@ struct relinked {
 struct relinks {
 	int nr;
 	struct relinked *f;
+	int ndevs;
+	dev_t devs[16];		/* of the kdfs mounts */
 };
 
 int relink_tree(const struct tree *t, int dir_fd, struct relinks *r);
 void relink_undo(struct relinks *r);
 void relink_free(struct relinks *r);
 void relinked_remove(int dir_fd);
+void relinked_forget(const char *dir);
+
+/* ---- files_img.c: CRIU's files image ---- */
+int files_unsize_kdfs(int dir_fd);
 
 /* ---- move.c: the source's and the destination's side ---- */
 int migrate_out(pid_t pid, uint32_t node, uint32_t flags, uid_t uid,

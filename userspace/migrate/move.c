@@ -93,7 +93,10 @@ static void images_remove(const char *path)
 	rmdir(path);
 }
 
-/* What a daemon that died left in MIG_RUN_DIR: at start, nothing runs. */
+/*
+ * What a daemon that died left in MIG_RUN_DIR: at start, nothing runs
+ * (the names it gave unlinked files for a move go too).
+ */
 void images_cleanup(void)
 {
 	char path[PATH_MAX];
@@ -106,6 +109,8 @@ void images_cleanup(void)
 		if (strncmp(d->d_name, "out-", 4) && strncmp(d->d_name, "in-", 3))
 			continue;
 		snprintf(path, sizeof(path), MIG_RUN_DIR "/%s", d->d_name);
+		if (!strncmp(d->d_name, "out-", 4))
+			relinked_forget(path);
 		images_remove(path);
 	}
 	closedir(dir);
@@ -770,7 +775,8 @@ static int dump_and_move(struct out_ctx *c, const struct tree *t)
 	}
 	criu_local_set_pid(o, t->root);
 	criu_local_set_notify_cb(o, notify_cb);
-	relink_tree(t, dir_fd, &c->rl);
+	if (relink_tree(t, dir_fd, &c->rl))
+		relink_undo(&c->rl);	/* no list: CRIU copies them */
 	out = c;
 	err = criu_local_dump(o);
 	out = NULL;
@@ -1120,6 +1126,9 @@ static int on_restore(struct in_ctx *c, const char *buf, size_t n)
 			return send_result(c->fd, -EIO, "%s", c->why);
 		}
 	}
+	err = files_unsize_kdfs(c->dir_fd);
+	if (err)	/* CRIU reads it as it is */
+		logmsg("%s/files.img: %s", c->dir, strerror(-err));
 	o = criu_opts_new(c->dir_fd, "restore.log");
 	if (!o) {
 		if (ls)

@@ -27,8 +27,11 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
+
+#include <linux/openat2.h>
 
 #include <kddm/kdfs.h>
 
@@ -48,6 +51,16 @@ static bool on_kdfs(dev_t dev)
 	return false;
 }
 
+static bool kdfs_dev(const struct relinks *r, dev_t dev)
+{
+	int i;
+
+	for (i = 0; i < r->ndevs; i++)
+		if (r->devs[i] == dev)
+			return true;
+	return false;
+}
+
 static bool known(const struct relinks *r, const struct stat *st)
 {
 	int i;
@@ -58,8 +71,12 @@ static bool known(const struct relinks *r, const struct stat *st)
 	return false;
 }
 
-/* @proc (/proc/PID/fd/N or map_files/RANGE): named again, if it can be. */
-static void relink_one(struct relinks *r, const char *proc)
+/*
+ * @proc (/proc/PID/fd/N or map_files/RANGE), whose path ends with
+ * " (deleted)" (@deleted) or not (the name may have gone on another
+ * node): named again, if it has no name.
+ */
+static void relink_one(struct relinks *r, const char *proc, bool deleted)
 {
 	char self[64], path[PATH_MAX];
 	struct relinked *f;
@@ -67,43 +84,51 @@ static void relink_one(struct relinks *r, const char *proc)
 	ssize_t n;
 	int fd;
 
-	if (stat(proc, &st) || !S_ISREG(st.st_mode) || known(r, &st) || !on_kdfs(st.st_dev) || r->nr == RELINK_MAX)
+	if (stat(proc, &st) || !S_ISREG(st.st_mode) || known(r, &st) ||
+	    !kdfs_dev(r, st.st_dev) || (!deleted && st.st_nlink) ||
+	    r->nr == RELINK_MAX)
 		return;
+	f = realloc(r->f, (r->nr + 1) * sizeof(*r->f));
+	if (!f)
+		return;
+	r->f = f;
 	fd = open(proc, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	if (fd < 0)
 		return;
 	if (ioctl(fd, KDFS_IOC_RELINK)) {
-		/* CRIU copies it: a ghost file */
-		logmsg("%s stays unlinked: %s", proc, strerror(errno));
+		/* CRIU copies it (a ghost file), or has it by its name */
+		if (errno != EEXIST || deleted)
+			logmsg("%s stays unlinked: %s", proc, strerror(errno));
 		goto out;
 	}
 	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
 	n = readlink(self, path, sizeof(path) - 1);
-	f = realloc(r->f, (r->nr + 1) * sizeof(*r->f));
-	if (n <= 0 || !f) {
-		if (f)
-			r->f = f;
-		logmsg("%s: named again, but its name is lost", proc);
-		goto out;
-	}
-	r->f = f;
-	path[n] = 0;
 	f = &r->f[r->nr];
-	f->dev = st.st_dev;
-	f->ino = st.st_ino;
-	f->path = strdup(path);
-	if (f->path)
+	f->path = n > 0 ? strndup(path, n) : NULL;
+	if (f->path) {
+		f->dev = st.st_dev;
+		f->ino = st.st_ino;
 		r->nr++;
+	} else {
+		logmsg("%s: named again, but its name is lost", proc);
+	}
 out:
 	close(fd);
+}
+
+static bool ends_deleted(const char *s, size_t n)
+{
+	size_t dl = strlen(DELETED);
+
+	return n > dl && !memcmp(s + n - dl, DELETED, dl);
 }
 
 /* Of process @pid: its open files, then its mapped ones. */
 static void relink_process(struct relinks *r, pid_t pid)
 {
 	char path[PATH_MAX + 64], target[PATH_MAX], file[PATH_MAX];
-	size_t dl = strlen(DELETED);
 	unsigned long start, end;
+	unsigned int ma, mi;
 	struct dirent *d;
 	ssize_t n;
 	DIR *dir;
@@ -116,10 +141,9 @@ static void relink_process(struct relinks *r, pid_t pid)
 			continue;
 		snprintf(path, sizeof(path), "/proc/%d/fd/%s", pid, d->d_name);
 		n = readlink(path, target, sizeof(target) - 1);
-		if (n <= (ssize_t)dl || target[0] != '/' ||
-		    memcmp(target + n - dl, DELETED, dl))
+		if (n <= 0 || target[0] != '/')
 			continue;
-		relink_one(r, path);
+		relink_one(r, path, ends_deleted(target, n));
 	}
 	if (dir)
 		closedir(dir);
@@ -127,14 +151,13 @@ static void relink_process(struct relinks *r, pid_t pid)
 	f = fopen(path, "re");
 	while (f && fgets(target, sizeof(target), f)) {
 		target[strcspn(target, "\n")] = 0;
-		n = strlen(target);
-		if (sscanf(target, "%lx-%lx %*s %*x %*x:%*x %*u %4095[^\n]",
-			   &start, &end, file) != 3 || file[0] != '/' ||
-		    n <= (ssize_t)dl || strcmp(target + n - dl, DELETED))
+		if (sscanf(target, "%lx-%lx %*s %*x %x:%x %*u %4095[^\n]",
+			   &start, &end, &ma, &mi, file) != 5 ||
+		    file[0] != '/' || !kdfs_dev(r, makedev(ma, mi)))
 			continue;
 		snprintf(path, sizeof(path), "/proc/%d/map_files/%lx-%lx", pid,
 			 start, end);
-		relink_one(r, path);
+		relink_one(r, path, ends_deleted(target, strlen(target)));
 	}
 	if (f)
 		fclose(f);
@@ -169,6 +192,9 @@ int relink_tree(const struct tree *t, int dir_fd, struct relinks *r)
 {
 	int i, err;
 
+	r->ndevs = kdfs_mounts(r->devs, ARRAY_SIZE(r->devs), NULL, 0);
+	if (!r->ndevs)
+		return 0;
 	for (i = 0; i < t->nr_procs; i++)
 		relink_process(r, t->procs[i]);
 	if (!r->nr)
@@ -179,16 +205,41 @@ int relink_tree(const struct tree *t, int dir_fd, struct relinks *r)
 	return err;
 }
 
-/* @path's name goes, if it still names file @ino of kdfs. */
+/*
+ * @path's name goes, if it still names file @ino of kdfs. The path may
+ * be in a directory of the moved process's user: no symbolic link is
+ * followed on the way (one swapped in would make us unlink elsewhere).
+ */
 static int unlink_if(const char *path, uint64_t ino)
 {
+	struct open_how how = {
+		.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+		.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+	};
+	char dir[PATH_MAX];
+	const char *base = strrchr(path, '/');
 	struct stat st;
+	int dfd, err = 0;
 
-	if (lstat(path, &st))
+	if (!base || path[0] != '/' || !base[1] || !strcmp(base, "/.") ||
+	    !strcmp(base, "/..") || (size_t)(base - path) >= sizeof(dir))
+		return -EINVAL;
+	memcpy(dir, path, base - path);
+	dir[base - path] = 0;
+	if (!dir[0])
+		strcpy(dir, "/");
+	base++;
+	dfd = syscall(SYS_openat2, AT_FDCWD, dir, &how, sizeof(how));
+	if (dfd < 0)
 		return errno == ENOENT ? 0 : -errno;
-	if (st.st_ino != ino || !S_ISREG(st.st_mode) || !on_kdfs(st.st_dev))
-		return 0;	/* another file now */
-	return unlink(path) && errno != ENOENT ? -errno : 0;
+	if (fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW))
+		err = errno == ENOENT ? 0 : -errno;
+	else if (st.st_ino == ino && S_ISREG(st.st_mode) &&
+		 on_kdfs(st.st_dev) && unlinkat(dfd, base, 0) &&
+		 errno != ENOENT)
+		err = -errno;
+	close(dfd);
+	return err;
 }
 
 void relink_undo(struct relinks *r)
@@ -246,4 +297,15 @@ void relinked_remove(int dir_fd)
 			logmsg("%s: its name stays: %s", path, strerror(-err));
 	}
 	fclose(f);
+}
+
+/* At start: the names a move of a daemon that died left (images @dir). */
+void relinked_forget(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	relinked_remove(fd);
+	close(fd);
 }

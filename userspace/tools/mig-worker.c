@@ -33,14 +33,16 @@
  *       and that TMP has no link left (or, while kddm moves it, its name
  *       back: its link count is 1 and TMP names it)
  *   mig-worker share FILE TMP
- *       opens TMP (made if missing) and waits until its name is gone
- *       ("echo" unlinked it); then writes its count n at offset 0 of it
+ *       opens TMP (made if missing) and waits until "echo" says (in the
+ *       file, at offset 16) that it unlinked it: the name is never looked
+ *       up again on this node; then writes its count n at offset 0 of it
  *       and checks that the count at offset 8 ("echo"'s) never falls or
  *       passes n; writes "n echo" over FILE
  *   mig-worker echo FILE TMP
- *       opens TMP once it is there and unlinks it; then copies the count
- *       at offset 0 to offset 8, checking it never falls; writes the
- *       count it read over FILE
+ *       opens TMP once it is there, unlinks it and says so; then copies
+ *       the count at offset 0 to offset 8, checking it never falls, and
+ *       appends it (the file grows all the time); writes the count it read
+ *       over FILE
  *   mig-worker mapcheck MAPPED
  *       prints the count the pages of MAPPED say, or exits 1 if they are
  *       not the last 16 counts
@@ -463,14 +465,21 @@ static int wait_name(const char *path, bool there)
 	return -1;
 }
 
+#define UNLINKED	0x756e6c696e6b6564ULL	/* echo's word at offset 16 */
+
 static int share(const char *tmp)
 {
 	int fd = open(tmp, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	unsigned long long n, e, last = 0;
+	unsigned long long n, e, last = 0, said = 0;
 	char buf[64];
-	int len;
+	int i, len;
 
-	if (fd < 0 || wait_name(tmp, false))
+	for (i = 0; fd >= 0 && i < 6000 && said != UNLINKED; i++) {
+		if (pread(fd, &said, 8, 16) < 0)
+			return 5;
+		msleep(10);
+	}
+	if (said != UNLINKED)
 		return 5;
 	for (n = 1;; n++) {
 		if (pwrite(fd, &n, 8, 0) != 8)
@@ -495,14 +504,16 @@ static int echo(const char *tmp)
 	if (wait_name(tmp, true))
 		return 5;
 	fd = open(tmp, O_RDWR | O_CLOEXEC);
-	if (fd < 0 || unlink(tmp))
+	v = UNLINKED;
+	if (fd < 0 || unlink(tmp) || pwrite(fd, &v, 8, 16) != 8)
 		return 5;
 	for (n = 1;; n++) {
 		v = 0;
 		if (pread(fd, &v, 8, 0) < 0 || v < last)
 			bad("shared read", n);
 		last = v;
-		if (pwrite(fd, &v, 8, 8) != 8)
+		if (pwrite(fd, &v, 8, 8) != 8 ||
+		    pwrite(fd, &v, 8, 16 + 8 * n) != 8)
 			bad("echo write", n);
 		report("%llu %d\n", v);
 		msleep(5);
