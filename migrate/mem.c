@@ -29,14 +29,17 @@
 
 #include <linux/bitmap.h>
 #include <linux/file.h>
+#include <linux/highmem.h>
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/sched/mm.h>
+#include <linux/sched/task.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/uaccess.h>
+#include <kddm/compat.h>
 #include <kddm/kddm.h>
 #include <kddm/kddm_mig_mem.h>
 #include <kddm/version.h>
@@ -53,12 +56,21 @@ struct mig_fill {
 	unsigned long *done;	/* chunks written */
 };
 
+/* A frozen (or killed) process's memory as a file of the set (EXPORT_MM). */
+struct mig_mmfile {
+	struct mm_struct *mm;	/* a reference: its pages stay */
+	u64 size;
+	u32 nr_ext;
+	struct kddm_mig_ext *ext;	/* ascending offsets */
+};
+
 struct mig_export {
 	struct list_head list;	/* in the exporting file's list */
 	struct kddm_set *set;
 	unsigned int nr;
 	spinlock_t fill_lock;
 	struct mig_fill *fill;	/* per file, if FILLING; else NULL */
+	struct mig_mmfile *mmf;	/* per file, if EXPORT_MM; else NULL */
 	/* chunks read before they were written, oldest first (FILLING) */
 	u64 wanted[KDDM_MIG_WANTED_MAX];
 	unsigned int nr_wanted;
@@ -115,6 +127,58 @@ struct mig_file {
  */
 static DECLARE_RWSEM(exports_sem);
 
+/* @nr pages of @mm at @addr into @to. */
+static int mm_copy(struct mm_struct *mm, unsigned long addr, void *to,
+		   unsigned int nr)
+{
+	struct page *pages[KDDM_MIG_CHUNK / PAGE_SIZE];
+	long got, i;
+
+	if (mmap_read_lock_killable(mm))
+		return -EINTR;
+	/* as ptrace reads it: FOLL_FORCE, whatever the area's protection */
+	got = kddm_gup_remote(mm, addr, nr, FOLL_FORCE, pages);
+	mmap_read_unlock(mm);
+	if (got < 0)
+		return got;
+	for (i = 0; i < got; i++) {
+		memcpy_from_page(to + i * PAGE_SIZE, pages[i], 0, PAGE_SIZE);
+		put_page(pages[i]);
+	}
+	return got == nr ? 0 : -EFAULT;
+}
+
+/* Bytes [@pos, @pos + KDDM_MIG_CHUNK) of a process's memory file. */
+static int mm_chunk(const struct mig_mmfile *f, u64 pos, void *data)
+{
+	u64 end = pos + KDDM_MIG_CHUNK, done = pos, a, b;
+	const struct kddm_mig_ext *x;
+	u32 lo = 0, hi = f->nr_ext, mid;
+	int ret;
+
+	if (pos >= f->size)
+		return -ERANGE;
+	while (lo < hi) {	/* the first extent that ends past @pos */
+		mid = lo + (hi - lo) / 2;
+		if (f->ext[mid].off + f->ext[mid].len <= pos)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (x = f->ext + lo; x < f->ext + f->nr_ext && x->off < end; x++) {
+		a = max(pos, x->off);
+		b = min(end, x->off + x->len);
+		memset(data + (done - pos), 0, a - done);	/* a gap */
+		ret = mm_copy(f->mm, x->vaddr + (a - x->off), data + (a - pos),
+			      (b - a) >> PAGE_SHIFT);
+		if (ret)
+			return ret;
+		done = b;
+	}
+	memset(data + (done - pos), 0, end - done);
+	return 0;
+}
+
 /* Home only: chunk n of file i, zero past its end. */
 static int mig_first_touch(struct kddm_set *set, u64 objid, void *data)
 {
@@ -131,6 +195,12 @@ static int mig_first_touch(struct kddm_set *set, u64 objid, void *data)
 	n = -EINVAL;
 	if (idx >= e->nr)
 		goto out;
+	if (e->mmf) {
+		nofs = memalloc_nofs_save();
+		n = mm_chunk(&e->mmf[idx], pos, data);
+		memalloc_nofs_restore(nofs);
+		goto out;
+	}
 	n = -ERANGE;
 	if (pos >= i_size_read(file_inode(e->files[idx])))
 		goto out;
@@ -155,10 +225,43 @@ static int mig_sync_object(struct kddm_set *set, u64 objid, void *data)
 	return 0;
 }
 
+/* A chunk's storage, not zeroed: its first touch or its import fills it. */
+static void *mig_alloc_object(struct kddm_set *set, u64 objid)
+{
+	return kvmalloc(KDDM_MIG_CHUNK, GFP_KERNEL);
+}
+
+static void mig_free_object(struct kddm_set *set, u64 objid, void *data)
+{
+	kvfree(data);
+}
+
+static int mig_export_object(struct kddm_set *set, u64 objid, void *data,
+			     void *buf, size_t len)
+{
+	if (len < KDDM_MIG_CHUNK)
+		return -EMSGSIZE;
+	memcpy(buf, data, KDDM_MIG_CHUNK);
+	return KDDM_MIG_CHUNK;
+}
+
+static int mig_import_object(struct kddm_set *set, u64 objid, void *data,
+			     const void *buf, size_t len)
+{
+	len = min_t(size_t, len, KDDM_MIG_CHUNK);
+	memcpy(data, buf, len);
+	memset(data + len, 0, KDDM_MIG_CHUNK - len);
+	return 0;
+}
+
 static const struct kddm_io_linker_ops mig_linker = {
 	.name = MIG_LINKER,
 	.owner = THIS_MODULE,
+	.alloc_object = mig_alloc_object,
+	.free_object = mig_free_object,
 	.first_touch = mig_first_touch,
+	.export_object = mig_export_object,
+	.import_object = mig_import_object,
 	.sync_object = mig_sync_object,
 };
 
@@ -171,8 +274,13 @@ static void export_free(struct mig_export *e)
 			fput(e->files[i]);
 		if (e->fill)
 			kvfree(e->fill[i].done);
+		if (e->mmf && e->mmf[i].mm)
+			mmput(e->mmf[i].mm);	/* a killed process's pages go */
+		if (e->mmf)
+			kvfree(e->mmf[i].ext);
 	}
 	kfree(e->fill);
+	kvfree(e->mmf);
 	kfree(e);
 }
 
@@ -227,13 +335,36 @@ static int export_files(struct mig_export *e, const s32 __user *ufds)
 	return 0;
 }
 
-static long mig_export(struct mig_file *mf, void __user *arg)
+/* @e's set, made and known to kDDM; its id in *@id. */
+static int export_set(struct mig_export *e, u64 *id)
 {
 	struct kddm_set_attr attr = {
 		.linker = MIG_LINKER,
 		.obj_size = KDDM_MIG_CHUNK,
 		.policy = KDDM_OWNER_FIXED,
 	};
+
+	e->set = kddm_create_set(&attr);
+	if (IS_ERR(e->set))
+		return PTR_ERR(e->set);
+	/* nobody knows the set's id yet: no object before this */
+	down_write(&exports_sem);
+	kddm_set_set_private(e->set, e);
+	up_write(&exports_sem);
+	kddm_set_cache_limit(e->set, MIG_CACHE_CHUNKS);
+	*id = kddm_set_id(e->set);
+	return 0;
+}
+
+static void export_add(struct mig_file *mf, struct mig_export *e)
+{
+	mutex_lock(&mf->lock);
+	list_add(&e->list, &mf->exports);
+	mutex_unlock(&mf->lock);
+}
+
+static long mig_export(struct mig_file *mf, void __user *arg)
+{
 	struct kddm_mig_export ex;
 	struct mig_export *e;
 	long ret;
@@ -251,30 +382,127 @@ static long mig_export(struct mig_file *mf, void __user *arg)
 	ret = export_files(e, u64_to_user_ptr(ex.fds));
 	if (!ret && ex.flags & KDDM_MIG_EXPORT_FILLING)
 		ret = export_fill_init(e);
-	if (ret)
-		goto free;
-	e->set = kddm_create_set(&attr);
-	if (IS_ERR(e->set)) {
-		ret = PTR_ERR(e->set);
-		goto free;
+	if (!ret)
+		ret = export_set(e, &ex.set_id);
+	if (ret) {
+		export_free(e);
+		return ret;
 	}
-	/* nobody knows the set's id yet: no object before this */
-	down_write(&exports_sem);
-	kddm_set_set_private(e->set, e);
-	up_write(&exports_sem);
-	kddm_set_cache_limit(e->set, MIG_CACHE_CHUNKS);
-	ex.set_id = kddm_set_id(e->set);
 	if (copy_to_user(arg, &ex, sizeof(ex))) {
 		export_end(e);
 		return -EFAULT;
 	}
-	mutex_lock(&mf->lock);
-	list_add(&e->list, &mf->exports);
-	mutex_unlock(&mf->lock);
+	export_add(mf, e);
 	return 0;
-free:
-	export_free(e);
+}
+
+/*
+ * Every extent is mapped in the process now: no chunk can fail to read
+ * once the move is decided (its pages stay while the module holds it).
+ */
+static int mmfile_mapped(const struct mig_mmfile *f)
+{
+	const struct vm_area_struct *vma;
+	unsigned long addr, end;
+	int ret = 0;
+	u32 i;
+
+	mmap_read_lock(f->mm);
+	for (i = 0; !ret && i < f->nr_ext; i++) {
+		addr = f->ext[i].vaddr;
+		end = addr + f->ext[i].len;
+		while (!ret && addr < end) {
+			vma = find_vma(f->mm, addr);
+			if (!vma || vma->vm_start > addr)
+				ret = -EFAULT;
+			else
+				addr = vma->vm_end;
+		}
+	}
+	mmap_read_unlock(f->mm);
 	return ret;
+}
+
+/* A process's memory file, as EXPORT_MM describes it. */
+static int mmfile_load(struct mig_mmfile *f, const struct kddm_mig_mm_file *uf)
+{
+	const struct kddm_mig_ext *x;
+	struct task_struct *task;
+	struct pid *pid;
+	u64 end = 0;
+	u32 i;
+
+	if (!uf->nr_ext || uf->nr_ext > KDDM_MIG_MAX_EXT || !uf->size ||
+	    uf->size > (u64)MIG_FILL_MAX_CHUNKS * KDDM_MIG_CHUNK)
+		return -EINVAL;
+	f->ext = kvmalloc_array(uf->nr_ext, sizeof(*f->ext), GFP_KERNEL);
+	if (!f->ext)
+		return -ENOMEM;
+	if (copy_from_user(f->ext, u64_to_user_ptr(uf->ext),
+			   uf->nr_ext * sizeof(*f->ext)))
+		return -EFAULT;
+	f->nr_ext = uf->nr_ext;
+	f->size = uf->size;
+	for (i = 0; i < f->nr_ext; i++) {
+		x = &f->ext[i];
+		if (!x->len || !PAGE_ALIGNED(x->vaddr | x->off | x->len) ||
+		    x->off < end || x->off >= f->size ||
+		    x->len > f->size - x->off || x->vaddr >= TASK_SIZE_MAX ||
+		    x->len > TASK_SIZE_MAX - x->vaddr)
+			return -EINVAL;
+		end = x->off + x->len;
+	}
+	pid = find_get_pid(uf->pid);
+	task = pid ? get_pid_task(pid, PIDTYPE_PID) : NULL;
+	put_pid(pid);
+	if (!task)
+		return -ESRCH;
+	f->mm = get_task_mm(task);
+	put_task_struct(task);
+	return f->mm ? mmfile_mapped(f) : -ESRCH;
+}
+
+static long mig_export_mm(struct mig_file *mf, void __user *arg)
+{
+	struct kddm_mig_export_mm ex;
+	struct kddm_mig_mm_file uf;
+	struct mig_export *e;
+	u32 i;
+	long ret = 0;
+
+	if (!capable(CAP_SYS_PTRACE))
+		return -EPERM;
+	if (copy_from_user(&ex, arg, sizeof(ex)))
+		return -EFAULT;
+	if (!ex.nr_files || ex.nr_files > KDDM_MIG_MAX_FILES || ex.pad)
+		return -EINVAL;
+	e = kzalloc(struct_size(e, files, ex.nr_files), GFP_KERNEL);
+	if (!e)
+		return -ENOMEM;
+	e->nr = ex.nr_files;
+	spin_lock_init(&e->fill_lock);
+	e->mmf = kvcalloc(e->nr, sizeof(*e->mmf), GFP_KERNEL);
+	if (!e->mmf)
+		ret = -ENOMEM;
+	for (i = 0; !ret && i < e->nr; i++) {
+		if (copy_from_user(&uf, u64_to_user_ptr(ex.files) +
+				   (size_t)i * sizeof(uf), sizeof(uf)))
+			ret = -EFAULT;
+		else
+			ret = mmfile_load(&e->mmf[i], &uf);
+	}
+	if (!ret)
+		ret = export_set(e, &ex.set_id);
+	if (ret) {
+		export_free(e);
+		return ret;
+	}
+	if (copy_to_user(arg, &ex, sizeof(ex))) {
+		export_end(e);
+		return -EFAULT;
+	}
+	export_add(mf, e);
+	return 0;
 }
 
 /* This file's export of set @id; unhooked from the list with @unhook. */
@@ -425,6 +653,8 @@ static long mig_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	switch (cmd) {
 	case KDDM_MIG_EXPORT:
 		return mig_export(mf, uarg);
+	case KDDM_MIG_EXPORT_MM:
+		return mig_export_mm(mf, uarg);
 	case KDDM_MIG_UNEXPORT:
 		return mig_unexport(mf, uarg);
 	case KDDM_MIG_FILLED:

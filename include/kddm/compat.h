@@ -173,4 +173,13 @@ kddm_dump_attrs(const struct genl_dumpit_info *info)
 #define KDDM_FL_LIST		fl_list
 #endif
 
+/* get_user_pages_remote() lost its vmas argument in 6.5. */
+#if KDDM_SINCE(6, 5)
+#define kddm_gup_remote(mm, addr, nr, flags, pages) \
+	get_user_pages_remote(mm, addr, nr, flags, pages, NULL)
+#else
+#define kddm_gup_remote(mm, addr, nr, flags, pages) \
+	get_user_pages_remote(mm, addr, nr, flags, pages, NULL, NULL)
+#endif
+
 #endif /* _KDDM_COMPAT_H */

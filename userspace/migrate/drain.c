@@ -107,6 +107,7 @@ struct drain {
 	pthread_cond_t cond;
 	int decision;		/* 1 committed, -1 aborted, 0 not yet */
 	bool failed;		/* some page will not come */
+	bool mm;		/* exported from the processes' memory */
 };
 
 /* tmpfs room promised to the drains running: they fill it later */
@@ -282,6 +283,54 @@ static int export_files(struct drain *d)
  * drain owns from now on) in @dir_fd, exported as a set still being
  * filled, unless nothing is lazy. NULL with the reason in @why.
  */
+/*
+ * The lazy pages exported as they are in the frozen processes: kddm_mig
+ * keeps their address spaces (after the processes are killed, once the
+ * move is committed) and reads each chunk out of them when the
+ * destination asks for it. Nothing is copied out of CRIU, no file is
+ * written: CRIU's page server only has to end.
+ */
+static int export_mm(struct drain *d)
+{
+	const struct lazy_plan *p = d->plan;
+	struct kddm_mig_mm_file *mf = calloc(p->nr, sizeof(*mf));
+	struct kddm_mig_ext **ext = calloc(p->nr, sizeof(*ext));
+	struct kddm_mig_export_mm ex = { .nr_files = p->nr,
+					 .files = (uintptr_t)mf };
+	int i, j, err = mf && ext ? 0 : -ENOMEM;
+
+	for (i = 0; !err && i < p->nr; i++) {
+		const struct lazy_file *f = &p->files[i];
+
+		ext[i] = calloc(f->nr ?: 1, sizeof(**ext));
+		if (!ext[i]) {
+			err = -ENOMEM;
+			break;
+		}
+		for (j = 0; j < f->nr; j++) {
+			ext[i][j].vaddr = f->ext[j].vaddr;
+			ext[i][j].off = f->ext[j].off;
+			ext[i][j].len = (uint64_t)f->ext[j].nr_pages * PAGE;
+		}
+		mf[i].pid = f->pid;
+		mf[i].nr_ext = f->nr;
+		mf[i].size = f->size;
+		mf[i].ext = (uintptr_t)ext[i];
+	}
+	if (!err && ioctl(mig_dev, KDDM_MIG_EXPORT_MM, &ex))
+		err = -errno;
+	if (!err)
+		d->set_id = ex.set_id;
+	else
+		logmsg("exporting the memory of process %u as it is: %s (through files)",
+		       p->nr ? p->files[0].pid : 0, strerror(-err));
+	for (i = 0; ext && i < p->nr; i++)
+		free(ext[i]);
+	free(ext);
+	free(mf);
+	return err;
+}
+
 struct drain *drain_prepare(int dir_fd, struct lazy_plan *plan, int ps,
 			    int criu, char *why, size_t wl)
 {
@@ -305,6 +354,11 @@ struct drain *drain_prepare(int dir_fd, struct lazy_plan *plan, int ps,
 		d->pipe[0] = d->pipe[1] = -1;
 	else
 		fcntl(d->pipe[0], F_SETPIPE_SZ, GET_PAGES * PAGE);
+	/* straight from the frozen processes' memory, else through files */
+	if (plan->lazy_bytes && d->buf && !export_mm(d)) {
+		d->mm = true;
+		return d;
+	}
 	err = d->buf && d->pipe[0] >= 0 ?
 	      room_for(d, dir_fd, plan->lazy_bytes) : -ENOMEM;
 	if (err == -ENOSPC)
@@ -634,7 +688,10 @@ static void *drain_main(void *arg)
 	struct drain *d = arg;
 
 	d->t_start = now_us();
-	d->err = drain_pages(d);
+	if (d->mm)
+		d->bytes = d->plan->lazy_bytes;	/* all there, as they are */
+	else
+		d->err = drain_pages(d);
 	d->t_end = now_us();
 	if (d->err) {
 		logmsg("copying the memory out of CRIU: %s", strerror(-d->err));
@@ -697,7 +754,7 @@ int drain_end(struct drain *d, bool criu_failed, uint64_t *bytes)
 			shutdown(d->ps, SHUT_RDWR);
 		pthread_join(d->th, NULL);
 		err = d->err;
-		if (d->bytes)
+		if (d->bytes && !d->mm)
 			logmsg("copied %llu bytes out of CRIU in %llu ms",
 			       (unsigned long long)d->bytes,
 			       (unsigned long long)(d->t_end - d->t_start) / 1000);

@@ -32,8 +32,10 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -559,6 +561,7 @@ static void lpi_gone(struct lpi *l)
 }
 
 #define PULL_AHEAD	8	/* chunks asked for ahead of the copy */
+#define PULL_NICE	-10	/* the pulling thread's nice value */
 
 /* Keeps PULL_AHEAD chunks of @r's on their way, slid one at a time. */
 static void read_ahead(struct lazy_srv *s, const struct range *r)
@@ -914,6 +917,13 @@ static void *lazy_main(void *arg)
 	struct kddm_mig_result done = { .to = self_node };
 	int i, err = -ETIMEDOUT;
 
+	/*
+	 * The pull before the process: it mostly waits for its pages, and
+	 * one that computes on those it has would take half of a CPU from
+	 * the thread that brings the rest.
+	 */
+	if (setpriority(PRIO_PROCESS, syscall(SYS_gettid), PULL_NICE))
+		logmsg("pull priority: %s", strerror(errno));
 	if (poll(p, 2, 120000) > 0 && (p[0].revents & POLLIN)) {
 		s->client = accept4(s->listen, NULL, NULL, SOCK_CLOEXEC);
 		err = s->client < 0 ? -errno : 0;

@@ -17,6 +17,15 @@
  * then. WANTED tells the exporter which chunks were asked for too early
  * (file << 32 | chunk, oldest first), so that it copies those first.
  *
+ * EXPORT_MM exports the memory of frozen processes directly: file i is
+ * then the memory of process @pid of its kddm_mig_mm_file, laid out as
+ * its extents say (bytes [off, off + len) of the file are the process's
+ * memory at [vaddr, vaddr + len); zero elsewhere, up to @size). The
+ * module keeps a reference to each process's address space, which stays
+ * after the process was killed, until UNEXPORT; its objects are read out
+ * of it at first touch. Nothing is copied on the source before the
+ * destination asks for it, and nothing is written to a file.
+ *
  * On the destination, GUARD hands the module a reference to the
  * userfaultfd of a restored process whose pages are still coming, and
  * the process (@pid, 0 for none: a child forked meanwhile, whose parent
@@ -63,6 +72,29 @@ struct kddm_mig_wanted {
 	__u64 chunks[KDDM_MIG_WANTED_MAX];
 };
 
+/* EXPORT_MM: a process's memory as file @file of the set. */
+struct kddm_mig_ext {
+	__u64 vaddr;		/* page aligned */
+	__u64 off;		/* in the file: page aligned, ascending */
+	__u64 len;		/* page aligned, not 0 */
+};
+
+struct kddm_mig_mm_file {
+	__s32 pid;		/* in the caller's PID namespace */
+	__u32 nr_ext;		/* KDDM_MIG_MAX_EXT at most */
+	__u64 size;		/* of the file */
+	__u64 ext;		/* user pointer to nr_ext struct kddm_mig_ext */
+};
+
+struct kddm_mig_export_mm {
+	__u64 set_id;		/* out */
+	__u64 files;		/* user pointer to nr_files kddm_mig_mm_file */
+	__u32 nr_files;
+	__u32 pad;
+};
+
+#define KDDM_MIG_MAX_EXT	(1U << 20)
+
 struct kddm_mig_read {
 	__u64 set_id;
 	__u64 obj_id;
@@ -87,5 +119,6 @@ struct kddm_mig_guard {
 #define KDDM_MIG_WANTED		_IOWR('k', 0x45, struct kddm_mig_wanted)
 #define KDDM_MIG_GUARD		_IOW('k', 0x46, struct kddm_mig_guard)
 #define KDDM_MIG_UNGUARD	_IOW('k', 0x47, __u64)
+#define KDDM_MIG_EXPORT_MM	_IOWR('k', 0x48, struct kddm_mig_export_mm)
 
 #endif /* _UAPI_KDDM_KDDM_MIG_MEM_H */
