@@ -59,6 +59,7 @@ struct mig_fill {
 /* A frozen (or killed) process's memory as a file of the set (EXPORT_MM). */
 struct mig_mmfile {
 	struct mm_struct *mm;	/* a reference: its pages stay */
+	struct pid *tgid;	/* its process, sealed at SEAL */
 	u64 size;
 	u32 nr_ext;
 	struct kddm_mig_ext *ext;	/* ascending offsets */
@@ -134,8 +135,10 @@ static int mm_copy(struct mm_struct *mm, unsigned long addr, void *to,
 	struct page *pages[KDDM_MIG_CHUNK / PAGE_SIZE];
 	long got, i;
 
-	if (mmap_read_lock_killable(mm))
-		return -EINTR;
+	BUILD_BUG_ON(PAGE_SIZE > KDDM_MIG_CHUNK);
+	/* the home never waits: busy (khugepaged, say), the reader asks again */
+	if (!mmap_read_trylock(mm))
+		return -EAGAIN;
 	/* as ptrace reads it: FOLL_FORCE, whatever the area's protection */
 	got = kddm_gup_remote(mm, addr, nr, FOLL_FORCE, pages);
 	mmap_read_unlock(mm);
@@ -276,8 +279,10 @@ static void export_free(struct mig_export *e)
 			kvfree(e->fill[i].done);
 		if (e->mmf && e->mmf[i].mm)
 			mmput(e->mmf[i].mm);	/* a killed process's pages go */
-		if (e->mmf)
+		if (e->mmf) {
+			put_pid(e->mmf[i].tgid);
 			kvfree(e->mmf[i].ext);
+		}
 	}
 	kfree(e->fill);
 	kvfree(e->mmf);
@@ -397,8 +402,10 @@ static long mig_export(struct mig_file *mf, void __user *arg)
 }
 
 /*
- * Every extent is mapped in the process now: no chunk can fail to read
- * once the move is decided (its pages stay while the module holds it).
+ * Every extent is mapped in the process now, in memory areas of pages:
+ * once the move is decided, its pages stay while the module holds its
+ * address space (a read fails only for want of memory, or if someone
+ * reaps the killed process's memory: process_mrelease(), the OOM reaper).
  */
 static int mmfile_mapped(const struct mig_mmfile *f)
 {
@@ -413,7 +420,8 @@ static int mmfile_mapped(const struct mig_mmfile *f)
 		end = addr + f->ext[i].len;
 		while (!ret && addr < end) {
 			vma = find_vma(f->mm, addr);
-			if (!vma || vma->vm_start > addr)
+			if (!vma || vma->vm_start > addr ||
+			    vma->vm_flags & (VM_IO | VM_PFNMAP))
 				ret = -EFAULT;
 			else
 				addr = vma->vm_end;
@@ -432,10 +440,10 @@ static int mmfile_load(struct mig_mmfile *f, const struct kddm_mig_mm_file *uf)
 	u64 end = 0;
 	u32 i;
 
-	if (!uf->nr_ext || uf->nr_ext > KDDM_MIG_MAX_EXT || !uf->size ||
+	if (uf->nr_ext > KDDM_MIG_MAX_EXT ||
 	    uf->size > (u64)MIG_FILL_MAX_CHUNKS * KDDM_MIG_CHUNK)
 		return -EINVAL;
-	f->ext = kvmalloc_array(uf->nr_ext, sizeof(*f->ext), GFP_KERNEL);
+	f->ext = kvmalloc_array(uf->nr_ext ?: 1, sizeof(*f->ext), GFP_KERNEL);
 	if (!f->ext)
 		return -ENOMEM;
 	if (copy_from_user(f->ext, u64_to_user_ptr(uf->ext),
@@ -454,20 +462,50 @@ static int mmfile_load(struct mig_mmfile *f, const struct kddm_mig_mm_file *uf)
 	}
 	pid = find_get_pid(uf->pid);
 	task = pid ? get_pid_task(pid, PIDTYPE_PID) : NULL;
+	if (task && task->tgid == uf->pid)
+		f->tgid = get_pid(pid);
 	put_pid(pid);
 	if (!task)
 		return -ESRCH;
-	f->mm = get_task_mm(task);
+	f->mm = f->tgid ? get_task_mm(task) : NULL;
 	put_task_struct(task);
 	return f->mm ? mmfile_mapped(f) : -ESRCH;
 }
+
+/*
+ * The move is decided, the processes stopped: their death must not
+ * write into the memory still to be read (the kernel clears a thread's
+ * clear_child_tid word and marks the robust futexes it holds at exit,
+ * and the module's reference to the address space makes it do so for
+ * every thread): those registrations go first.
+ */
+static void mmfile_seal(struct mig_mmfile *f)
+{
+	struct task_struct *leader, *t;
+
+	rcu_read_lock();
+	leader = pid_task(f->tgid, PIDTYPE_PID);
+	if (leader) {
+		for_each_thread(leader, t) {
+			WRITE_ONCE(t->clear_child_tid, NULL);
+#ifdef CONFIG_FUTEX
+			WRITE_ONCE(t->robust_list, NULL);
+#ifdef CONFIG_COMPAT
+			WRITE_ONCE(t->compat_robust_list, NULL);
+#endif
+#endif
+		}
+	}
+	rcu_read_unlock();
+}
+
 
 static long mig_export_mm(struct mig_file *mf, void __user *arg)
 {
 	struct kddm_mig_export_mm ex;
 	struct kddm_mig_mm_file uf;
 	struct mig_export *e;
-	u32 i;
+	u32 i, exts = 0;
 	long ret = 0;
 
 	if (!capable(CAP_SYS_PTRACE))
@@ -488,8 +526,12 @@ static long mig_export_mm(struct mig_file *mf, void __user *arg)
 		if (copy_from_user(&uf, u64_to_user_ptr(ex.files) +
 				   (size_t)i * sizeof(uf), sizeof(uf)))
 			ret = -EFAULT;
+		else if (uf.nr_ext > KDDM_MIG_MAX_EXT - exts)
+			ret = -E2BIG;	/* extents of all files, bounded */
 		else
 			ret = mmfile_load(&e->mmf[i], &uf);
+		exts += uf.nr_ext;
+		cond_resched();
 	}
 	if (!ret)
 		ret = export_set(e, &ex.set_id);
@@ -519,6 +561,27 @@ static struct mig_export *export_find(struct mig_file *mf, u64 id,
 		}
 	}
 	return NULL;
+}
+
+static long mig_seal(struct mig_file *mf, void __user *arg)
+{
+	struct mig_export *e;
+	long ret = 0;
+	u64 id;
+	u32 i;
+
+	if (copy_from_user(&id, arg, sizeof(id)))
+		return -EFAULT;
+	mutex_lock(&mf->lock);
+	e = export_find(mf, id, false);
+	if (!e)
+		ret = -ENOENT;
+	else if (!e->mmf)
+		ret = -EINVAL;
+	for (i = 0; !ret && i < e->nr; i++)
+		mmfile_seal(&e->mmf[i]);
+	mutex_unlock(&mf->lock);
+	return ret;
 }
 
 static long mig_unexport(struct mig_file *mf, void __user *arg)
@@ -655,6 +718,8 @@ static long mig_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return mig_export(mf, uarg);
 	case KDDM_MIG_EXPORT_MM:
 		return mig_export_mm(mf, uarg);
+	case KDDM_MIG_SEAL:
+		return mig_seal(mf, uarg);
 	case KDDM_MIG_UNEXPORT:
 		return mig_unexport(mf, uarg);
 	case KDDM_MIG_FILLED:

@@ -332,7 +332,7 @@ static int export_mm(struct drain *d)
 }
 
 struct drain *drain_prepare(int dir_fd, struct lazy_plan *plan, int ps,
-			    int criu, char *why, size_t wl)
+			    int criu, bool mm_ok, char *why, size_t wl)
 {
 	struct drain *d = calloc(1, sizeof(*d));
 	int err;
@@ -355,7 +355,7 @@ struct drain *drain_prepare(int dir_fd, struct lazy_plan *plan, int ps,
 	else
 		fcntl(d->pipe[0], F_SETPIPE_SZ, GET_PAGES * PAGE);
 	/* straight from the frozen processes' memory, else through files */
-	if (plan->lazy_bytes && d->buf && !export_mm(d)) {
+	if (mm_ok && plan->lazy_bytes && d->buf && !export_mm(d)) {
 		d->mm = true;
 		return d;
 	}
@@ -705,6 +705,29 @@ static void *drain_main(void *arg)
 	}
 	ps_finish(d);
 	return NULL;
+}
+
+/*
+ * Exported from the processes' memory: the move is committed and the
+ * processes stopped, about to be killed; their death writes nothing into
+ * their memory (KDDM_MIG_SEAL).
+ */
+void drain_seal(struct drain *d)
+{
+	if (d->mm && ioctl(mig_dev, KDDM_MIG_SEAL, &d->set_id))
+		logmsg("sealing the memory of set %llx: %s",
+		       (unsigned long long)d->set_id, strerror(errno));
+}
+
+/*
+ * Exported from the processes' memory, and the move aborted: the set
+ * goes before CRIU thaws them (the copy there, killed without COMMIT,
+ * reads nothing of a running process meanwhile).
+ */
+void drain_unexport(struct drain *d)
+{
+	if (d->mm && d->set_id && ioctl(mig_dev, KDDM_MIG_UNEXPORT, &d->set_id))
+		logmsg("unexport: %s", strerror(errno));
 }
 
 /* The move is decided: @commit, the process runs there. */

@@ -147,7 +147,9 @@ struct drain;
 int criu_swrk_spawn(const char *bin, int ps, pid_t *pid);
 int drain_conf(int dir_fd, const char *name);
 struct drain *drain_prepare(int dir_fd, struct lazy_plan *plan, int ps,
-			    int criu, char *why, size_t wl);
+			    int criu, bool mm_ok, char *why, size_t wl);
+void drain_seal(struct drain *d);
+void drain_unexport(struct drain *d);
 uint64_t drain_set_id(const struct drain *d);
 int drain_start(struct drain *d);
 void drain_decide(struct drain *d, bool commit);

@@ -258,6 +258,25 @@ static int send_images(struct out_ctx *c)
 }
 
 /*
+ * Are the tasks CRIU names in @plan the tree's processes, by the PIDs
+ * seen here (not those of a PID namespace of theirs)? Only then may their
+ * memory be exported as it is in them.
+ */
+static bool tree_pids(const struct out_ctx *c, const struct lazy_plan *plan)
+{
+	int i, j;
+
+	for (i = 0; i < plan->nr; i++) {
+		for (j = 0; j < c->t->nr_procs; j++)
+			if (c->t->procs[j] == (pid_t)plan->files[i].pid)
+				break;
+		if (j == c->t->nr_procs)
+			return false;
+	}
+	return true;
+}
+
+/*
  * Lazy: the pages CRIU kept in its page pipes get files of their own
  * here, exported as a kDDM set that the drain fills once the process
  * runs there (nothing exported if nothing is lazy: a plain restore).
@@ -285,7 +304,8 @@ static int lazy_prepare(struct out_ctx *c)
 		c->ids[i] = plan->files[i].id;
 	c->nr_ids = plan->nr;
 	c->lazy_bytes = plan->lazy_bytes;
-	c->drain = drain_prepare(fd, plan, c->ps, c->swrk_fd, c->why, c->whylen);
+	c->drain = drain_prepare(fd, plan, c->ps, c->swrk_fd, tree_pids(c, plan),
+				 c->why, c->whylen);
 	if (!c->drain) {
 		err = -EIO;
 		goto out;
@@ -473,9 +493,11 @@ static void *lazy_restorer(void *arg)
 	if (err) {
 		give_undos_back(c);
 		c->err = err;
+		drain_unexport(c->drain);
 		drain_decide(c->drain, false);
 		return NULL;
 	}
+	drain_seal(c->drain);
 	tree_signal(c->t, SIGKILL);
 	c->restored = true;
 	c->t_running = now_us();
@@ -821,8 +843,10 @@ out:
 	if (!err && c->set_id) {
 		keep = true;
 		tail_start(c, dir);
-	} else if (c->set_id && ioctl(mig_dev, KDDM_MIG_UNEXPORT, &c->set_id))
+	} else if (c->set_id && ioctl(mig_dev, KDDM_MIG_UNEXPORT, &c->set_id) &&
+		   errno != ENOENT) {	/* ENOENT: unexported at the abort */
 		logmsg("unexport: %s", strerror(errno));
+	}
 	if (!keep)
 		images_remove(dir);
 	return err;

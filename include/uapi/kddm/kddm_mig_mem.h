@@ -24,7 +24,11 @@
  * module keeps a reference to each process's address space, which stays
  * after the process was killed, until UNEXPORT; its objects are read out
  * of it at first touch. Nothing is copied on the source before the
- * destination asks for it, and nothing is written to a file.
+ * destination asks for it, and nothing is written to a file. SEAL, once
+ * the move is decided and the processes stopped, before they are killed:
+ * their threads' clear_child_tid and robust futex lists are dropped, so
+ * that their death writes nothing into the memory still to be read.
+ * @pid must be the process (thread group leader).
  *
  * On the destination, GUARD hands the module a reference to the
  * userfaultfd of a restored process whose pages are still coming, and
@@ -81,7 +85,7 @@ struct kddm_mig_ext {
 
 struct kddm_mig_mm_file {
 	__s32 pid;		/* in the caller's PID namespace */
-	__u32 nr_ext;		/* KDDM_MIG_MAX_EXT at most */
+	__u32 nr_ext;		/* KDDM_MIG_MAX_EXT in all files at most */
 	__u64 size;		/* of the file */
 	__u64 ext;		/* user pointer to nr_ext struct kddm_mig_ext */
 };
@@ -120,5 +124,6 @@ struct kddm_mig_guard {
 #define KDDM_MIG_GUARD		_IOW('k', 0x46, struct kddm_mig_guard)
 #define KDDM_MIG_UNGUARD	_IOW('k', 0x47, __u64)
 #define KDDM_MIG_EXPORT_MM	_IOWR('k', 0x48, struct kddm_mig_export_mm)
+#define KDDM_MIG_SEAL		_IOW('k', 0x49, __u64)
 
 #endif /* _UAPI_KDDM_KDDM_MIG_MEM_H */
