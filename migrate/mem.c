@@ -277,9 +277,9 @@ static void export_free(struct mig_export *e)
 			fput(e->files[i]);
 		if (e->fill)
 			kvfree(e->fill[i].done);
-		if (e->mmf && e->mmf[i].mm)
-			mmput(e->mmf[i].mm);	/* a killed process's pages go */
 		if (e->mmf) {
+			if (e->mmf[i].mm)	/* a killed process's pages go */
+				mmput(e->mmf[i].mm);
 			put_pid(e->mmf[i].tgid);
 			kvfree(e->mmf[i].ext);
 		}
@@ -361,11 +361,40 @@ static int export_set(struct mig_export *e, u64 *id)
 	return 0;
 }
 
-static void export_add(struct mig_file *mf, struct mig_export *e)
+static struct mig_export *export_alloc(u32 nr)
 {
+	struct mig_export *e = kzalloc(struct_size(e, files, nr), GFP_KERNEL);
+
+	if (e) {
+		e->nr = nr;
+		spin_lock_init(&e->fill_lock);
+	}
+	return e;
+}
+
+/*
+ * @e filled (unless @ret says why not): its set made, the export's
+ * argument @ex (@len bytes, its set id at @id) copied back to @arg, and
+ * @e listed in @mf's exports. @e is freed on failure.
+ */
+static long export_publish(struct mig_file *mf, struct mig_export *e,
+			   long ret, void __user *arg, const void *ex,
+			   size_t len, u64 *id)
+{
+	if (!ret)
+		ret = export_set(e, id);
+	if (ret) {
+		export_free(e);
+		return ret;
+	}
+	if (copy_to_user(arg, ex, len)) {
+		export_end(e);
+		return -EFAULT;
+	}
 	mutex_lock(&mf->lock);
 	list_add(&e->list, &mf->exports);
 	mutex_unlock(&mf->lock);
+	return 0;
 }
 
 static long mig_export(struct mig_file *mf, void __user *arg)
@@ -379,26 +408,13 @@ static long mig_export(struct mig_file *mf, void __user *arg)
 	if (!ex.nr_files || ex.nr_files > KDDM_MIG_MAX_FILES ||
 	    ex.flags & ~KDDM_MIG_EXPORT_FILLING)
 		return -EINVAL;
-	e = kzalloc(struct_size(e, files, ex.nr_files), GFP_KERNEL);
+	e = export_alloc(ex.nr_files);
 	if (!e)
 		return -ENOMEM;
-	e->nr = ex.nr_files;
-	spin_lock_init(&e->fill_lock);
 	ret = export_files(e, u64_to_user_ptr(ex.fds));
 	if (!ret && ex.flags & KDDM_MIG_EXPORT_FILLING)
 		ret = export_fill_init(e);
-	if (!ret)
-		ret = export_set(e, &ex.set_id);
-	if (ret) {
-		export_free(e);
-		return ret;
-	}
-	if (copy_to_user(arg, &ex, sizeof(ex))) {
-		export_end(e);
-		return -EFAULT;
-	}
-	export_add(mf, e);
-	return 0;
+	return export_publish(mf, e, ret, arg, &ex, sizeof(ex), &ex.set_id);
 }
 
 /*
@@ -460,14 +476,15 @@ static int mmfile_load(struct mig_mmfile *f, const struct kddm_mig_mm_file *uf)
 			return -EINVAL;
 		end = x->off + x->len;
 	}
+	/* a process (thread group): its leader, found by its tgid */
 	pid = find_get_pid(uf->pid);
-	task = pid ? get_pid_task(pid, PIDTYPE_PID) : NULL;
-	if (task && task->tgid == uf->pid)
-		f->tgid = get_pid(pid);
-	put_pid(pid);
-	if (!task)
+	task = pid ? get_pid_task(pid, PIDTYPE_TGID) : NULL;
+	if (!task) {
+		put_pid(pid);
 		return -ESRCH;
-	f->mm = f->tgid ? get_task_mm(task) : NULL;
+	}
+	f->tgid = pid;
+	f->mm = get_task_mm(task);
 	put_task_struct(task);
 	return f->mm ? mmfile_mapped(f) : -ESRCH;
 }
@@ -484,7 +501,7 @@ static void mmfile_seal(struct mig_mmfile *f)
 	struct task_struct *leader, *t;
 
 	rcu_read_lock();
-	leader = pid_task(f->tgid, PIDTYPE_PID);
+	leader = pid_task(f->tgid, PIDTYPE_TGID);
 	if (leader) {
 		for_each_thread(leader, t) {
 			WRITE_ONCE(t->clear_child_tid, NULL);
@@ -498,7 +515,6 @@ static void mmfile_seal(struct mig_mmfile *f)
 	}
 	rcu_read_unlock();
 }
-
 
 static long mig_export_mm(struct mig_file *mf, void __user *arg)
 {
@@ -514,11 +530,9 @@ static long mig_export_mm(struct mig_file *mf, void __user *arg)
 		return -EFAULT;
 	if (!ex.nr_files || ex.nr_files > KDDM_MIG_MAX_FILES || ex.pad)
 		return -EINVAL;
-	e = kzalloc(struct_size(e, files, ex.nr_files), GFP_KERNEL);
+	e = export_alloc(ex.nr_files);
 	if (!e)
 		return -ENOMEM;
-	e->nr = ex.nr_files;
-	spin_lock_init(&e->fill_lock);
 	e->mmf = kvcalloc(e->nr, sizeof(*e->mmf), GFP_KERNEL);
 	if (!e->mmf)
 		ret = -ENOMEM;
@@ -533,18 +547,7 @@ static long mig_export_mm(struct mig_file *mf, void __user *arg)
 		exts += uf.nr_ext;
 		cond_resched();
 	}
-	if (!ret)
-		ret = export_set(e, &ex.set_id);
-	if (ret) {
-		export_free(e);
-		return ret;
-	}
-	if (copy_to_user(arg, &ex, sizeof(ex))) {
-		export_end(e);
-		return -EFAULT;
-	}
-	export_add(mf, e);
-	return 0;
+	return export_publish(mf, e, ret, arg, &ex, sizeof(ex), &ex.set_id);
 }
 
 /* This file's export of set @id; unhooked from the list with @unhook. */
@@ -578,8 +581,9 @@ static long mig_seal(struct mig_file *mf, void __user *arg)
 		ret = -ENOENT;
 	else if (!e->mmf)
 		ret = -EINVAL;
-	for (i = 0; !ret && i < e->nr; i++)
-		mmfile_seal(&e->mmf[i]);
+	else
+		for (i = 0; i < e->nr; i++)
+			mmfile_seal(&e->mmf[i]);
 	mutex_unlock(&mf->lock);
 	return ret;
 }

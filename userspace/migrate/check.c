@@ -210,37 +210,36 @@ int tree_collect(pid_t root, bool tree, struct tree *t, char *why, size_t len)
 /* ---- what cannot move ---- */
 
 /*
- * Mounted kdfs file systems (the same files on every node): their devices
- * in @devs (@max at most; how many, returned), the first one's mount point
- * in @mnt (if not NULL; left empty if none).
+ * Mounted kdfs file systems (the same files on every node), @max at most:
+ * their devices in @devs and their mount points in @dirs (either may be
+ * NULL). Returns how many.
  */
-int kdfs_mounts(dev_t *devs, int max, char *mnt, size_t len)
+int kdfs_mounts(dev_t *devs, char (*dirs)[PATH_MAX], int max)
 {
 	char line[4096], fstype[64], dir[PATH_MAX], *sep;
 	unsigned int ma, mi;
-	int n = 0, seen = 0;
+	int n = 0;
 	FILE *f = fopen("/proc/self/mountinfo", "re");
 
-	if (mnt && len)
-		mnt[0] = 0;
 	if (!f)
 		return 0;
-	while (fgets(line, sizeof(line), f)) {
+	while (n < max && fgets(line, sizeof(line), f)) {
 		sep = strstr(line, " - ");
 		if (sscanf(line, "%*d %*d %u:%u %*s %4095s", &ma, &mi, dir) != 3 ||
 		    !sep || sscanf(sep + 3, "%63s", fstype) != 1 ||
 		    strcmp(fstype, "kdfs"))
 			continue;
-		if (n < max)
-			devs[n++] = makedev(ma, mi);
-		if (!seen++ && mnt && snprintf(mnt, len, "%s", dir) >= (int)len)
-			mnt[0] = 0;	/* no room: as if none */
+		if (devs)
+			devs[n] = makedev(ma, mi);
+		if (dirs)
+			memcpy(dirs[n], dir, sizeof(dir));
+		n++;
 	}
 	fclose(f);
 	return n;
 }
 
-static bool on_kdfs(dev_t dev, const dev_t *devs, int n)
+bool kdfs_dev_in(dev_t dev, const dev_t *devs, int n)
 {
 	int i;
 
@@ -343,7 +342,7 @@ static int check_fd(pid_t pid, int fd, const dev_t *devs, int ndevs,
 			 pid, fd, target);
 		return -EBUSY;
 	}
-	if (!on_kdfs(st.st_dev, devs, ndevs)) {
+	if (!kdfs_dev_in(st.st_dev, devs, ndevs)) {
 		snprintf(why, len, "process %d has %s open (fd %d) on a node-local file system: only files on kdfs move",
 			 pid, target, fd);
 		return -EBUSY;
@@ -413,7 +412,7 @@ static int check_maps(pid_t pid, const dev_t *devs, int ndevs, char *why,
 		} else if (!strcmp(file, "/dev/kipc") && kipc_dev(ma, mi)) {
 			continue;	/* a kipc segment: CRIU's plugin */
 		} else if (file[0] == '/' && perms[3] == 's' &&
-			   !on_kdfs(makedev(ma, mi), devs, ndevs)) {
+			   !kdfs_dev_in(makedev(ma, mi), devs, ndevs)) {
 			snprintf(why, len, "process %d has %s mapped shared on a node-local file system",
 				 pid, file);
 			err = -EBUSY;
@@ -476,7 +475,7 @@ int tree_movable(const struct tree *t, char *why, size_t len)
 {
 	static __thread struct pipes pp;
 	dev_t devs[16];
-	int ndevs = kdfs_mounts(devs, ARRAY_SIZE(devs), NULL, 0);
+	int ndevs = kdfs_mounts(devs, NULL, ARRAY_SIZE(devs));
 	int i, err = 0;
 
 	pp.nr = 0;

@@ -17,7 +17,10 @@
  * runs there, it asks CRIU for the pages chunk by chunk (PS_IOV_GET, a few
  * requests ahead), the chunks the destination asked for first (WANTED:
  * the restore itself touches some), writes them into the files, and tells
- * kddm_mig.ko which chunks are written.
+ * kddm_mig.ko which chunks are written. Where the module can, the pages
+ * are exported as they are in the frozen processes instead (export_mm()):
+ * nothing is copied, and CRIU's page server is only ended once the move
+ * is decided.
  *
  * CRIU's post-dump callback comes before its page server starts, and the
  * restore needs pages: so the callback returns at once, and the move is
@@ -279,11 +282,6 @@ static int export_files(struct drain *d)
 }
 
 /*
- * After the dump, the tasks frozen: the lazy files of @plan (which the
- * drain owns from now on) in @dir_fd, exported as a set still being
- * filled, unless nothing is lazy. NULL with the reason in @why.
- */
-/*
  * The lazy pages exported as they are in the frozen processes: kddm_mig
  * keeps their address spaces (after the processes are killed, once the
  * move is committed) and reads each chunk out of them when the
@@ -331,6 +329,13 @@ static int export_mm(struct drain *d)
 	return err;
 }
 
+/*
+ * After the dump, the tasks frozen: the lazy pages of @plan (which the
+ * drain owns from now on) exported as they are in the processes (if
+ * @mm_ok: the tasks @plan names are those seen here), else as files in
+ * @dir_fd, a set still being filled; nothing exported if nothing is
+ * lazy. NULL with the reason in @why.
+ */
 struct drain *drain_prepare(int dir_fd, struct lazy_plan *plan, int ps,
 			    int criu, bool mm_ok, char *why, size_t wl)
 {

@@ -42,19 +42,13 @@ struct pb {
 	size_t len, off;
 };
 
-static int pb_varint(struct pb *b, uint64_t *v)
+static int pb_get(struct pb *b, uint64_t *v)
 {
-	unsigned int shift;
+	const uint8_t *p = b->p + b->off;
+	int err = pb_varint(&p, b->p + b->len, v);
 
-	*v = 0;
-	for (shift = 0; shift < 64 && b->off < b->len; shift += 7) {
-		uint8_t c = b->p[b->off++];
-
-		*v |= (uint64_t)(c & 0x7f) << shift;
-		if (!(c & 0x80))
-			return 0;
-	}
-	return -EINVAL;
+	b->off = p - b->p;
+	return err;
 }
 
 /*
@@ -73,7 +67,7 @@ static int pb_next(struct pb *b, struct pb_field *f)
 	uint64_t key, n;
 
 	f->start = b->off;
-	if (pb_varint(b, &key) || !(key >> 3) || key >> 32)
+	if (pb_get(b, &key) || !(key >> 3) || key >> 32)
 		return -EINVAL;
 	f->num = key >> 3;
 	f->type = key & 7;
@@ -81,7 +75,7 @@ static int pb_next(struct pb *b, struct pb_field *f)
 	f->dlen = 0;
 	switch (f->type) {
 	case 0:
-		return pb_varint(b, &f->v);
+		return pb_get(b, &f->v);
 	case 1:
 		n = 8;
 		break;
@@ -89,7 +83,7 @@ static int pb_next(struct pb *b, struct pb_field *f)
 		n = 4;
 		break;
 	case 2:
-		if (pb_varint(b, &n))
+		if (pb_get(b, &n))
 			return -EINVAL;
 		f->data = b->p + b->off;
 		f->dlen = n;
@@ -111,27 +105,6 @@ static size_t put_varint(uint8_t *p, uint64_t v)
 		p[n++] = (v & 0x7f) | (v > 0x7f ? 0x80 : 0);
 		v >>= 7;
 	} while (v);
-	return n;
-}
-
-/* The kdfs mount points here. */
-static int kdfs_dirs(char dirs[][PATH_MAX], int max)
-{
-	char line[4096], fstype[64], *sep;
-	FILE *f = fopen("/proc/self/mountinfo", "re");
-	int n = 0;
-
-	if (!f)
-		return 0;
-	while (n < max && fgets(line, sizeof(line), f)) {
-		sep = strstr(line, " - ");
-		if (!sep || sscanf(sep + 3, "%63s", fstype) != 1 ||
-		    strcmp(fstype, "kdfs") ||
-		    sscanf(line, "%*d %*d %*u:%*u %*s %4095s", dirs[n]) != 1)
-			continue;
-		n++;
-	}
-	fclose(f);
 	return n;
 }
 
@@ -272,7 +245,7 @@ static void put_le32(uint8_t *p, uint32_t v)
 int files_unsize_kdfs(int dir_fd)
 {
 	static __thread char dirs[KDFS_MNT_MAX][PATH_MAX];
-	int ndirs = kdfs_dirs(dirs, KDFS_MNT_MAX), err, changed = 0;
+	int ndirs = kdfs_mounts(NULL, dirs, KDFS_MNT_MAX), err, changed = 0;
 	uint8_t *in, *out = NULL;
 	size_t len, off = 8, o = 8, n;
 	ssize_t m;

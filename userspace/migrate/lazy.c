@@ -54,7 +54,7 @@
 
 /* ---- CRIU's pagemap images (protobuf, decoded by hand) ---- */
 
-static int varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
+int pb_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
 {
 	int shift;
 
@@ -76,8 +76,8 @@ static int pb_fields(const uint8_t *p, size_t len, uint64_t *f, int nf)
 	uint64_t key, v, fn;
 
 	while (p < end) {
-		if (varint(&p, end, &key) || (key & 7) != 0 ||
-		    varint(&p, end, &v))
+		if (pb_varint(&p, end, &key) || (key & 7) != 0 ||
+		    pb_varint(&p, end, &v))
 			return -EBADMSG;
 		fn = key >> 3;
 		if (fn >= 1 && fn <= (uint64_t)nf)

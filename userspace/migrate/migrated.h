@@ -8,6 +8,7 @@
 #ifndef _KDDM_MIGRATED_H
 #define _KDDM_MIGRATED_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -63,7 +64,8 @@ struct tree {
 int caller_may_ptrace(uid_t uid, gid_t gid, pid_t pid);
 int tree_collect(pid_t root, bool tree, struct tree *t, char *why, size_t len);
 int tree_movable(const struct tree *t, char *why, size_t len);
-int kdfs_mounts(dev_t *devs, int max, char *mnt, size_t len);
+int kdfs_mounts(dev_t *devs, char (*dirs)[PATH_MAX], int max);
+bool kdfs_dev_in(dev_t dev, const dev_t *devs, int n);
 int pids_free(const uint32_t *pids, int nr, char *why, size_t len);
 
 /* ---- relink.c: unlinked kdfs files named again while they move ---- */
@@ -129,6 +131,8 @@ struct lazy_plan {
 
 struct lazy_srv;
 
+/* A protobuf varint at *@p (before @end), *@p moved past it. */
+int pb_varint(const uint8_t **p, const uint8_t *end, uint64_t *v);
 int pagemap_read(int dir, const char *name, uint32_t *pages_id,
 		 struct pm_entry **out);
 int lazy_plan(int dir, struct lazy_plan *p);

@@ -43,22 +43,8 @@
 static bool on_kdfs(dev_t dev)
 {
 	dev_t devs[16];
-	int i, n = kdfs_mounts(devs, ARRAY_SIZE(devs), NULL, 0);
 
-	for (i = 0; i < n; i++)
-		if (devs[i] == dev)
-			return true;
-	return false;
-}
-
-static bool kdfs_dev(const struct relinks *r, dev_t dev)
-{
-	int i;
-
-	for (i = 0; i < r->ndevs; i++)
-		if (r->devs[i] == dev)
-			return true;
-	return false;
+	return kdfs_dev_in(dev, devs, kdfs_mounts(devs, NULL, ARRAY_SIZE(devs)));
 }
 
 static bool known(const struct relinks *r, const struct stat *st)
@@ -85,8 +71,8 @@ static void relink_one(struct relinks *r, const char *proc, bool deleted)
 	int fd;
 
 	if (stat(proc, &st) || !S_ISREG(st.st_mode) || known(r, &st) ||
-	    !kdfs_dev(r, st.st_dev) || (!deleted && st.st_nlink) ||
-	    r->nr == RELINK_MAX)
+	    !kdfs_dev_in(st.st_dev, r->devs, r->ndevs) ||
+	    (!deleted && st.st_nlink) || r->nr == RELINK_MAX)
 		return;
 	f = realloc(r->f, (r->nr + 1) * sizeof(*r->f));
 	if (!f)
@@ -153,7 +139,7 @@ static void relink_process(struct relinks *r, pid_t pid)
 		target[strcspn(target, "\n")] = 0;
 		if (sscanf(target, "%lx-%lx %*s %*x %x:%x %*u %4095[^\n]",
 			   &start, &end, &ma, &mi, file) != 5 ||
-		    file[0] != '/' || !kdfs_dev(r, makedev(ma, mi)))
+		    file[0] != '/' || !kdfs_dev_in(makedev(ma, mi), r->devs, r->ndevs))
 			continue;
 		snprintf(path, sizeof(path), "/proc/%d/map_files/%lx-%lx", pid,
 			 start, end);
@@ -192,7 +178,7 @@ int relink_tree(const struct tree *t, int dir_fd, struct relinks *r)
 {
 	int i, err;
 
-	r->ndevs = kdfs_mounts(r->devs, ARRAY_SIZE(r->devs), NULL, 0);
+	r->ndevs = kdfs_mounts(r->devs, NULL, ARRAY_SIZE(r->devs));
 	if (!r->ndevs)
 		return 0;
 	for (i = 0; i < t->nr_procs; i++)

@@ -51,8 +51,14 @@ static int next_exit;
 /* The kdfs mount point (the first one), or -ENOENT. */
 static int kdfs_mount(char *path, size_t len)
 {
-	kdfs_mounts(NULL, 0, path, len);
-	return path[0] ? 0 : -ENOENT;
+	char dirs[1][PATH_MAX];
+
+	if (!kdfs_mounts(NULL, dirs, 1) ||
+	    snprintf(path, len, "%s", dirs[0]) >= (int)len) {
+		path[0] = 0;
+		return -ENOENT;
+	}
+	return 0;
 }
 
 static int run_dir(pid_t pid, char *path, size_t len)

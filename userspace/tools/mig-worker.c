@@ -452,13 +452,13 @@ static int files(const char *mapped, const char *tmp)
 
 /* ---- share and echo: one unlinked kdfs file, open on two nodes ---- */
 
-/* Waits up to 60 s for @path to be there (@there) or gone. */
-static int wait_name(const char *path, bool there)
+/* Waits up to 60 s for @path to be there. */
+static int wait_name(const char *path)
 {
 	int i;
 
 	for (i = 0; i < 6000; i++) {
-		if (!access(path, F_OK) == there)
+		if (!access(path, F_OK))
 			return 0;
 		msleep(10);
 	}
@@ -501,7 +501,7 @@ static int echo(const char *tmp)
 	unsigned long long v, last = 0, n;
 	int fd;
 
-	if (wait_name(tmp, true))
+	if (wait_name(tmp))
 		return 5;
 	fd = open(tmp, O_RDWR | O_CLOEXEC);
 	v = UNLINKED;
