@@ -31,7 +31,7 @@ case_ "a good file" 0 "node 2, configuration good" \
 	'# comment' "${good[@]}" 'bearer = udp net1 192.0.2.1@6118 192.0.2.2 2001:db8::1@6118' \
 	'services = kipc kdfs  # both' 'kdfs_backing = /var/lib/kddm' \
 	'kdfs_options = root=1,place=2' 'key_file = /etc/kddm/key' 'kipc_init_ns = no' \
-	'kdfs_mount = /kdfs/'
+	'kdfs_mount = /kdfs/' 'join_timeout = 30'
 case_ "node out of range" 2 "$C:1: node: '0' is not a node id (1..65535)" 'node = 0' 'bearer = eth eth0'
 case_ "leading zero (octal to the kernel)" 2 "$C:1: node: '010' is not a node id" 'node = 010' 'bearer = eth eth0'
 case_ "CRLF lines" 0 "node 2, configuration good" $'node = 2\r' $'bearer = eth eth0\r' $'\r'
@@ -51,6 +51,7 @@ case_ "unknown service" 2 "$C:4: services: unknown service 'nfs'" "${good[@]}" '
 case_ "relative path" 2 "$C:4: kdfs_mount: 'kdfs' is not an absolute path" "${good[@]}" 'kdfs_mount = kdfs'
 case_ "backing in kdfs_options" 2 "$C:4: kdfs_options: the backing directory is kdfs_backing" "${good[@]}" 'kdfs_options = backing=/x'
 case_ "bad boolean" 2 "$C:4: kipc_init_ns: 'maybe' is not yes or no" "${good[@]}" 'kipc_init_ns = maybe'
+case_ "join_timeout zero" 2 "$C:4: join_timeout: '0' is not a number of seconds (1..3600)" "${good[@]}" 'join_timeout = 0'
 case_ "bad tipc address" 2 "$C:4: tipc_address: '1.1' is not Z.C.N" "${good[@]}" 'tipc_address = 1.1'
 case_ "no node" 2 "$C: 'node' is not set" 'bearer = eth eth0'
 case_ "no bearer" 2 "$C: no 'bearer' is set" 'node = 1'

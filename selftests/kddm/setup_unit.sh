@@ -114,10 +114,12 @@ out=$(x 1 kddm-setup up 2>&1); rc=$?
 	[ "$(loaded 1)" = 0 ] && [ "$(x 1 tipc bearer list)" = "$before" ]
 ok "up with a missing bearer device: its error, nothing changed" $? "$out"
 
-# a later step fails (node 1 alone: no majority for kdfs): all undone
-conf 1
-out=$(T=150 x 1 kddm-setup up 2>&1); rc=$?
-[ $rc -eq 1 ] && echo "$out" | grep -q 'undoing what this run did' &&
+# a later step fails (node 1 alone: no majority for kdfs, within the
+# join_timeout it is given): all undone
+conf 1 'join_timeout = 5'
+out=$(x 1 kddm-setup up 2>&1); rc=$?
+[ $rc -eq 1 ] && echo "$out" | grep -q 'not a member of the cluster after 5 s' &&
+	echo "$out" | grep -q 'undoing what this run did' &&
 	[ "$(loaded 1)" = 0 ] && [ -z "$(x 1 tipc bearer list)" ]
 ok "up that fails at kdfs undoes the bearer and modules it set up" $? "$out"
 
