@@ -97,27 +97,44 @@ static int kdfs_sync_fs(struct super_block *sb, int wait)
 #define DF_PERIOD	(10 * HZ)
 
 /* Our backing file system's usage into our kdfs_df object. */
-static int df_publish(struct kdfs_sb *s, bool mounted)
+/*
+ * Writes this node's usage into its kdfs_df. Unless @force, only if it
+ * changed since the last time: a statfs then reads only copies every node
+ * holds already (stress-ng's link stressor calls statfs at each link; a
+ * grab each time took the other nodes' copies away).
+ */
+static int df_publish(struct kdfs_sb *s, bool mounted, bool force)
 {
 	u64 id = kdfs_alloc_id(s->node);
+	struct kdfs_df now = { 0 }, *df;
 	struct kstatfs st;
-	struct kdfs_df *df;
 	int ret = vfs_statfs(&s->backing, &st);
 
 	if (ret)
 		return ret;
+	now.blocks = st.f_blocks * st.f_bsize;
+	now.bfree = st.f_bfree * st.f_bsize;
+	now.bavail = st.f_bavail * st.f_bsize;
+	now.files = st.f_files;
+	now.ffree = st.f_ffree;
+	now.mounted = mounted;
+	now.epoch = s->epoch;
+	mutex_lock(&s->df_mutex);
+	if (!force && s->df_set && !memcmp(&now, &s->df_last, sizeof(now)))
+		goto out;
 	df = kddm_grab_object(kdfs_dfs, id);
-	if (IS_ERR(df))
-		return kdfs_errno(PTR_ERR(df));
-	df->blocks = st.f_blocks * st.f_bsize;
-	df->bfree = st.f_bfree * st.f_bsize;
-	df->bavail = st.f_bavail * st.f_bsize;
-	df->files = st.f_files;
-	df->ffree = st.f_ffree;
-	df->mounted = mounted;
-	df->epoch = s->epoch;
+	if (IS_ERR(df)) {
+		s->df_set = false;
+		ret = kdfs_errno(PTR_ERR(df));
+		goto out;
+	}
+	*df = now;
 	kddm_put_object(kdfs_dfs, id);
-	return 0;
+	s->df_last = now;
+	s->df_set = true;
+out:
+	mutex_unlock(&s->df_mutex);
+	return ret;
 }
 
 /*
@@ -171,7 +188,7 @@ static void df_work_fn(struct work_struct *w)
 	struct kdfs_sb *s = container_of(to_delayed_work(w), struct kdfs_sb,
 					 df_work);
 
-	df_publish(s, true);
+	df_publish(s, true, true);
 	schedule_delayed_work(&s->df_work, DF_PERIOD);
 }
 
@@ -185,7 +202,7 @@ static int kdfs_statfs(struct dentry *dentry, struct kstatfs *buf)
 	struct kdfs_sb *s = dentry->d_sb->s_fs_info;
 	u64 blocks = 0, bfree = 0, bavail = 0, files = 0, ffree = 0;
 	u32 n;
-	int ret = df_publish(s, true);
+	int ret = df_publish(s, true, false);
 
 	if (ret)
 		return ret;
@@ -390,7 +407,8 @@ static int kdfs_fill_super(struct super_block *sb, struct fs_context *fc)
 	if (!sb->s_root)
 		goto sets;
 	/* this mount's epoch known before any lock of it (lock.c) */
-	ret = df_publish(s, true);
+	mutex_init(&s->df_mutex);
+	ret = df_publish(s, true, true);
 	if (ret) {
 		errorf(fc, "kdfs: publishing this node's mount failed (%d)",
 		       ret);
@@ -458,7 +476,7 @@ static void kdfs_kill_sb(struct super_block *sb)
 
 	if (s) {
 		cancel_delayed_work_sync(&s->df_work);
-		df_publish(s, false);
+		df_publish(s, false, true);
 	}
 	kill_anon_super(sb);	/* syncs: data, then metadata */
 	if (!s)
