@@ -11,7 +11,7 @@ echo "TAP version 13"
 for n in $(seq "$NODES"); do "$VM" exec "$n" -n -- kddm-load || exit 1; done
 for n in $(seq "$NODES"); do "$VM" exec "$n" -n -- kddm-load kdfs || exit 1; done
 "$VM" exec 1 -n -- mkdir -p "$dir" || exit 1
-# link and symlink make 8192 names per operation: one takes some 45 s
+# link and symlink make 8192 names per operation: one takes some 12 s
 # (a directory listing is at most 128 KiB, see Documentation/kdfs).
 stress_ng_run "--temp-path $dir" \
 	"hdd 1 --hdd-ops 40 --hdd-bytes 1m --hdd-write-size 4k" \

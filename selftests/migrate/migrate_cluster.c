@@ -400,10 +400,10 @@ TEST_F_TIMEOUT(mig, kipc_pingpong, 400)
 		ASSERT_FALSE(runs_on(m[1], pid[m[0]]));
 		/* both go on taking turns, each checking the other's */
 		t = count_of(at[0], a);
-		ASSERT_LT(t + 200, turn_above(at[0], a, t + 200, 30))
+		ASSERT_LT(t + 50, turn_above(at[0], a, t + 50, 30))
 			TH_LOG("move %u: ping stuck at %lld", i, t);
 		t = count_of(at[1], b);
-		ASSERT_LT(t + 200, turn_above(at[1], b, t + 200, 30))
+		ASSERT_LT(t + 50, turn_above(at[1], b, t + 50, 30))
 			TH_LOG("move %u: pong stuck at %lld", i, t);
 		/* one attachment each, wherever they are */
 		ASSERT_EQ(2, nattch(m[1], key));
