@@ -117,10 +117,12 @@ selftests:
 CHECKPATCH_FILES = $(shell find kddm kdfs kipc migrate include selftests \
 	-name '*.[ch]' -not -name '*.mod.c' 2>/dev/null | sort)
 
+# (twelve files at a time, on every CPU: some 50 s on one)
 checkpatch:
 	@ksft=$$(scripts/ksft.sh) && \
-	perl $$ksft/scripts/checkpatch.pl --no-tree --quiet \
-		-f $(CHECKPATCH_FILES) && \
+	printf '%s\n' $(CHECKPATCH_FILES) | \
+	xargs -P "$$(nproc)" -n 12 perl $$ksft/scripts/checkpatch.pl \
+		--no-tree --quiet -f && \
 	echo "checkpatch: $(words $(CHECKPATCH_FILES)) files clean"
 
 check: deps

@@ -8,7 +8,8 @@
 #   selftests/run-newer-kernel.sh [-n NODES] [TEST...]
 #
 # scripts/kernel-headers.sh fetches the kernel and its headers into
-# build/kernels/; the modules are built, W=1, in build/modules-newer/.
+# build/kernels/; the modules are built, W=1 and with no warning allowed, in
+# build/modules-newer/.
 set -u -o pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -36,6 +37,12 @@ if ! make -C "$KDIR" M="$M" W=1 modules > "$M/build.log" 2>&1; then
 	echo "FAIL the modules do not build for $KVER ($M/build.log)"
 	exit 1
 fi
+# the same warnings as make modules: none, with W=1
+if grep -iE '(warning|error):' "$M/build.log"; then
+	echo "FAIL warnings in the W=1 build for $KVER ($M/build.log)"
+	exit 1
+fi
+echo "ok   W=1 build for $KVER, no warning"
 
 export KDDM_VM_KERNEL=$IMG KDDM_VM_MODULES=$M
 export KDDM_TEST_LOGS=${KDDM_TEST_LOGS_NEWER:-$BUILD/test-logs-newer}

@@ -1,10 +1,11 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# The modules build, warning-free with W=1, for a newer Debian kernel than
-# the one the guests boot: bookworm-backports' cloud kernel, whose headers
-# scripts/kernel-headers.sh unpacks into build/kernels/. The build is the
-# DKMS one (dkms add and build in a private tree, from make dkms-source),
-# so dkms.conf's kernel filter is exercised too.
+# The modules build through DKMS for a newer Debian kernel than the one
+# the guests boot: bookworm-backports' cloud kernel, whose headers
+# scripts/kernel-headers.sh unpacks into build/kernels/ (dkms add and
+# build in a private tree, from make dkms-source), and dkms.conf's kernel
+# filter skips a kernel it does not name. The W=1 build for that kernel,
+# with no warning, is run-newer-kernel.sh's (it boots guests with it).
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 VER=$(sed -n 's/^#define KDDM_VERSION "\(.*\)"/\1/p' "$ROOT/include/kddm/version.h")
 D=$(mktemp -d)
@@ -23,13 +24,6 @@ ok "a newer kernel than 6.1: '$KVER'" $?
 
 out=$(make -s -C "$ROOT" dkms-source DKMS_SRC="$D/src/kddm-$VER" 2>&1)
 ok "make dkms-source" $? "$out"
-
-# the same warnings as make modules: none, with W=1
-cp -a "$D/src/kddm-$VER" "$D/w1"
-out=$(make -C "$KDIR" M="$D/w1" W=1 modules 2>&1)
-ok "W=1 build for $KVER" $? "$out"
-w=$(grep -iE '(warning|error):' <<<"$out")
-[ -z "$w" ]; ok "no warning in the W=1 build for $KVER" $? "$w"
 
 dkms_private_build "$D" "$D/src" "$VER" "$KVER" "$KDIR"
 
