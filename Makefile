@@ -126,8 +126,8 @@ checkpatch:
 	echo "checkpatch: $(words $(CHECKPATCH_FILES)) files clean"
 
 check: deps
-	$(MAKE) all
-	$(MAKE) sparse
+	$(MAKE) -j"$$(nproc)" all
+	$(MAKE) -j"$$(nproc)" sparse
 	$(MAKE) checkpatch
 	selftests/run.sh -n $(NODES)
 	selftests/run-newer-kernel.sh -n $(NODES)
