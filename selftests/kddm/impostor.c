@@ -14,7 +14,7 @@
 
 #define OUTF	"/tmp/impostor.out"
 
-static const char start_fmt[] = "rm -f /tmp/impostor.out; KDDM_NODE=2 /selftests/kddm/kddm_impostor 20 /tmp/impostor.out %s >/dev/null 2>&1 &";
+static const char start_fmt[] = "rm -f /tmp/impostor.out; KDDM_NODE=2 /selftests/kddm/kddm_impostor 10 /tmp/impostor.out %s >/dev/null 2>&1 &";
 static const char writes_fmt[] = "for i in $(seq 2 21); do kddm-test write %s $i v$i || exit 1; done";
 static const char gets_fmt[] = "for i in $(seq 2 21); do kddm-test get %s $i || exit 1; done";
 
@@ -61,6 +61,9 @@ TEST(local_user_cannot_speak_for_a_node)
 	ASSERT_EQ(0, node_run(3, out, gets_fmt, set))
 		TH_LOG("%s", out);
 	EXPECT_NE(NULL, strstr(out, "v21")) TH_LOG("%s", out);
+	/* all of that while the impostor listened (its 10 s) */
+	node_run(2, out, "cat " OUTF);
+	ASSERT_EQ(NULL, strstr(out, "received")) TH_LOG("impostor ended first");
 
 	/* the forged messages changed nothing */
 	for (n = 1; n <= 3; n++) {
