@@ -11,8 +11,8 @@
 # step, so they touch every page as soon as they run again):
 #   kddm-16, kddm-256   kddm migrate of a 16 and a 256 MiB counter from
 #                       node 1 to node 2: the downtime it reports, and for
-#                       256 MiB the time until node 2 has pulled all its
-#                       memory (node 1's images gone)
+#                       256 MiB the time node 2's daemon took to pull all
+#                       its memory (it logs it)
 #   criu-256            stock CRIU, the same 256 MiB counter from node 2
 #                       to node 3: criu dump, the images through one TIPC
 #                       stream connection (tar | tipc-stream), criu
@@ -61,26 +61,23 @@ counter() {
 	echo "$pid"
 }
 
-# kddm_move NODE PID TO: "downtime_s pull_s"; pull_s from the process
-# running on TO to the source's images gone (every page on TO).
+# kddm_move NODE PID TO: "downtime_s pull_s". pull_s is what TO's daemon
+# logs: from CRIU's restore connecting to it (before the process runs) to
+# its last page copied in. Then waits until NODE holds nothing of it.
+MLOG=/var/log/kddm-migrated.log
 kddm_move() {
-	local out t0 t1 d run
-	t0=$(date +%s.%N)
+	local out d n0 line ms
+	n0=$(x "$3" sh -c "cat $MLOG 2>/dev/null | grep -c 'pulled '; true")
 	out=$(x "$1" kddm --json migrate "$2" "$3") || exit 1
-	# shellcheck disable=SC2016 # expands in the guest
-	for _ in $(seq 3000); do
-		"$VM" exec "$1" -- sh -c 'ls -d /run/kddm/migrate/out-* >/dev/null 2>&1' || break
-		sleep 0.1
-	done
-	t1=$(date +%s.%N)
 	d=$(json "$out" downtime_us)
-	run=$(json "$out" running_us)
-	if [ -z "$d" ] || [ -z "$run" ]; then
-		die "kddm migrate printed '$out'"
-	fi
-	# what the command spent before the process ran there: not pulling
-	awk -v d="$d" -v run="$run" -v a="$t0" -v b="$t1" \
-		'BEGIN { printf "%.4f %.4f\n", d / 1e6, b - a - run / 1e6 }'
+	[ -n "$d" ] || die "kddm migrate printed '$out'"
+	line=$(x "$3" sh -c "until [ \$(cat $MLOG 2>/dev/null | grep -c 'pulled ') -gt $n0 ]; do sleep 0.5; done; grep 'pulled ' $MLOG | tail -1") || exit 1
+	ms=$(sed -n 's/.*pulled [0-9]* bytes .* in \([0-9]*\) ms (.*/\1/p' <<<"$line")
+	[ -n "$ms" ] || die "node $3 logged '$line'"
+	case $line in *failed*) die "node $3: $line" ;; esac
+	# shellcheck disable=SC2016 # expands in the guest
+	x "$1" sh -c 'while ls -d /run/kddm/migrate/out-* >/dev/null 2>&1; do sleep 0.5; done'
+	awk -v d="$d" -v ms="$ms" 'BEGIN { printf "%.4f %.4f\n", d / 1e6, ms / 1e3 }'
 }
 
 # criu_move FROM PID TO: stock CRIU's downtime in seconds, measured in

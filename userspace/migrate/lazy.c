@@ -309,6 +309,7 @@ struct lazy_srv {
 	uint8_t *buf;
 	uint64_t copied;
 	uint64_t read_us, copy_us;	/* in KDDM_MIG_READ, in UFFDIO_COPY */
+	uint64_t pull_us;	/* from CRIU's connection to the last page */
 	uint64_t ahead;		/* the last chunk asked for ahead */
 	/* handed over once restored, or aborted */
 	pthread_mutex_t lock;
@@ -907,6 +908,27 @@ static int serve_once(struct lazy_srv *s)
 	return err < 0 ? err : 0;
 }
 
+/*
+ * The scheduler shares the CPU between autogroups (a session each) before
+ * it looks at nice values: a restored session leader computing in its own
+ * would still take half of the CPU from the pull. The daemon's autogroup
+ * gets the pull's weight (it does only the cluster's work). Nothing to do
+ * without autogroups (CONFIG_SCHED_AUTOGROUP, or sched_autogroup_enabled
+ * off: the file is there and changes nothing).
+ */
+static void autogroup_nice(int nice)
+{
+	int fd = open("/proc/self/autogroup", O_WRONLY | O_CLOEXEC);
+	char v[16];
+	int n = snprintf(v, sizeof(v), "%d", nice);
+
+	if (fd < 0)
+		return;
+	if (write(fd, v, n) != n)
+		logmsg("autogroup nice: %s", strerror(errno));
+	close(fd);
+}
+
 static void *lazy_main(void *arg)
 {
 	struct lazy_srv *s = arg;
@@ -916,6 +938,7 @@ static void *lazy_main(void *arg)
 	};
 	struct kddm_mig_result done = { .to = self_node };
 	int i, err = -ETIMEDOUT;
+	uint64_t t0 = 0;
 
 	/*
 	 * The pull before the process: it mostly waits for its pages, and
@@ -924,9 +947,11 @@ static void *lazy_main(void *arg)
 	 */
 	if (setpriority(PRIO_PROCESS, syscall(SYS_gettid), PULL_NICE))
 		logmsg("pull priority: %s", strerror(errno));
+	autogroup_nice(PULL_NICE);
 	if (poll(p, 2, 120000) > 0 && (p[0].revents & POLLIN)) {
 		s->client = accept4(s->listen, NULL, NULL, SOCK_CLOEXEC);
 		err = s->client < 0 ? -errno : 0;
+		t0 = now_us();
 	}
 	while (!err && !all_copied(s) && !s->failed) {
 		pthread_mutex_lock(&s->lock);
@@ -935,6 +960,8 @@ static void *lazy_main(void *arg)
 		if (!err)
 			err = serve_once(s);
 	}
+	if (t0)
+		s->pull_us = now_us() - t0;
 	if (err && err != -ECANCELED)
 		lazy_fail(s, err);
 	/* every page came, or the processes were killed, or never ran */
@@ -952,8 +979,9 @@ static void *lazy_main(void *arg)
 		done.err = s->failed ? err : 0;
 		done.image_bytes = s->copied;
 		send_msg(s->fd, KDDM_MIG_DONE, &done, sizeof(done));
-		logmsg("pulled %llu bytes of memory from node %u (%llu ms reading, %llu ms copying in)%s",
+		logmsg("pulled %llu bytes of memory from node %u in %llu ms (%llu ms reading, %llu ms copying in)%s",
 		       (unsigned long long)s->copied, s->source,
+		       (unsigned long long)s->pull_us / 1000,
 		       (unsigned long long)s->read_us / 1000,
 		       (unsigned long long)s->copy_us / 1000,
 		       s->failed ? ": failed, process killed" : "");
