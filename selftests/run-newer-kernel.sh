@@ -32,7 +32,7 @@ rm -rf "$M"
 mkdir -p "$M"
 (cd "$ROOT" && git ls-files -z Kbuild kddm kipc kdfs migrate include selftests/kddm |
 	tar --null -T - -cf -) | tar -xf - -C "$M" || exit 1
-if ! make -C "$KDIR" M="$M" W=1 modules > "$M/build.log" 2>&1; then
+if ! make -j"$(nproc)" -C "$KDIR" M="$M" W=1 modules > "$M/build.log" 2>&1; then
 	tail -30 "$M/build.log"
 	echo "FAIL the modules do not build for $KVER ($M/build.log)"
 	exit 1
