@@ -193,7 +193,7 @@ TEST_F(msg, blocked_receiver_woken_from_another_node)
 	snprintf(out, sizeof(out), "rcv %s 7", self->id);
 	rcv = node_bg(2, "msgrcv", out);
 	ASSERT_NE(NULL, rcv);
-	sleep(1);
+	ASSERT_EQ(0, bg_asleep(2, "msgrcv", 30)) TH_LOG("msgrcv not asleep");
 	/* another type does not satisfy it */
 	ASSERT_EQ(0, node_run(3, out, "msg-tool snd %s 3 other", self->id));
 	EXPECT_NE(0, bg_wait(2, "msgrcv", 1, out)) TH_LOG("%s", out);
@@ -216,7 +216,7 @@ TEST_F(msg, blocked_receiver_woken_on_same_node)
 	snprintf(out, sizeof(out), "rcv %s -4", self->id);
 	rcv = node_bg(2, "msglocal", out);
 	ASSERT_NE(NULL, rcv);
-	sleep(1);
+	ASSERT_EQ(0, bg_asleep(2, "msglocal", 30)) TH_LOG("msglocal not asleep");
 	ASSERT_EQ(0, node_run(2, out, "msg-tool snd %s 4 local", self->id));
 	ASSERT_EQ(0, bg_wait(2, "msglocal", 10, out)) TH_LOG("receiver stuck");
 	EXPECT_STREQ("4 local\nrc 0", out);
@@ -231,7 +231,7 @@ TEST_F(msg, eidrm_to_blocked_receiver)
 	snprintf(out, sizeof(out), "rcv %s 0", self->id);
 	rcv = node_bg(2, "msgidrm", out);
 	ASSERT_NE(NULL, rcv);
-	sleep(1);
+	ASSERT_EQ(0, bg_asleep(2, "msgidrm", 30)) TH_LOG("msgidrm not asleep");
 	EXPECT_NE(0, bg_wait(2, "msgidrm", 0.5, out)) TH_LOG("%s", out);
 	ASSERT_EQ(0, node_run(3, out, "msg-tool rm %s", self->id));
 	ASSERT_EQ(0, bg_wait(2, "msgidrm", 10, out)) TH_LOG("receiver stuck");
@@ -255,7 +255,7 @@ TEST_F(msg, blocked_sender_woken_by_receive)
 	snprintf(out, sizeof(out), "snd %s 2 abc", self->id);
 	snd = node_bg(2, "msgsnd", out);
 	ASSERT_NE(NULL, snd);
-	sleep(1);
+	ASSERT_EQ(0, bg_asleep(2, "msgsnd", 30)) TH_LOG("msgsnd not asleep");
 	EXPECT_NE(0, bg_wait(2, "msgsnd", 0.5, out)) TH_LOG("%s", out);
 	ASSERT_EQ(0, node_run(3, out, "msg-tool rcv %s 0", self->id));
 	EXPECT_STREQ("1 12345678", out);
