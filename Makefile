@@ -121,7 +121,7 @@ CHECKPATCH_FILES = $(shell find kddm kdfs kipc migrate include selftests \
 checkpatch:
 	@ksft=$$(scripts/ksft.sh) && \
 	printf '%s\n' $(CHECKPATCH_FILES) | \
-	xargs -P "$$(nproc)" -n 12 perl $$ksft/scripts/checkpatch.pl \
+	xargs -r -P "$$(nproc)" -n 12 perl $$ksft/scripts/checkpatch.pl \
 		--no-tree --quiet -f && \
 	echo "checkpatch: $(words $(CHECKPATCH_FILES)) files clean"
 

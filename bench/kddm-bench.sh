@@ -31,11 +31,12 @@ log() { echo "kddm-bench: $*" >&2; }
 x() {
 	local n=$1 out rc
 	shift
-	if out=$("$VM" exec "$n" -t 120 -- "$@"); then
+	out=$("$VM" exec "$n" -t 120 -- "$@")
+	rc=$?
+	if [ $rc -eq 0 ]; then
 		[ -z "$out" ] || echo "$out"
 		return 0
 	fi
-	rc=$?
 	die "node $n: '$*' failed (exit $rc): $out"
 }
 

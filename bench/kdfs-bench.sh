@@ -57,11 +57,12 @@ fi
 x() {
 	local n=$1 out rc
 	shift
-	if out=$("$VM" exec "$n" -t 900 -- "$@" 2>&1); then
+	out=$("$VM" exec "$n" -t 900 -- "$@" 2>&1)
+	rc=$?
+	if [ $rc -eq 0 ]; then
 		[ -z "$out" ] || echo "$out"
 		return 0
 	fi
-	rc=$?
 	die "node $n: '$*' failed (exit $rc): $out"
 }
 

@@ -38,11 +38,12 @@ log() { echo "migrate-bench: $*" >&2; }
 x() {
 	local n=$1 out rc
 	shift
-	if out=$("$VM" exec "$n" -t 900 -- "$@" 2>&1); then
+	out=$("$VM" exec "$n" -t 900 -- "$@" 2>&1)
+	rc=$?
+	if [ $rc -eq 0 ]; then
 		[ -z "$out" ] || echo "$out"
 		return 0
 	fi
-	rc=$?
 	die "node $n: '$*' failed (exit $rc): $out"
 }
 
@@ -65,13 +66,18 @@ counter() {
 # logs: from CRIU's restore connecting to it (before the process runs) to
 # its last page copied in. Then waits until NODE holds nothing of it.
 MLOG=/var/log/kddm-migrated.log
+PULLED='pulled [0-9]* bytes of memory'
 kddm_move() {
 	local out d n0 line ms
-	n0=$(x "$3" sh -c "cat $MLOG 2>/dev/null | grep -c 'pulled '; true")
+	n0=$(x "$3" sh -c "cat $MLOG 2>/dev/null | grep -c '$PULLED'; true")
+	[[ $n0 =~ ^[0-9]+$ ]] || die "node $3: '$n0' lines in $MLOG?"
 	out=$(x "$1" kddm --json migrate "$2" "$3") || exit 1
 	d=$(json "$out" downtime_us)
 	[ -n "$d" ] || die "kddm migrate printed '$out'"
-	line=$(x "$3" sh -c "until [ \$(cat $MLOG 2>/dev/null | grep -c 'pulled ') -gt $n0 ]; do sleep 0.5; done; grep 'pulled ' $MLOG | tail -1") || exit 1
+	# at most 10 minutes
+	line=$(x "$3" sh -c "i=0; until [ \$(grep -c '$PULLED' $MLOG) -gt $n0 ]; do
+		i=\$((i + 1)); [ \$i -le 1200 ] || exit 1; sleep 0.5; done
+		grep '$PULLED' $MLOG | tail -1") || exit 1
 	ms=$(sed -n 's/.*pulled [0-9]* bytes .* in \([0-9]*\) ms (.*/\1/p' <<<"$line")
 	[ -n "$ms" ] || die "node $3 logged '$line'"
 	case $line in *failed*) die "node $3: $line" ;; esac

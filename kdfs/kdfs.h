@@ -293,9 +293,6 @@ struct kdfs_sb {
 	u64 epoch;		/* random, this mount's (its file locks') */
 	struct super_block *sb;
 	struct delayed_work df_work;	/* refreshes our kdfs_df */
-	struct mutex df_mutex;	/* df_last; held over the publication */
-	struct kdfs_df df_last;	/* what our kdfs_df holds, if df_set */
-	bool df_set;
 };
 
 extern struct kddm_set *kdfs_inodes, *kdfs_dirs, *kdfs_pages, *kdfs_allocs,

@@ -98,10 +98,11 @@ static int kdfs_sync_fs(struct super_block *sb, int wait)
 
 /* Our backing file system's usage into our kdfs_df object. */
 /*
- * Writes this node's usage into its kdfs_df. Unless @force, only if it
- * changed since the last time: a statfs then reads only copies every node
- * holds already (stress-ng's link stressor calls statfs at each link; a
- * grab each time took the other nodes' copies away).
+ * Writes this node's usage into its kdfs_df. Unless @force, only if the
+ * copy this node holds differs (or it holds none: never published, or
+ * kDDM reset the set): a statfs then reads only copies every node holds
+ * already (stress-ng's link stressor calls statfs at each link; a grab
+ * each time took the other nodes' copies away).
  */
 static int df_publish(struct kdfs_sb *s, bool mounted, bool force)
 {
@@ -110,6 +111,7 @@ static int df_publish(struct kdfs_sb *s, bool mounted, bool force)
 	struct kstatfs st;
 	int ret = vfs_statfs(&s->backing, &st);
 
+	BUILD_BUG_ON(sizeof(now) != 7 * sizeof(u64));	/* no hidden padding */
 	if (ret)
 		return ret;
 	now.blocks = st.f_blocks * st.f_bsize;
@@ -119,22 +121,23 @@ static int df_publish(struct kdfs_sb *s, bool mounted, bool force)
 	now.ffree = st.f_ffree;
 	now.mounted = mounted;
 	now.epoch = s->epoch;
-	mutex_lock(&s->df_mutex);
-	if (!force && s->df_set && !memcmp(&now, &s->df_last, sizeof(now)))
-		goto out;
-	df = kddm_grab_object(kdfs_dfs, id);
-	if (IS_ERR(df)) {
-		s->df_set = false;
-		ret = kdfs_errno(PTR_ERR(df));
-		goto out;
+	if (!force) {
+		bool same;
+
+		df = kddm_find_object(kdfs_dfs, id);
+		if (df) {
+			same = !memcmp(df, &now, sizeof(now));
+			kddm_put_object(kdfs_dfs, id);
+			if (same)
+				return 0;
+		}
 	}
+	df = kddm_grab_object(kdfs_dfs, id);
+	if (IS_ERR(df))
+		return kdfs_errno(PTR_ERR(df));
 	*df = now;
 	kddm_put_object(kdfs_dfs, id);
-	s->df_last = now;
-	s->df_set = true;
-out:
-	mutex_unlock(&s->df_mutex);
-	return ret;
+	return 0;
 }
 
 /*
@@ -407,7 +410,6 @@ static int kdfs_fill_super(struct super_block *sb, struct fs_context *fc)
 	if (!sb->s_root)
 		goto sets;
 	/* this mount's epoch known before any lock of it (lock.c) */
-	mutex_init(&s->df_mutex);
 	ret = df_publish(s, true, true);
 	if (ret) {
 		errorf(fc, "kdfs: publishing this node's mount failed (%d)",

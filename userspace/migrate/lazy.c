@@ -911,22 +911,47 @@ static int serve_once(struct lazy_srv *s)
 /*
  * The scheduler shares the CPU between autogroups (a session each) before
  * it looks at nice values: a restored session leader computing in its own
- * would still take half of the CPU from the pull. The daemon's autogroup
- * gets the pull's weight (it does only the cluster's work). Nothing to do
- * without autogroups (CONFIG_SCHED_AUTOGROUP, or sched_autogroup_enabled
- * off: the file is there and changes nothing).
+ * would still take half of the CPU from the pull. While pulls run, the
+ * daemon's autogroup gets the pull's weight, and its own back after the
+ * last (processes restored into the daemon's session, not session
+ * leaders, share it meanwhile). Nothing to do without autogroups.
  */
-static void autogroup_nice(int nice)
+static pthread_mutex_t ag_lock = PTHREAD_MUTEX_INITIALIZER;
+static int ag_pulls, ag_saved;
+static bool ag_set;
+
+static int autogroup_nice(int set, int *get)
 {
-	int fd = open("/proc/self/autogroup", O_WRONLY | O_CLOEXEC);
-	char v[16];
-	int n = snprintf(v, sizeof(v), "%d", nice);
+	char v[64] = "", *p;
+	int fd = open("/proc/self/autogroup", (get ? O_RDONLY : O_WRONLY) |
+		      O_CLOEXEC), n, ret = -1;
 
 	if (fd < 0)
-		return;
-	if (write(fd, v, n) != n)
-		logmsg("autogroup nice: %s", strerror(errno));
+		return -1;
+	if (get) {
+		n = read(fd, v, sizeof(v) - 1);
+		p = n > 0 ? strstr(v, " nice ") : NULL;
+		if (p && sscanf(p, " nice %d", get) == 1)
+			ret = 0;
+	} else {
+		n = snprintf(v, sizeof(v), "%d", set);
+		ret = write(fd, v, n) == n ? 0 : -1;
+		if (ret)
+			logmsg("autogroup nice %d: %s", set, strerror(errno));
+	}
 	close(fd);
+	return ret;
+}
+
+static void pull_boost(bool on)
+{
+	pthread_mutex_lock(&ag_lock);
+	if (on && !ag_pulls++)
+		ag_set = !autogroup_nice(0, &ag_saved) &&
+			 ag_saved > PULL_NICE && !autogroup_nice(PULL_NICE, NULL);
+	else if (!on && !--ag_pulls && ag_set)
+		autogroup_nice(ag_saved, NULL);
+	pthread_mutex_unlock(&ag_lock);
 }
 
 static void *lazy_main(void *arg)
@@ -947,7 +972,7 @@ static void *lazy_main(void *arg)
 	 */
 	if (setpriority(PRIO_PROCESS, syscall(SYS_gettid), PULL_NICE))
 		logmsg("pull priority: %s", strerror(errno));
-	autogroup_nice(PULL_NICE);
+	pull_boost(true);
 	if (poll(p, 2, 120000) > 0 && (p[0].revents & POLLIN)) {
 		s->client = accept4(s->listen, NULL, NULL, SOCK_CLOEXEC);
 		err = s->client < 0 ? -errno : 0;
@@ -960,6 +985,7 @@ static void *lazy_main(void *arg)
 		if (!err)
 			err = serve_once(s);
 	}
+	pull_boost(false);
 	if (t0)
 		s->pull_us = now_us() - t0;
 	if (err && err != -ECANCELED)
