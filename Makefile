@@ -22,7 +22,10 @@ modules:
 # Sparse over every kernel source; any warning fails.
 sparse:
 	@test -n "$(KVER)" || { echo "no cloud kernel headers: make deps"; exit 1; }
-	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 C=2 modules 2>&1 | tee $(BUILD)/sparse.log
+	@mkdir -p $(BUILD)
+	{ $(MAKE) -C $(KDIR) M=$(CURDIR) W=1 C=2 modules 2>&1; \
+	  echo "sparse: make exited $$?"; } | tee $(BUILD)/sparse.log
+	@grep -qx 'sparse: make exited 0' $(BUILD)/sparse.log
 	@! grep -E '(warning|error):' $(BUILD)/sparse.log
 
 $(BUILD)/bin/kddm-agent: userspace/agent/kddm-agent.c
