@@ -75,8 +75,8 @@ TEST_F_TIMEOUT(nodefail, node_killed_during_writes, 240)
 	locker = bg_start(3, cmd);
 	ASSERT_NE(NULL, locker);
 	t0 = now_s();
-	while (node_run(1, out, "kdfs-lock test %s/f1 0 0 w", dir) == 0 &&
-	       strcmp(out, "held w 0 0 -1") && now_s() - t0 < 10)
+	while ((node_run(1, out, "kdfs-lock test %s/f1 0 0 w", dir) ||
+		strcmp(out, "held w 0 0 -1")) && now_s() - t0 < 10)
 		usleep(100000);
 	ASSERT_STREQ("held w 0 0 -1", out);
 

@@ -720,18 +720,20 @@ static void handover(struct __test_metadata *_metadata, int node,
 
 	holder = bg_start(node, cmd);
 	ASSERT_NE(NULL, holder);
+	/* (a probe or a cat that fails before the command ran: asked again) */
 	t0 = now_s();
-	while (node_run(pnode, out, "%s", probe) == 0 && strcmp(out, held) &&
+	while ((node_run(pnode, out, "%s", probe) || strcmp(out, held)) &&
 	       now_s() - t0 < 10)
 		usleep(100000);
 	ASSERT_STREQ(held, out);
 	snprintf(line, sizeof(line), "%s > /tmp/waiter.out; cat /tmp/waiter.out",
 		 wcmd);
+	node_run(wnode, NULL, "rm -f /tmp/waiter.out");
 	waiter = bg_start(wnode, line);
 	ASSERT_NE(NULL, waiter);
 	t0 = now_s();
-	while (node_run(wnode, out, "cat /tmp/waiter.out 2>/dev/null") == 0 &&
-	       strcmp(out, "waiting") && now_s() - t0 < 10)
+	while ((node_run(wnode, out, "cat /tmp/waiter.out 2>/dev/null") ||
+		strcmp(out, "waiting")) && now_s() - t0 < 10)
 		usleep(100000);
 	ASSERT_STREQ("waiting", out);
 	/* still waiting after a while, just before the kill */
@@ -769,8 +771,8 @@ TEST_F_TIMEOUT(kdfs, locks_across_nodes, 120)
 		double t0 = now_s();
 
 		ASSERT_NE(NULL, holder);
-		while (node_run(2, out, "%s", probe) == 0 &&
-		       strcmp(out, "held w 0 100 -1") && now_s() - t0 < 10)
+		while ((node_run(2, out, "%s", probe) ||
+			strcmp(out, "held w 0 100 -1")) && now_s() - t0 < 10)
 			usleep(100000);
 		ASSERT_STREQ("held w 0 100 -1", out);
 		EXPECT_EQ(2, node_run(2, out, "kdfs-lock posix %s 50 10 r nb 0", f));
