@@ -96,7 +96,6 @@ static int kdfs_sync_fs(struct super_block *sb, int wait)
 
 #define DF_PERIOD	(10 * HZ)
 
-/* Our backing file system's usage into our kdfs_df object. */
 /*
  * Writes this node's usage into its kdfs_df. Unless @force, only if the
  * copy this node holds differs (or it holds none: never published, or

@@ -309,7 +309,6 @@ struct lazy_srv {
 	uint8_t *buf;
 	uint64_t copied;
 	uint64_t read_us, copy_us;	/* in KDDM_MIG_READ, in UFFDIO_COPY */
-	uint64_t pull_us;	/* from CRIU's connection to the last page */
 	uint64_t ahead;		/* the last chunk asked for ahead */
 	/* handed over once restored, or aborted */
 	pthread_mutex_t lock;
@@ -963,7 +962,7 @@ static void *lazy_main(void *arg)
 	};
 	struct kddm_mig_result done = { .to = self_node };
 	int i, err = -ETIMEDOUT;
-	uint64_t t0 = 0;
+	uint64_t t0 = 0, pull_us = 0;	/* CRIU's connection to the last page */
 
 	/*
 	 * The pull before the process: it mostly waits for its pages, and
@@ -987,7 +986,7 @@ static void *lazy_main(void *arg)
 	}
 	pull_boost(false);
 	if (t0)
-		s->pull_us = now_us() - t0;
+		pull_us = now_us() - t0;
 	if (err && err != -ECANCELED)
 		lazy_fail(s, err);
 	/* every page came, or the processes were killed, or never ran */
@@ -1007,7 +1006,7 @@ static void *lazy_main(void *arg)
 		send_msg(s->fd, KDDM_MIG_DONE, &done, sizeof(done));
 		logmsg("pulled %llu bytes of memory from node %u in %llu ms (%llu ms reading, %llu ms copying in)%s",
 		       (unsigned long long)s->copied, s->source,
-		       (unsigned long long)s->pull_us / 1000,
+		       (unsigned long long)pull_us / 1000,
 		       (unsigned long long)s->read_us / 1000,
 		       (unsigned long long)s->copy_us / 1000,
 		       s->failed ? ": failed, process killed" : "");
