@@ -308,7 +308,11 @@ static int decode_name(const char *p, char *out, int max)
 /* At most 3 bytes a name byte, plus "<ino> <type> " and a newline. */
 #define DIR_TEXT_MAX	(KDFS_DIR_ROOM * 3 + 64)
 
-int kdfs_store_dir(u64 ino, const struct kdfs_dobj *d)
+/* The whole text of a split node of a listing (a leaf's is its entries). */
+#define DIR_SPLIT_TEXT	"split\n"
+
+/* Node @id of a listing (kdfs_dir_id()): its file d/<id>, durably. */
+int kdfs_store_dir(u64 id, const struct kdfs_dobj *d)
 {
 	struct kdfs_dirent *de;
 	char name[24], *buf;
@@ -318,13 +322,15 @@ int kdfs_store_dir(u64 ino, const struct kdfs_dobj *d)
 	buf = kvmalloc(DIR_TEXT_MAX, GFP_KERNEL);
 	if (!buf)
 		return -ENOMEM;
+	if (d->flags & KDFS_DIR_SPLIT)
+		len = strscpy(buf, DIR_SPLIT_TEXT, DIR_TEXT_MAX);
 	kdfs_for_each_dirent(d, de) {
 		len += scnprintf(buf + len, DIR_TEXT_MAX - len, "%016llx %u ",
 				 de->ino, de->type);
 		len += encode_name(buf + len, de->name, de->len);
 		buf[len++] = '\n';
 	}
-	ino_name(name, sizeof(name), 'd', ino);
+	ino_name(name, sizeof(name), 'd', id);
 	ret = write_file(name, buf, len);
 	kvfree(buf);
 	return ret;
@@ -349,7 +355,7 @@ static int parse_entry(char *line, struct kdfs_dirent *de)
 	return 0;
 }
 
-int kdfs_load_dir(u64 ino, struct kdfs_dobj *d)
+int kdfs_load_dir(u64 id, struct kdfs_dobj *d)
 {
 	u8 ent[sizeof(struct kdfs_dirent) + NAME_MAX];
 	char name[24], *buf, *line, *next;
@@ -360,15 +366,18 @@ int kdfs_load_dir(u64 ino, struct kdfs_dobj *d)
 	buf = kvmalloc(DIR_TEXT_MAX + 1, GFP_KERNEL);
 	if (!buf)
 		return -ENOMEM;
-	ino_name(name, sizeof(name), 'd', ino);
+	ino_name(name, sizeof(name), 'd', id);
 	n = read_file(name, buf, DIR_TEXT_MAX, 0);
 	if (n < 0) {
 		ret = n;
 		goto out;
 	}
 	buf[n] = '\0';
-	d->used = 0;
-	d->count = 0;
+	memset(d, 0, sizeof(*d));
+	if (!strcmp(buf, DIR_SPLIT_TEXT)) {
+		d->flags = KDFS_DIR_SPLIT;
+		goto out;
+	}
 	for (line = buf; *line; line = next) {
 		next = strchrnul(line, '\n');
 		if (*next)
@@ -377,7 +386,7 @@ int kdfs_load_dir(u64 ino, struct kdfs_dobj *d)
 		if (parse_entry(line, de) ||
 		    d->used + sizeof(*de) + de->len > KDFS_DIR_ROOM) {
 			pr_warn_ratelimited("directory %llx: damaged entry in %s, skipped\n",
-					    ino, name);
+					    id, name);
 			continue;
 		}
 		memcpy(d->entries + d->used, de, sizeof(*de) + de->len);
@@ -713,6 +722,33 @@ static int unlink_in(char kind, const char *name)
 	return ret;
 }
 
+/*
+ * The files of a directory's listing, d/<id> for each node of its tree:
+ * a split node's halves are found from its file.
+ */
+static int forget_listing(u64 ino)
+{
+	u32 stack[KDFS_DIR_DEPTH + 2], t;
+	char name[24], head[sizeof(DIR_SPLIT_TEXT)];
+	int n = 0, ret = 0, r;
+	ssize_t got;
+
+	stack[n++] = 1;
+	while (n) {
+		t = stack[--n];
+		ino_name(name, sizeof(name), 'd', kdfs_dir_id(ino, t));
+		got = read_file(name, head, sizeof(head), 0);
+		if (got == sizeof(head) - 1 && fls(t) - 1 < KDFS_DIR_DEPTH &&
+		    !memcmp(head, DIR_SPLIT_TEXT, got)) {
+			stack[n++] = 2 * t + 1;
+			stack[n++] = 2 * t;
+		}
+		r = unlink_in('d', name + 2);
+		ret = ret ?: r;
+	}
+	return ret;
+}
+
 /* The inode is gone: so are its files. */
 int kdfs_forget_inode(u64 ino)
 {
@@ -722,8 +758,7 @@ int kdfs_forget_inode(u64 ino)
 	snprintf(name, sizeof(name), "%016llx", ino);
 	data_drop(ino, false);
 	ret = unlink_in('f', name);
-	r = unlink_in('d', name);
-	ret = ret ?: r;
+	r = forget_listing(ino);
 	ret = ret ?: r;
 	r = unlink_in('x', name);
 	ret = ret ?: r;

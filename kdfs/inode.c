@@ -54,18 +54,306 @@ void kdfs_iobj_put(u64 ino)
 	kddm_put_object(kdfs_inodes, ino);
 }
 
-static struct kdfs_dobj *dobj_grab(u64 ino)
+/* ---- listings ---- */
+
+/*
+ * A listing is a tree of nodes by the names' hashes (kdfs.h). Every
+ * change holds the writable copy of the root, every reader a read copy:
+ * the tree's shape is stable while the root is held, so the other nodes
+ * are taken after the roots (of every listing held), in any order.
+ */
+static u64 name_hash(const char *name, unsigned int len)
 {
-	struct kdfs_dobj *d = kddm_grab_object(kdfs_dirs, ino);
+	static const siphash_key_t key = {{ 0x6b64667364697273ULL,
+					    0x706f736974696f6eULL }};
+
+	return siphash(name, len, &key);
+}
+
+/* The bit of hash @h that picks a half of a node at @depth. */
+static unsigned int hash_bit(u64 h, unsigned int depth)
+{
+	return h >> (63 - depth) & 1;
+}
+
+static unsigned int node_depth(u32 t)
+{
+	return fls(t) - 1;
+}
+
+/* Node @t of @dir's listing: a read copy, or with @write the writable one. */
+static struct kdfs_dobj *lnode_op(u64 dir, u32 t, bool write)
+{
+	u64 id = kdfs_dir_id(dir, t);
+	struct kdfs_dobj *d = write ? kddm_grab_object(kdfs_dirs, id) :
+				      kddm_get_object(kdfs_dirs, id);
 
 	return IS_ERR(d) ? ERR_PTR(kdfs_errno(PTR_ERR(d))) : d;
 }
 
-static struct kdfs_dobj *dobj_get(u64 ino)
+static void lnode_put(u64 dir, u32 t)
 {
-	struct kdfs_dobj *d = kddm_get_object(kdfs_dirs, ino);
+	kddm_put_object(kdfs_dirs, kdfs_dir_id(dir, t));
+}
 
-	return IS_ERR(d) ? ERR_PTR(kdfs_errno(PTR_ERR(d))) : d;
+static bool lnode_split(const struct kdfs_dobj *d, u32 t)
+{
+	return (d->flags & KDFS_DIR_SPLIT) && node_depth(t) < KDFS_DIR_DEPTH;
+}
+
+/*
+ * Where a name is, or goes, in a listing: the leaf held, after the root.
+ * @split: the first node split while held, synced after (leaf_room()).
+ */
+struct dname {
+	u64 dir;
+	u32 t;			/* the leaf: node t */
+	u32 split;		/* 0, or the first node split meanwhile */
+	bool own;		/* the leaf is held by this dname */
+	struct kdfs_dobj *d;	/* the leaf */
+};
+
+/*
+ * With @root (@dir's) held: the leaf for hash @h in @n, read (or with
+ * @write, writable); @same: a dname of the same listing that may hold
+ * that leaf already (then shared, not taken again).
+ */
+static int leaf_hold(struct dname *n, u64 dir, struct kdfs_dobj *root,
+		     u64 h, bool write, const struct dname *same)
+{
+	struct kdfs_dobj *d = root;
+	u32 t = 1;
+
+	*n = (struct dname){ .dir = dir, .t = 1, .d = root };
+	while (lnode_split(d, t)) {
+		if (d != root)
+			lnode_put(dir, t);
+		t = 2 * t + hash_bit(h, node_depth(t));
+		if (same && same->dir == dir && same->t == t) {
+			n->t = t;
+			n->d = same->d;
+			return 0;
+		}
+		d = lnode_op(dir, t, false);
+		if (IS_ERR(d))
+			return PTR_ERR(d);
+	}
+	if (d->flags & KDFS_DIR_SPLIT) {
+		if (d != root)
+			lnode_put(dir, t);
+		pr_warn_ratelimited("directory %llx: node %u of its listing is split below the deepest level\n",
+				    dir, t);
+		return -EUCLEAN;
+	}
+	n->t = t;
+	n->d = d;
+	if (t == 1)
+		return 0;
+	n->own = true;
+	if (!write)
+		return 0;
+	/* a leaf while the root is held: the writable copy now */
+	lnode_put(dir, t);
+	d = lnode_op(dir, t, true);
+	if (IS_ERR(d)) {
+		n->own = false;
+		return PTR_ERR(d);
+	}
+	n->d = d;
+	return 0;
+}
+
+/* The leaf only, not the root. */
+static void leaf_release(struct dname *n)
+{
+	if (n->own)
+		lnode_put(n->dir, n->t);
+	n->own = false;
+}
+
+/*
+ * After a split, with nothing held: the new nodes on disk before the node
+ * that was split says so, from the deepest up (the home's disk never
+ * has a split node without its halves). What could not be written is
+ * left to the write-back.
+ */
+static void split_sync(struct dname *n)
+{
+	int i, ret = 0;
+	u64 id[3];
+	u32 p;
+
+	for (p = n->t / 2; n->split && p >= n->split; p /= 2) {
+		id[0] = kdfs_dir_id(n->dir, 2 * p);
+		id[1] = kdfs_dir_id(n->dir, 2 * p + 1);
+		id[2] = kdfs_dir_id(n->dir, p);
+		for (i = 0; i < 3; i++) {
+			if (!ret)
+				ret = kdfs_sync_dir(id[i]);
+			if (ret)
+				kdfs_dir_dirty(id[i]);
+		}
+	}
+	if (ret)
+		pr_warn_ratelimited("directory %llx: a split of its listing not written (%d), the write-back tries again\n",
+				    n->dir, ret);
+	n->split = 0;
+}
+
+/* @dir's root and the leaf of name @q in @n. */
+static int name_hold(struct dname *n, u64 dir, const struct qstr *q,
+		     bool write)
+{
+	struct kdfs_dobj *root = lnode_op(dir, 1, write);
+	int ret;
+
+	if (IS_ERR(root))
+		return PTR_ERR(root);
+	ret = leaf_hold(n, dir, root, name_hash(q->name, q->len), write,
+			NULL);
+	if (ret)
+		lnode_put(dir, 1);
+	return ret;
+}
+
+/* What name_hold() took, and a split made meanwhile, on disk. */
+static void name_release(struct dname *n)
+{
+	leaf_release(n);
+	lnode_put(n->dir, 1);
+	split_sync(n);
+}
+
+/* The id of @n's leaf, for its write-back. */
+static u64 name_id(const struct dname *n)
+{
+	return kdfs_dir_id(n->dir, n->t);
+}
+
+/*
+ * @n's leaf is full: split into two halves (made empty: a file left by a
+ * split that never reached the disk is not read), and @n now holds the
+ * half for hash @h.
+ */
+static int leaf_split(struct dname *n, u64 h)
+{
+	unsigned int depth = node_depth(n->t), side = hash_bit(h, depth);
+	struct kdfs_dobj *half[2], *d = n->d;
+	struct kdfs_dirent *de, *to;
+	u32 c = 2 * n->t;
+	int i;
+
+	if (depth >= KDFS_DIR_DEPTH || (n->t != 1 && !n->own))
+		return -ENOSPC;
+	for (i = 0; i < 2; i++) {
+		half[i] = lnode_op(n->dir, c + i, true);
+		if (IS_ERR(half[i])) {
+			if (i)
+				lnode_put(n->dir, c);
+			return PTR_ERR(half[i]);
+		}
+		memset(half[i], 0, sizeof(*half[i]));
+	}
+	kdfs_for_each_dirent(d, de) {
+		struct kdfs_dobj *to_d;
+
+		to_d = half[hash_bit(name_hash(de->name, de->len), depth)];
+		to = (struct kdfs_dirent *)(to_d->entries + to_d->used);
+		memcpy(to, de, sizeof(*de) + de->len);
+		to_d->used += sizeof(*de) + de->len;
+		to_d->count++;
+	}
+	d->used = 0;
+	d->count = 0;
+	d->flags = KDFS_DIR_SPLIT;
+	lnode_put(n->dir, c + !side);
+	leaf_release(n);
+	if (!n->split)
+		n->split = n->t;
+	n->t = c + side;
+	n->d = half[side];
+	n->own = true;
+	return 0;
+}
+
+/* Room in @n's leaf for name @q: split as often as it takes. */
+static int leaf_room(struct dname *n, const struct qstr *q)
+{
+	u64 h = name_hash(q->name, q->len);
+	int ret;
+
+	while (n->d->used + sizeof(struct kdfs_dirent) + q->len >
+	       KDFS_DIR_ROOM) {
+		ret = leaf_split(n, h);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/*
+ * Calls @fn on every node of @dir's listing, each after its parent; @root:
+ * the root, held by the caller, or NULL (then each node is read, and
+ * put before @fn runs).
+ */
+static int listing_each(u64 dir, const struct kdfs_dobj *root,
+			int (*fn)(u64 dir, u32 t, u32 count))
+{
+	u32 stack[KDFS_DIR_DEPTH + 2], t, count;
+	const struct kdfs_dobj *d;
+	int n = 0, ret;
+	bool split;
+
+	stack[n++] = 1;
+	while (n) {
+		t = stack[--n];
+		d = t == 1 && root ? root : lnode_op(dir, t, false);
+		if (IS_ERR(d))
+			return PTR_ERR(d);
+		split = lnode_split(d, t);
+		count = d->count;
+		if (d != root)
+			lnode_put(dir, t);
+		ret = fn(dir, t, count);
+		if (ret)
+			return ret;
+		if (split) {
+			stack[n++] = 2 * t + 1;
+			stack[n++] = 2 * t;
+		}
+	}
+	return 0;
+}
+
+static int node_empty(u64 dir, u32 t, u32 count)
+{
+	return count ? -ENOTEMPTY : 0;
+}
+
+/* @root (@dir's) held: 0 if no node of the listing has a name. */
+static int listing_empty(u64 dir, const struct kdfs_dobj *root)
+{
+	return listing_each(dir, root, node_empty);
+}
+
+static int node_remove(u64 dir, u32 t, u32 count)
+{
+	kddm_remove_object(kdfs_dirs, kdfs_dir_id(dir, t));
+	return 0;
+}
+
+/* A removed directory's (empty) listing goes, every node of it. */
+static void listing_remove(u64 dir)
+{
+	if (listing_each(dir, NULL, node_remove))
+		kddm_remove_object(kdfs_dirs, dir);
+}
+
+static int node_sync(u64 dir, u32 t, u32 count)
+{
+	int ret = kdfs_sync_dir(kdfs_dir_id(dir, t));
+
+	return ret == -ENOENT ? 0 : ret;
 }
 
 /* Durable at the homes: 0 or the first error. */
@@ -91,13 +379,12 @@ int kdfs_sync_dir(u64 ino)
  */
 int kdfs_init_dir(u64 ino)
 {
-	struct kdfs_dobj *d = dobj_grab(ino);
+	struct kdfs_dobj *d = lnode_op(ino, 1, true);
 
 	if (IS_ERR(d))
 		return PTR_ERR(d);
-	d->used = 0;
-	d->count = 0;
-	kddm_put_object(kdfs_dirs, ino);
+	memset(d, 0, sizeof(*d));
+	lnode_put(ino, 1);
 	return kdfs_dir_dirty(ino);
 }
 
@@ -334,13 +621,14 @@ static int drop_dangling(struct inode *dir, const struct qstr *q, u64 ino)
 {
 	struct kdfs_dirent *de;
 	struct kdfs_iobj *io;
-	struct kdfs_dobj *d;
+	struct dname n;
 	bool freed = false;
+	int ret;
 
-	d = dobj_grab(dir->i_ino);
-	if (IS_ERR(d))
-		return PTR_ERR(d);
-	de = dir_find(d, q->name, q->len);
+	ret = name_hold(&n, dir->i_ino, q, true);
+	if (ret)
+		return ret;
+	de = dir_find(n.d, q->name, q->len);
 	if (de && de->ino == ino) {
 		io = kddm_get_object(kdfs_inodes, ino);
 		freed = !IS_ERR(io) && !io->mode;
@@ -348,14 +636,14 @@ static int drop_dangling(struct inode *dir, const struct qstr *q, u64 ino)
 			kdfs_iobj_put(ino);
 		freed = freed && ino_given(ino);
 		if (freed)
-			dir_del(d, de);
+			dir_del(n.d, de);
 	}
-	kddm_put_object(kdfs_dirs, dir->i_ino);
+	name_release(&n);
 	if (!freed)
 		return de && de->ino == ino ? -EIO : 0;
 	pr_info("directory %lx: name %.*s of freed inode %llx dropped\n",
 		dir->i_ino, q->len, q->name, ino);
-	return kdfs_dir_dirty(dir->i_ino);
+	return kdfs_dir_dirty(name_id(&n));
 }
 
 static struct dentry *kdfs_lookup(struct inode *dir, struct dentry *dentry,
@@ -363,18 +651,19 @@ static struct dentry *kdfs_lookup(struct inode *dir, struct dentry *dentry,
 {
 	struct kdfs_dirent *de;
 	struct inode *inode = NULL;
-	struct kdfs_dobj *d;
+	struct dname n;
 	u64 ino = 0;
+	int ret;
 
 	if (dentry->d_name.len > NAME_MAX)
 		return ERR_PTR(-ENAMETOOLONG);
-	d = dobj_get(dir->i_ino);
-	if (IS_ERR(d))
-		return ERR_CAST(d);
-	de = dir_find(d, dentry->d_name.name, dentry->d_name.len);
+	ret = name_hold(&n, dir->i_ino, &dentry->d_name, false);
+	if (ret)
+		return ERR_PTR(ret);
+	de = dir_find(n.d, dentry->d_name.name, dentry->d_name.len);
 	if (de)
 		ino = de->ino;
-	kddm_put_object(kdfs_dirs, dir->i_ino);
+	name_release(&n);
 	if (ino) {
 		inode = kdfs_iget(dir->i_sb, ino);
 		if (PTR_ERR(inode) == -ENOENT) {
@@ -432,8 +721,8 @@ static bool being_made(struct dentry *dentry, u64 ino)
 static int kdfs_d_revalidate(struct dentry *dentry, unsigned int flags)
 {
 	struct kdfs_dirent *de;
-	struct kdfs_dobj *d;
 	struct dentry *parent;
+	struct dname n;
 	u64 want, dir;
 	int ret, err;
 
@@ -443,14 +732,14 @@ static int kdfs_d_revalidate(struct dentry *dentry, unsigned int flags)
 	dir = d_inode(parent)->i_ino;
 	dput(parent);
 	want = d_really_is_positive(dentry) ? d_inode(dentry)->i_ino : 0;
-	d = dobj_get(dir);
-	if (IS_ERR(d))
-		return PTR_ERR(d) == -ENOENT ? 0 : PTR_ERR(d);
-	de = dir_find(d, dentry->d_name.name, dentry->d_name.len);
+	ret = name_hold(&n, dir, &dentry->d_name, false);
+	if (ret)
+		return ret == -ENOENT ? 0 : ret;
+	de = dir_find(n.d, dentry->d_name.name, dentry->d_name.len);
 	ret = (de ? de->ino : 0) == want;
 	if (!ret && !want && de && being_made(dentry, de->ino))
 		ret = 1;
-	kddm_put_object(kdfs_dirs, dir);
+	name_release(&n);
 	if (!ret || !want)
 		return ret;
 	err = kdfs_refresh(d_inode(dentry));
@@ -544,7 +833,7 @@ static void forget_new(u64 ino, const struct newinfo *ni)
 		kdfs_iobj_put(ino);
 	}
 	if (S_ISDIR(ni->mode))
-		kddm_remove_object(kdfs_dirs, ino);
+		kddm_remove_object(kdfs_dirs, ino);	/* a root only */
 	if (ni->link)
 		kddm_remove_object(kdfs_pages, kdfs_page_id(ino, 0));
 	kdfs_sync_meta(ino);
@@ -555,18 +844,17 @@ static void unadd(struct inode *dir, const struct qstr *q, u64 ino,
 		  const struct newinfo *ni)
 {
 	struct kdfs_dirent *de;
-	struct kdfs_dobj *d;
+	struct dname n;
 
-	d = dobj_grab(dir->i_ino);
-	if (IS_ERR(d))
+	if (name_hold(&n, dir->i_ino, q, true))
 		return;
-	de = dir_find(d, q->name, q->len);
+	de = dir_find(n.d, q->name, q->len);
 	if (de && de->ino == ino) {
-		dir_del(d, de);
+		dir_del(n.d, de);
 		parent_changed(dir->i_ino, -S_ISDIR(ni->mode));
 	}
-	kddm_put_object(kdfs_dirs, dir->i_ino);
-	kdfs_sync_dir(dir->i_ino);
+	name_release(&n);
+	kdfs_sync_dir(name_id(&n));
 	kdfs_sync_meta(dir->i_ino);
 }
 
@@ -584,7 +872,7 @@ static int make_inode(struct inode *dir, struct dentry *dentry,
 	const struct qstr *q = &dentry->d_name;
 	struct kdfs_dirent *de;
 	struct kdfs_iobj *io;
-	struct kdfs_dobj *d;
+	struct dname n;
 	struct kdfs_layout lay = { 0 };
 	struct inode *inode;
 	u64 ino, there;
@@ -602,20 +890,18 @@ static int make_inode(struct inode *dir, struct dentry *dentry,
 		if (ret)
 			goto forget;
 	}
-	d = dobj_grab(dir->i_ino);
-	if (IS_ERR(d)) {
-		ret = PTR_ERR(d);
+	ret = name_hold(&n, dir->i_ino, q, true);
+	if (ret)
 		goto forget;
-	}
-	de = dir_find(d, q->name, q->len);
+	de = dir_find(n.d, q->name, q->len);
 	if (de) {
 		there = de->ino;
-		kddm_put_object(kdfs_dirs, dir->i_ino);
+		name_release(&n);
 		forget_new(ino, ni);
 		return excl ? -EEXIST : found(dir, dentry, there);
 	}
-	ret = -ENOSPC;
-	if (d->used + sizeof(*de) + q->len > KDFS_DIR_ROOM)
+	ret = leaf_room(&n, q);
+	if (ret)
 		goto out_dir;
 	io = kddm_grab_object(kdfs_inodes, ino);
 	ret = kdfs_errno(PTR_ERR_OR_ZERO(io));
@@ -640,17 +926,17 @@ static int make_inode(struct inode *dir, struct dentry *dentry,
 	if (!ret && S_ISDIR(ni->mode))
 		ret = kdfs_init_dir(ino);
 	if (!ret)
-		ret = dir_add(d, q->name, q->len, ino, S_DT(ni->mode));
+		ret = dir_add(n.d, q->name, q->len, ino, S_DT(ni->mode));
 	if (!ret) {
 		ret = parent_changed(dir->i_ino, S_ISDIR(ni->mode));
 		if (ret)	/* the name goes again with the inode */
-			dir_del(d, dir_find(d, q->name, q->len));
+			dir_del(n.d, dir_find(n.d, q->name, q->len));
 	}
 out_dir:
-	kddm_put_object(kdfs_dirs, dir->i_ino);
+	name_release(&n);
 	if (ret)
 		goto forget;
-	ret = kdfs_dir_dirty(dir->i_ino) ?: kdfs_meta_dirty(dir->i_ino);
+	ret = kdfs_dir_dirty(name_id(&n)) ?: kdfs_meta_dirty(dir->i_ino);
 	if (ret) {
 		unadd(dir, q, ino, ni);
 		goto forget;
@@ -797,14 +1083,15 @@ static int unlinked(u64 ino, bool dir)
 	}
 	kdfs_iobj_put(ino);
 	if (gone && dir)
-		kddm_remove_object(kdfs_dirs, ino);	/* its empty listing */
+		listing_remove(ino);	/* its empty listing */
 	return kdfs_meta_late(ino);	/* a link less: after the listing */
 }
 
 /*
  * Listings held at once (a parent and the directory it loses, a rename's
- * two parents and the directory it replaces): taken in ascending inode
- * order, as every path does, so that two nodes never wait for each other.
+ * two parents and the directory it replaces): their roots taken in
+ * ascending inode order, as every path does, so that two nodes never wait
+ * for each other; then the leaves.
  */
 struct held_dirs {
 	u64 ino[3];
@@ -837,7 +1124,7 @@ static void dirs_add(struct held_dirs *h, u64 ino, bool write)
 static void dirs_release(struct held_dirs *h, int upto)
 {
 	while (upto--)
-		kddm_put_object(kdfs_dirs, h->ino[upto]);
+		lnode_put(h->ino[upto], 1);
 }
 
 static int dirs_hold(struct held_dirs *h)
@@ -845,8 +1132,7 @@ static int dirs_hold(struct held_dirs *h)
 	int i;
 
 	for (i = 0; i < h->n; i++) {
-		h->d[i] = h->write[i] ? dobj_grab(h->ino[i]) :
-					dobj_get(h->ino[i]);
+		h->d[i] = lnode_op(h->ino[i], 1, h->write[i]);
 		if (IS_ERR(h->d[i])) {
 			int ret = PTR_ERR(h->d[i]);
 
@@ -873,7 +1159,7 @@ static int remove_name(struct inode *dir, struct dentry *dentry, bool isdir)
 	u64 ino = d_inode(dentry)->i_ino;
 	struct held_dirs h = {};
 	struct kdfs_dirent *de;
-	struct kdfs_dobj *d;
+	struct dname n;
 	int ret;
 
 	dirs_add(&h, dir->i_ino, true);
@@ -882,21 +1168,28 @@ static int remove_name(struct inode *dir, struct dentry *dentry, bool isdir)
 	ret = dirs_hold(&h);
 	if (ret)
 		return ret;
-	d = dirs_obj(&h, dir->i_ino);
-	de = dir_find(d, q->name, q->len);
+	ret = leaf_hold(&n, dir->i_ino, dirs_obj(&h, dir->i_ino),
+			name_hash(q->name, q->len), true, NULL);
+	if (ret)
+		goto out;
+	de = dir_find(n.d, q->name, q->len);
 	ret = -ENOENT;
 	if (!de || de->ino != ino)
-		goto out;
-	ret = -ENOTEMPTY;
-	if (isdir && dirs_obj(&h, ino)->count)
-		goto out;
-	dir_del(d, de);
+		goto out_leaf;
+	if (isdir) {
+		ret = listing_empty(ino, dirs_obj(&h, ino));
+		if (ret)
+			goto out_leaf;
+	}
+	dir_del(n.d, de);
 	ret = parent_changed(dir->i_ino, isdir ? -1 : 0);
+out_leaf:
+	leaf_release(&n);
 out:
 	dirs_release(&h, h.n);
 	if (ret)
 		return ret;
-	ret = unlinked(ino, isdir) ?: kdfs_dir_dirty(dir->i_ino) ?:
+	ret = unlinked(ino, isdir) ?: kdfs_dir_dirty(name_id(&n)) ?:
 	      kdfs_meta_dirty(dir->i_ino);
 	kdfs_refresh(dir);
 	if (isdir || kdfs_refresh(d_inode(dentry)))
@@ -954,16 +1247,16 @@ static int link_entry(struct inode *inode, struct inode *dir,
 		      const struct qstr *q, bool orphan)
 {
 	struct kdfs_iobj *io;
-	struct kdfs_dobj *d;
+	struct dname n;
 	int ret;
 
-	d = dobj_grab(dir->i_ino);
-	if (IS_ERR(d))
-		return PTR_ERR(d);
+	ret = name_hold(&n, dir->i_ino, q, true);
+	if (ret)
+		return ret;
 	ret = -EEXIST;
-	if (dir_find(d, q->name, q->len))
+	if (dir_find(n.d, q->name, q->len))
 		goto out;
-	ret = dir_alive(dir->i_ino);
+	ret = dir_alive(dir->i_ino) ?: leaf_room(&n, q);
 	if (ret)
 		goto out;
 	io = kdfs_iobj_grab(inode->i_ino);
@@ -973,7 +1266,7 @@ static int link_entry(struct inode *inode, struct inode *dir,
 	if (!io->nlink && !orphan) {
 		ret = -ENOENT;
 	} else {
-		ret = dir_add(d, q->name, q->len, inode->i_ino,
+		ret = dir_add(n.d, q->name, q->len, inode->i_ino,
 			      S_DT(io->mode));
 		if (!ret) {
 			io->nlink++;
@@ -984,13 +1277,13 @@ static int link_entry(struct inode *inode, struct inode *dir,
 	if (!ret) {
 		ret = parent_changed(dir->i_ino, 0);
 		if (ret)	/* the name goes again, and the link */
-			link_undo(d, q, inode->i_ino);
+			link_undo(n.d, q, inode->i_ino);
 	}
 out:
-	kddm_put_object(kdfs_dirs, dir->i_ino);
+	name_release(&n);
 	if (ret)
 		return ret;
-	ret = kdfs_meta_dirty(inode->i_ino) ?: kdfs_dir_dirty(dir->i_ino) ?:
+	ret = kdfs_meta_dirty(inode->i_ino) ?: kdfs_dir_dirty(name_id(&n)) ?:
 	      kdfs_meta_dirty(dir->i_ino);
 	if (!ret)
 		kdfs_refresh(inode);
@@ -1040,15 +1333,16 @@ static struct dentry *lock_parent_of(struct dentry *dentry)
 /* Does the listing of @dir say that @q is @ino? -EEXIST if so. */
 static int names(struct inode *dir, const struct qstr *q, u64 ino)
 {
-	struct kdfs_dobj *d = dobj_get(dir->i_ino);
 	struct kdfs_dirent *de;
+	struct dname n;
 	int ret;
 
-	if (IS_ERR(d))
-		return PTR_ERR(d);
-	de = dir_find(d, q->name, q->len);
+	ret = name_hold(&n, dir->i_ino, q, false);
+	if (ret)
+		return ret;
+	de = dir_find(n.d, q->name, q->len);
 	ret = de && de->ino == ino ? -EEXIST : 0;
-	kddm_put_object(kdfs_dirs, dir->i_ino);
+	name_release(&n);
 	return ret;
 }
 
@@ -1119,14 +1413,40 @@ struct rename {
 	u64 odir, ndir, ino, victim;
 	bool isdir;
 	const struct qstr *oname, *nname;
+	struct dname ol, nl;	/* the old and new names' leaves */
 };
+
+/*
+ * The roots held: the leaf of the new name, with room for it (split
+ * before the old name's leaf is taken, which may be the same), then the
+ * old name's.
+ */
+static int rename_leaves(struct rename *r, struct held_dirs *h)
+{
+	int ret;
+
+	ret = leaf_hold(&r->nl, r->ndir, dirs_obj(h, r->ndir),
+			name_hash(r->nname->name, r->nname->len), true, NULL);
+	if (!ret)
+		ret = leaf_room(&r->nl, r->nname);
+	if (ret) {
+		leaf_release(&r->nl);
+		return ret;
+	}
+	ret = leaf_hold(&r->ol, r->odir, dirs_obj(h, r->odir),
+			name_hash(r->oname->name, r->oname->len), true, &r->nl);
+	if (ret)
+		leaf_release(&r->nl);
+	return ret;
+}
 
 /* The listings held: checks and moves the entry. */
 static int rename_entries(struct rename *r, struct held_dirs *h,
 			  unsigned int flags)
 {
-	struct kdfs_dobj *od = dirs_obj(h, r->odir), *nd = dirs_obj(h, r->ndir);
+	struct kdfs_dobj *od = r->ol.d, *nd = r->nl.d;
 	struct kdfs_dirent *de, *ne;
+	int ret;
 	u8 type;
 
 	de = dir_find(od, r->oname->name, r->oname->len);
@@ -1148,8 +1468,9 @@ static int rename_entries(struct rename *r, struct held_dirs *h,
 
 			if (!vd)
 				return -ESTALE;	/* not the VFS's victim */
-			if (vd->count)
-				return -ENOTEMPTY;
+			ret = listing_empty(ne->ino, vd);
+			if (ret)
+				return ret;
 		}
 		dir_del(nd, ne);
 		/* an entry before @de moved it down in the same listing */
@@ -1184,6 +1505,9 @@ static int kdfs_rename(struct kddm_idmap *idmap, struct inode *odir,
 	ret = dirs_hold(&h);
 	if (ret)
 		return ret;
+	ret = rename_leaves(&r, &h);
+	if (ret)
+		goto out;
 	ret = rename_entries(&r, &h, flags);
 	links = r.isdir && r.odir != r.ndir;
 	if (!ret && r.victim && r.victim != r.ino &&
@@ -1193,7 +1517,11 @@ static int kdfs_rename(struct kddm_idmap *idmap, struct inode *odir,
 		ret = parent_changed(r.ndir, links);
 	if (!ret && r.odir != r.ndir)
 		ret = parent_changed(r.odir, r.isdir ? -1 : 0);
+	leaf_release(&r.ol);
+	leaf_release(&r.nl);
+out:
 	dirs_release(&h, h.n);
+	split_sync(&r.nl);
 	if (ret)
 		return ret;
 	/*
@@ -1201,11 +1529,14 @@ static int kdfs_rename(struct kddm_idmap *idmap, struct inode *odir,
 	 * go (else a crash in between could leave the inode with no name);
 	 * if that write fails, the next flush tries again.
 	 */
-	if (r.odir != r.ndir && kdfs_sync_dir(r.ndir))
-		kdfs_dir_dirty(r.ndir);
+	if (r.odir != r.ndir && kdfs_sync_dir(name_id(&r.nl)))
+		kdfs_dir_dirty(name_id(&r.nl));
 	if (r.victim && r.victim != r.ino)
 		ret = unlinked(r.victim, d_is_dir(ndentry));
-	ret = ret ?: kdfs_dir_dirty(r.odir) ?: kdfs_meta_dirty(r.odir);
+	ret = ret ?: kdfs_dir_dirty(name_id(&r.ol));
+	if (!ret && r.odir == r.ndir && r.nl.t != r.ol.t)
+		ret = kdfs_dir_dirty(name_id(&r.nl));
+	ret = ret ?: kdfs_meta_dirty(r.odir);
 	if (!ret && r.odir != r.ndir)
 		ret = kdfs_meta_dirty(r.ndir);
 	kdfs_refresh(odir);
@@ -1383,20 +1714,30 @@ const struct inode_operations kdfs_dir_iops = {
  * valid while entries come and go (rm -r unlinks as it reads): every
  * entry present from the first read to the last is returned once. Two
  * names of one hash (2^-62) may lose one of them at a buffer boundary.
+ * The leaves of a listing hold ranges of hashes in order: a readdir goes
+ * from the leaf of its position to the next ones.
  */
 struct dpos {
 	loff_t pos;
 	const struct kdfs_dirent *de;
 };
 
-static loff_t dirent_pos(const struct kdfs_dirent *de)
+/* 32-bit callers get 31 bits */
+static unsigned int pos_shift(void)
 {
-	static const siphash_key_t key = {{ 0x6b64667364697273ULL,
-					    0x706f736974696f6eULL }};
-	u64 h = siphash(de->name, de->len, &key);
+	return in_compat_syscall() ? 34 : 2;
+}
 
-	/* 2 and up ("." and ".." are 0 and 1); 32-bit callers get 31 bits */
-	return 2 + (in_compat_syscall() ? h >> 34 : h >> 2);
+/* 2 and up ("." and ".." are 0 and 1) */
+static loff_t hash_pos(u64 h)
+{
+	return 2 + (h >> pos_shift());
+}
+
+/* The end: after every position. */
+static loff_t pos_end(void)
+{
+	return hash_pos(U64_MAX) + 1;
 }
 
 static int dpos_cmp(const void *a, const void *b)
@@ -1419,7 +1760,7 @@ static struct dpos *dir_order(const struct kdfs_dobj *d, loff_t from,
 		return NULL;
 	*n = 0;
 	kdfs_for_each_dirent(d, de) {
-		loff_t pos = dirent_pos(de);
+		loff_t pos = hash_pos(name_hash(de->name, de->len));
 
 		if (pos >= from && *n < d->count)
 			v[(*n)++] = (struct dpos){ pos, de };
@@ -1428,53 +1769,84 @@ static struct dpos *dir_order(const struct kdfs_dobj *d, loff_t from,
 	return v;
 }
 
+/*
+ * A copy of the leaf of @dir's listing where position @pos is; *@next:
+ * the position after that leaf's range (pos_end() after the last).
+ */
+static struct kdfs_dobj *leaf_snapshot(u64 dir, loff_t pos, loff_t *next)
+{
+	u64 h = (u64)(pos - 2) << pos_shift(), last;
+	struct kdfs_dobj *root, *snap;
+	unsigned int depth;
+	struct dname n;
+	int ret;
+
+	root = lnode_op(dir, 1, false);
+	if (IS_ERR(root))
+		return root;
+	ret = leaf_hold(&n, dir, root, h, false, NULL);
+	if (ret) {
+		lnode_put(dir, 1);
+		return ERR_PTR(ret);
+	}
+	/* emitting may fault: from a copy, the listing put */
+	snap = kvmalloc(sizeof(*n.d) + n.d->used, GFP_KERNEL);
+	if (snap)
+		memcpy(snap, n.d, sizeof(*n.d) + n.d->used);
+	name_release(&n);
+	if (!snap)
+		return ERR_PTR(-ENOMEM);
+	depth = node_depth(n.t);
+	last = depth ? h | (U64_MAX >> depth) : U64_MAX;
+	*next = last == U64_MAX ? pos_end() : hash_pos(last + 1);
+	return snap;
+}
+
 static int kdfs_iterate(struct file *file, struct dir_context *ctx)
 {
 	struct inode *dir = file_inode(file);
-	struct kdfs_dobj *d, *snap;
+	loff_t next = 0;
+	struct kdfs_dobj *snap;
 	struct dpos *v;
 	u32 i, n;
-	int ret = 0;
 
 	if (!dir_emit_dots(file, ctx))
 		return 0;
-	d = dobj_get(dir->i_ino);
-	if (IS_ERR(d))
-		return PTR_ERR(d);
-	/* emitting may fault: from a snapshot, the listing put */
-	snap = kvmalloc(sizeof(*d) + d->used, GFP_KERNEL);
-	if (snap)
-		memcpy(snap, d, sizeof(*d) + d->used);
-	kddm_put_object(kdfs_dirs, dir->i_ino);
-	if (!snap)
-		return -ENOMEM;
-	v = dir_order(snap, ctx->pos, &n);
-	if (!v) {
-		ret = -ENOMEM;
-		goto out;
+	while (ctx->pos < pos_end()) {
+		snap = leaf_snapshot(dir->i_ino, ctx->pos, &next);
+		if (IS_ERR(snap))
+			return PTR_ERR(snap);
+		v = dir_order(snap, ctx->pos, &n);
+		if (!v) {
+			kvfree(snap);
+			return -ENOMEM;
+		}
+		for (i = 0; i < n; i++) {
+			ctx->pos = v[i].pos;
+			if (!dir_emit(ctx, v[i].de->name, v[i].de->len,
+				      v[i].de->ino, v[i].de->type))
+				break;
+			ctx->pos = v[i].pos + 1;
+		}
+		kvfree(v);
+		kvfree(snap);
+		if (i < n)
+			return 0;
+		ctx->pos = max(ctx->pos, next);
 	}
-	for (i = 0; i < n; i++) {
-		ctx->pos = v[i].pos;
-		if (!dir_emit(ctx, v[i].de->name, v[i].de->len, v[i].de->ino,
-			      v[i].de->type))
-			break;
-		ctx->pos = v[i].pos + 1;
-	}
-	kvfree(v);
-out:
-	kvfree(snap);
-	return ret;
+	return 0;
 }
 
 /*
- * The listing and the directory's inode, as they are now (whichever node
- * changed them), and every change marked on this node, on disk.
+ * The listing (every node of it) and the directory's inode, as they are
+ * now (whichever node changed them), and every change marked on this
+ * node, on disk.
  */
 static int kdfs_dir_fsync(struct file *file, loff_t start, loff_t end,
 			  int datasync)
 {
 	u64 ino = file_inode(file)->i_ino;
-	int ret = kdfs_sync_dir(ino), err;
+	int ret = listing_each(ino, NULL, node_sync), err;
 
 	if (ret == -ENOENT)
 		ret = 0;

@@ -175,7 +175,14 @@ static inline struct kdfs_layout kdfs_lay(u64 ino, const struct kdfs_iobj *io)
 	return kdfs_iobj_lay_ok(ino, io) ? io->lay : none;
 }
 
-/* A directory listing: entries packed after the header. */
+/*
+ * A directory listing: a binary tree of objects of the dirs set, split by
+ * the top bits of the names' hashes. Node t (1 the root; 2t and 2t + 1
+ * its halves, for hash bit 0 and 1 at its depth) has the id
+ * kdfs_dir_id(ino, t). A node is a leaf, its entries packed after the
+ * header, or split (KDFS_DIR_SPLIT: no entries). A full leaf splits in
+ * two; nodes never merge.
+ */
 struct kdfs_dirent {
 	u64 ino;
 	u8 type;		/* DT_* */
@@ -185,12 +192,22 @@ struct kdfs_dirent {
 
 struct kdfs_dobj {
 	u32 used;		/* bytes of entries */
-	u32 count;
+	u32 count;		/* entries in this node */
+	u32 flags;		/* KDFS_DIR_SPLIT */
+	u32 pad;
 	u8 entries[];
 };
 
-#define KDFS_DIR_SIZE		(128U << 10)
-#define KDFS_DIR_ROOM		(KDFS_DIR_SIZE - sizeof(struct kdfs_dobj))
+#define KDFS_DIR_SPLIT		1U
+#define KDFS_DIR_ROOM		((128U << 10) - 8)
+#define KDFS_DIR_SIZE		(sizeof(struct kdfs_dobj) + KDFS_DIR_ROOM)
+/* nodes 1 .. 2^24 - 1: depth 0 (the root) to 23 */
+#define KDFS_DIR_DEPTH		23
+
+static inline u64 kdfs_dir_id(u64 ino, u32 t)
+{
+	return ino | (u64)(t - 1) << KDFS_INO_BITS;
+}
 
 static inline struct kdfs_dirent *kdfs_dirent_next(const struct kdfs_dirent *de)
 {

@@ -6,7 +6,8 @@
  * after the loss of its only writable copy) and writes it back on sync.
  *
  *   inodes   struct kdfs_iobj, id = inode number
- *   dirs     struct kdfs_dobj (a whole listing, up to 128 KiB), id = inode
+ *   dirs     struct kdfs_dobj (a node of a listing's tree, up to 128 KiB
+ *            of names), id = kdfs_dir_id(inode, node)
  *   pages    one page of a file's data, id = kdfs_page_id() (its
  *            io-linker is in mmap.c: a copy is a struct page)
  *   spages   one page of a striped file, id = kdfs_pid(): the same
@@ -111,8 +112,7 @@ static int dir_load(struct kddm_set *set, u64 objid, void *data)
 	int ret = kdfs_load_dir(objid, d);
 
 	if (ret == -ENOENT) {
-		d->used = 0;
-		d->count = 0;
+		memset(d, 0, sizeof(*d));
 		ret = 0;
 	}
 	return ret;
@@ -142,7 +142,9 @@ static bool dir_valid(const struct kdfs_dobj *d, size_t len)
 	const u8 *p, *end;
 	u32 count = 0;
 
-	if (len < sizeof(*d) || d->used > len - sizeof(*d))
+	if (len < sizeof(*d) || d->used > len - sizeof(*d) || d->pad ||
+	    (d->flags & ~KDFS_DIR_SPLIT) ||
+	    ((d->flags & KDFS_DIR_SPLIT) && (d->used || d->count)))
 		return false;
 	p = d->entries;
 	end = d->entries + d->used;
@@ -167,8 +169,7 @@ static int dir_import(struct kddm_set *set, u64 objid, void *data,
 	if (!dir_valid(buf, len)) {
 		pr_warn_ratelimited("directory %llx: malformed copy dropped\n",
 				    objid);
-		d->used = 0;
-		d->count = 0;
+		memset(d, 0, sizeof(*d));
 		return -EPROTO;
 	}
 	memcpy(data, buf, len);

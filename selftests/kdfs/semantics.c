@@ -458,6 +458,78 @@ TEST_F_TIMEOUT(kdfs, rm_r_while_reading, 180)
 	EXPECT_NE(0, node_run(3, out, "test -e %s/many", self->dir));
 }
 
+/* Names of 200 bytes: 2300 of them are some 480 KiB of listing. */
+#define BIG_NAME "$i-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+
+/*
+ * How many files of @node's store hold the listing of directory @ino
+ * (d/<id>, one per node of its tree); -1 if unknown.
+ */
+static int listing_files(int node, unsigned long long ino)
+{
+	char out[OUT_MAX];
+
+	if (node_run(node, out, "ls /var/lib/kddm/kdfs/d | grep -cE \"^%04llx[0-9a-f]{6}%06llx$\"",
+		     ino >> 48, ino & 0xffffff) > 1)
+		return -1;
+	return atoi(out);
+}
+
+/*
+ * A directory of far more names than one object of its listing holds
+ * (128 KiB): the listing splits into a tree of objects, each a file in
+ * its home's store, while another node adds names too. Every node sees
+ * every name once; lookups, renames and rmdir of the non-empty directory
+ * behave; rm -r from a third node empties it, and its files go.
+ */
+TEST_F_TIMEOUT(kdfs, big_directory, 300)
+{
+	char out[OUT_MAX], cmd[1024], big[300];
+	unsigned long long ino;
+	FILE *p[2];
+	int n, files;
+
+	snprintf(big, sizeof(big), "%s/big", self->dir);
+	ASSERT_EQ(0, node_run(2, out, "mkdir %s && stat -c %%i %s", big, big))
+		TH_LOG("%s", out);
+	ino = strtoull(out, NULL, 10);
+	snprintf(cmd, sizeof(cmd),
+		 "cd %s && i=0; while [ $i -lt 2000 ]; do : > a" BIG_NAME " || exit 1; i=$((i+1)); done",
+		 big);
+	p[0] = bg_start(2, cmd);
+	snprintf(cmd, sizeof(cmd),
+		 "cd %s && i=0; while [ $i -lt 300 ]; do : > c" BIG_NAME " || exit 1; i=$((i+1)); done",
+		 big);
+	p[1] = bg_start(3, cmd);
+	for (n = 0; n < 2; n++) {
+		ASSERT_NE(NULL, p[n]);
+		EXPECT_EQ(0, bg_wait(p[n], out)) TH_LOG("%d: %s", n, out);
+	}
+	for (n = 1; n <= 3; n++) {
+		ASSERT_EQ(0, node_run(n, out, "ls %s | wc -l; ls %s | sort -u | wc -l; ls %s | grep -c ^c",
+				      big, big, big));
+		EXPECT_STREQ("2300\n2300\n300", out) TH_LOG("node %d", n);
+	}
+	files = listing_files(2, ino);
+	EXPECT_LE(4, files) TH_LOG("%d files hold the listing", files);
+	ASSERT_EQ(0, node_run(1, out, "i=1999; test -f %s/a" BIG_NAME " && i=299; test -f %s/c" BIG_NAME,
+			      big, big)) TH_LOG("%s", out);
+	EXPECT_NE(0, node_run(3, out, "rmdir %s", big));
+	EXPECT_NE(NULL, strstr(out, "not empty")) TH_LOG("%s", out);
+	/* a name renamed, then over another; one moved out */
+	ASSERT_EQ(0, node_run(3, out, "cd %s && i=7; mv a" BIG_NAME " moved && i=8; mv moved a" BIG_NAME " && i=9; mv c" BIG_NAME " ../out",
+			      big)) TH_LOG("%s", out);
+	ASSERT_EQ(0, node_run(1, out, "cd %s && ls | wc -l; ls | grep -c ^moved; i=7; test -e a" BIG_NAME "; echo $?; i=8; test -e a" BIG_NAME "; echo $?; test -f ../out; echo $?",
+			      big));
+	EXPECT_STREQ("2298\n0\n1\n0\n0", out);
+	ASSERT_EQ(0, node_run(1, out, "rm -r %s", big)) TH_LOG("%s", out);
+	EXPECT_NE(0, node_run(2, out, "test -e %s", big));
+	/* its files go at the home's write-back (every 5 s) */
+	for (n = 0; n < 30 && (files = listing_files(2, ino)); n++)
+		sleep(1);
+	EXPECT_EQ(0, files);
+}
+
 /*
  * Extended attributes set on one node are read, listed and removed on
  * the others; an access ACL lets one other user in, chmod narrows it
