@@ -4,8 +4,8 @@
  * object: attributes are read again from a read copy of the object (local
  * while no other node changed it) at each lookup, getattr and permission
  * check. Every change grabs the objects it touches, in this order: the
- * directory listings (ascending inode number), then the inode objects
- * (ascending), then data pages; it marks them for write-back to their
+ * directory listings (their roots in ascending inode number, then their
+ * leaves), then the inode objects (ascending), then data pages; it marks them for write-back to their
  * homes' disks (flush.c), except a new inode, written before a name
  * points to it.
  */
