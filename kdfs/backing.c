@@ -355,10 +355,29 @@ static int parse_entry(char *line, struct kdfs_dirent *de)
 	return 0;
 }
 
-int kdfs_load_dir(u64 id, struct kdfs_dobj *d)
+/* Does node @id's file say "split"? 1, 0 (also if it has no file) or -errno. */
+int kdfs_dir_split_on_disk(u64 id)
+{
+	char name[24], head[sizeof(DIR_SPLIT_TEXT)];
+	ssize_t n;
+
+	ino_name(name, sizeof(name), 'd', id);
+	n = read_file(name, head, sizeof(head), 0);
+	if (n == -ENOENT)
+		return 0;
+	if (n < 0)
+		return n;
+	return n == sizeof(head) - 1 && !memcmp(head, DIR_SPLIT_TEXT, n);
+}
+
+/*
+ * The entries of file @name that belong under node @t into @d; 1 if the
+ * file says "split" (then @d is left empty), 0, or -errno.
+ */
+static int load_node(const char *name, u32 t, struct kdfs_dobj *d)
 {
 	u8 ent[sizeof(struct kdfs_dirent) + NAME_MAX];
-	char name[24], *buf, *line, *next;
+	char *buf, *line, *next;
 	struct kdfs_dirent *de;
 	ssize_t n;
 	int ret = 0;
@@ -366,7 +385,6 @@ int kdfs_load_dir(u64 id, struct kdfs_dobj *d)
 	buf = kvmalloc(DIR_TEXT_MAX + 1, GFP_KERNEL);
 	if (!buf)
 		return -ENOMEM;
-	ino_name(name, sizeof(name), 'd', id);
 	n = read_file(name, buf, DIR_TEXT_MAX, 0);
 	if (n < 0) {
 		ret = n;
@@ -375,7 +393,7 @@ int kdfs_load_dir(u64 id, struct kdfs_dobj *d)
 	buf[n] = '\0';
 	memset(d, 0, sizeof(*d));
 	if (!strcmp(buf, DIR_SPLIT_TEXT)) {
-		d->flags = KDFS_DIR_SPLIT;
+		ret = 1;
 		goto out;
 	}
 	for (line = buf; *line; line = next) {
@@ -385,16 +403,52 @@ int kdfs_load_dir(u64 id, struct kdfs_dobj *d)
 		de = (struct kdfs_dirent *)ent;
 		if (parse_entry(line, de) ||
 		    d->used + sizeof(*de) + de->len > KDFS_DIR_ROOM) {
-			pr_warn_ratelimited("directory %llx: damaged entry in %s, skipped\n",
-					    id, name);
+			pr_warn_ratelimited("listing: damaged entry in %s, skipped\n",
+					    name);
 			continue;
 		}
+		if (!kdfs_hash_in_node(kdfs_name_hash(de->name, de->len), t))
+			continue;	/* another half's (a split not on disk) */
 		memcpy(d->entries + d->used, de, sizeof(*de) + de->len);
 		d->used += sizeof(*de) + de->len;
 		d->count++;
 	}
 out:
 	kvfree(buf);
+	return ret;
+}
+
+/*
+ * Node @id of a listing, from the disk. A node is split on disk only
+ * once its halves are there (dir_sync()): a half whose parent is not
+ * split on disk yet (its split was lost with a node, or a crash) gets
+ * its names from the deepest node on its way that is not split there,
+ * not from a file of its own that a split never finished writing.
+ */
+int kdfs_load_dir(u64 id, struct kdfs_dobj *d)
+{
+	u64 ino = kdfs_dir_ino(id);
+	u32 t = kdfs_dir_node(id), a = 1;
+	unsigned int depth = kdfs_dir_depth(t), k;
+	char name[24];
+	int ret = 0;
+
+	for (k = 0; a != t; k++) {
+		ret = kdfs_dir_split_on_disk(kdfs_dir_id(ino, a));
+		if (ret <= 0)
+			break;
+		a = t >> (depth - k - 1);
+	}
+	if (ret < 0)
+		return ret;
+	ino_name(name, sizeof(name), 'd', kdfs_dir_id(ino, a));
+	ret = load_node(name, t, d);
+	if (ret == 1 && a == t && depth < KDFS_DIR_DEPTH) {
+		d->flags = KDFS_DIR_SPLIT;
+		return 0;
+	}
+	if (ret == 1)	/* split meanwhile, or too deep: not trusted */
+		return -EUCLEAN;
 	return ret;
 }
 

@@ -62,12 +62,17 @@ void kdfs_iobj_put(u64 ino)
  * the tree's shape is stable while the root is held, so the other nodes
  * are taken after the roots (of every listing held), in any order.
  */
-static u64 name_hash(const char *name, unsigned int len)
+u64 kdfs_name_hash(const char *name, unsigned int len)
 {
 	static const siphash_key_t key = {{ 0x6b64667364697273ULL,
 					    0x706f736974696f6eULL }};
 
 	return siphash(name, len, &key);
+}
+
+static u64 name_hash(const char *name, unsigned int len)
+{
+	return kdfs_name_hash(name, len);
 }
 
 /* The bit of hash @h that picks a half of a node at @depth. */
@@ -78,7 +83,7 @@ static unsigned int hash_bit(u64 h, unsigned int depth)
 
 static unsigned int node_depth(u32 t)
 {
-	return fls(t) - 1;
+	return kdfs_dir_depth(t);
 }
 
 /* Node @t of @dir's listing: a read copy, or with @write the writable one. */
@@ -172,32 +177,24 @@ static void leaf_release(struct dname *n)
 }
 
 /*
- * After a split, with nothing held: the new nodes on disk before the node
- * that was split says so, from the deepest up (the home's disk never
- * has a split node without its halves). What could not be written is
- * left to the write-back.
+ * After a split, with nothing held: on disk. The node split first is
+ * synced, which stores the new halves before it says it is split
+ * (dir_sync()). What could not be written is left to the write-back.
  */
 static void split_sync(struct dname *n)
 {
-	int i, ret = 0;
-	u64 id[3];
-	u32 p;
+	u64 id = kdfs_dir_id(n->dir, n->split);
+	int ret;
 
-	for (p = n->t / 2; n->split && p >= n->split; p /= 2) {
-		id[0] = kdfs_dir_id(n->dir, 2 * p);
-		id[1] = kdfs_dir_id(n->dir, 2 * p + 1);
-		id[2] = kdfs_dir_id(n->dir, p);
-		for (i = 0; i < 3; i++) {
-			if (!ret)
-				ret = kdfs_sync_dir(id[i]);
-			if (ret)
-				kdfs_dir_dirty(id[i]);
-		}
-	}
-	if (ret)
-		pr_warn_ratelimited("directory %llx: a split of its listing not written (%d), the write-back tries again\n",
-				    n->dir, ret);
+	if (!n->split)
+		return;
 	n->split = 0;
+	ret = kdfs_sync_dir(id);
+	if (!ret)
+		return;
+	kdfs_dir_dirty(id);
+	pr_warn_ratelimited("directory %llx: a split of its listing not written (%d), the write-back tries again\n",
+			    n->dir, ret);
 }
 
 /* @dir's root and the leaf of name @q in @n. */
@@ -622,14 +619,15 @@ static int drop_dangling(struct inode *dir, const struct qstr *q, u64 ino)
 	struct kdfs_dirent *de;
 	struct kdfs_iobj *io;
 	struct dname n;
-	bool freed = false;
+	bool freed = false, named;
 	int ret;
 
 	ret = name_hold(&n, dir->i_ino, q, true);
 	if (ret)
 		return ret;
 	de = dir_find(n.d, q->name, q->len);
-	if (de && de->ino == ino) {
+	named = de && de->ino == ino;
+	if (named) {
 		io = kddm_get_object(kdfs_inodes, ino);
 		freed = !IS_ERR(io) && !io->mode;
 		if (!IS_ERR(io))
@@ -640,7 +638,7 @@ static int drop_dangling(struct inode *dir, const struct qstr *q, u64 ino)
 	}
 	name_release(&n);
 	if (!freed)
-		return de && de->ino == ino ? -EIO : 0;
+		return named ? -EIO : 0;
 	pr_info("directory %lx: name %.*s of freed inode %llx dropped\n",
 		dir->i_ino, q->len, q->name, ino);
 	return kdfs_dir_dirty(name_id(&n));
@@ -1525,17 +1523,17 @@ out:
 	if (ret)
 		return ret;
 	/*
-	 * Across directories, the new name is on disk before the old one can
-	 * go (else a crash in between could leave the inode with no name);
-	 * if that write fails, the next flush tries again.
+	 * Across directories (or leaves of one listing), the new name is on
+	 * disk before the old one can go (else a crash in between could leave
+	 * the inode with no name); if that write fails, the next flush tries
+	 * again.
 	 */
-	if (r.odir != r.ndir && kdfs_sync_dir(name_id(&r.nl)))
+	if ((r.odir != r.ndir || r.nl.t != r.ol.t) &&
+	    kdfs_sync_dir(name_id(&r.nl)))
 		kdfs_dir_dirty(name_id(&r.nl));
 	if (r.victim && r.victim != r.ino)
 		ret = unlinked(r.victim, d_is_dir(ndentry));
 	ret = ret ?: kdfs_dir_dirty(name_id(&r.ol));
-	if (!ret && r.odir == r.ndir && r.nl.t != r.ol.t)
-		ret = kdfs_dir_dirty(name_id(&r.nl));
 	ret = ret ?: kdfs_meta_dirty(r.odir);
 	if (!ret && r.odir != r.ndir)
 		ret = kdfs_meta_dirty(r.ndir);
@@ -1713,7 +1711,8 @@ const struct inode_operations kdfs_dir_iops = {
  * readdir returns the entries in hash order, so that a position stays
  * valid while entries come and go (rm -r unlinks as it reads): every
  * entry present from the first read to the last is returned once. Two
- * names of one hash (2^-62) may lose one of them at a buffer boundary.
+ * names of one hash (2^-62; 2^-30 for 32-bit callers) may lose one of
+ * them at a buffer boundary.
  * The leaves of a listing hold ranges of hashes in order: a readdir goes
  * from the leaf of its position to the next ones.
  */
@@ -1748,21 +1747,21 @@ static int dpos_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* The entries of @d at @from and after, in position order. */
+/* The entries of @d from @from to before @to, in position order. */
 static struct dpos *dir_order(const struct kdfs_dobj *d, loff_t from,
-			      u32 *n)
+			      loff_t to, u32 *n)
 {
 	const struct kdfs_dirent *de;
 	struct dpos *v;
 
-	v = kvmalloc_array(max(d->count, 1U), sizeof(*v), GFP_KERNEL);
+	v = kvmalloc_array(max_t(u32, d->count, 1), sizeof(*v), GFP_KERNEL);
 	if (!v)
 		return NULL;
 	*n = 0;
 	kdfs_for_each_dirent(d, de) {
 		loff_t pos = hash_pos(name_hash(de->name, de->len));
 
-		if (pos >= from && *n < d->count)
+		if (pos >= from && pos < to && *n < d->count)
 			v[(*n)++] = (struct dpos){ pos, de };
 	}
 	sort(v, *n, sizeof(*v), dpos_cmp, NULL);
@@ -1781,6 +1780,8 @@ static struct kdfs_dobj *leaf_snapshot(u64 dir, loff_t pos, loff_t *next)
 	struct dname n;
 	int ret;
 
+	/* a leaf's range ends on a position: 32-bit ones drop 34 bits */
+	BUILD_BUG_ON(KDFS_DIR_DEPTH > 30);
 	root = lnode_op(dir, 1, false);
 	if (IS_ERR(root))
 		return root;
@@ -1816,7 +1817,7 @@ static int kdfs_iterate(struct file *file, struct dir_context *ctx)
 		snap = leaf_snapshot(dir->i_ino, ctx->pos, &next);
 		if (IS_ERR(snap))
 			return PTR_ERR(snap);
-		v = dir_order(snap, ctx->pos, &n);
+		v = dir_order(snap, ctx->pos, next, &n);
 		if (!v) {
 			kvfree(snap);
 			return -ENOMEM;

@@ -192,15 +192,14 @@ struct kdfs_dirent {
 
 struct kdfs_dobj {
 	u32 used;		/* bytes of entries */
-	u32 count;		/* entries in this node */
-	u32 flags;		/* KDFS_DIR_SPLIT */
-	u32 pad;
+	u16 count;		/* entries in this node (11915 at most) */
+	u16 flags;		/* KDFS_DIR_SPLIT */
 	u8 entries[];
 };
 
 #define KDFS_DIR_SPLIT		1U
-#define KDFS_DIR_ROOM		((128U << 10) - 8)
-#define KDFS_DIR_SIZE		(sizeof(struct kdfs_dobj) + KDFS_DIR_ROOM)
+#define KDFS_DIR_SIZE		(128U << 10)
+#define KDFS_DIR_ROOM		(KDFS_DIR_SIZE - sizeof(struct kdfs_dobj))
 /* nodes 1 .. 2^24 - 1: depth 0 (the root) to 23 */
 #define KDFS_DIR_DEPTH		23
 
@@ -208,6 +207,33 @@ static inline u64 kdfs_dir_id(u64 ino, u32 t)
 {
 	return ino | (u64)(t - 1) << KDFS_INO_BITS;
 }
+
+/* The directory of listing node @id, and which node of its tree it is. */
+static inline u64 kdfs_dir_ino(u64 id)
+{
+	return id & ~(KDFS_INO_MAX << KDFS_INO_BITS);
+}
+
+static inline u32 kdfs_dir_node(u64 id)
+{
+	return ((id >> KDFS_INO_BITS) & KDFS_INO_MAX) + 1;
+}
+
+static inline unsigned int kdfs_dir_depth(u32 t)
+{
+	return fls(t) - 1;
+}
+
+/* Does a name of hash @h belong under node @t (its path from the root)? */
+static inline bool kdfs_hash_in_node(u64 h, u32 t)
+{
+	unsigned int depth = kdfs_dir_depth(t);
+
+	return !depth || h >> (64 - depth) == t - (1U << depth);
+}
+
+u64 kdfs_name_hash(const char *name, unsigned int len);
+int kdfs_dir_split_on_disk(u64 id);
 
 static inline struct kdfs_dirent *kdfs_dirent_next(const struct kdfs_dirent *de)
 {

@@ -136,15 +136,20 @@ static int dir_export(struct kddm_set *set, u64 objid, void *data,
 	return n;
 }
 
-/* A listing from a peer: every entry must lie within it, names valid. */
-static bool dir_valid(const struct kdfs_dobj *d, size_t len)
+/*
+ * A node of a listing from a peer (node t of its tree): every entry must
+ * lie within it, names valid and under node t; split, only above the
+ * deepest level, with no entry.
+ */
+static bool dir_valid(u64 objid, const struct kdfs_dobj *d, size_t len)
 {
+	u32 count = 0, t = kdfs_dir_node(objid);
 	const u8 *p, *end;
-	u32 count = 0;
 
-	if (len < sizeof(*d) || d->used > len - sizeof(*d) || d->pad ||
+	if (len < sizeof(*d) || d->used > len - sizeof(*d) ||
 	    (d->flags & ~KDFS_DIR_SPLIT) ||
-	    ((d->flags & KDFS_DIR_SPLIT) && (d->used || d->count)))
+	    ((d->flags & KDFS_DIR_SPLIT) &&
+	     (d->used || d->count || kdfs_dir_depth(t) >= KDFS_DIR_DEPTH)))
 		return false;
 	p = d->entries;
 	end = d->entries + d->used;
@@ -153,7 +158,8 @@ static bool dir_valid(const struct kdfs_dobj *d, size_t len)
 
 		if (end - p < sizeof(*de) || !de->len ||
 		    end - p < sizeof(*de) + de->len ||
-		    !kdfs_name_valid(de->name, de->len))
+		    !kdfs_name_valid(de->name, de->len) ||
+		    !kdfs_hash_in_node(kdfs_name_hash(de->name, de->len), t))
 			return false;
 		p += sizeof(*de) + de->len;
 		count++;
@@ -166,8 +172,8 @@ static int dir_import(struct kddm_set *set, u64 objid, void *data,
 {
 	struct kdfs_dobj *d = data;
 
-	if (!dir_valid(buf, len)) {
-		pr_warn_ratelimited("directory %llx: malformed copy dropped\n",
+	if (!dir_valid(objid, buf, len)) {
+		pr_warn_ratelimited("listing node %llx: malformed copy dropped\n",
 				    objid);
 		memset(d, 0, sizeof(*d));
 		return -EPROTO;
@@ -176,9 +182,101 @@ static int dir_import(struct kddm_set *set, u64 objid, void *data,
 	return 0;
 }
 
+/* Node @id's copy at its home (this node), written to its file. */
+static int dir_store_copy(u64 id)
+{
+	struct kdfs_dobj *d = kddm_get_object(kdfs_dirs, id);
+	int ret;
+
+	if (IS_ERR(d))
+		return kdfs_errno(PTR_ERR(d));
+	ret = kdfs_store_dir(id, d);
+	kddm_put_object(kdfs_dirs, id);
+	return ret;
+}
+
+/* Split node @id (1), or a leaf (0), here; -errno. */
+static int dir_is_split(u64 id)
+{
+	struct kdfs_dobj *d = kddm_get_object(kdfs_dirs, id);
+	int ret;
+
+	if (IS_ERR(d))
+		return kdfs_errno(PTR_ERR(d));
+	ret = !!(d->flags & KDFS_DIR_SPLIT);
+	kddm_put_object(kdfs_dirs, id);
+	return ret;
+}
+
+/* Is node @id split here but not on disk yet? 1, 0 or -errno. */
+static int fresh_split(u64 id)
+{
+	int ret = dir_is_split(id);
+
+	if (ret <= 0 || kdfs_dir_depth(kdfs_dir_node(id)) >= KDFS_DIR_DEPTH)
+		return ret < 0 ? ret : 0;
+	ret = kdfs_dir_split_on_disk(id);
+	return ret < 0 ? ret : !ret;
+}
+
+/*
+ * Split node @id is to say so on disk, which it does not yet: its halves
+ * go first, and below them every split not on disk yet, deepest first
+ * (no recursion: one such node at a time, from @id down again).
+ */
+static int halves_first(u64 id)
+{
+	u64 ino = kdfs_dir_ino(id);
+	u32 top = kdfs_dir_node(id), p, c;
+	int i, ret, split[2];
+
+	for (p = top;;) {
+		for (i = 0; i < 2; i++) {
+			c = 2 * p + i;
+			ret = fresh_split(kdfs_dir_id(ino, c));
+			if (ret < 0)
+				return ret;
+			split[i] = ret;
+			if (ret)
+				break;
+		}
+		if (i < 2) {
+			p = c;		/* that one first */
+			continue;
+		}
+		for (i = 0; i < 2; i++) {
+			c = 2 * p + i;
+			if (!split[i]) {
+				ret = dir_store_copy(kdfs_dir_id(ino, c));
+				if (ret)
+					return ret;
+			}
+		}
+		if (p == top)
+			return 0;
+		ret = dir_store_copy(kdfs_dir_id(ino, p));
+		if (ret)
+			return ret;
+		p = top;
+	}
+}
+
+/*
+ * At the home. A split node says so on disk only after its halves are
+ * there (kdfs_load_dir() trusts it); once it does, it never changes.
+ */
 static int dir_sync(struct kddm_set *set, u64 objid, void *data)
 {
-	return kdfs_store_dir(objid, data);
+	const struct kdfs_dobj *d = data;
+	int ret;
+
+	if (!(d->flags & KDFS_DIR_SPLIT))
+		return kdfs_store_dir(objid, d);
+	ret = kdfs_dir_split_on_disk(objid);
+	if (ret)
+		return ret < 0 ? ret : 0;
+	ret = halves_first(objid);
+	return ret ?: kdfs_store_dir(objid, d);
 }
 
 static const struct kddm_io_linker_ops dir_linker = {
