@@ -371,6 +371,25 @@ int kdfs_dir_split_on_disk(u64 id)
 }
 
 /*
+ * In *@a: the topmost node of @ino's listing on the way to node @t whose
+ * file does not say "split" (@t if none). 0 or -errno.
+ */
+int kdfs_dir_unsplit_above(u64 ino, u32 t, u32 *a)
+{
+	unsigned int depth = kdfs_dir_depth(t), k;
+	int ret;
+
+	*a = 1;
+	for (k = 0; *a != t; k++) {
+		ret = kdfs_dir_split_on_disk(kdfs_dir_id(ino, *a));
+		if (ret <= 0)
+			return ret;
+		*a = t >> (depth - k - 1);
+	}
+	return 0;
+}
+
+/*
  * The entries of file @name that belong under node @t into @d; 1 if the
  * file says "split" (then @d is left empty), 0, or -errno.
  */
@@ -428,18 +447,13 @@ out:
 int kdfs_load_dir(u64 id, struct kdfs_dobj *d)
 {
 	u64 ino = kdfs_dir_ino(id);
-	u32 t = kdfs_dir_node(id), a = 1;
-	unsigned int depth = kdfs_dir_depth(t), k;
+	u32 t = kdfs_dir_node(id), a;
+	unsigned int depth = kdfs_dir_depth(t);
 	char name[24];
-	int ret = 0;
+	int ret;
 
-	for (k = 0; a != t; k++) {
-		ret = kdfs_dir_split_on_disk(kdfs_dir_id(ino, a));
-		if (ret <= 0)
-			break;
-		a = t >> (depth - k - 1);
-	}
-	if (ret < 0)
+	ret = kdfs_dir_unsplit_above(ino, t, &a);
+	if (ret)
 		return ret;
 	ino_name(name, sizeof(name), 'd', kdfs_dir_id(ino, a));
 	ret = load_node(name, t, d);

@@ -28,7 +28,7 @@
 static int open_bits(u64 ino, u64 set, u64 clear)
 {
 	struct kdfs_iobj *io;
-	bool gone;
+	bool gone, dir;
 
 	io = kddm_grab_object(kdfs_inodes, ino);
 	if (IS_ERR(io))
@@ -40,6 +40,7 @@ static int open_bits(u64 ino, u64 set, u64 clear)
 	}
 	io->open_nodes = (io->open_nodes | set) & ~clear;
 	gone = io->mode && !io->nlink && !io->open_nodes;
+	dir = S_ISDIR(io->mode);
 	if (gone) {
 		struct kdfs_layout l = kdfs_lay(ino, io);
 
@@ -51,9 +52,11 @@ static int open_bits(u64 ino, u64 set, u64 clear)
 		kdfs_locks_drop(ino, io);
 	}
 	kdfs_iobj_put(ino);
-	if (gone)
-		return kdfs_meta_late(ino);
-	return 0;
+	if (!gone)
+		return 0;
+	if (dir)
+		kdfs_listing_remove(ino);	/* rmdir'ed while open */
+	return kdfs_meta_late(ino);
 }
 
 static int set_open(struct inode *inode, bool open)

@@ -136,7 +136,8 @@ static void lane_fn(struct work_struct *work)
 		int tries = 5;
 
 		/* -EBUSY: the home has too many write-backs queued */
-		while ((err = kddm_sync_object(b->set, b->ids[i])) == -EBUSY &&
+		while ((err = b->set == kdfs_dirs ? kdfs_dir_sync(b->ids[i]) :
+			      kddm_sync_object(b->set, b->ids[i])) == -EBUSY &&
 		       --tries)
 			msleep(20);
 		err = kdfs_errno(err);

@@ -340,7 +340,7 @@ static int node_remove(u64 dir, u32 t, u32 count)
 }
 
 /* A removed directory's (empty) listing goes, every node of it. */
-static void listing_remove(u64 dir)
+void kdfs_listing_remove(u64 dir)
 {
 	if (listing_each(dir, NULL, node_remove))
 		kddm_remove_object(kdfs_dirs, dir);
@@ -365,9 +365,9 @@ int kdfs_sync_meta(u64 ino)
 	return ret == -EREMOTEIO ? -EIO : ret;
 }
 
-int kdfs_sync_dir(u64 ino)
+int kdfs_sync_dir(u64 id)
 {
-	return kdfs_errno(kddm_sync_object(kdfs_dirs, ino));
+	return kdfs_errno(kdfs_dir_sync(id));
 }
 
 /*
@@ -1081,7 +1081,7 @@ static int unlinked(u64 ino, bool dir)
 	}
 	kdfs_iobj_put(ino);
 	if (gone && dir)
-		listing_remove(ino);	/* its empty listing */
+		kdfs_listing_remove(ino);	/* its empty listing */
 	return kdfs_meta_late(ino);	/* a link less: after the listing */
 }
 

@@ -233,7 +233,10 @@ static inline bool kdfs_hash_in_node(u64 h, u32 t)
 }
 
 u64 kdfs_name_hash(const char *name, unsigned int len);
+void kdfs_listing_remove(u64 dir);
+int kdfs_dir_sync(u64 id);
 int kdfs_dir_split_on_disk(u64 id);
+int kdfs_dir_unsplit_above(u64 ino, u32 t, u32 *a);
 
 static inline struct kdfs_dirent *kdfs_dirent_next(const struct kdfs_dirent *de)
 {

@@ -195,70 +195,59 @@ static int dir_store_copy(u64 id)
 	return ret;
 }
 
-/* Split node @id (1), or a leaf (0), here; -errno. */
-static int dir_is_split(u64 id)
+/*
+ * Node @id (below one being synced): written to its file from the copy
+ * that shows it a leaf (0), or not written if split (1); -errno.
+ */
+static int store_leaf(u64 id)
 {
 	struct kdfs_dobj *d = kddm_get_object(kdfs_dirs, id);
-	int ret;
+	int ret = 1;
 
 	if (IS_ERR(d))
 		return kdfs_errno(PTR_ERR(d));
-	ret = !!(d->flags & KDFS_DIR_SPLIT);
+	if (!(d->flags & KDFS_DIR_SPLIT) ||
+	    kdfs_dir_depth(kdfs_dir_node(id)) >= KDFS_DIR_DEPTH)
+		ret = kdfs_store_dir(id, d);
 	kddm_put_object(kdfs_dirs, id);
 	return ret;
 }
 
-/* Is node @id split here but not on disk yet? 1, 0 or -errno. */
-static int fresh_split(u64 id)
-{
-	int ret = dir_is_split(id);
-
-	if (ret <= 0 || kdfs_dir_depth(kdfs_dir_node(id)) >= KDFS_DIR_DEPTH)
-		return ret < 0 ? ret : 0;
-	ret = kdfs_dir_split_on_disk(id);
-	return ret < 0 ? ret : !ret;
-}
+#define HALVES_DONE	BIT(31)	/* on the stack: its halves are written */
 
 /*
- * Split node @id is to say so on disk, which it does not yet: its halves
- * go first, and below them every split not on disk yet, deepest first
- * (no recursion: one such node at a time, from @id down again).
+ * Split node @id is to say so on disk, which it does not yet: every node
+ * below it first, each split one after its halves. What their files say
+ * is not trusted (a split below one not on disk may be from before a
+ * crash): all are written again.
  */
 static int halves_first(u64 id)
 {
+	u32 stack[2 * KDFS_DIR_DEPTH + 2], t, top = kdfs_dir_node(id);
 	u64 ino = kdfs_dir_ino(id);
-	u32 top = kdfs_dir_node(id), p, c;
-	int i, ret, split[2];
+	int n = 0, ret;
 
-	for (p = top;;) {
-		for (i = 0; i < 2; i++) {
-			c = 2 * p + i;
-			ret = fresh_split(kdfs_dir_id(ino, c));
-			if (ret < 0)
-				return ret;
-			split[i] = ret;
+	stack[n++] = 2 * top + 1;
+	stack[n++] = 2 * top;
+	while (n) {
+		t = stack[--n];
+		if (t & HALVES_DONE) {
+			ret = dir_store_copy(kdfs_dir_id(ino,
+							 t & ~HALVES_DONE));
 			if (ret)
-				break;
-		}
-		if (i < 2) {
-			p = c;		/* that one first */
+				return ret;
 			continue;
 		}
-		for (i = 0; i < 2; i++) {
-			c = 2 * p + i;
-			if (!split[i]) {
-				ret = dir_store_copy(kdfs_dir_id(ino, c));
-				if (ret)
-					return ret;
-			}
-		}
-		if (p == top)
-			return 0;
-		ret = dir_store_copy(kdfs_dir_id(ino, p));
-		if (ret)
+		ret = store_leaf(kdfs_dir_id(ino, t));
+		if (ret < 0)
 			return ret;
-		p = top;
+		if (ret) {
+			stack[n++] = t | HALVES_DONE;
+			stack[n++] = 2 * t + 1;
+			stack[n++] = 2 * t;
+		}
 	}
+	return 0;
 }
 
 /*
@@ -279,6 +268,43 @@ static int dir_sync(struct kddm_set *set, u64 objid, void *data)
 	return ret ?: kdfs_store_dir(objid, d);
 }
 
+/*
+ * At the home, nothing held: node @objid synced. A node above it that is
+ * split but not on disk yet (its file is ignored till then) is synced
+ * first, the topmost first, which writes everything below it.
+ */
+static int dir_call(struct kddm_set *set, u64 objid, const void *arg,
+		    size_t len)
+{
+	u64 ino = kdfs_dir_ino(objid);
+	u32 t = kdfs_dir_node(objid), a;
+	int ret;
+
+	if (len)
+		return -EINVAL;
+	for (;;) {
+		ret = kdfs_dir_unsplit_above(ino, t, &a) ?:
+		      kddm_sync_object(set, kdfs_dir_id(ino, a));
+		if (ret || a == t)
+			return ret;
+		/* still not split there: a leaf, @objid is not under it */
+		ret = kdfs_dir_split_on_disk(kdfs_dir_id(ino, a));
+		if (ret <= 0)
+			return ret;
+	}
+}
+
+/*
+ * kdfs_dir_sync - kddm_sync_object() of listing node @id, through its
+ * home's dir_call() below the root. Return: 0 or kDDM's -errno.
+ */
+int kdfs_dir_sync(u64 id)
+{
+	if (kdfs_dir_node(id) == 1)
+		return kddm_sync_object(kdfs_dirs, id);
+	return kddm_call_home(kdfs_dirs, id, NULL, 0);
+}
+
 static const struct kddm_io_linker_ops dir_linker = {
 	.name = "kdfs_dir",
 	.owner = THIS_MODULE,
@@ -290,6 +316,7 @@ static const struct kddm_io_linker_ops dir_linker = {
 	.import_object = dir_import,
 	.sync_object = dir_sync,
 	.reload_object = dir_load,
+	.home_call = dir_call,
 };
 
 /* ---- inode number allocators ---- */
