@@ -450,20 +450,21 @@ int kdfs_load_dir(u64 id, struct kdfs_dobj *d)
 	u32 t = kdfs_dir_node(id), a;
 	unsigned int depth = kdfs_dir_depth(t);
 	char name[24];
-	int ret;
+	int ret, tries = 3;
 
-	ret = kdfs_dir_unsplit_above(ino, t, &a);
-	if (ret)
-		return ret;
-	ino_name(name, sizeof(name), 'd', kdfs_dir_id(ino, a));
-	ret = load_node(name, t, d);
-	if (ret == 1 && a == t && depth < KDFS_DIR_DEPTH) {
-		d->flags = KDFS_DIR_SPLIT;
-		return 0;
-	}
-	if (ret == 1)	/* split meanwhile, or too deep: not trusted */
-		return -EUCLEAN;
-	return ret;
+	do {
+		ret = kdfs_dir_unsplit_above(ino, t, &a);
+		if (ret)
+			return ret;
+		ino_name(name, sizeof(name), 'd', kdfs_dir_id(ino, a));
+		ret = load_node(name, t, d);
+		if (ret == 1 && a == t && depth < KDFS_DIR_DEPTH) {
+			d->flags = KDFS_DIR_SPLIT;
+			return 0;
+		}
+		/* a != t: split meanwhile, its halves on disk: again */
+	} while (ret == 1 && a != t && --tries);
+	return ret == 1 ? -EUCLEAN : ret;	/* split too deep */
 }
 
 /* ---- data ---- */

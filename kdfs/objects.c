@@ -182,11 +182,24 @@ static int dir_import(struct kddm_set *set, u64 objid, void *data,
 	return 0;
 }
 
-/* Node @id's copy at its home (this node), written to its file. */
+/*
+ * A split node's file is written once, from its leaf's text to "split",
+ * under this lock: a sync that finds it split on disk finds it whole.
+ */
+static DEFINE_MUTEX(split_lock);
+
+/*
+ * Node @id's copy at its home (this node), written to its file, unless
+ * that already says "split" (which never changes).
+ */
 static int dir_store_copy(u64 id)
 {
-	struct kdfs_dobj *d = kddm_get_object(kdfs_dirs, id);
-	int ret;
+	struct kdfs_dobj *d;
+	int ret = kdfs_dir_split_on_disk(id);
+
+	if (ret)
+		return ret < 0 ? ret : 0;
+	d = kddm_get_object_no_ft(kdfs_dirs, id);	/* gone: removed */
 
 	if (IS_ERR(d))
 		return kdfs_errno(PTR_ERR(d));
@@ -201,7 +214,7 @@ static int dir_store_copy(u64 id)
  */
 static int store_leaf(u64 id)
 {
-	struct kdfs_dobj *d = kddm_get_object(kdfs_dirs, id);
+	struct kdfs_dobj *d = kddm_get_object_no_ft(kdfs_dirs, id);
 	int ret = 1;
 
 	if (IS_ERR(d))
@@ -261,11 +274,12 @@ static int dir_sync(struct kddm_set *set, u64 objid, void *data)
 
 	if (!(d->flags & KDFS_DIR_SPLIT))
 		return kdfs_store_dir(objid, d);
+	mutex_lock(&split_lock);
 	ret = kdfs_dir_split_on_disk(objid);
-	if (ret)
-		return ret < 0 ? ret : 0;
-	ret = halves_first(objid);
-	return ret ?: kdfs_store_dir(objid, d);
+	if (!ret)
+		ret = halves_first(objid) ?: kdfs_store_dir(objid, d);
+	mutex_unlock(&split_lock);
+	return ret < 0 ? ret : 0;
 }
 
 /*
