@@ -484,7 +484,7 @@ static int listing_files(int node, unsigned long long ino)
  */
 TEST_F_TIMEOUT(kdfs, big_directory, 300)
 {
-	char out[OUT_MAX], cmd[1024], big[300];
+	char out[OUT_MAX], glob[OUT_MAX], cmd[1024], big[300];
 	unsigned long long ino;
 	FILE *p[2];
 	int n, files;
@@ -512,6 +512,12 @@ TEST_F_TIMEOUT(kdfs, big_directory, 300)
 	}
 	files = listing_files(2, ino);
 	EXPECT_LE(4, files) TH_LOG("%d files hold the listing", files);
+	/* kddm where names them; they are on its home */
+	ASSERT_EQ(0, node_run(1, out, "kddm where %s | sed -n \"s|.*also in: ||p\"",
+			      big));
+	ASSERT_EQ(0, node_run(2, glob, "cd /var/lib/kddm && ls %s | wc -l", out))
+		TH_LOG("%s: %s", out, glob);
+	EXPECT_EQ(files, atoi(glob)) TH_LOG("%s", out);
 	ASSERT_EQ(0, node_run(1, out, "i=1999; test -f %s/a" BIG_NAME " && i=299; test -f %s/c" BIG_NAME,
 			      big, big)) TH_LOG("%s", out);
 	EXPECT_NE(0, node_run(3, out, "rmdir %s", big));

@@ -143,7 +143,7 @@ int kddm_where(const char *path, bool json)
 	struct stat st;
 	unsigned int node;
 	unsigned long unit;
-	char nodes[400];
+	char nodes[400], glob[48];
 	int r;
 
 	if (lstat(path, &st) || statfs(path, &sfs)) {
@@ -162,15 +162,21 @@ int kddm_where(const char *path, bool json)
 			return where_striped(path, &st, nodes, unit, json);
 	}
 	node = (unsigned int)(st.st_ino >> 48);
+	/* a listing's other nodes: digits 5 to 10 of their ids */
+	snprintf(glob, sizeof(glob), "kdfs/d/%04x??????%06" PRIx64, node,
+		 (uint64_t)st.st_ino & 0xffffff);
 	if (json) {
 		printf("{\"path\":");
 		json_str(path);
 		printf(",\"inode\":\"%016" PRIx64 "\",\"metadata_node\":%u,"
 		       "\"data_node\":%u,\"data_nodes\":[%u],"
 		       "\"metadata\":\"kdfs/i/%016" PRIx64
-		       "\",\"data\":\"kdfs/%c/%016" PRIx64 "\"}\n",
+		       "\",\"data\":\"kdfs/%c/%016" PRIx64 "\"",
 		       (uint64_t)st.st_ino, node, node, node, (uint64_t)st.st_ino,
 		       S_ISDIR(st.st_mode) ? 'd' : 'f', (uint64_t)st.st_ino);
+		if (S_ISDIR(st.st_mode))
+			printf(",\"listing\":\"%s\"", glob);
+		printf("}\n");
 		return 0;
 	}
 	printf("%s: inode %016" PRIx64 ": metadata and %s on node %u\n"
@@ -179,5 +185,7 @@ int kddm_where(const char *path, bool json)
 	       S_ISDIR(st.st_mode) ? "listing" : "data", node,
 	       (uint64_t)st.st_ino, S_ISDIR(st.st_mode) ? 'd' : 'f',
 	       (uint64_t)st.st_ino);
+	if (S_ISDIR(st.st_mode))
+		printf("  a listing of more than 128 KiB also in: %s\n", glob);
 	return 0;
 }
