@@ -798,17 +798,15 @@ static int unlink_in(char kind, const char *name)
 static int forget_listing(u64 ino)
 {
 	u32 stack[KDFS_DIR_DEPTH + 2], t;
-	char name[24], head[sizeof(DIR_SPLIT_TEXT)];
 	int n = 0, ret = 0, r;
-	ssize_t got;
+	char name[24];
 
 	stack[n++] = 1;
 	while (n) {
 		t = stack[--n];
 		ino_name(name, sizeof(name), 'd', kdfs_dir_id(ino, t));
-		got = read_file(name, head, sizeof(head), 0);
-		if (got == sizeof(head) - 1 && fls(t) - 1 < KDFS_DIR_DEPTH &&
-		    !memcmp(head, DIR_SPLIT_TEXT, got)) {
+		if (kdfs_dir_depth(t) < KDFS_DIR_DEPTH &&
+		    kdfs_dir_split_on_disk(kdfs_dir_id(ino, t)) > 0) {
 			stack[n++] = 2 * t + 1;
 			stack[n++] = 2 * t;
 		}

@@ -5,9 +5,9 @@
  * while no other node changed it) at each lookup, getattr and permission
  * check. Every change grabs the objects it touches, in this order: the
  * directory listings (their roots in ascending inode number, then their
- * leaves), then the inode objects (ascending), then data pages; it marks them for write-back to their
- * homes' disks (flush.c), except a new inode, written before a name
- * points to it.
+ * leaves), then the inode objects (ascending), then data pages; it marks
+ * them for write-back to their homes' disks (flush.c), except a new
+ * inode, written before a name points to it.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -70,9 +70,9 @@ u64 kdfs_name_hash(const char *name, unsigned int len)
 	return siphash(name, len, &key);
 }
 
-static u64 name_hash(const char *name, unsigned int len)
+static u64 qstr_hash(const struct qstr *q)
 {
-	return kdfs_name_hash(name, len);
+	return kdfs_name_hash(q->name, q->len);
 }
 
 /* The bit of hash @h that picks a half of a node at @depth. */
@@ -81,9 +81,47 @@ static unsigned int hash_bit(u64 h, unsigned int depth)
 	return h >> (63 - depth) & 1;
 }
 
-static unsigned int node_depth(u32 t)
+static struct kdfs_dirent *dir_find(struct kdfs_dobj *d, const char *name,
+				    unsigned int len)
 {
-	return kdfs_dir_depth(t);
+	struct kdfs_dirent *de;
+
+	kdfs_for_each_dirent(d, de)
+		if (de->len == len && !memcmp(de->name, name, len))
+			return de;
+	return NULL;
+}
+
+/* Room in @d for a name of @len bytes? */
+static bool dir_fits(const struct kdfs_dobj *d, unsigned int len)
+{
+	return d->used + sizeof(struct kdfs_dirent) + len <= KDFS_DIR_ROOM;
+}
+
+static int dir_add(struct kdfs_dobj *d, const char *name, unsigned int len,
+		   u64 ino, u8 type)
+{
+	struct kdfs_dirent *de;
+
+	if (!dir_fits(d, len))
+		return -ENOSPC;
+	de = (struct kdfs_dirent *)(d->entries + d->used);
+	de->ino = ino;
+	de->type = type;
+	de->len = len;
+	memcpy(de->name, name, len);
+	d->used += sizeof(*de) + len;
+	d->count++;
+	return 0;
+}
+
+static void dir_del(struct kdfs_dobj *d, struct kdfs_dirent *de)
+{
+	u8 *next = (u8 *)kdfs_dirent_next(de);
+
+	memmove(de, next, d->entries + d->used - next);
+	d->used -= next - (u8 *)de;
+	d->count--;
 }
 
 /* Node @t of @dir's listing: a read copy, or with @write the writable one. */
@@ -99,11 +137,6 @@ static struct kdfs_dobj *lnode_op(u64 dir, u32 t, bool write)
 static void lnode_put(u64 dir, u32 t)
 {
 	kddm_put_object(kdfs_dirs, kdfs_dir_id(dir, t));
-}
-
-static bool lnode_split(const struct kdfs_dobj *d, u32 t)
-{
-	return (d->flags & KDFS_DIR_SPLIT) && node_depth(t) < KDFS_DIR_DEPTH;
 }
 
 /*
@@ -130,10 +163,10 @@ static int leaf_hold(struct dname *n, u64 dir, struct kdfs_dobj *root,
 	u32 t = 1;
 
 	*n = (struct dname){ .dir = dir, .t = 1, .d = root };
-	while (lnode_split(d, t)) {
+	while (kdfs_dir_split(d, t)) {
 		if (d != root)
 			lnode_put(dir, t);
-		t = 2 * t + hash_bit(h, node_depth(t));
+		t = 2 * t + hash_bit(h, kdfs_dir_depth(t));
 		if (same && same->dir == dir && same->t == t) {
 			n->t = t;
 			n->d = same->d;
@@ -206,8 +239,7 @@ static int name_hold(struct dname *n, u64 dir, const struct qstr *q,
 
 	if (IS_ERR(root))
 		return PTR_ERR(root);
-	ret = leaf_hold(n, dir, root, name_hash(q->name, q->len), write,
-			NULL);
+	ret = leaf_hold(n, dir, root, qstr_hash(q), write, NULL);
 	if (ret)
 		lnode_put(dir, 1);
 	return ret;
@@ -234,9 +266,9 @@ static u64 name_id(const struct dname *n)
  */
 static int leaf_split(struct dname *n, u64 h)
 {
-	unsigned int depth = node_depth(n->t), side = hash_bit(h, depth);
+	unsigned int depth = kdfs_dir_depth(n->t), side = hash_bit(h, depth);
 	struct kdfs_dobj *half[2], *d = n->d;
-	struct kdfs_dirent *de, *to;
+	struct kdfs_dirent *de;
 	u32 c = 2 * n->t;
 	int i;
 
@@ -251,14 +283,12 @@ static int leaf_split(struct dname *n, u64 h)
 		}
 		memset(half[i], 0, sizeof(*half[i]));
 	}
+	/* each half holds at most what the leaf held: no room to check */
 	kdfs_for_each_dirent(d, de) {
-		struct kdfs_dobj *to_d;
+		u64 dh = kdfs_name_hash(de->name, de->len);
 
-		to_d = half[hash_bit(name_hash(de->name, de->len), depth)];
-		to = (struct kdfs_dirent *)(to_d->entries + to_d->used);
-		memcpy(to, de, sizeof(*de) + de->len);
-		to_d->used += sizeof(*de) + de->len;
-		to_d->count++;
+		dir_add(half[hash_bit(dh, depth)], de->name, de->len, de->ino,
+			de->type);
 	}
 	d->used = 0;
 	d->count = 0;
@@ -276,11 +306,10 @@ static int leaf_split(struct dname *n, u64 h)
 /* Room in @n's leaf for name @q: split as often as it takes. */
 static int leaf_room(struct dname *n, const struct qstr *q)
 {
-	u64 h = name_hash(q->name, q->len);
+	u64 h = qstr_hash(q);
 	int ret;
 
-	while (n->d->used + sizeof(struct kdfs_dirent) + q->len >
-	       KDFS_DIR_ROOM) {
+	while (!dir_fits(n->d, q->len)) {
 		ret = leaf_split(n, h);
 		if (ret)
 			return ret;
@@ -307,7 +336,7 @@ static int listing_each(u64 dir, const struct kdfs_dobj *root,
 		d = t == 1 && root ? root : lnode_op(dir, t, false);
 		if (IS_ERR(d))
 			return PTR_ERR(d);
-		split = lnode_split(d, t);
+		split = kdfs_dir_split(d, t);
 		count = d->count;
 		if (d != root)
 			lnode_put(dir, t);
@@ -397,43 +426,6 @@ void kdfs_touch(struct kdfs_iobj *io, bool mtime)
 		io->mtime_ns = now.tv_nsec;
 	}
 	io->gen++;
-}
-
-static struct kdfs_dirent *dir_find(struct kdfs_dobj *d, const char *name,
-				    unsigned int len)
-{
-	struct kdfs_dirent *de;
-
-	kdfs_for_each_dirent(d, de)
-		if (de->len == len && !memcmp(de->name, name, len))
-			return de;
-	return NULL;
-}
-
-static int dir_add(struct kdfs_dobj *d, const char *name, unsigned int len,
-		   u64 ino, u8 type)
-{
-	struct kdfs_dirent *de;
-
-	if (d->used + sizeof(*de) + len > KDFS_DIR_ROOM)
-		return -ENOSPC;
-	de = (struct kdfs_dirent *)(d->entries + d->used);
-	de->ino = ino;
-	de->type = type;
-	de->len = len;
-	memcpy(de->name, name, len);
-	d->used += sizeof(*de) + len;
-	d->count++;
-	return 0;
-}
-
-static void dir_del(struct kdfs_dobj *d, struct kdfs_dirent *de)
-{
-	u8 *next = (u8 *)kdfs_dirent_next(de);
-
-	memmove(de, next, d->entries + d->used - next);
-	d->used -= next - (u8 *)de;
-	d->count--;
 }
 
 /* ---- VFS inodes ---- */
@@ -1167,7 +1159,7 @@ static int remove_name(struct inode *dir, struct dentry *dentry, bool isdir)
 	if (ret)
 		return ret;
 	ret = leaf_hold(&n, dir->i_ino, dirs_obj(&h, dir->i_ino),
-			name_hash(q->name, q->len), true, NULL);
+			qstr_hash(q), true, NULL);
 	if (ret)
 		goto out;
 	de = dir_find(n.d, q->name, q->len);
@@ -1424,7 +1416,7 @@ static int rename_leaves(struct rename *r, struct held_dirs *h)
 	int ret;
 
 	ret = leaf_hold(&r->nl, r->ndir, dirs_obj(h, r->ndir),
-			name_hash(r->nname->name, r->nname->len), true, NULL);
+			qstr_hash(r->nname), true, NULL);
 	if (!ret)
 		ret = leaf_room(&r->nl, r->nname);
 	if (ret) {
@@ -1432,7 +1424,7 @@ static int rename_leaves(struct rename *r, struct held_dirs *h)
 		return ret;
 	}
 	ret = leaf_hold(&r->ol, r->odir, dirs_obj(h, r->odir),
-			name_hash(r->oname->name, r->oname->len), true, &r->nl);
+			qstr_hash(r->oname), true, &r->nl);
 	if (ret)
 		leaf_release(&r->nl);
 	return ret;
@@ -1759,7 +1751,7 @@ static struct dpos *dir_order(const struct kdfs_dobj *d, loff_t from,
 		return NULL;
 	*n = 0;
 	kdfs_for_each_dirent(d, de) {
-		loff_t pos = hash_pos(name_hash(de->name, de->len));
+		loff_t pos = hash_pos(kdfs_name_hash(de->name, de->len));
 
 		if (pos >= from && pos < to && *n < d->count)
 			v[(*n)++] = (struct dpos){ pos, de };
@@ -1797,7 +1789,7 @@ static struct kdfs_dobj *leaf_snapshot(u64 dir, loff_t pos, loff_t *next)
 	name_release(&n);
 	if (!snap)
 		return ERR_PTR(-ENOMEM);
-	depth = node_depth(n.t);
+	depth = kdfs_dir_depth(n.t);
 	last = depth ? h | (U64_MAX >> depth) : U64_MAX;
 	*next = last == U64_MAX ? pos_end() : hash_pos(last + 1);
 	return snap;

@@ -224,6 +224,12 @@ static inline unsigned int kdfs_dir_depth(u32 t)
 	return fls(t) - 1;
 }
 
+/* Is @d, node @t of a listing, split (a flag below the deepest: not)? */
+static inline bool kdfs_dir_split(const struct kdfs_dobj *d, u32 t)
+{
+	return (d->flags & KDFS_DIR_SPLIT) && kdfs_dir_depth(t) < KDFS_DIR_DEPTH;
+}
+
 /* Does a name of hash @h belong under node @t (its path from the root)? */
 static inline bool kdfs_hash_in_node(u64 h, u32 t)
 {

@@ -189,38 +189,19 @@ static int dir_import(struct kddm_set *set, u64 objid, void *data,
 static DEFINE_MUTEX(split_lock);
 
 /*
- * Node @id's copy at its home (this node), written to its file, unless
- * that already says "split" (which never changes).
+ * Node @id (below one being synced) written to its file from its copy
+ * here, its home: 0; or, unless @split_too, 1 if that copy is split (a
+ * leaf is written from the copy that shows it a leaf). A node removed
+ * meanwhile (rmdir) is not loaded again: -ENOENT.
  */
-static int dir_store_copy(u64 id)
-{
-	struct kdfs_dobj *d;
-	int ret = kdfs_dir_split_on_disk(id);
-
-	if (ret)
-		return ret < 0 ? ret : 0;
-	d = kddm_get_object_no_ft(kdfs_dirs, id);	/* gone: removed */
-
-	if (IS_ERR(d))
-		return kdfs_errno(PTR_ERR(d));
-	ret = kdfs_store_dir(id, d);
-	kddm_put_object(kdfs_dirs, id);
-	return ret;
-}
-
-/*
- * Node @id (below one being synced): written to its file from the copy
- * that shows it a leaf (0), or not written if split (1); -errno.
- */
-static int store_leaf(u64 id)
+static int store_node(u64 id, bool split_too)
 {
 	struct kdfs_dobj *d = kddm_get_object_no_ft(kdfs_dirs, id);
 	int ret = 1;
 
 	if (IS_ERR(d))
 		return kdfs_errno(PTR_ERR(d));
-	if (!(d->flags & KDFS_DIR_SPLIT) ||
-	    kdfs_dir_depth(kdfs_dir_node(id)) >= KDFS_DIR_DEPTH)
+	if (split_too || !kdfs_dir_split(d, kdfs_dir_node(id)))
 		ret = kdfs_store_dir(id, d);
 	kddm_put_object(kdfs_dirs, id);
 	return ret;
@@ -245,13 +226,15 @@ static int halves_first(u64 id)
 	while (n) {
 		t = stack[--n];
 		if (t & HALVES_DONE) {
-			ret = dir_store_copy(kdfs_dir_id(ino,
-							 t & ~HALVES_DONE));
-			if (ret)
+			/* "split" already on disk never changes */
+			t &= ~HALVES_DONE;
+			ret = kdfs_dir_split_on_disk(kdfs_dir_id(ino, t)) ?:
+			      store_node(kdfs_dir_id(ino, t), true);
+			if (ret < 0)
 				return ret;
 			continue;
 		}
-		ret = store_leaf(kdfs_dir_id(ino, t));
+		ret = store_node(kdfs_dir_id(ino, t), false);
 		if (ret < 0)
 			return ret;
 		if (ret) {
