@@ -12,6 +12,7 @@
 #include <linux/rwsem.h>
 #include <linux/slab.h>
 #include <linux/tipc.h>
+#include <linux/delay.h>
 #include <linux/kthread.h>
 #include <linux/sched/mm.h>
 #include <linux/sched.h>
@@ -345,6 +346,29 @@ int kddm_transport_open_data(u32 self)
 }
 
 /*
+ * TIPC waits for a congested link interruptibly, and ends the wait when
+ * anything is pending for the task: a SIGKILL (an exiting process that
+ * closes its kdfs files), but also a freezer's or a debugger's stop (CRIU
+ * seizing a process to dump it). Such a message must not be lost: that
+ * breaks the link to its node for the whole cluster. The task tries
+ * again every millisecond or two instead, as long as the socket's send timeout.
+ * Under t_sem.
+ */
+static int send_polling(struct msghdr *msg, struct kvec *vec, size_t nvec,
+			size_t len)
+{
+	unsigned long end = jiffies + data_sock->sk->sk_sndtimeo;
+	int ret;
+
+	msg->msg_flags |= MSG_DONTWAIT;
+	do {
+		usleep_range(1000, 2000);
+		ret = kernel_sendmsg(data_sock, msg, vec, nvec, len);
+	} while (ret == -EAGAIN && time_before(jiffies, end));
+	return ret;
+}
+
+/*
  * kddm_transport_send - send one datagram to the socket @tipc:@ref
  *
  * Messages go to a peer's own port, never to the service name: any local
@@ -373,15 +397,17 @@ int kddm_transport_send(u32 tipc, u32 ref, struct kvec *vec, size_t nvec,
 	if (len > KDDM_TIPC_MAX)
 		return -EMSGSIZE;
 	/*
-	 * TIPC waits for a congested link interruptibly: a signal to the
-	 * sending task would lose the message, and break the link. Only
-	 * SIGKILL may interrupt it (the task dies anyway).
+	 * Only SIGKILL may interrupt the wait for a congested link (or a
+	 * stop: see send_polling()).
 	 */
 	siginitsetinv(&all, sigmask(SIGKILL));
 	sigprocmask(SIG_BLOCK, &all, &old);
 	down_read(&t_sem);
-	if (data_sock)
+	if (data_sock) {
 		ret = kernel_sendmsg(data_sock, &msg, vec, nvec, len);
+		if (ret == -EINTR || ret == -ERESTARTSYS)
+			ret = send_polling(&msg, vec, nvec, len);
+	}
 	up_read(&t_sem);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	return ret < 0 ? ret : 0;

@@ -90,4 +90,15 @@ static inline double now_s(void)
 	return t.tv_sec + t.tv_nsec / 1e9;
 }
 
+/* Fences counted on @node (kddm stats), -1 if unknown. */
+static inline int fence_count(int node)
+{
+	char out[OUT_MAX], *p;
+
+	if (node_run(node, out, "kddm stats --json"))
+		return -1;
+	p = strstr(out, "\"fences\":");
+	return p ? atoi(p + strlen("\"fences\":")) : -1;
+}
+
 #endif /* _KDDM_SELFTEST_CLUSTER_H */

@@ -26,17 +26,6 @@ static int until(int node, const char *cmd)
 	return -1;
 }
 
-/* Fences counted on @node. */
-static int fence_count(int node)
-{
-	char out[OUT_MAX], *p;
-
-	if (node_run(node, out, "kddm stats --json"))
-		return -1;
-	p = strstr(out, "\"fences\":");
-	return p ? atoi(p + 9) : -1;
-}
-
 /* @node is a member, and every other node sees it up. */
 static int back(int node)
 {

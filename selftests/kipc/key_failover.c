@@ -243,17 +243,6 @@ FIXTURE_TEARDOWN(keys)
 {
 }
 
-/* Fences counted on @node (kddm stats), -1 if unknown. */
-static int fence_count(int node)
-{
-	char out[OUT_MAX], *p;
-
-	if (node_run(node, out, "kddm stats --json"))
-		return -1;
-	p = strstr(out, "\"fences\":");
-	return p ? atoi(p + strlen("\"fences\":")) : -1;
-}
-
 /* Cuts node 3 off (its TIPC bearer) for longer than the link tolerance. */
 static int cut(int node, bool on)
 {

@@ -103,6 +103,20 @@ static int move_counts_on(int to, int pid, long long more, double secs,
 	return -1;
 }
 
+/* Fences on every node: a move must not break a link (the sum). */
+static int fences(void)
+{
+	int n, f, sum = 0;
+
+	for (n = 1; n <= nodes(); n++) {
+		f = fence_count(n);
+		if (f < 0)
+			return -1;
+		sum += f;
+	}
+	return sum;
+}
+
 FIXTURE(mig) {
 	char out[OUT_MAX];
 };
@@ -121,8 +135,9 @@ TEST_F_TIMEOUT(mig, counter_20_moves, 400)
 {
 	char args[300];
 	long long c, before;
-	int pid, i, at = 1, to;
+	int pid, i, at = 1, to, fenced = fences();
 
+	ASSERT_LE(0, fenced);
 	name_file("counter");
 	snprintf(args, sizeof(args), "counter %s -m 16", file);
 	pid = start(1, args);
@@ -151,6 +166,8 @@ TEST_F_TIMEOUT(mig, counter_20_moves, 400)
 	ASSERT_NE(NULL, strstr(self->out, args)) TH_LOG("%s", self->out);
 	ASSERT_NE(NULL, strstr(self->out, " 20 ")) TH_LOG("%s", self->out);
 	node_run(at, NULL, "kill %d", pid);
+	/* each source's process died with its kdfs file open: no link broke */
+	EXPECT_EQ(fenced, fences());
 }
 
 /* Nothing of a process in the images directory of @node. */
@@ -169,9 +186,11 @@ TEST_F_TIMEOUT(mig, source_left_empty, 300)
 	char args[300];
 	long long before, c;
 	double end;
-	int pid;
+	int pid, fenced;
 
 	name_file("empty");
+	fenced = fences();
+	ASSERT_LE(0, fenced);
 	snprintf(args, sizeof(args), "counter %s -m 64", file);
 	pid = start(1, args);
 	ASSERT_LT(0, pid);
@@ -200,6 +219,11 @@ TEST_F_TIMEOUT(mig, source_left_empty, 300)
 	c = count_above(1, before, 15);
 	ASSERT_LT(before, c);
 	node_run(1, NULL, "kill %d", pid);
+	/*
+	 * The source's process died with its kdfs file open while the pull
+	 * filled the link: its last messages waited, none was lost.
+	 */
+	EXPECT_EQ(fenced, fences());
 }
 
 /* Threads in futexes, read() and nanosleep() keep their invariants. */
