@@ -114,10 +114,21 @@ static bool mig_chunk_ready(struct mig_export *e, u64 objid)
 	return ready;
 }
 
+/*
+ * Read copies the destination's daemon is done with (READ_DROP): they go
+ * with its next requests to their home, in the same message.
+ */
+struct mig_drops {
+	u64 set_id;
+	unsigned int nr;
+	u64 ids[KDDM_MIG_PREFETCH_MAX];
+};
+
 struct mig_file {
 	struct mutex lock;
 	struct list_head exports;
 	struct mig_guards guards;
+	struct mig_drops drops;	/* under @lock */
 };
 
 /*
@@ -228,15 +239,58 @@ static int mig_sync_object(struct kddm_set *set, u64 objid, void *data)
 	return 0;
 }
 
+/*
+ * Chunk buffers kept for the next copies: a pull allocates and frees one
+ * per chunk on both sides, and the page allocator zeroes each one it
+ * hands out (init_on_alloc), which costs as much as filling it. At most
+ * MIG_SPARES, all freed once none was freed for a second.
+ */
+#define MIG_SPARES	32
+
+static DEFINE_SPINLOCK(spares_lock);
+static void *spares[MIG_SPARES];
+static unsigned int nr_spares;
+
+static void spares_trim(struct work_struct *work)
+{
+	void *gone[MIG_SPARES];
+	unsigned int i, n;
+
+	spin_lock(&spares_lock);
+	n = nr_spares;
+	memcpy(gone, spares, n * sizeof(gone[0]));
+	nr_spares = 0;
+	spin_unlock(&spares_lock);
+	for (i = 0; i < n; i++)
+		kvfree(gone[i]);
+}
+
+static DECLARE_DELAYED_WORK(spares_work, spares_trim);
+
 /* A chunk's storage, not zeroed: its first touch or its import fills it. */
 static void *mig_alloc_object(struct kddm_set *set, u64 objid)
 {
-	return kvmalloc(KDDM_MIG_CHUNK, GFP_KERNEL);
+	void *data = NULL;
+
+	spin_lock(&spares_lock);
+	if (nr_spares)
+		data = spares[--nr_spares];
+	spin_unlock(&spares_lock);
+	return data ?: kvmalloc(KDDM_MIG_CHUNK, GFP_KERNEL);
 }
 
 static void mig_free_object(struct kddm_set *set, u64 objid, void *data)
 {
-	kvfree(data);
+	spin_lock(&spares_lock);
+	if (nr_spares < MIG_SPARES) {
+		spares[nr_spares++] = data;
+		data = NULL;
+	}
+	spin_unlock(&spares_lock);
+	if (data)
+		kvfree(data);
+	else
+		mod_delayed_work(system_wq, &spares_work, HZ);
 }
 
 static int mig_export_object(struct kddm_set *set, u64 objid, void *data,
@@ -678,7 +732,65 @@ static struct kddm_set *mig_set(u64 id)
 	return set;
 }
 
-static long mig_read(unsigned int cmd, void __user *arg)
+/* The copies @mf's daemon is done with let go, in the next message. */
+static void drops_flush(struct mig_drops *d)
+{
+	struct kddm_set *set;
+	unsigned int i;
+
+	if (!d->nr)
+		return;
+	set = kddm_find_set(d->set_id);
+	for (i = 0; !IS_ERR(set) && i < d->nr; i++)
+		kddm_flush_object_flags(set, d->ids[i], KDDM_BATCH);
+	if (!IS_ERR(set))
+		kddm_put_set(set);
+	d->nr = 0;
+}
+
+/* Object @id of set @set_id to let go with the next requests. */
+static void drops_add(struct mig_file *mf, u64 set_id, u64 id)
+{
+	struct mig_drops *d = &mf->drops;
+
+	mutex_lock(&mf->lock);
+	if (d->nr && (d->set_id != set_id || d->nr == ARRAY_SIZE(d->ids))) {
+		drops_flush(d);
+		kddm_send_batched();
+	}
+	d->set_id = set_id;
+	d->ids[d->nr++] = id;
+	mutex_unlock(&mf->lock);
+}
+
+/*
+ * Chunks [@id, @id + @n) asked for, in one message to their home (its
+ * requests leave together, after the copies let go): the background
+ * pull's read ahead.
+ */
+static long mig_prefetch(struct mig_file *mf, struct kddm_set *set, u64 id,
+			 u32 n)
+{
+	long ret = 0;
+	u32 i;
+
+	n = n ?: 1;
+	/* chunks of one file */
+	if (n > KDDM_MIG_PREFETCH_MAX || (u64)(u32)id + n > 1ULL << 32)
+		return -EINVAL;
+	mutex_lock(&mf->lock);
+	drops_flush(&mf->drops);
+	mutex_unlock(&mf->lock);
+	for (i = 0; i < n && !ret; i++)
+		ret = PTR_ERR_OR_ZERO(kddm_get_object_flags(set, id + i,
+							    KDDM_ASYNC |
+							    KDDM_BATCH));
+	kddm_send_batched();
+	return ret;
+}
+
+static long mig_read(struct mig_file *mf, unsigned int cmd,
+		     void __user *arg)
 {
 	struct kddm_mig_read rd;
 	struct kddm_set *set;
@@ -687,13 +799,16 @@ static long mig_read(unsigned int cmd, void __user *arg)
 
 	if (copy_from_user(&rd, arg, sizeof(rd)))
 		return -EFAULT;
-	if (rd.pad || (cmd == KDDM_MIG_READ && rd.len < KDDM_MIG_CHUNK))
+	if (cmd == KDDM_MIG_PREFETCH && rd.flags)
+		return -EINVAL;
+	if (cmd == KDDM_MIG_READ && (rd.flags & ~KDDM_MIG_READ_DROP ||
+				     rd.len < KDDM_MIG_CHUNK))
 		return -EINVAL;
 	set = mig_set(rd.set_id);
 	if (IS_ERR(set))
 		return PTR_ERR(set);
 	if (cmd == KDDM_MIG_PREFETCH) {
-		ret = kddm_async_get_object(set, rd.obj_id);
+		ret = mig_prefetch(mf, set, rd.obj_id, rd.len);
 		goto out;
 	}
 	data = kddm_get_object(set, rd.obj_id);
@@ -704,6 +819,8 @@ static long mig_read(unsigned int cmd, void __user *arg)
 	if (copy_to_user(u64_to_user_ptr(rd.buf), data, KDDM_MIG_CHUNK))
 		ret = -EFAULT;
 	kddm_put_object(set, rd.obj_id);
+	if (rd.flags & KDDM_MIG_READ_DROP)
+		drops_add(mf, rd.set_id, rd.obj_id);
 	rd.len = KDDM_MIG_CHUNK;
 	if (!ret && copy_to_user(arg, &rd, sizeof(rd)))
 		ret = -EFAULT;
@@ -736,7 +853,7 @@ static long mig_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return mig_unguard(&mf->guards, uarg);
 	case KDDM_MIG_READ:
 	case KDDM_MIG_PREFETCH:
-		return mig_read(cmd, uarg);
+		return mig_read(mf, cmd, uarg);
 	}
 	return -ENOTTY;
 }
@@ -812,6 +929,9 @@ static void __exit kddm_mig_exit(void)
 	mig_load_exit();
 	misc_deregister(&mig_dev);
 	kddm_unregister_io_linker(&mig_linker);
+	/* the sets are gone, and their copies with them */
+	cancel_delayed_work_sync(&spares_work);
+	spares_trim(NULL);
 }
 
 module_init(kddm_mig_init);

@@ -560,25 +560,56 @@ static void lpi_gone(struct lpi *l)
 	l->rs.nr = 0;
 }
 
-#define PULL_AHEAD	8	/* chunks asked for ahead of the copy */
+#define PULL_AHEAD	16	/* chunks asked for ahead of the copy */
+#define PULL_STEP	4	/* asked for together, in one message */
 #define PULL_NICE	-10	/* the pulling thread's nice value */
 
-/* Keeps PULL_AHEAD chunks of @r's on their way, slid one at a time. */
+/*
+ * Keeps up to PULL_AHEAD chunks of @r's on their way: the window slides
+ * by PULL_STEP chunks at a time (or to the range's end), each step one
+ * message to the source.
+ */
 static void read_ahead(struct lazy_srv *s, const struct range *r)
 {
 	struct kddm_mig_read rd = { .set_id = s->set_id };
-	uint64_t cur, last, k;
+	uint64_t cur, last, k, to;
 
 	cur = (uint64_t)r->file << 32 | r->off / KDDM_MIG_CHUNK;
 	last = (uint64_t)r->file << 32 |
 	       (r->off + (r->end - r->start) - 1) / KDDM_MIG_CHUNK;
 	k = s->ahead > cur && s->ahead <= cur + PULL_AHEAD ? s->ahead + 1 :
 							     cur + 1;
-	for (; k <= cur + PULL_AHEAD && k <= last; k++) {
-		rd.obj_id = k;
-		ioctl(mig_dev, KDDM_MIG_PREFETCH, &rd);
-		s->ahead = k;
+	to = cur + PULL_AHEAD < last ? cur + PULL_AHEAD : last;
+	if (k > to || (to - k + 1 < PULL_STEP && to < last && k > cur + 1))
+		return;
+	rd.obj_id = k;
+	rd.len = to - k + 1;
+	ioctl(mig_dev, KDDM_MIG_PREFETCH, &rd);
+	s->ahead = to;
+}
+
+/*
+ * Whether the bytes of @l's range @i up to its chunk's end (@len of
+ * them) are all that its ranges still need of that chunk: its
+ * neighbours (in the file's order) need none of it.
+ */
+static bool chunk_last_use(const struct lpi *l, int i, uint64_t len)
+{
+	const struct range *r = &l->rs.r[i], *o;
+	uint64_t c0 = r->off - r->off % KDDM_MIG_CHUNK;
+	int j;
+
+	if ((r->off + len) % KDDM_MIG_CHUNK)
+		return false;	/* the range ends inside the chunk */
+	for (j = i - 1; j <= i + 1; j += 2) {
+		if (j < 0 || j >= l->rs.nr)
+			continue;
+		o = &l->rs.r[j];
+		if (o->file == r->file && o->off < c0 + KDDM_MIG_CHUNK &&
+		    o->off + (o->end - o->start) > c0)
+			return false;
 	}
+	return true;
 }
 
 /*
@@ -642,6 +673,9 @@ static int copy_front(struct lazy_srv *s, struct lpi *l, int i)
 	len = KDDM_MIG_CHUNK - in;
 	if (len > r->end - r->start)
 		len = r->end - r->start;
+	/* its copy here goes once read: the source can let it go too */
+	if (chunk_last_use(l, i, len))
+		rd.flags = KDDM_MIG_READ_DROP;
 	err = read_chunk(&rd);
 	t1 = now_us();
 	s->read_us += t1 - t0;

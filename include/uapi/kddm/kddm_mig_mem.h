@@ -6,8 +6,11 @@
  * (EXPORT): a kDDM set whose objects are KDDM_MIG_CHUNK-byte pieces of
  * those files, homed on the source; object (i << 32 | n) is bytes
  * [n * KDDM_MIG_CHUNK, (n + 1) * KDDM_MIG_CHUNK) of file i. The
- * destination's daemon reads them (READ; PREFETCH starts a read ahead)
- * as the restored process touches its memory. UNEXPORT, on the source,
+ * destination's daemon reads them (READ; PREFETCH starts a read ahead
+ * of @len chunks from @obj_id on, at most KDDM_MIG_PREFETCH_MAX, asked
+ * for in one message; 0 is one) as the restored process touches its
+ * memory. READ with KDDM_MIG_READ_DROP lets the copy go once read (the
+ * caller needs it no more): the source hears it with the next requests. UNEXPORT, on the source,
  * destroys the set once the destination has every page. Root only.
  *
  * With KDDM_MIG_EXPORT_FILLING, the files are written after the export
@@ -103,9 +106,13 @@ struct kddm_mig_read {
 	__u64 set_id;
 	__u64 obj_id;
 	__u64 buf;		/* user pointer, KDDM_MIG_CHUNK bytes (READ) */
-	__u32 len;		/* in: the buffer's size; out: bytes read */
-	__u32 pad;
+	/* READ: in, the buffer's size; out, bytes read. PREFETCH: chunks */
+	__u32 len;
+	__u32 flags;		/* READ: KDDM_MIG_READ_*; PREFETCH: 0 */
 };
+
+#define KDDM_MIG_READ_DROP	0x1
+#define KDDM_MIG_PREFETCH_MAX	64
 
 struct kddm_mig_guard {
 	__u64 set_id;		/* where its memory comes from */
