@@ -147,8 +147,7 @@ static int send_big(u32 dst, u32 tipc, u32 ref, u32 inc,
 
 /*
  * A send to a member that failed for good: the message is lost while the
- * peer may be up (congested past the send timeout, no memory, a signal
- * while congested). Unreachable peers are leaving: their withdrawal
+ * peer may be up (congested past the send timeout, no memory). Unreachable peers are leaving: their withdrawal
  * follows.
  */
 static bool send_lost(int ret)
@@ -158,7 +157,7 @@ static bool send_lost(int ret)
 	case -ETIMEDOUT:
 	case -ENOMEM:
 	case -ENOBUFS:
-	case -EINTR:	/* a fatal signal: kddm_transport_send() blocks others */
+	case -EINTR:	/* not returned: kddm_transport_send() polls then */
 	case -ERESTARTSYS:
 		return true;
 	default:

@@ -351,13 +351,13 @@ int kddm_transport_open_data(u32 self)
  * closes its kdfs files), but also a freezer's or a debugger's stop (CRIU
  * seizing a process to dump it). Such a message must not be lost: that
  * breaks the link to its node for the whole cluster. The task tries
- * again every millisecond or two instead, as long as the socket's send timeout.
+ * again every millisecond or two instead, until the socket's send
+ * timeout since the first try.
  * Under t_sem.
  */
 static int send_polling(struct msghdr *msg, struct kvec *vec, size_t nvec,
-			size_t len)
+			size_t len, unsigned long end)
 {
-	unsigned long end = jiffies + data_sock->sk->sk_sndtimeo;
 	int ret;
 
 	msg->msg_flags |= MSG_DONTWAIT;
@@ -391,7 +391,7 @@ int kddm_transport_send(u32 tipc, u32 ref, struct kvec *vec, size_t nvec,
 		.msg_namelen = sizeof(addr),
 	};
 	int ret = -ENOTCONN;
-
+	unsigned long end;
 	sigset_t all, old;
 
 	if (len > KDDM_TIPC_MAX)
@@ -404,9 +404,10 @@ int kddm_transport_send(u32 tipc, u32 ref, struct kvec *vec, size_t nvec,
 	sigprocmask(SIG_BLOCK, &all, &old);
 	down_read(&t_sem);
 	if (data_sock) {
+		end = jiffies + data_sock->sk->sk_sndtimeo;
 		ret = kernel_sendmsg(data_sock, &msg, vec, nvec, len);
 		if (ret == -EINTR || ret == -ERESTARTSYS)
-			ret = send_polling(&msg, vec, nvec, len);
+			ret = send_polling(&msg, vec, nvec, len, end);
 	}
 	up_read(&t_sem);
 	sigprocmask(SIG_SETMASK, &old, NULL);

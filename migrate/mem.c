@@ -732,35 +732,64 @@ static struct kddm_set *mig_set(u64 id)
 	return set;
 }
 
-/* The copies @mf's daemon is done with let go, in the next message. */
-static void drops_flush(struct mig_drops *d)
+/*
+ * Takes @mf's list of copies to let go (emptied); the caller lets them go
+ * with drops_flush(), without @mf's lock: that may wait for a link.
+ */
+static void drops_take(struct mig_file *mf, struct mig_drops *d)
+{
+	mutex_lock(&mf->lock);
+	*d = mf->drops;
+	mf->drops.nr = 0;
+	mutex_unlock(&mf->lock);
+}
+
+/* Lets the copies of @d go: queued, for the next message to their home. */
+static void drops_flush(const struct mig_drops *d)
 {
 	struct kddm_set *set;
 	unsigned int i;
 
 	if (!d->nr)
 		return;
-	set = kddm_find_set(d->set_id);
-	for (i = 0; !IS_ERR(set) && i < d->nr; i++)
+	set = mig_set(d->set_id);	/* one of ours, known here */
+	if (IS_ERR(set))
+		return;
+	for (i = 0; i < d->nr; i++)
 		kddm_flush_object_flags(set, d->ids[i], KDDM_BATCH);
-	if (!IS_ERR(set))
-		kddm_put_set(set);
-	d->nr = 0;
+	kddm_put_set(set);
+}
+
+/* Every copy @mf's daemon let go, sent now (the pull ended). */
+static void drops_send(struct mig_file *mf)
+{
+	struct mig_drops d;
+
+	drops_take(mf, &d);
+	if (d.nr) {
+		drops_flush(&d);
+		kddm_send_batched();
+	}
 }
 
 /* Object @id of set @set_id to let go with the next requests. */
 static void drops_add(struct mig_file *mf, u64 set_id, u64 id)
 {
 	struct mig_drops *d = &mf->drops;
+	bool added = false;
 
-	mutex_lock(&mf->lock);
-	if (d->nr && (d->set_id != set_id || d->nr == ARRAY_SIZE(d->ids))) {
-		drops_flush(d);
-		kddm_send_batched();
+	while (!added) {
+		mutex_lock(&mf->lock);
+		if (!d->nr ||
+		    (d->set_id == set_id && d->nr < ARRAY_SIZE(d->ids))) {
+			d->set_id = set_id;
+			d->ids[d->nr++] = id;
+			added = true;
+		}
+		mutex_unlock(&mf->lock);
+		if (!added)
+			drops_send(mf);	/* full, or another set's: first */
 	}
-	d->set_id = set_id;
-	d->ids[d->nr++] = id;
-	mutex_unlock(&mf->lock);
 }
 
 /*
@@ -771,6 +800,7 @@ static void drops_add(struct mig_file *mf, u64 set_id, u64 id)
 static long mig_prefetch(struct mig_file *mf, struct kddm_set *set, u64 id,
 			 u32 n)
 {
+	struct mig_drops drops;
 	long ret = 0;
 	u32 i;
 
@@ -778,9 +808,8 @@ static long mig_prefetch(struct mig_file *mf, struct kddm_set *set, u64 id,
 	/* chunks of one file */
 	if (n > KDDM_MIG_PREFETCH_MAX || (u64)(u32)id + n > 1ULL << 32)
 		return -EINVAL;
-	mutex_lock(&mf->lock);
-	drops_flush(&mf->drops);
-	mutex_unlock(&mf->lock);
+	drops_take(mf, &drops);
+	drops_flush(&drops);
 	for (i = 0; i < n && !ret; i++)
 		ret = PTR_ERR_OR_ZERO(kddm_get_object_flags(set, id + i,
 							    KDDM_ASYNC |
@@ -850,6 +879,7 @@ static long mig_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	case KDDM_MIG_GUARD:
 		return mig_guard(&mf->guards, uarg);
 	case KDDM_MIG_UNGUARD:
+		drops_send(mf);	/* the pull is over */
 		return mig_unguard(&mf->guards, uarg);
 	case KDDM_MIG_READ:
 	case KDDM_MIG_PREFETCH:
@@ -880,6 +910,7 @@ static int mig_release(struct inode *inode, struct file *file)
 	struct mig_file *mf = file->private_data;
 	struct mig_export *e, *tmp;
 
+	drops_send(mf);
 	mig_guards_release(&mf->guards);
 	list_for_each_entry_safe(e, tmp, &mf->exports, list) {
 		list_del(&e->list);
