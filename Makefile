@@ -52,9 +52,10 @@ $(BUILD)/bin/kdfs-lock: userspace/tools/kdfs-lock.c
 	@mkdir -p $(dir $@)
 	$(CC) $(USER_CFLAGS) -o $@ $<
 
-$(BUILD)/bin/mig-worker: userspace/tools/mig-worker.c
+$(BUILD)/bin/mig-worker: userspace/tools/mig-worker.c \
+		include/uapi/kddm/kddm_mig_mem.h
 	@mkdir -p $(dir $@)
-	$(CC) $(USER_CFLAGS) -pthread -o $@ $<
+	$(CC) $(USER_CFLAGS) -Iinclude/uapi -pthread -o $@ $<
 
 $(BUILD)/bin/ipc-smoke: kipc/tests/ipc-smoke.c
 	@mkdir -p $(dir $@)

@@ -692,6 +692,10 @@ TEST_F(mig, bad_requests)
 	ASSERT_EQ(1, node_run(1, self->out,
 			      "kddm migrate $(ls /proc/$(pidof kddm-migrated)/task | sort -n | tail -1) 2"));
 	ASSERT_NE(NULL, strstr(self->out, "thread")) TH_LOG("%s", self->out);
+	/* /dev/kddm_mig: bad reads and read aheads get EINVAL, a good one data */
+	ASSERT_EQ(0, node_run(1, self->out,
+			      "dd if=/dev/urandom of=/tmp/mig-ioctls bs=64k count=64 2>/dev/null && mig-worker ioctls /tmp/mig-ioctls; s=$?; rm -f /tmp/mig-ioctls; exit $s"))
+		TH_LOG("%s", self->out);
 }
 
 /*

@@ -47,6 +47,11 @@
  *       prints the count the pages of MAPPED say, or exits 1 if they are
  *       not the last 16 counts
  *   mig-worker undo FILE KEY
+ *   mig-worker ioctls FILE
+ *       exports FILE (a regular file of at least 64 KiB) through
+ *       /dev/kddm_mig and checks the answers to bad reads and read aheads
+ *       (EINVAL), then that a read of its first chunk (letting it go)
+ *       gives its bytes; prints what failed, exits 1 if anything did
  *       sets semaphore 0 of the set of IPC key KEY to 10, adds 5 to it
  *       with SEM_UNDO (its exit takes them back), then counts
  *   mig-worker semval KEY
@@ -61,6 +66,7 @@
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <kddm/kddm_mig_mem.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -71,6 +77,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/ipc.h>
 #include <sys/mman.h>
 #include <sys/sem.h>
@@ -541,6 +548,74 @@ static int mapcheck(const char *mapped)
 	return 0;
 }
 
+/* @cmd with @rd fails with @err; else says so and counts it in *@bad. */
+static void want_err(int dev, unsigned long cmd, struct kddm_mig_read rd,
+		     int err, const char *what, int *bad)
+{
+	if (!ioctl(dev, cmd, &rd) || errno != err) {
+		printf("%s: %s, not %s\n", what, strerror(errno),
+		       strerror(err));
+		(*bad)++;
+	}
+}
+
+/* /dev/kddm_mig's answers to bad reads and read aheads of a set. */
+static int ioctls(const char *path)
+{
+	int dev = open("/dev/kddm_mig", O_RDWR | O_CLOEXEC), bad = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	static char chunk[KDDM_MIG_CHUNK], want[KDDM_MIG_CHUNK];
+	struct kddm_mig_export ex = { .nr_files = 1 };
+	struct kddm_mig_read rd = { .buf = (uintptr_t)chunk,
+				    .len = KDDM_MIG_CHUNK };
+	int32_t fds[1] = { fd };
+
+	ex.fds = (uintptr_t)fds;
+	if (dev < 0 || fd < 0 || pread(fd, want, sizeof(want), 0) !=
+	    (ssize_t)sizeof(want) || ioctl(dev, KDDM_MIG_EXPORT, &ex)) {
+		perror("mig-worker ioctls: export");
+		return 1;
+	}
+	rd.set_id = ex.set_id;
+	rd.flags = 0x4;
+	want_err(dev, KDDM_MIG_READ, rd, EINVAL, "read, unknown flag", &bad);
+	rd.flags = KDDM_MIG_READ_DROP;
+	rd.len = KDDM_MIG_CHUNK - 1;
+	want_err(dev, KDDM_MIG_READ, rd, EINVAL, "read, short buffer", &bad);
+	rd.len = KDDM_MIG_PREFETCH_MAX + 1;
+	rd.flags = 0;
+	want_err(dev, KDDM_MIG_PREFETCH, rd, EINVAL, "65 chunks ahead", &bad);
+	rd.len = 1;
+	rd.flags = KDDM_MIG_READ_DROP;
+	want_err(dev, KDDM_MIG_PREFETCH, rd, EINVAL, "flags ahead", &bad);
+	rd.obj_id = 0xffffffffULL;
+	rd.len = 2;
+	rd.flags = 0;
+	want_err(dev, KDDM_MIG_PREFETCH, rd, EINVAL, "past a file's end",
+		 &bad);
+	rd.obj_id = 0;
+	rd.len = KDDM_MIG_PREFETCH_MAX;
+	if (ioctl(dev, KDDM_MIG_PREFETCH, &rd)) {
+		printf("64 chunks ahead: %s\n", strerror(errno));
+		bad++;
+	}
+	rd.len = KDDM_MIG_CHUNK;
+	rd.flags = KDDM_MIG_READ_DROP;
+	if (ioctl(dev, KDDM_MIG_READ, &rd) || rd.len != KDDM_MIG_CHUNK ||
+	    memcmp(chunk, want, sizeof(want))) {
+		printf("read of chunk 0: %s, %u bytes\n", strerror(errno),
+		       rd.len);
+		bad++;
+	}
+	if (ioctl(dev, KDDM_MIG_UNEXPORT, &ex.set_id)) {
+		printf("unexport: %s\n", strerror(errno));
+		bad++;
+	}
+	close(fd);
+	close(dev);
+	return bad ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 3 && !strcmp(argv[1], "as")) {
@@ -580,6 +655,8 @@ int main(int argc, char **argv)
 	}
 	if (argc == 3 && !strcmp(argv[1], "mapcheck"))
 		return mapcheck(argv[2]);
+	if (argc == 3 && !strcmp(argv[1], "ioctls"))
+		return ioctls(argv[2]);
 	if (argc < 3) {
 		fprintf(stderr, "usage: mig-worker counter|threads FILE [options]\n");
 		return 2;
