@@ -309,7 +309,8 @@ struct lazy_srv {
 	uint8_t *buf;
 	uint64_t copied;
 	uint64_t read_us, copy_us;	/* in KDDM_MIG_READ, in UFFDIO_COPY */
-	uint64_t ahead;		/* the last chunk asked for ahead */
+	/* the last chunk asked for ahead: by the background copy, by faults */
+	uint64_t ahead, fault_ahead;
 	/* handed over once restored, or aborted */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -567,9 +568,12 @@ static void lpi_gone(struct lpi *l)
 /*
  * Keeps up to PULL_AHEAD chunks of @r's on their way: the window slides
  * by PULL_STEP chunks at a time (or to the range's end), each step one
- * message to the source.
+ * message to the source. @ahead: where this window is (the background
+ * copy's and the faults' each have their own: a fault elsewhere does not
+ * move the other past chunks it never asked for).
  */
-static void read_ahead(struct lazy_srv *s, const struct range *r)
+static void read_ahead(struct lazy_srv *s, const struct range *r,
+		       uint64_t *ahead)
 {
 	struct kddm_mig_read rd = { .set_id = s->set_id };
 	uint64_t cur, last, k, to;
@@ -577,15 +581,14 @@ static void read_ahead(struct lazy_srv *s, const struct range *r)
 	cur = (uint64_t)r->file << 32 | r->off / KDDM_MIG_CHUNK;
 	last = (uint64_t)r->file << 32 |
 	       (r->off + (r->end - r->start) - 1) / KDDM_MIG_CHUNK;
-	k = s->ahead > cur && s->ahead <= cur + PULL_AHEAD ? s->ahead + 1 :
-							     cur + 1;
+	k = *ahead > cur && *ahead <= cur + PULL_AHEAD ? *ahead + 1 : cur + 1;
 	to = cur + PULL_AHEAD < last ? cur + PULL_AHEAD : last;
 	if (k > to || (to - k + 1 < PULL_STEP && to < last && k > cur + 1))
 		return;
 	rd.obj_id = k;
 	rd.len = to - k + 1;
 	ioctl(mig_dev, KDDM_MIG_PREFETCH, &rd);
-	s->ahead = to;
+	*ahead = to;
 }
 
 /*
@@ -743,7 +746,7 @@ static int on_fault(struct lazy_srv *s, struct lpi *l, uint64_t addr)
 		int ret;
 
 		/* the next chunks of the area: faults tend to follow */
-		read_ahead(s, &l->rs.r[i]);
+		read_ahead(s, &l->rs.r[i], &s->fault_ahead);
 		ret = copy_front(s, l, i);
 		/* an mm change pending: after its event, once more */
 		if (ret == 1)
@@ -892,7 +895,7 @@ static int pull_one(struct lazy_srv *s)
 	for (i = 0; i < s->nl; i++) {
 		if (s->l[i].uffd < 0 || !s->l[i].rs.nr)
 			continue;
-		read_ahead(s, &s->l[i].rs.r[0]);
+		read_ahead(s, &s->l[i].rs.r[0], &s->ahead);
 		return copy_front(s, &s->l[i], 0);
 	}
 	return 0;
