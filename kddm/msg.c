@@ -147,8 +147,8 @@ static int send_big(u32 dst, u32 tipc, u32 ref, u32 inc,
 
 /*
  * A send to a member that failed for good: the message is lost while the
- * peer may be up (congested past the send timeout, no memory). Unreachable peers are leaving: their withdrawal
- * follows.
+ * peer may be up (congested past the send timeout, no memory).
+ * Unreachable peers are leaving: their withdrawal follows.
  */
 static bool send_lost(int ret)
 {

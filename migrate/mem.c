@@ -733,43 +733,35 @@ static struct kddm_set *mig_set(u64 id)
 }
 
 /*
- * Takes @mf's list of copies to let go (emptied); the caller lets them go
- * with drops_flush(), without @mf's lock: that may wait for a link.
+ * The copies @mf's daemon let go, queued for the next message to their
+ * home. The list is taken under @mf's lock, the copies let go without
+ * it: that may wait for a link.
  */
-static void drops_take(struct mig_file *mf, struct mig_drops *d)
-{
-	mutex_lock(&mf->lock);
-	*d = mf->drops;
-	mf->drops.nr = 0;
-	mutex_unlock(&mf->lock);
-}
-
-/* Lets the copies of @d go: queued, for the next message to their home. */
-static void drops_flush(const struct mig_drops *d)
+static void drops_queue(struct mig_file *mf)
 {
 	struct kddm_set *set;
+	struct mig_drops d;
 	unsigned int i;
 
-	if (!d->nr)
+	mutex_lock(&mf->lock);
+	d = mf->drops;
+	mf->drops.nr = 0;
+	mutex_unlock(&mf->lock);
+	if (!d.nr)
 		return;
-	set = mig_set(d->set_id);	/* one of ours, known here */
+	set = mig_set(d.set_id);	/* one of ours, known here */
 	if (IS_ERR(set))
 		return;
-	for (i = 0; i < d->nr; i++)
-		kddm_flush_object_flags(set, d->ids[i], KDDM_BATCH);
+	for (i = 0; i < d.nr; i++)
+		kddm_flush_object_flags(set, d.ids[i], KDDM_BATCH);
 	kddm_put_set(set);
 }
 
 /* Every copy @mf's daemon let go, sent now (the pull ended). */
 static void drops_send(struct mig_file *mf)
 {
-	struct mig_drops d;
-
-	drops_take(mf, &d);
-	if (d.nr) {
-		drops_flush(&d);
-		kddm_send_batched();
-	}
+	drops_queue(mf);
+	kddm_send_batched();
 }
 
 /* Object @id of set @set_id to let go with the next requests. */
@@ -800,7 +792,6 @@ static void drops_add(struct mig_file *mf, u64 set_id, u64 id)
 static long mig_prefetch(struct mig_file *mf, struct kddm_set *set, u64 id,
 			 u32 n)
 {
-	struct mig_drops drops;
 	long ret = 0;
 	u32 i;
 
@@ -808,8 +799,7 @@ static long mig_prefetch(struct mig_file *mf, struct kddm_set *set, u64 id,
 	/* chunks of one file */
 	if (n > KDDM_MIG_PREFETCH_MAX || (u64)(u32)id + n > 1ULL << 32)
 		return -EINVAL;
-	drops_take(mf, &drops);
-	drops_flush(&drops);
+	drops_queue(mf);
 	for (i = 0; i < n && !ret; i++)
 		ret = PTR_ERR_OR_ZERO(kddm_get_object_flags(set, id + i,
 							    KDDM_ASYNC |

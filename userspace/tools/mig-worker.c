@@ -47,13 +47,14 @@
  *       prints the count the pages of MAPPED say, or exits 1 if they are
  *       not the last 16 counts
  *   mig-worker undo FILE KEY
- *   mig-worker ioctls FILE
- *       exports FILE (a regular file of at least 64 KiB) through
- *       /dev/kddm_mig and checks the answers to bad reads and read aheads
- *       (EINVAL), then that a read of its first chunk (letting it go)
- *       gives its bytes; prints what failed, exits 1 if anything did
  *       sets semaphore 0 of the set of IPC key KEY to 10, adds 5 to it
  *       with SEM_UNDO (its exit takes them back), then counts
+ *   mig-worker ioctls FILE
+ *       exports FILE (a regular file of at least KDDM_MIG_PREFETCH_MAX
+ *       chunks: 4 MiB) through /dev/kddm_mig and checks the answers to
+ *       bad reads and read aheads (EINVAL), that a read ahead of them all
+ *       is taken, then that a read of its first chunk (letting it go)
+ *       gives its bytes; prints what failed, exits 1 if anything did
  *   mig-worker semval KEY
  *       prints the value of semaphore 0 of the set of IPC key KEY
  *   mig-worker ipcrm KEY
@@ -66,7 +67,6 @@
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
-#include <kddm/kddm_mig_mem.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -86,6 +86,8 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <kddm/kddm_mig_mem.h>
 
 static int out_fd = -1;
 

@@ -10,8 +10,9 @@
  * of @len chunks from @obj_id on, at most KDDM_MIG_PREFETCH_MAX, asked
  * for in one message; 0 is one) as the restored process touches its
  * memory. READ with KDDM_MIG_READ_DROP lets the copy go once read (the
- * caller needs it no more): the source hears it with the next requests. UNEXPORT, on the source,
- * destroys the set once the destination has every page. Root only.
+ * caller needs it no more): the source hears it with the next requests.
+ * UNEXPORT, on the source, destroys the set once the destination has
+ * every page. Root only.
  *
  * With KDDM_MIG_EXPORT_FILLING, the files are written after the export
  * (the source's daemon copies the pages out of CRIU's page server while
