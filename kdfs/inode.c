@@ -893,7 +893,9 @@ static int make_inode(struct inode *dir, struct dentry *dentry,
 	ret = leaf_room(&n, q);
 	if (ret)
 		goto out_dir;
+	kdfs_fresh_mark(ino);
 	io = kddm_grab_object(kdfs_inodes, ino);
+	kdfs_fresh_take(ino);	/* first touched elsewhere, or not at all */
 	ret = kdfs_errno(PTR_ERR_OR_ZERO(io));
 	if (ret)
 		goto out_dir;

@@ -299,7 +299,7 @@ struct kdfs_aobj {
 	u64 epoch;	/* new at each load from disk */
 };
 
-#define KDFS_INO_BATCH	64	/* numbers reserved on disk at a time */
+#define KDFS_INO_BATCH	1024	/* numbers reserved on disk at a time */
 
 /* A node's backing file system usage, in its own object (id node << 48). */
 struct kdfs_df {
@@ -417,6 +417,8 @@ int kdfs_store_range(struct kddm_set *set, u64 id, unsigned int n,
 		     struct bio_vec *bv);
 int kdfs_call(struct kddm_set *set, u64 id, const struct kdfs_call *c);
 int kdfs_load_inode(u64 ino, struct kdfs_iobj *io);
+void kdfs_fresh_mark(u64 ino);
+bool kdfs_fresh_take(u64 ino);
 int kdfs_store_dir(u64 ino, const struct kdfs_dobj *d);
 int kdfs_load_dir(u64 ino, struct kdfs_dobj *d);
 int kdfs_store_page(u64 ino, pgoff_t index, const void *page);

@@ -51,9 +51,56 @@ int kdfs_errno(int err)
 
 /* ---- inodes ---- */
 
+/*
+ * Inode numbers just given out here whose objects make_inode() is
+ * grabbing: no file of theirs can be on disk (a number is never given
+ * twice), so their first touch here (this node their home) skips the
+ * backing store's lookup of a file that is not there. Best effort: with
+ * every slot taken, the first touch looks, as for any other inode.
+ */
+#define FRESH_SLOTS	16
+static DEFINE_SPINLOCK(fresh_lock);
+static u64 fresh[FRESH_SLOTS];	/* 0: free */
+
+void kdfs_fresh_mark(u64 ino)
+{
+	unsigned int i;
+
+	spin_lock(&fresh_lock);
+	for (i = 0; i < FRESH_SLOTS; i++)
+		if (!fresh[i]) {
+			fresh[i] = ino;
+			break;
+		}
+	spin_unlock(&fresh_lock);
+}
+
+/* Whether @ino was marked fresh; the mark goes either way. */
+bool kdfs_fresh_take(u64 ino)
+{
+	bool found = false;
+	unsigned int i;
+
+	spin_lock(&fresh_lock);
+	for (i = 0; i < FRESH_SLOTS; i++)
+		if (fresh[i] == ino) {
+			fresh[i] = 0;
+			found = true;
+			break;
+		}
+	spin_unlock(&fresh_lock);
+	return found;
+}
+
 static int inode_load(struct kddm_set *set, u64 objid, void *data)
 {
-	int ret = kdfs_load_inode(objid, data);
+	int ret;
+
+	if (kdfs_fresh_take(objid)) {
+		memset(data, 0, sizeof(struct kdfs_iobj));
+		return 0;
+	}
+	ret = kdfs_load_inode(objid, data);
 
 	if (ret == -ENOENT) {
 		memset(data, 0, sizeof(struct kdfs_iobj));
