@@ -67,11 +67,12 @@ void kdfs_fresh_mark(u64 ino)
 	unsigned int i;
 
 	spin_lock(&fresh_lock);
-	for (i = 0; i < FRESH_SLOTS; i++)
+	for (i = 0; i < FRESH_SLOTS; i++) {
 		if (!fresh[i]) {
 			fresh[i] = ino;
 			break;
 		}
+	}
 	spin_unlock(&fresh_lock);
 }
 
@@ -82,12 +83,13 @@ bool kdfs_fresh_take(u64 ino)
 	unsigned int i;
 
 	spin_lock(&fresh_lock);
-	for (i = 0; i < FRESH_SLOTS; i++)
+	for (i = 0; i < FRESH_SLOTS; i++) {
 		if (fresh[i] == ino) {
 			fresh[i] = 0;
 			found = true;
 			break;
 		}
+	}
 	spin_unlock(&fresh_lock);
 	return found;
 }
