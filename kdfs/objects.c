@@ -96,13 +96,9 @@ bool kdfs_fresh_take(u64 ino)
 
 static int inode_load(struct kddm_set *set, u64 objid, void *data)
 {
-	int ret;
-
-	if (kdfs_fresh_take(objid)) {
-		memset(data, 0, sizeof(struct kdfs_iobj));
-		return 0;
-	}
-	ret = kdfs_load_inode(objid, data);
+	/* a fresh number's file is not there: as if looked for */
+	int ret = kdfs_fresh_take(objid) ? -ENOENT :
+		  kdfs_load_inode(objid, data);
 
 	if (ret == -ENOENT) {
 		memset(data, 0, sizeof(struct kdfs_iobj));
