@@ -32,6 +32,12 @@ ONLY=("$@")
 
 rm -rf "$LOGS"
 mkdir -p "$LOGS"
+# the guests' initramfs is built at the first boot of this run and taken
+# again at the next ones (a nested run, driver_checks.sh's, shares it)
+if [ -z "${KDDM_VM_INITRAMFS_CACHE:-}" ]; then
+	INITRAMFS_CACHE=$(mktemp -d)
+	export KDDM_VM_INITRAMFS_CACHE=$INITRAMFS_CACHE/initramfs.cpio
+fi
 
 say() { printf '%s\n' "$*"; }
 
@@ -198,7 +204,10 @@ cluster_tests() {
 	[ "$KEEP" -eq 1 ] || "$VM" down >/dev/null
 }
 
-cleanup() { [ "$KEEP" -eq 1 ] || "$VM" down >/dev/null 2>&1; }
+cleanup() {
+	[ "$KEEP" -eq 1 ] || "$VM" down >/dev/null 2>&1
+	[ -n "${INITRAMFS_CACHE:-}" ] && rm -rf "$INITRAMFS_CACHE"
+}
 trap cleanup EXIT
 trap 'say "interrupted"; exit 130' INT TERM
 
