@@ -107,13 +107,18 @@ criu_move() {
 		printf "%.4f\n", (x[2] - x[1]) + (y[2] - y[1]) }'
 }
 
+# stream: the seconds tipc-stream's receiver on node 3 logs for 256 MiB
+# from node 2, waited for inside node 3 as kddm_move waits for the pull
+# (a poll from the host would cost the receiver an agent's command
+# every tenth of a second).
 stream() {
 	local out
 	x 3 sh -c 'tipc-stream recv 78 >/dev/null 2>/tmp/st.log </dev/null &' >/dev/null
 	x 2 tipc-stream zero 78 256 >/dev/null
-	while ! out=$(x 3 cat /tmp/st.log) || ! [[ $out =~ [0-9]+\ [0-9.]+$ ]]; do
-		sleep 0.1
-	done
+	out=$(x 3 sh -c 'i=0; until grep -qE "[0-9]+ [0-9.]+$" /tmp/st.log; do
+		i=$((i + 1)); [ $i -le 1200 ] || exit 1; sleep 0.5; done
+		cat /tmp/st.log') || die "node 3: no stream logged ($out)"
+	[[ $out =~ [0-9]+\ [0-9.]+$ ]] || die "node 3 logged '$out'"
 	echo "${out##* }"
 }
 
