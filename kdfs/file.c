@@ -549,9 +549,10 @@ static int store_here(struct inode *inode, pgoff_t first, unsigned int n,
 
 /*
  * Pages @idx[0..n) (ascending) written back at their homes, a run of
- * consecutive ones with one home at a time (stored here if that is this
- * node, with @run if not NULL; else a call each); a hole (no page
- * object) is fine. Those of a run that failed are marked again.
+ * up to KDFS_STORE_CALL consecutive ones with one home at a time (stored
+ * here if that is this node, with @run if not NULL; else a call each); a
+ * hole (no page object) is fine. Those of a run that failed are marked
+ * again.
  */
 static int store_runs(struct inode *inode, const pgoff_t *idx,
 		      unsigned int n, struct bio_vec *run)
@@ -563,7 +564,7 @@ static int store_runs(struct inode *inode, const pgoff_t *idx,
 
 	while (i < n) {
 		home = kdfs_page_home(inode->i_ino, l, idx[i]);
-		for (k = 1; i + k < n && k < KDFS_STORE_RUN &&
+		for (k = 1; i + k < n && k < KDFS_STORE_CALL &&
 		     idx[i + k] == idx[i] + k &&
 		     kdfs_page_home(inode->i_ino, l, idx[i + k]) == home; k++)
 			;

@@ -393,8 +393,13 @@ int kdfs_cut_data(u64 ino, struct kdfs_iobj *io, u64 size);
 int kdfs_cut_pending(u64 ino, struct kdfs_iobj *io);
 int kdfs_stripes_sync(u64 ino, const struct kdfs_iobj *io);
 
-/* Pages a home stores with one write (and one kdfs_call). */
+/* Pages a home stores with one write. */
 #define KDFS_STORE_RUN	64
+/*
+ * Pages one kdfs_call has their home store (in runs of KDFS_STORE_RUN):
+ * a write-behind chunk, one round trip behind the data it follows.
+ */
+#define KDFS_STORE_CALL	512
 
 /*
  * The argument of a kddm_call_home() on a page object's id: page 0 of a

@@ -214,13 +214,14 @@ static int call_store(struct kddm_set *set, u64 objid, u64 first, u32 n)
 	struct bio_vec *bv;
 	int ret;
 
-	if (!n || n > KDFS_STORE_RUN || first >= 1ULL << KDFS_PAGE_BITS ||
+	if (!n || n > KDFS_STORE_CALL || first >= 1ULL << KDFS_PAGE_BITS ||
 	    n > (1ULL << KDFS_PAGE_BITS) - first)
 		return -EINVAL;
 	if (kddm_set_uses(set, &kdfs_spage_linker) &&
 	    kdfs_page_index(objid) != first)
 		return -EINVAL;
-	bv = kmalloc_array(n, sizeof(*bv), GFP_KERNEL);
+	bv = kmalloc_array(min_t(u32, n, KDFS_STORE_RUN), sizeof(*bv),
+			   GFP_KERNEL);
 	if (!bv)
 		return -ENOMEM;
 	/* pages of the range homed elsewhere exist nowhere here: skipped */
