@@ -116,8 +116,9 @@ stream() {
 	x 3 sh -c 'tipc-stream recv 78 >/dev/null 2>/tmp/st.log </dev/null &' >/dev/null
 	x 2 tipc-stream zero 78 256 >/dev/null
 	out=$(x 3 sh -c 'i=0; until grep -qE "[0-9]+ [0-9.]+$" /tmp/st.log; do
+		grep -q "^tipc-stream:" /tmp/st.log && { cat /tmp/st.log; exit 1; }
 		i=$((i + 1)); [ $i -le 1200 ] || exit 1; sleep 0.5; done
-		cat /tmp/st.log') || die "node 3: no stream logged ($out)"
+		cat /tmp/st.log') || exit 1
 	[[ $out =~ [0-9]+\ [0-9.]+$ ]] || die "node 3 logged '$out'"
 	echo "${out##* }"
 }

@@ -549,13 +549,12 @@ static int store_here(struct inode *inode, pgoff_t first, unsigned int n,
 
 /*
  * Pages @idx[0..n) (ascending) written back at their homes, a run of
- * up to KDFS_STORE_CALL consecutive ones with one home at a time (stored
- * here if that is this node, with @run if not NULL; else a call each); a
- * hole (no page object) is fine. Those of a run that failed are marked
- * again.
+ * up to @max consecutive ones with one home at a time (stored here if
+ * that is this node, with @run if not NULL; else a call each); a hole (no
+ * page object) is fine. Those of a run that failed are marked again.
  */
 static int store_runs(struct inode *inode, const pgoff_t *idx,
-		      unsigned int n, struct bio_vec *run)
+		      unsigned int n, unsigned int max, struct bio_vec *run)
 {
 	const struct kdfs_layout *l = &KDFS_I(inode)->lay;
 	unsigned int i = 0, k, j;
@@ -564,7 +563,7 @@ static int store_runs(struct inode *inode, const pgoff_t *idx,
 
 	while (i < n) {
 		home = kdfs_page_home(inode->i_ino, l, idx[i]);
-		for (k = 1; i + k < n && k < KDFS_STORE_CALL &&
+		for (k = 1; i + k < n && k < max &&
 		     idx[i + k] == idx[i] + k &&
 		     kdfs_page_home(inode->i_ino, l, idx[i + k]) == home; k++)
 			;
@@ -594,7 +593,8 @@ static void store_job_fn(struct work_struct *w)
 {
 	struct store_job *job = container_of(w, struct store_job, work);
 
-	job->ret = store_runs(job->inode, job->idx, job->n, NULL);
+	job->ret = store_runs(job->inode, job->idx, job->n, KDFS_STORE_RUN,
+			      NULL);
 }
 
 /*
@@ -624,7 +624,7 @@ static void wb_store_fn(struct work_struct *w)
 		xa_cmpxchg(marks, job->idx[i], KDFS_PUSHED, KDFS_STORING,
 			   GFP_NOFS);
 	/* a failed run's pages are marked WRITTEN again */
-	ret = store_runs(job->inode, job->idx, job->n, NULL);
+	ret = store_runs(job->inode, job->idx, job->n, KDFS_STORE_CALL, NULL);
 	for (i = 0; i < job->n; i++)
 		xa_cmpxchg(marks, job->idx[i], KDFS_STORING, NULL, GFP_NOFS);
 	if (ret)
@@ -738,7 +738,7 @@ static int sync_chunk(struct inode *inode, struct sync_buf *b, unsigned int n)
 	int ret;
 
 	if (b->run)
-		return store_runs(inode, b->idx, n, b->run);
+		return store_runs(inode, b->idx, n, KDFS_STORE_RUN, b->run);
 	for (j = 0; j < n; j++)
 		if (b->mine[j] && !homed_here(inode, b->idx[j]))
 			kddm_flush_object_flags(pset(inode),

@@ -397,7 +397,9 @@ int kdfs_stripes_sync(u64 ino, const struct kdfs_iobj *io);
 #define KDFS_STORE_RUN	64
 /*
  * Pages one kdfs_call has their home store (in runs of KDFS_STORE_RUN):
- * a write-behind chunk, one round trip behind the data it follows.
+ * a write-behind chunk, one round trip behind the data it follows (the
+ * home holds those pages already; fsync's calls, which may make the home
+ * fetch pages from other nodes, name KDFS_STORE_RUN at most).
  */
 #define KDFS_STORE_CALL	512
 

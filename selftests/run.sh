@@ -35,7 +35,8 @@ mkdir -p "$LOGS"
 # the guests' initramfs is built at the first boot of this run and taken
 # again at the next ones (a nested run, driver_checks.sh's, shares it)
 if [ -z "${KDDM_VM_INITRAMFS_CACHE:-}" ]; then
-	INITRAMFS_CACHE=$(mktemp -d)
+	mkdir -p "$BUILD"
+	INITRAMFS_CACHE=$(mktemp -d "$BUILD/initramfs.XXXXXX") || exit 1
 	export KDDM_VM_INITRAMFS_CACHE=$INITRAMFS_CACHE/initramfs.cpio
 fi
 

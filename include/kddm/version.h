@@ -2,6 +2,6 @@
 #ifndef _KDDM_VERSION_H
 #define _KDDM_VERSION_H
 
-#define KDDM_VERSION "0.1.0"
+#define KDDM_VERSION "0.1.1"
 
 #endif /* _KDDM_VERSION_H */

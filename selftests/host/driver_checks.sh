@@ -6,6 +6,8 @@
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 work=$(mktemp -d)
 export KDDM_VM_DIR=$work/cluster KDDM_SKIP_HOST_TESTS=1 KDDM_TEST_LOGS=$work/logs
+# the nested runs share one initramfs (a killed run leaves none behind)
+export KDDM_VM_INITRAMFS_CACHE=${KDDM_VM_INITRAMFS_CACHE:-$work/initramfs.cpio}
 trap 'KDDM_VM_DIR=$KDDM_VM_DIR "$ROOT/userspace/kddm-vm" down >/dev/null 2>&1; rm -rf "$work"' EXIT
 pass=0 fail=0 i=0
 

@@ -15,7 +15,7 @@
  * kdfs ship between nodes: nodes of different versions do not talk (see
  * Documentation/kddm/install.rst, rolling upgrades).
  */
-#define KDDM_WIRE_VERSION	3
+#define KDDM_WIRE_VERSION	4
 
 enum kddm_msg_type {
 	KDDM_MSG_RPC_REPLY = 1,	/* reply to any rpc: __le32 status + data */
