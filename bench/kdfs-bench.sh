@@ -21,9 +21,14 @@
 #                client on node 3 over IPv6 link-local, run on node 3
 #   kdfs-striped as kdfs-remote, in a directory striped over the three
 #                nodes (1 MiB units): a third of the data on node 3
+# and, for reference, what the network path itself carries from node 3 to
+# node 2 (the file's size in zeros through one connection, tipc-stream):
+#   tipc-stream  one TIPC stream connection (the transport kdfs uses)
+#   tcp-stream   one TCP connection over IPv6 link-local (NFS's)
 # Prints a table, then "ratio NAME=VALUE" lines last (kdfs-local / local,
 # kdfs-remote / nfs, kdfs-striped / kdfs-remote; throughputs and rates:
-# higher is better for kdfs).
+# higher is better for kdfs; then the references: tipc-stream / tcp-stream,
+# kdfs-remote and nfs writes each against its own transport's stream).
 # Exits non-zero if anything failed (boot, a command, kernel trouble on a
 # console), never because of a ratio.
 set -u -o pipefail
@@ -121,7 +126,7 @@ home2() {
 }
 
 make -s -C "$ROOT/bench" BUILD="$ROOT/build" || die "cannot build meta-rate"
-for f in kddm-agent kddm meta-rate; do
+for f in kddm-agent kddm meta-rate tipc-stream; do
 	[ -x "$ROOT/build/bin/$f" ] || die "build/bin/$f missing: run 'make' first"
 done
 for f in /usr/bin/fio /usr/sbin/rpc.nfsd /usr/sbin/rpc.mountd /usr/sbin/exportfs \
@@ -189,6 +194,27 @@ x 2 mkdir -p "$LOCAL" "$KDFS" "$KDFS/striped"
 home2 "$KDFS"
 x 2 kdfs-xattr set "$KDFS/striped" kdfs.placement stripe >/dev/null
 
+# stream tipc|tcp: MiB/s of $MB MiB of zeros from node 3 to node 2 through
+# one connection, as node 2's receiver logs it (from its first byte).
+stream() {
+	local out
+	if [ "$1" = tipc ]; then
+		x 2 sh -c 'tipc-stream recv 80 >/dev/null 2>/tmp/st.log </dev/null &' >/dev/null
+		x 3 tipc-stream zero 80 "$MB" >/dev/null
+	else
+		x 2 sh -c 'tipc-stream tcp-recv 8080 >/dev/null 2>/tmp/st.log </dev/null &' >/dev/null
+		x 3 tipc-stream tcp-zero "$ADDR2%$IF3" 8080 "$MB" >/dev/null
+	fi
+	# shellcheck disable=SC2016 # expands in the guest
+	out=$(x 2 sh -c 'i=0; until grep -qE "^[0-9]+ [0-9.]+$" /tmp/st.log; do
+		grep -q "^tipc-stream:" /tmp/st.log && { cat /tmp/st.log; exit 1; }
+		i=$((i + 1)); [ $i -le 600 ] || exit 1; sleep 0.2; done
+		tail -1 /tmp/st.log') || exit 1
+	[[ $out =~ ^([0-9]+)\ ([0-9.]+)$ ]] || die "node 2: tipc-stream logged '$out'"
+	awk -v b="${BASH_REMATCH[1]}" -v t="${BASH_REMATCH[2]}" \
+		'BEGIN { printf "%.1f", b / 1048576 / t }'
+}
+
 # --------------------------------------------------------------- rounds
 # Each round measures everything once, so that a drift of the host's load
 # hits the four setups alike.
@@ -248,6 +274,12 @@ for round in $(seq "$REPS"); do
 	x 3 rm "$NFS/seq"
 	m=$(meta 3 3 "$NFS/m$round") || exit 1
 	add nfs "$w $r" "$m"
+
+	# the network path alone, node 3 to node 2
+	w=$(stream tipc) || exit 1
+	add tipc-stream "$w 0" "0 0 0 0"
+	w=$(stream tcp) || exit 1
+	add tcp-stream "$w 0" "0 0 0 0"
 done
 x 3 umount "$NFS"
 
@@ -255,10 +287,11 @@ x 3 umount "$NFS"
 
 # ---------------------------------------------------------------- report
 med() { tr ' ' '\n' <<<"${1# }" | median; }
-SETUPS=(local kdfs-local kdfs-remote nfs kdfs-striped)
+SETUPS=(local kdfs-local kdfs-remote nfs kdfs-striped tipc-stream tcp-stream)
 declare -A NAME=([local]="local (ext4, node 2)" [kdfs-local]="kdfs-local (node 2)"
 		 [kdfs-remote]="kdfs-remote (home 2, on 3)" [nfs]="nfs 4.2 (server 2, on 3)"
-		 [kdfs-striped]="kdfs-striped (1-3, on 3)")
+		 [kdfs-striped]="kdfs-striped (1-3, on 3)"
+		 [tipc-stream]="tipc stream (3 to 2)" [tcp-stream]="tcp stream (3 to 2)")
 declare -A MW MR MM
 for s in "${SETUPS[@]}"; do
 	MW[$s]=$(med "${W[$s]}") MR[$s]=$(med "${R[$s]}") MM[$s]=$(med "${M[$s]}")
@@ -268,17 +301,24 @@ printf '\nkdfs, 3 nodes (qemu TCG), fio psync 1 MiB blocks on a %d MiB file (wri
 	"$MB" "$FILES" "$REPS"
 row setup "write MiB/s" "read MiB/s" create/s stat/s unlink/s "meta ops/s"
 for s in "${SETUPS[@]}"; do
-	if [ "$s" = kdfs-striped ]; then	# data only
+	case $s in
+	kdfs-striped)	# data only
 		row "${NAME[$s]}" "${MW[$s]}" "${MR[$s]}" - - - -
-		continue
-	fi
+		continue ;;
+	*-stream)	# one way
+		row "${NAME[$s]}" "${MW[$s]}" - - - - -
+		continue ;;
+	esac
 	row "${NAME[$s]}" "${MW[$s]}" "${MR[$s]}" "$(med "${MC[$s]}")" \
 		"$(med "${MS[$s]}")" "$(med "${MU[$s]}")" "${MM[$s]}"
 done
 echo
 echo "samples (write MiB/s | read MiB/s | meta ops/s)"
 for s in "${SETUPS[@]}"; do
-	printf '%-28s%s |%s |%s\n' "${NAME[$s]}" "${W[$s]}" "${R[$s]}" "${M[$s]}"
+	case $s in
+	*-stream) printf '%-28s%s\n' "${NAME[$s]}" "${W[$s]}" ;;
+	*) printf '%-28s%s |%s |%s\n' "${NAME[$s]}" "${W[$s]}" "${R[$s]}" "${M[$s]}" ;;
+	esac
 done
 log "done in $(( $(date +%s) - T0 ))s"
 echo
@@ -290,3 +330,6 @@ echo "ratio kdfs_nfs_read=$(ratio "${MR[kdfs-remote]}" "${MR[nfs]}")"
 echo "ratio kdfs_nfs_meta=$(ratio "${MM[kdfs-remote]}" "${MM[nfs]}")"
 echo "ratio kdfs_striped_write=$(ratio "${MW[kdfs-striped]}" "${MW[kdfs-remote]}")"
 echo "ratio kdfs_striped_read=$(ratio "${MR[kdfs-striped]}" "${MR[kdfs-remote]}")"
+echo "ratio tipc_vs_tcp_stream=$(ratio "${MW[tipc-stream]}" "${MW[tcp-stream]}")"
+echo "ratio kdfs_remote_write_vs_tipc_stream=$(ratio "${MW[kdfs-remote]}" "${MW[tipc-stream]}")"
+echo "ratio nfs_write_vs_tcp_stream=$(ratio "${MW[nfs]}" "${MW[tcp-stream]}")"

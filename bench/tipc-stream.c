@@ -12,6 +12,11 @@
  *	connects to {0x5053, INSTANCE} and copies stdin to it.
  *   tipc-stream zero INSTANCE MIB
  *	connects and sends MIB MiB of zeros (no file in the way).
+ *   tipc-stream tcp-recv PORT
+ *   tipc-stream tcp-zero HOST PORT MIB
+ *	the same over TCP (IPv6 or IPv4; HOST may be fe80::1%eth0): the
+ *	reference for what one TIPC link carries against TCP on the same
+ *	network path (bench/kdfs-bench.sh compares kdfs with NFS over TCP).
  *
  * TIPC drops what a closed socket still had queued, and the peer sees a
  * reset: the data goes in records of a 4-byte length (0: the end), and
@@ -19,6 +24,8 @@
  */
 #include <errno.h>
 #include <linux/tipc.h>
+#include <netdb.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,7 +78,7 @@ static double now(void)
 	return t.tv_sec + t.tv_nsec / 1e9;
 }
 
-static int recv_side(unsigned int inst)
+static int listen_tipc(unsigned int inst)
 {
 	struct sockaddr_tipc a = {
 		.family = AF_TIPC,
@@ -79,14 +86,39 @@ static int recv_side(unsigned int inst)
 		.scope = TIPC_CLUSTER_SCOPE,
 		.addr.nameseq = { TYPE, inst, inst },
 	};
+	int s = socket(AF_TIPC, SOCK_STREAM, 0);
+
+	if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof(a)) || listen(s, 1))
+		return perror("tipc-stream: bind"), -1;
+	return s;
+}
+
+static int listen_tcp(const char *port)
+{
+	struct sockaddr_in6 a = { .sin6_family = AF_INET6 };
+	char *end;
+	unsigned long p = strtoul(port, &end, 10);
+	int s = socket(AF_INET6, SOCK_STREAM, 0), one = 1;
+
+	if (*end || !p || p > 65535)
+		return fprintf(stderr, "tipc-stream: bad port '%s'\n", port), -1;
+	a.sin6_port = htons(p);
+	if (s < 0 ||
+	    setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+	    bind(s, (struct sockaddr *)&a, sizeof(a)) || listen(s, 1))
+		return perror("tipc-stream: bind"), -1;
+	return s;
+}
+
+static int recv_side(int s)
+{
 	long long total = 0;
 	double t0 = 0;
 	unsigned int len;
-	int s, c;
+	int c;
 
-	s = socket(AF_TIPC, SOCK_STREAM, 0);
-	if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof(a)) || listen(s, 1))
-		return perror("tipc-stream: bind"), 1;
+	if (s < 0)
+		return 1;
 	fprintf(stderr, "ready\n");
 	c = accept(s, NULL, NULL);
 	if (c < 0)
@@ -109,7 +141,7 @@ static int recv_side(unsigned int inst)
 	return 0;
 }
 
-static int send_side(unsigned int inst, long long zero_mib)
+static int connect_tipc(unsigned int inst)
 {
 	struct sockaddr_tipc a = {
 		.family = AF_TIPC,
@@ -117,17 +149,50 @@ static int send_side(unsigned int inst, long long zero_mib)
 		.addr.name.name = { TYPE, inst },
 	};
 	int s = socket(AF_TIPC, SOCK_STREAM, 0), i;
+
+	for (i = 0; i < 50; i++) {	/* the receiver may be starting */
+		if (s >= 0 && !connect(s, (struct sockaddr *)&a, sizeof(a)))
+			return s;
+		usleep(100000);
+	}
+	perror("tipc-stream: connect");
+	if (s >= 0)
+		close(s);
+	return -1;
+}
+
+static int connect_tcp(const char *host, const char *port)
+{
+	struct addrinfo hint = { .ai_socktype = SOCK_STREAM }, *ai;
+	int err = getaddrinfo(host, port, &hint, &ai), s = -1, i;
+
+	if (err) {
+		fprintf(stderr, "tipc-stream: %s: %s\n", host, gai_strerror(err));
+		return -1;
+	}
+	for (i = 0; i < 50; i++) {	/* the receiver may be starting */
+		s = socket(ai->ai_family, SOCK_STREAM, 0);
+		if (s >= 0 && !connect(s, ai->ai_addr, ai->ai_addrlen))
+			break;
+		if (s >= 0)
+			close(s);
+		s = -1;
+		usleep(100000);
+	}
+	if (s < 0)
+		perror("tipc-stream: connect");
+	freeaddrinfo(ai);
+	return s;
+}
+
+static int send_side(int s, long long zero_mib)
+{
 	unsigned int len;
 	ssize_t n;
 	char ack;
 
-	for (i = 0; i < 50; i++) {	/* the receiver may be starting */
-		if (s >= 0 && !connect(s, (struct sockaddr *)&a, sizeof(a)))
-			break;
-		usleep(100000);
-	}
-	if (i == 50)
-		return perror("tipc-stream: connect"), 1;
+	if (s < 0)
+		return 1;
 	memset(buf, 0, BUF);
 	for (;;) {
 		if (zero_mib >= 0)
@@ -152,11 +217,17 @@ static int send_side(unsigned int inst, long long zero_mib)
 int main(int argc, char **argv)
 {
 	if (argc == 3 && !strcmp(argv[1], "recv"))
-		return recv_side(strtoul(argv[2], NULL, 0));
+		return recv_side(listen_tipc(strtoul(argv[2], NULL, 0)));
 	if (argc == 3 && !strcmp(argv[1], "send"))
-		return send_side(strtoul(argv[2], NULL, 0), -1);
-	if (argc == 4 && !strcmp(argv[1], "zero"))
-		return send_side(strtoul(argv[2], NULL, 0), atoll(argv[3]));
-	fprintf(stderr, "usage: tipc-stream recv|send INSTANCE | zero INSTANCE MIB\n");
+		return send_side(connect_tipc(strtoul(argv[2], NULL, 0)), -1);
+	if (argc == 4 && !strcmp(argv[1], "zero") && atoll(argv[3]) >= 0)
+		return send_side(connect_tipc(strtoul(argv[2], NULL, 0)),
+				 atoll(argv[3]));
+	if (argc == 3 && !strcmp(argv[1], "tcp-recv"))
+		return recv_side(listen_tcp(argv[2]));
+	if (argc == 5 && !strcmp(argv[1], "tcp-zero") && atoll(argv[4]) >= 0)
+		return send_side(connect_tcp(argv[2], argv[3]), atoll(argv[4]));
+	fprintf(stderr, "usage: tipc-stream recv|send INSTANCE | zero INSTANCE MIB\n"
+		"       tipc-stream tcp-recv PORT | tcp-zero HOST PORT MIB\n");
 	return 2;
 }
