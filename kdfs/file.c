@@ -255,8 +255,13 @@ static void write_behind(struct inode *inode, loff_t pos, size_t n)
 	ki->wb_pos = pos + n;
 	if (!seq || all_here(inode))
 		return;
-	/* the next write's pages first: answered while these cross */
-	write_ahead(inode, pos + n, n);
+	/*
+	 * The pages of the next two writes first, answered while these
+	 * cross: a request queues in the link behind the data sent before
+	 * it (a write's worth and more), so asking for the next write alone
+	 * came too late, and the writer waited for its grants.
+	 */
+	write_ahead(inode, pos + n, 2 * n);
 	for (; i < end; i++) {
 		if (homed_here(inode, i) ||
 		    xa_cmpxchg(&ki->dirty_pages, i, KDFS_WRITTEN, KDFS_PUSHED,
