@@ -15,9 +15,11 @@
 # Each round, with mig-worker counters (they check all their memory every
 # step, so they touch every page as soon as they run again):
 #   kddm-16, kddm-256   kddm migrate of a 16 and a 256 MiB counter from
-#                       node 1 to node 2: the downtime it reports, and for
-#                       256 MiB the time node 2's daemon took to pull all
-#                       its memory (it logs it)
+#                       node 1 to node 2: the downtime and the total time
+#                       it reports (the command's own time), and for 256
+#                       MiB the time node 2's daemon took to pull all its
+#                       memory (it logs it; all of the process's memory
+#                       must have come that way)
 #   criu-256            stock CRIU, the same 256 MiB counter from node 2
 #                       to node 3: criu dump, the images through one TIPC
 #                       stream connection (tar | tipc-stream), criu
@@ -67,28 +69,34 @@ counter() {
 	echo "$pid"
 }
 
-# kddm_move NODE PID TO: "downtime_s pull_s". pull_s is what TO's daemon
+# kddm_move NODE PID TO MIB: "downtime_s total_s pull_s" (total_s: until
+# the command returned, as it reports it). pull_s is what TO's daemon
 # logs: from CRIU's restore connecting to it (before the process runs) to
 # its last page copied in. Then waits until NODE holds nothing of it.
 MLOG=/var/log/kddm-migrated.log
 PULLED='pulled [0-9]* bytes of memory'
 kddm_move() {
-	local out d n0 line ms
+	local out d t n0 line ms b
 	n0=$(x "$3" sh -c "cat $MLOG 2>/dev/null | grep -c '$PULLED'; true")
 	[[ $n0 =~ ^[0-9]+$ ]] || die "node $3: '$n0' lines in $MLOG?"
 	out=$(x "$1" kddm --json migrate "$2" "$3") || exit 1
 	d=$(json "$out" downtime_us)
-	[ -n "$d" ] || die "kddm migrate printed '$out'"
+	t=$(json "$out" total_us)
+	[ -n "$d" ] && [ -n "$t" ] || die "kddm migrate printed '$out'"
 	# at most 10 minutes
 	line=$(x "$3" sh -c "i=0; until [ \$(grep -c '$PULLED' $MLOG) -gt $n0 ]; do
 		i=\$((i + 1)); [ \$i -le 1200 ] || exit 1; sleep 0.5; done
 		grep '$PULLED' $MLOG | tail -1") || exit 1
 	ms=$(sed -n 's/.*pulled [0-9]* bytes .* in \([0-9]*\) ms (.*/\1/p' <<<"$line")
 	[ -n "$ms" ] || die "node $3 logged '$line'"
+	# all of its memory came lazily (none of it while it was frozen)
+	b=$(sed -n 's/.*pulled \([0-9]*\) bytes .*/\1/p' <<<"$line")
+	[ "${b:-0}" -ge $(($4 * 1048576)) ] || die "node $3 pulled ${b:-0} bytes of a $4 MiB process: $line"
 	case $line in *failed*) die "node $3: $line" ;; esac
 	# shellcheck disable=SC2016 # expands in the guest
 	x "$1" sh -c 'while ls -d /run/kddm/migrate/out-* >/dev/null 2>&1; do sleep 0.5; done'
-	awk -v d="$d" -v ms="$ms" 'BEGIN { printf "%.4f %.4f\n", d / 1e6, ms / 1e3 }'
+	awk -v d="$d" -v t="$t" -v ms="$ms" \
+		'BEGIN { printf "%.4f %.4f %.4f\n", d / 1e6, t / 1e6, ms / 1e3 }'
 }
 
 # criu_move FROM PID TO: stock CRIU's downtime in seconds, measured in
@@ -142,28 +150,35 @@ for n in 1 2 3; do x "$n" kddm-load migrate >/dev/null; done
 log "cluster of 3 up in $(( $(date +%s) - T0 ))s (state in $KDDM_VM_DIR)"
 
 : > "$KDDM_VM_DIR/d16" ; : > "$KDDM_VM_DIR/d256"; : > "$KDDM_VM_DIR/pull"
+: > "$KDDM_VM_DIR/t16" ; : > "$KDDM_VM_DIR/t256"
 : > "$KDDM_VM_DIR/criu"; : > "$KDDM_VM_DIR/stream"
 for r in $(seq 0 "$REPS"); do
 	p=$(counter 1 16) || exit 1
-	m=$(kddm_move 1 "$p" 2) || exit 1
-	echo "${m% *}" >> "$KDDM_VM_DIR/d16"
+	m=$(kddm_move 1 "$p" 2 16) || exit 1
+	read -r d t _ <<<"$m"
+	echo "$d" >> "$KDDM_VM_DIR/d16"
+	echo "$t" >> "$KDDM_VM_DIR/t16"
 	x 2 kill "$p" >/dev/null
 	p=$(counter 1 256) || exit 1
-	m=$(kddm_move 1 "$p" 2) || exit 1
-	echo "${m% *}" >> "$KDDM_VM_DIR/d256"
-	echo "${m#* }" >> "$KDDM_VM_DIR/pull"
+	m=$(kddm_move 1 "$p" 2 256) || exit 1
+	read -r d t pl <<<"$m"
+	echo "$d" >> "$KDDM_VM_DIR/d256"
+	echo "$t" >> "$KDDM_VM_DIR/t256"
+	echo "$pl" >> "$KDDM_VM_DIR/pull"
 	x 2 kill "$p" >/dev/null
 	p=$(counter 2 256) || exit 1
 	criu_move 2 "$p" 3 >> "$KDDM_VM_DIR/criu" || exit 1
 	stream >> "$KDDM_VM_DIR/stream" || exit 1
 	w=; [ "$r" != 0 ] || w=" (warm-up, not counted)"
-	log "round $r$w: kddm 16 $(tail -1 "$KDDM_VM_DIR/d16") s, 256 $(tail -1 "$KDDM_VM_DIR/d256") s (pull $(tail -1 "$KDDM_VM_DIR/pull") s), criu $(tail -1 "$KDDM_VM_DIR/criu") s, stream $(tail -1 "$KDDM_VM_DIR/stream") s"
+	log "round $r$w: kddm 16 $(tail -1 "$KDDM_VM_DIR/d16") s (total $(tail -1 "$KDDM_VM_DIR/t16") s), 256 $(tail -1 "$KDDM_VM_DIR/d256") s (total $(tail -1 "$KDDM_VM_DIR/t256") s, pull $(tail -1 "$KDDM_VM_DIR/pull") s), criu $(tail -1 "$KDDM_VM_DIR/criu") s, stream $(tail -1 "$KDDM_VM_DIR/stream") s"
 	if [ "$r" = 0 ]; then
-		for f in d16 d256 pull criu stream; do : > "$KDDM_VM_DIR/$f"; done
+		for f in d16 d256 t16 t256 pull criu stream; do : > "$KDDM_VM_DIR/$f"; done
 	fi
 done
 d16=$(median < "$KDDM_VM_DIR/d16")
 d256=$(median < "$KDDM_VM_DIR/d256")
+t16=$(median < "$KDDM_VM_DIR/t16")
+t256=$(median < "$KDDM_VM_DIR/t256")
 pull=$(median < "$KDDM_VM_DIR/pull")
 criu=$(median < "$KDDM_VM_DIR/criu")
 st=$(median < "$KDDM_VM_DIR/stream")
@@ -172,6 +187,8 @@ st=$(median < "$KDDM_VM_DIR/stream")
 printf '%-34s %10s\n' "median of $REPS rounds" seconds
 printf '%-34s %10s\n' "kddm downtime, 16 MiB" "$d16"
 printf '%-34s %10s\n' "kddm downtime, 256 MiB" "$d256"
+printf '%-34s %10s\n' "kddm migrate's total, 16 MiB" "$t16"
+printf '%-34s %10s\n' "kddm migrate's total, 256 MiB" "$t256"
 printf '%-34s %10s\n' "kddm pull of 256 MiB" "$pull"
 printf '%-34s %10s\n' "stock CRIU downtime, 256 MiB" "$criu"
 printf '%-34s %10s\n' "TIPC stream, 256 MiB" "$st"

@@ -18,18 +18,23 @@ static void name_file(const char *what)
 	snprintf(file, sizeof(file), DIR "/%s-%d", what, getpid());
 }
 
-/* Starts "mig-worker ARGS" on @node; its PID or -1. */
-static int start(int node, const char *args)
+/* Starts "mig-worker ARGS" on @node in directory @cwd; its PID or -1. */
+static int start_in(int node, const char *cwd, const char *args)
 {
 	char out[OUT_MAX];
 	int pid;
 
 	if (node_run(node, out, "mkdir -p " DIR " && chmod 1777 " DIR
-		     " && setsid mig-worker %s </dev/null >/dev/null 2>&1 & echo $!",
-		     args))
+		     " && cd %s && setsid mig-worker %s </dev/null >/dev/null 2>&1 & echo $!",
+		     cwd, args))
 		return -1;
 	pid = atoi(out);
 	return pid > 0 ? pid : -1;
+}
+
+static int start(int node, const char *args)
+{
+	return start_in(node, "/", args);
 }
 
 /* The count in @path, read on @node: 0 before the first, -1 after BAD. */
@@ -42,6 +47,49 @@ static long long count_of(int node, const char *path)
 	if (strstr(out, "BAD"))
 		return -1;
 	return atoll(out);
+}
+
+/*
+ * The numbers in @path, read on @node ("COUNT PID ..."), into @v (@n of
+ * them, the rest 0): how many were read, -1 after BAD.
+ */
+static int fields_of(int node, const char *path, long long *v, int n)
+{
+	char out[OUT_MAX], *p = out, *end;
+	int i;
+
+	memset(v, 0, n * sizeof(*v));
+	if (node_run(node, out, "cat %s 2>/dev/null", path))
+		return 0;
+	if (strstr(out, "BAD"))
+		return -1;
+	for (i = 0; i < n; i++, p = end) {
+		v[i] = strtoll(p, &end, 10);
+		if (end == p)
+			break;
+	}
+	return i;
+}
+
+/*
+ * Waits up to @secs for field @f of @path on @node to pass @above (all
+ * four fields in @v); field @f, or -1 after BAD.
+ */
+static long long field_above(int node, const char *path, int f,
+			     long long above, double secs, long long *v)
+{
+	double end = now_s() + secs;
+	int got;
+
+	do {
+		got = fields_of(node, path, v, 4);
+		if (got < 0)
+			return -1;
+		if (got > f && v[f] > above)
+			return v[f];
+		usleep(100000);
+	} while (now_s() < end);
+	return v[f];
 }
 
 /* Waits up to @secs for the count in @path to pass @above; the count. */
@@ -130,26 +178,36 @@ FIXTURE_TEARDOWN(mig)
 {
 }
 
-/* A counter with 16 MiB it checks keeps counting across 20 moves. */
-TEST_F_TIMEOUT(mig, counter_20_moves, 400)
+/*
+ * A counter with 16 MiB it checks keeps counting across 20 moves, as the
+ * same PID, with its signal handler, interval timer, open files limit and
+ * working directory (on kdfs).
+ */
+TEST_F_TIMEOUT(mig, counter_20_moves, 500)
 {
 	char args[300];
-	long long c, before;
+	long long c, before, v[4], usr1, alarms;
 	int pid, i, at = 1, to, fenced = fences();
 
 	ASSERT_LE(0, fenced);
 	name_file("counter");
-	snprintf(args, sizeof(args), "counter %s -m 16", file);
-	pid = start(1, args);
+	snprintf(args, sizeof(args), "counter %s -m 16 --state", file);
+	pid = start_in(1, DIR, args);
 	ASSERT_LT(0, pid);
 	ASSERT_LT(0, count_above(1, 0, 10));
 	for (i = 0; i < 20; i++) {
 		to = at % 3 + 1;
-		before = count(to);
+		ASSERT_EQ(4, fields_of(to, file, v, 4)) TH_LOG("move %d", i);
+		before = v[0];
+		usr1 = v[2];
+		alarms = v[3];
 		ASSERT_LT(0, before) TH_LOG("move %d: %s", i, file);
 		ASSERT_EQ(0, move_to(at, pid, to, self->out, ""))
 			TH_LOG("move %d, %d -> %d: %s", i, at, to, self->out);
 		ASSERT_NE(NULL, strstr(self->out, "moved"));
+		/* the command says what it did and the downtime */
+		ASSERT_NE(NULL, strstr(self->out, "downtime"))
+			TH_LOG("%s", self->out);
 		/* its memory follows, as kDDM objects */
 		ASSERT_NE(NULL, strstr(self->out, "MiB of memory follows"))
 			TH_LOG("%s", self->out);
@@ -159,12 +217,32 @@ TEST_F_TIMEOUT(mig, counter_20_moves, 400)
 		c = count_above(to, before, 15);
 		ASSERT_LT(before, c) TH_LOG("move %d: count %lld, then %lld",
 					    i, before, c);
+		/* as the PID it had, its timer still ticking */
+		ASSERT_LT(alarms, field_above(to, file, 3, alarms, 15, v))
+			TH_LOG("move %d: alarms %lld, then %lld", i, alarms, v[3]);
+		ASSERT_EQ(pid, v[1]) TH_LOG("move %d", i);
+		/* its handler still catches SIGUSR1 */
+		ASSERT_EQ(0, node_run(to, self->out, "kill -USR1 %d", pid));
+		ASSERT_LT(usr1, field_above(to, file, 2, usr1, 15, v))
+			TH_LOG("move %d: SIGUSR1 %lld, then %lld", i, usr1, v[2]);
 		at = to;
 	}
+	ASSERT_EQ(0, node_run(at, self->out,
+			      "grep \"^Max open files\" /proc/%d/limits", pid));
+	ASSERT_EQ(777, atoi(self->out + strlen("Max open files")))
+		TH_LOG("%s", self->out);
+	ASSERT_EQ(0, node_run(at, self->out, "readlink /proc/%d/cwd", pid));
+	ASSERT_STREQ(DIR, self->out);
 	ASSERT_EQ(0, node_run(at, self->out, "kddm ps"));
 	snprintf(args, sizeof(args), "%d ", pid);
 	ASSERT_NE(NULL, strstr(self->out, args)) TH_LOG("%s", self->out);
 	ASSERT_NE(NULL, strstr(self->out, " 20 ")) TH_LOG("%s", self->out);
+	/* cluster-wide: seen from a node it is not on, with its node */
+	ASSERT_EQ(0, node_run(at % 3 + 1, self->out, "kddm ps --json"));
+	snprintf(args, sizeof(args), "{\"pid\":%d,\"node\":%d,", pid, at);
+	ASSERT_NE(NULL, strstr(self->out, args)) TH_LOG("%s", self->out);
+	ASSERT_NE(NULL, strstr(self->out, "\"migrations\":20,"))
+		TH_LOG("%s", self->out);
 	node_run(at, NULL, "kill %d", pid);
 	/* each source's process died with its kdfs file open: no link broke */
 	EXPECT_EQ(fenced, fences());
@@ -230,7 +308,7 @@ TEST_F_TIMEOUT(mig, source_left_empty, 300)
 TEST_F_TIMEOUT(mig, threads_keep_invariants, 300)
 {
 	char args[300];
-	long long before, c;
+	long long before, c, v[4], reads, naps;
 	int pid, i, at = 1, to;
 
 	name_file("threads");
@@ -240,7 +318,10 @@ TEST_F_TIMEOUT(mig, threads_keep_invariants, 300)
 	ASSERT_LT(0, count_above(1, 0, 10));
 	for (i = 0; i < 6; i++) {
 		to = at % 3 + 1;
-		before = count(to);
+		ASSERT_EQ(4, fields_of(to, file, v, 4));
+		before = v[0];
+		reads = v[2];
+		naps = v[3];
 		ASSERT_LT(0, before);
 		ASSERT_EQ(0, move_to(at, pid, to, self->out, ""))
 			TH_LOG("%s", self->out);
@@ -251,6 +332,11 @@ TEST_F_TIMEOUT(mig, threads_keep_invariants, 300)
 		ASSERT_EQ(7, atoi(self->out));
 		c = count_above(to, before + 1000, 15);
 		ASSERT_LT(before + 1000, c) TH_LOG("%lld then %lld", before, c);
+		/* the reader gets the pipe's next byte, the sleeper wakes up */
+		ASSERT_LT(reads, field_above(to, file, 2, reads, 15, v))
+			TH_LOG("reads %lld, then %lld", reads, v[2]);
+		ASSERT_LT(naps, field_above(to, file, 3, naps, 15, v))
+			TH_LOG("naps %lld, then %lld", naps, v[3]);
 		at = to;
 	}
 	node_run(at, NULL, "kill %d", pid);
@@ -313,6 +399,20 @@ TEST_F(mig, unmovable_refused)
 	ASSERT_NE(NULL, strstr(self->out, "node-local")) TH_LOG("%s", self->out);
 	ASSERT_TRUE(runs_on(1, local));
 	node_run(1, NULL, "kill %d", local);
+
+	/* a device (the kernel's log) open */
+	name_file("dev");
+	snprintf(args, sizeof(args), "counter %s 3</dev/kmsg", file);
+	pid = start(1, args);
+	ASSERT_LT(0, pid);
+	ASSERT_LT(0, count_above(1, 0, 10));
+	ASSERT_NE(0, move_to(1, pid, 2, self->out, ""));
+	ASSERT_NE(NULL, strstr(self->out, "has a device open"))
+		TH_LOG("%s", self->out);
+	ASSERT_TRUE(runs_on(1, pid));
+	before = count(1);
+	ASSERT_LT(before, count_above(1, before, 10));
+	node_run(1, NULL, "kill %d", pid);
 }
 
 /* Only root or who may ptrace the process moves it. */
@@ -489,6 +589,47 @@ TEST_F_TIMEOUT(mig, kipc_sem_undo_moves, 300)
 }
 
 /*
+ * A process blocked in msgrcv() on a kipc queue moves twice, and answers
+ * each message sent from the third node there.
+ */
+TEST_F_TIMEOUT(mig, kipc_msg_receiver_moves, 300)
+{
+	int key = 0x6d710000 | (getpid() & 0xffff), pid, i, id;
+	long long v[4];
+	char args[300], want[64];
+
+	for (i = 1; i <= nodes(); i++)
+		ASSERT_EQ(0, node_run(i, self->out, "kddm-load kipc"))
+			TH_LOG("node %d: %s", i, self->out);
+	name_file("msgq");
+	snprintf(args, sizeof(args), "msgecho %s %d", file, key);
+	pid = start(1, args);
+	ASSERT_LT(0, pid);
+	/* "0 PID": it waits for the first message */
+	for (i = 0; i < 100 && fields_of(1, file, v, 4) != 2; i++)
+		usleep(100000);
+	ASSERT_EQ(2, fields_of(1, file, v, 4)) TH_LOG("%s", file);
+	ASSERT_EQ(0, node_run(3, self->out, "msg-tool get %d", key))
+		TH_LOG("%s", self->out);
+	id = atoi(self->out);
+	for (i = 2; i <= 3; i++) {
+		ASSERT_EQ(0, move_to(i - 1, pid, i, self->out, ""))
+			TH_LOG("%s", self->out);
+		ASSERT_TRUE(runs_on(i, pid));
+		/* message i - 1, from the node it is not on: answered */
+		ASSERT_EQ(0, node_run(i % 3 + 1, self->out,
+				      "msg-tool snd %d 1 %d && msg-tool rcv %d 2",
+				      id, i - 1, id)) TH_LOG("%s", self->out);
+		snprintf(want, sizeof(want), "2 %d", i - 1);
+		ASSERT_STREQ(want, self->out);
+		ASSERT_EQ(i - 1, count_above(i, i - 2, 10));
+	}
+	node_run(3, NULL, "kill %d", pid);
+	ASSERT_EQ(0, node_run(1, self->out, "msg-tool rm %d", id))
+		TH_LOG("%s", self->out);
+}
+
+/*
  * A writer appends to a kdfs file under a lock, moving twice: its offset
  * and lock move with it, and the file, read on another node, has every
  * record once, in order.
@@ -626,8 +767,10 @@ TEST_F(mig, run_streams_and_status)
 	ASSERT_EQ(0, node_run(1, self->out,
 			      "head -c 8000000 /dev/urandom > /tmp/big; kddm run --node 2 cat < /tmp/big | cmp - /tmp/big && echo same"));
 	ASSERT_STREQ("same", self->out);
-	ASSERT_EQ(0, node_run(1, self->out, "mig-worker as 65534 kddm run --node 3 -- id -u"));
-	ASSERT_STREQ("65534", self->out);
+	ASSERT_EQ(0, node_run(1, self->out, "mig-worker as 65534 kddm run --node 3 -- id"));
+	/* the caller's uid and gid, there */
+	ASSERT_EQ(0, strncmp(self->out, "uid=65534", 9)) TH_LOG("%s", self->out);
+	ASSERT_NE(NULL, strstr(self->out, " gid=65534")) TH_LOG("%s", self->out);
 	ASSERT_EQ(137, node_run(1, self->out, "kddm run --node 2 sh -c \"kill -9 \\$\\$\""));
 	ASSERT_EQ(127, node_run(1, self->out, "kddm run --node 2 no-such-program"));
 	ASSERT_NE(NULL, strstr(self->out, "No such file")) TH_LOG("%s", self->out);

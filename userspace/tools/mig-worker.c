@@ -2,17 +2,26 @@
 /*
  * mig-worker: programs that check themselves while kddm moves them.
  *
- *   mig-worker counter FILE [-m MIB] [--tcp] [--map PATH]
+ *   mig-worker counter FILE [-m MIB] [--tcp] [--map PATH] [--state]
  *       counts; writes "COUNT PID\n" over FILE every 10 ms; keeps MIB MiB
  *       of memory whose every page it checks against what it wrote there;
  *       --tcp listens on a TCP port of 127.0.0.1 (a process kddm refuses);
- *       --map keeps a private read-only mapping of PATH's first page
+ *       --map keeps a private read-only mapping of PATH's first page;
+ *       --state sets its open files limit to 777 (soft), counts the
+ *       SIGUSR1 it gets and the SIGALRM of a 100 ms interval timer, and
+ *       writes "COUNT PID USR1 ALARMS\n"
  *   mig-worker threads FILE [-n THREADS]
  *       THREADS threads pass a token around under a mutex and condition
  *       variables, each checking it is its turn and the count is the one
- *       expected; one more thread sleeps in read() on a pipe and one in
- *       nanosleep(); writes "COUNT PID\n" over FILE
+ *       expected; one more thread sleeps in read() on a pipe (the main
+ *       thread writes a byte a second) and one in nanosleep() (2 s at a
+ *       time); writes "COUNT PID READS NAPS\n" over FILE, and BAD if 30
+ *       bytes wait in the pipe or no nap ended for 30 s
  *
+ *   mig-worker msgecho FILE KEY
+ *       blocked in msgrcv() on the message queue of IPC key KEY, answers
+ *       each message of type 1 "n" (1, 2, ...) with type 2 "n"; writes
+ *       the last n over FILE (0 once it waits for the first)
  *   mig-worker pipeline FILE
  *       a child writes 8-byte sequence numbers into a pipe; the parent
  *       reads them, checks none is lost or repeated, writes the count
@@ -72,6 +81,7 @@
 #include <grp.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -80,10 +90,13 @@
 #include <sys/ioctl.h>
 #include <sys/ipc.h>
 #include <sys/mman.h>
+#include <sys/msg.h>
 #include <sys/sem.h>
+#include <sys/resource.h>
 #include <sys/shm.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -123,13 +136,49 @@ static uint64_t pattern(size_t page, uint64_t gen)
 	return (page * 0x9e3779b97f4a7c15ULL) ^ (gen << 20) ^ 0x4b44444dULL;
 }
 
+static volatile sig_atomic_t usr1s, alarms;
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	usr1s++;
+}
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+	alarms++;
+}
+
+/* --state: an rlimit, a signal handler and an interval timer to keep. */
+static int set_state(void)
+{
+	struct itimerval it = { { 0, 100000 }, { 0, 100000 } };
+	struct sigaction sa = { .sa_flags = SA_RESTART };
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_max < 777)
+		return -1;
+	rl.rlim_cur = 777;
+	if (setrlimit(RLIMIT_NOFILE, &rl))
+		return -1;
+	sa.sa_handler = on_usr1;
+	if (sigaction(SIGUSR1, &sa, NULL))
+		return -1;
+	sa.sa_handler = on_alarm;
+	if (sigaction(SIGALRM, &sa, NULL))
+		return -1;
+	return setitimer(ITIMER_REAL, &it, NULL);
+}
+
 static int counter(int argc, char **argv)
 {
 	size_t mib = 0, pages, p, i;
 	unsigned long long n;
 	uint64_t *mem = NULL;
 	const char *map = NULL;
-	int tcp = 0;
+	int tcp = 0, state = 0;
+	char fmt[64];
 
 	for (i = 3; i < (size_t)argc; i++) {
 		if (!strcmp(argv[i], "-m") && i + 1 < (size_t)argc)
@@ -138,9 +187,13 @@ static int counter(int argc, char **argv)
 			tcp = 1;
 		else if (!strcmp(argv[i], "--map") && i + 1 < (size_t)argc)
 			map = argv[++i];
+		else if (!strcmp(argv[i], "--state"))
+			state = 1;
 		else
 			return 2;
 	}
+	if (state && set_state())
+		return 5;
 	if (map) {
 		/* a private mapping of a file, kept (the file may be local) */
 		int fd = open(map, O_RDONLY);
@@ -176,7 +229,13 @@ static int counter(int argc, char **argv)
 				bad("memory", n);
 			mem[p * 512] = pattern(p, n);
 		}
-		report("%llu %d\n", n);
+		if (state) {
+			snprintf(fmt, sizeof(fmt), "%%llu %%d %d %d\n",
+				 (int)usr1s, (int)alarms);
+			report(fmt, n);
+		} else {
+			report("%llu %d\n", n);
+		}
 		msleep(10);
 	}
 	return 0;
@@ -189,6 +248,7 @@ static pthread_cond_t turn_cv[64];
 static int nthreads = 4, turn;
 static unsigned long long count;
 static int pipefd[2];
+static volatile unsigned long reads, naps;	/* what each did, so far */
 
 static void *ring(void *arg)
 {
@@ -220,9 +280,11 @@ static void *reader(void *arg)
 
 	(void)arg;
 	/* blocked in read() until the main thread writes, once a second */
-	for (;;)
+	for (;;) {
 		if (read(pipefd[0], &c, 1) != 1 || c != 'k')
 			bad("pipe", count);
+		__atomic_add_fetch(&reads, 1, __ATOMIC_RELAXED);
+	}
 	return NULL;
 }
 
@@ -236,6 +298,7 @@ static void *sleeper(void *arg)
 		msleep(2000);
 		if (time(NULL) < t)
 			bad("clock", count);
+		__atomic_add_fetch(&naps, 1, __ATOMIC_RELAXED);
 	}
 	return NULL;
 }
@@ -243,8 +306,11 @@ static void *sleeper(void *arg)
 static int threads(int argc, char **argv)
 {
 	unsigned long long c, last = 0;
+	unsigned long r, z, last_naps = 0, writes = 0;
+	time_t nap_at = time(NULL);
 	pthread_t th;
 	int i, ticks = 0;
+	char fmt[64];
 
 	if (argc == 5 && !strcmp(argv[3], "-n"))
 		nthreads = atoi(argv[4]);
@@ -268,9 +334,24 @@ static int threads(int argc, char **argv)
 		if (c < last)
 			bad("count went back", c);
 		last = c;
-		report("%llu %d\n", c);
-		if (++ticks % 20 == 0 && write(pipefd[1], "k", 1) != 1)
-			bad("pipe write", c);
+		r = __atomic_load_n(&reads, __ATOMIC_RELAXED);
+		z = __atomic_load_n(&naps, __ATOMIC_RELAXED);
+		/* the reader and the sleeper still do their part */
+		if (writes - r >= 30)
+			bad("reader stuck", c);
+		if (z != last_naps) {
+			last_naps = z;
+			nap_at = time(NULL);
+		} else if (time(NULL) - nap_at >= 30) {
+			bad("sleeper stuck", c);
+		}
+		snprintf(fmt, sizeof(fmt), "%%llu %%d %lu %lu\n", r, z);
+		report(fmt, c);
+		if (++ticks % 20 == 0) {
+			if (write(pipefd[1], "k", 1) != 1)
+				bad("pipe write", c);
+			writes++;
+		}
 	}
 	return 0;
 }
@@ -381,6 +462,39 @@ static int undo(char **argv)
 	for (n = 1;; n++) {
 		report("%llu %d\n", n);
 		msleep(10);
+	}
+	return 0;
+}
+
+/*
+ * Blocked in msgrcv() on queue KEY for a message of type 1 carrying n (its
+ * text "n"), answers each with type 2 "n"; writes the last n over FILE (0
+ * once the queue is there), BAD if n is not the one after the last.
+ */
+static int msgecho(char **argv)
+{
+	int q = msgget(strtol(argv[3], NULL, 0), IPC_CREAT | 0600);
+	struct { long type; char text[32]; } m;
+	unsigned long long n = 0;
+	ssize_t len;
+
+	if (q < 0)
+		return 5;
+	report("%llu %d\n", 0);
+	for (;;) {
+		len = msgrcv(q, &m, sizeof(m.text) - 1, 1, 0);
+		if (len < 0 && errno == EINTR)
+			continue;
+		if (len <= 0)
+			bad("msgrcv", n);
+		m.text[len] = '\0';
+		if (strtoull(m.text, NULL, 10) != n + 1)
+			bad("message order", n);
+		n++;
+		m.type = 2;
+		if (msgsnd(q, &m, len, 0))
+			bad("msgsnd", n);
+		report("%llu %d\n", n);
 	}
 	return 0;
 }
@@ -678,6 +792,8 @@ int main(int argc, char **argv)
 		return pingpong(argv);
 	if (!strcmp(argv[1], "undo") && argc == 4)
 		return undo(argv);
+	if (!strcmp(argv[1], "msgecho") && argc == 4)
+		return msgecho(argv);
 	if (!strcmp(argv[1], "files") && argc == 5)
 		return files(argv[3], argv[4]);
 	if (!strcmp(argv[1], "share") && argc == 4)
