@@ -485,6 +485,28 @@ static int nattch(int node, int key)
  * moves (to the other's node too) while the other waits for it, and no
  * hand-over is lost: the attachment moves, not a copy of the segment.
  */
+/*
+ * What each of @n stuck processes (@pid, on nodes @at) is doing, their
+ * counts and the set of IPC key @key, into the test's log.
+ */
+static void stuck_state(struct __test_metadata *_metadata, int n,
+			const int *pid, const int *at, int key, const char *a,
+			const char *b)
+{
+	char out[OUT_MAX];
+	int i;
+
+	TH_LOG("counts: %lld %lld", count_of(1, a), count_of(1, b));
+	for (i = 0; i < n; i++) {
+		node_run(at[i], out,
+			 "grep State /proc/%d/status; cat /proc/%d/wchan; echo; cat /proc/%d/stack; tail -5 /var/log/kddm-migrated.log",
+			 pid[i], pid[i], pid[i]);
+		TH_LOG("process %d on node %d:\n%s", pid[i], at[i], out);
+	}
+	node_run(at[0], out, "grep -w %d /proc/sysvipc/sem /proc/sysvipc/shm", key);
+	TH_LOG("key %d:\n%s", key, out);
+}
+
 TEST_F_TIMEOUT(mig, kipc_pingpong, 400)
 {
 	static const int moves[][3] = {	/* who, from, to */
@@ -524,11 +546,15 @@ TEST_F_TIMEOUT(mig, kipc_pingpong, 400)
 		ASSERT_FALSE(runs_on(m[1], pid[m[0]]));
 		/* both go on taking turns, each checking the other's */
 		t = count_of(at[0], a);
-		ASSERT_LT(t + 50, turn_above(at[0], a, t + 50, 30))
+		ASSERT_LT(t + 50, turn_above(at[0], a, t + 50, 30)) {
 			TH_LOG("move %u: ping stuck at %lld", i, t);
+			stuck_state(_metadata, 2, pid, at, key, a, b);
+		}
 		t = count_of(at[1], b);
-		ASSERT_LT(t + 50, turn_above(at[1], b, t + 50, 30))
+		ASSERT_LT(t + 50, turn_above(at[1], b, t + 50, 30)) {
 			TH_LOG("move %u: pong stuck at %lld", i, t);
+			stuck_state(_metadata, 2, pid, at, key, a, b);
+		}
 		/* one attachment each, wherever they are */
 		ASSERT_EQ(2, nattch(m[1], key));
 	}
