@@ -37,18 +37,6 @@ static int start(int node, const char *args)
 	return start_in(node, "/", args);
 }
 
-/* The count in @path, read on @node: 0 before the first, -1 after BAD. */
-static long long count_of(int node, const char *path)
-{
-	char out[OUT_MAX];
-
-	if (node_run(node, out, "cat %s 2>/dev/null", path))
-		return 0;
-	if (strstr(out, "BAD"))
-		return -1;
-	return atoll(out);
-}
-
 /*
  * The numbers in @path, read on @node ("COUNT PID ..."), into @v (@n of
  * them, the rest 0): how many were read, -1 after BAD.
@@ -92,20 +80,21 @@ static long long field_above(int node, const char *path, int f,
 	return v[f];
 }
 
+/* The count in @path, read on @node: 0 before the first, -1 after BAD. */
+static long long count_of(int node, const char *path)
+{
+	long long v[1];
+
+	return fields_of(node, path, v, 1) < 0 ? -1 : v[0];
+}
+
 /* Waits up to @secs for the count in @path to pass @above; the count. */
 static long long turn_above(int node, const char *path, long long above,
 			    double secs)
 {
-	double end = now_s() + secs;
-	long long c;
+	long long v[4];
 
-	do {
-		c = count_of(node, path);
-		if (c < 0 || c > above)
-			return c;
-		usleep(100000);
-	} while (now_s() < end);
-	return c;
+	return field_above(node, path, 0, above, secs, v);
 }
 
 /* The same for the test's own file. */
@@ -375,22 +364,30 @@ TEST_F_TIMEOUT(mig, pipeline_moves_with_tree, 300)
 /* What cannot move is refused before it is frozen, and keeps running. */
 TEST_F(mig, unmovable_refused)
 {
+	static const char *const what[][3] = {	/* name, option, reason */
+		{ "tcp", "--tcp", "TCP socket" },
+		{ "dev", "3</dev/kmsg", "has a device open" },	/* the kernel's log */
+	};
 	char args[300];
 	long long before;
+	unsigned int i;
 	int pid, local;
 
-	name_file("tcp");
-	snprintf(args, sizeof(args), "counter %s --tcp", file);
-	pid = start(1, args);
-	ASSERT_LT(0, pid);
-	ASSERT_LT(0, count_above(1, 0, 10));
-	ASSERT_NE(0, move_to(1, pid, 2, self->out, ""));
-	ASSERT_NE(NULL, strstr(self->out, "TCP socket")) TH_LOG("%s", self->out);
-	ASSERT_TRUE(runs_on(1, pid));
-	ASSERT_FALSE(runs_on(2, pid));
-	before = count(1);
-	ASSERT_LT(before, count_above(1, before, 10));
-	node_run(1, NULL, "kill %d", pid);
+	for (i = 0; i < ARRAY_SIZE(what); i++) {
+		name_file(what[i][0]);
+		snprintf(args, sizeof(args), "counter %s %s", file, what[i][1]);
+		pid = start(1, args);
+		ASSERT_LT(0, pid);
+		ASSERT_LT(0, count_above(1, 0, 10));
+		ASSERT_NE(0, move_to(1, pid, 2, self->out, ""));
+		ASSERT_NE(NULL, strstr(self->out, what[i][2]))
+			TH_LOG("%s", self->out);
+		ASSERT_TRUE(runs_on(1, pid));
+		ASSERT_FALSE(runs_on(2, pid));
+		before = count(1);
+		ASSERT_LT(before, count_above(1, before, 10));
+		node_run(1, NULL, "kill %d", pid);
+	}
 
 	/* a file on the node's own disk */
 	local = start(1, "counter /tmp/mig-local");
@@ -399,20 +396,6 @@ TEST_F(mig, unmovable_refused)
 	ASSERT_NE(NULL, strstr(self->out, "node-local")) TH_LOG("%s", self->out);
 	ASSERT_TRUE(runs_on(1, local));
 	node_run(1, NULL, "kill %d", local);
-
-	/* a device (the kernel's log) open */
-	name_file("dev");
-	snprintf(args, sizeof(args), "counter %s 3</dev/kmsg", file);
-	pid = start(1, args);
-	ASSERT_LT(0, pid);
-	ASSERT_LT(0, count_above(1, 0, 10));
-	ASSERT_NE(0, move_to(1, pid, 2, self->out, ""));
-	ASSERT_NE(NULL, strstr(self->out, "has a device open"))
-		TH_LOG("%s", self->out);
-	ASSERT_TRUE(runs_on(1, pid));
-	before = count(1);
-	ASSERT_LT(before, count_above(1, before, 10));
-	node_run(1, NULL, "kill %d", pid);
 }
 
 /* Only root or who may ptrace the process moves it. */
@@ -486,18 +469,17 @@ static int nattch(int node, int key)
  * hand-over is lost: the attachment moves, not a copy of the segment.
  */
 /*
- * What each of @n stuck processes (@pid, on nodes @at) is doing, their
+ * What each of the two stuck partners (@pid, on nodes @at) is doing, their
  * counts and the set of IPC key @key, into the test's log.
  */
-static void stuck_state(struct __test_metadata *_metadata, int n,
-			const int *pid, const int *at, int key, const char *a,
-			const char *b)
+static void stuck_state(struct __test_metadata *_metadata, const int *pid,
+			const int *at, int key, const char *a, const char *b)
 {
 	char out[OUT_MAX];
 	int i;
 
 	TH_LOG("counts: %lld %lld", count_of(1, a), count_of(1, b));
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < 2; i++) {
 		node_run(at[i], out,
 			 "grep State /proc/%d/status; cat /proc/%d/wchan; echo; cat /proc/%d/stack; tail -5 /var/log/kddm-migrated.log",
 			 pid[i], pid[i], pid[i]);
@@ -548,12 +530,12 @@ TEST_F_TIMEOUT(mig, kipc_pingpong, 400)
 		t = count_of(at[0], a);
 		ASSERT_LT(t + 50, turn_above(at[0], a, t + 50, 30)) {
 			TH_LOG("move %u: ping stuck at %lld", i, t);
-			stuck_state(_metadata, 2, pid, at, key, a, b);
+			stuck_state(_metadata, pid, at, key, a, b);
 		}
 		t = count_of(at[1], b);
 		ASSERT_LT(t + 50, turn_above(at[1], b, t + 50, 30)) {
 			TH_LOG("move %u: pong stuck at %lld", i, t);
-			stuck_state(_metadata, 2, pid, at, key, a, b);
+			stuck_state(_metadata, pid, at, key, a, b);
 		}
 		/* one attachment each, wherever they are */
 		ASSERT_EQ(2, nattch(m[1], key));

@@ -248,7 +248,7 @@ static pthread_cond_t turn_cv[64];
 static int nthreads = 4, turn;
 static unsigned long long count;
 static int pipefd[2];
-static volatile unsigned long reads, naps;	/* what each did, so far */
+static unsigned long reads, naps;	/* what each did, so far */
 
 static void *ring(void *arg)
 {
