@@ -36,6 +36,7 @@ static struct kddm_handler handlers[KDDM_MSG_NR];
 
 struct kddm_rpc {
 	struct completion done;
+	u32 id;
 	u32 dst;
 	void *reply;
 	u32 reply_max;
@@ -514,6 +515,41 @@ int kddm_msg_send(u32 dst, u8 type, u64 set_id, u64 obj_id,
 	return send_frame(dst, type, 0, set_id, obj_id, p1, l1, p2, l2);
 }
 
+/* Registers @rpc (for @dst) and sends its request; 0 or -errno. */
+static int rpc_send(struct kddm_rpc *rpc, u8 type, u64 set_id, u64 obj_id,
+		    const void *p1, u32 l1, const void *p2, u32 l2)
+{
+	int ret;
+
+	init_completion(&rpc->done);
+	ret = xa_alloc_cyclic(&rpcs, &rpc->id, rpc, xa_limit_32b, &rpc_next,
+			      GFP_KERNEL);
+	if (ret < 0)
+		return ret;
+	if (!kddm_node_is_up(rpc->dst))
+		ret = -EHOSTDOWN;
+	else
+		ret = send_frame(rpc->dst, type, rpc->id, set_id, obj_id, p1, l1,
+				 p2, l2);
+	if (ret)
+		xa_erase(&rpcs, rpc->id);
+	return ret;
+}
+
+/* The reply to @rpc (sent), waited for at most @timeout jiffies. */
+static int rpc_wait(struct kddm_rpc *rpc, unsigned long timeout)
+{
+	if (wait_for_completion_timeout(&rpc->done, timeout))
+		return rpc->status;
+	if (xa_erase(&rpcs, rpc->id)) {
+		atomic64_inc(&n_timeouts);
+		return -ETIMEDOUT;
+	}
+	/* A completer took it just now and is about to finish. */
+	wait_for_completion(&rpc->done);
+	return rpc->status;
+}
+
 /*
  * kddm_rpc_call - send a request and wait for its reply
  * @reply: buffer for the reply payload, @reply_max bytes
@@ -528,33 +564,49 @@ int kddm_rpc_call(u32 dst, u8 type, u64 set_id, u64 obj_id,
 {
 	struct kddm_rpc rpc = { .dst = dst, .reply = reply,
 				.reply_max = reply_max };
-	u32 id;
 	int ret;
 
 	might_sleep();
-	init_completion(&rpc.done);
-	ret = xa_alloc_cyclic(&rpcs, &id, &rpc, xa_limit_32b, &rpc_next,
-			      GFP_KERNEL);
-	if (ret < 0)
-		return ret;
-	if (!kddm_node_is_up(dst))
-		ret = -EHOSTDOWN;
-	else
-		ret = send_frame(dst, type, id, set_id, obj_id, req, len,
-				 NULL, 0);
+	ret = rpc_send(&rpc, type, set_id, obj_id, req, len, NULL, 0);
+	return ret ?: rpc_wait(&rpc, timeout);
+}
+
+/*
+ * kddm_rpc_start - send a request (two payload parts, either empty) whose
+ * reply (no payload) kddm_rpc_end() waits for: requests to one node
+ * overlap. Return: the call, to end (also when the send failed), or
+ * ERR_PTR(-ENOMEM).
+ */
+struct kddm_rpc *kddm_rpc_start(u32 dst, u8 type, u64 set_id, u64 obj_id,
+				const void *p1, u32 l1, const void *p2, u32 l2)
+{
+	struct kddm_rpc *rpc;
+	int ret;
+
+	might_sleep();
+	rpc = kzalloc(sizeof(*rpc), GFP_KERNEL);
+	if (!rpc)
+		return ERR_PTR(-ENOMEM);
+	rpc->dst = dst;
+	/* once sent, the reply may set the status at any time */
+	ret = rpc_send(rpc, type, set_id, obj_id, p1, l1, p2, l2);
 	if (ret) {
-		xa_erase(&rpcs, id);
-		return ret;
+		rpc->status = ret;
+		rpc->id = 0;	/* not sent: nothing to wait for */
 	}
-	if (wait_for_completion_timeout(&rpc.done, timeout))
-		return rpc.status;
-	if (xa_erase(&rpcs, id)) {
-		atomic64_inc(&n_timeouts);
-		return -ETIMEDOUT;
-	}
-	/* A completer took it just now and is about to finish. */
-	wait_for_completion(&rpc.done);
-	return rpc.status;
+	return rpc;
+}
+
+/*
+ * kddm_rpc_end - the reply to @rpc, waited for at most @timeout jiffies
+ * (as kddm_rpc_call()); frees @rpc.
+ */
+int kddm_rpc_end(struct kddm_rpc *rpc, unsigned long timeout)
+{
+	int ret = rpc->id ? rpc_wait(rpc, timeout) : rpc->status;
+
+	kfree(rpc);
+	return ret;
 }
 
 int kddm_rpc_reply(const struct kddm_msg *req, int status,

@@ -42,6 +42,10 @@ bool kddm_msg_queued(void);
 int kddm_rpc_call(u32 dst, u8 type, u64 set_id, u64 obj_id,
 		  const void *req, u32 len, void *reply, u32 reply_max,
 		  unsigned long timeout);
+struct kddm_rpc;
+struct kddm_rpc *kddm_rpc_start(u32 dst, u8 type, u64 set_id, u64 obj_id,
+				const void *p1, u32 l1, const void *p2, u32 l2);
+int kddm_rpc_end(struct kddm_rpc *rpc, unsigned long timeout);
 int kddm_rpc_reply(const struct kddm_msg *req, int status,
 		   const void *data, u32 len);
 int kddm_msg_send_port(u32 tipc, u32 ref, u32 dst, u32 dst_inc, u8 type,

@@ -747,7 +747,7 @@ struct sync_work {
 	struct kddm_msg req;	/* the header, for the reply */
 	unsigned long queued;	/* jiffies */
 	u32 len;		/* CALL: bytes of @arg */
-	u8 arg[KDDM_CALL_MAX];
+	u8 arg[];
 };
 
 static void sync_work_fn(struct work_struct *work)
@@ -766,7 +766,7 @@ static void sync_work_fn(struct work_struct *work)
 		ret = sync_here(set, sw->req.obj_id);
 	kddm_put_set(set);
 	kddm_rpc_reply(&sw->req, ret, NULL, 0);
-	kfree(sw);
+	kvfree(sw);
 	atomic_dec(&syncs_queued);
 }
 
@@ -785,12 +785,13 @@ static void sync_recv(struct kddm_msg *m)
 	if (atomic_inc_return(&syncs_queued) > SYNC_MAX)
 		goto undo;
 	ret = -ENOMEM;
-	sw = kmalloc(sizeof(*sw), GFP_KERNEL);
+	/* m->len: at most the type's max_len (KDDM_CALL_LONG), checked */
+	sw = kvmalloc(struct_size(sw, arg, m->len), GFP_KERNEL);
 	if (!sw)
 		goto undo;
 	sw->req = *m;
 	sw->queued = jiffies;
-	sw->len = min_t(u32, m->len, KDDM_CALL_MAX);	/* max_len: checked */
+	sw->len = m->len;
 	if (sw->len)
 		memcpy(sw->arg, m->data, sw->len);
 	sw->req.data = NULL;
@@ -855,6 +856,64 @@ int kddm_call_home(struct kddm_set *set, u64 objid, const void *arg,
 			     NULL, 0, SYNC_TIMEOUT);
 }
 EXPORT_SYMBOL_GPL(kddm_call_home);
+
+/*
+ * kddm_call_home_start - kddm_call_home() with data, answered later
+ * @call: where the call is kept until kddm_call_home_end()
+ * @data: @dlen bytes (at most KDDM_CALL_DATA_MAX) that home_call() gets
+ *	after the @len of @arg, in one buffer
+ *
+ * Returns once the request is sent (the caller may reuse @arg and @data):
+ * calls to one home overlap. Every call started is ended.
+ */
+void kddm_call_home_start(struct kddm_call *call, struct kddm_set *set,
+			  u64 objid, const void *arg, size_t len,
+			  const void *data, size_t dlen)
+{
+	u32 home = home_of(set, objid);
+	void *buf;
+
+	call->rpc = NULL;
+	call->ret = -EOPNOTSUPP;
+	if (!set->linker->home_call)
+		return;
+	call->ret = -EINVAL;
+	if (len > KDDM_CALL_MAX || dlen > KDDM_CALL_DATA_MAX ||
+	    home == KDDM_NODE_NONE)
+		return;
+	if (home != kddm_self()) {
+		call->rpc = kddm_rpc_start(home, KDDM_MSG_CALL, set->id, objid,
+					   arg, len, data, dlen);
+		if (IS_ERR(call->rpc)) {
+			call->ret = PTR_ERR(call->rpc);
+			call->rpc = NULL;
+		}
+		return;
+	}
+	call->ret = -ENOMEM;
+	buf = kvmalloc(len + dlen, GFP_KERNEL);
+	if (!buf)
+		return;
+	memcpy(buf, arg, len);
+	memcpy(buf + len, data, dlen);
+	call->ret = call_here(set, objid, buf, len + dlen);
+	kvfree(buf);
+}
+EXPORT_SYMBOL_GPL(kddm_call_home_start);
+
+/*
+ * kddm_call_home_end - the result of a call kddm_call_home_start() made:
+ * what home_call() returned, or -errno (as kddm_call_home()).
+ */
+int kddm_call_home_end(struct kddm_call *call)
+{
+	if (!call->rpc)
+		return call->ret;
+	call->ret = kddm_rpc_end(call->rpc, SYNC_TIMEOUT);
+	call->rpc = NULL;
+	return call->ret;
+}
+EXPORT_SYMBOL_GPL(kddm_call_home_end);
 
 /* Handler of KDDM_MSG_COH for a set known here; on the ordered wq. */
 void kddm_coh_recv(struct kddm_set *set, struct kddm_msg *m)
@@ -1017,7 +1076,7 @@ int kddm_object_init(void)
 
 	if (ret)
 		return -EINVAL;
-	sync_wq = alloc_workqueue("kddm_sync", WQ_UNBOUND, 0);
+	sync_wq = alloc_workqueue("kddm_sync", WQ_UNBOUND | WQ_HIGHPRI, 0);
 	if (!sync_wq)
 		return -ENOMEM;
 	ret = kddm_cache_init();
@@ -1026,7 +1085,7 @@ int kddm_object_init(void)
 		return ret;
 	}
 	kddm_msg_register(KDDM_MSG_SYNC, 0, sync_recv);
-	kddm_msg_register(KDDM_MSG_CALL, KDDM_CALL_MAX, sync_recv);
+	kddm_msg_register(KDDM_MSG_CALL, KDDM_CALL_LONG, sync_recv);
 	return 0;
 }
 

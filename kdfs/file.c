@@ -245,8 +245,10 @@ static void write_ahead(struct inode *inode, loff_t pos, size_t count)
  * same page.
  */
 static void wb_store_later(struct inode *inode, pgoff_t index);
+static bool push_fits(struct inode *inode, loff_t pos, size_t count);
 
-static void write_behind(struct inode *inode, loff_t pos, size_t n)
+static void write_behind(struct inode *inode, loff_t pos, size_t n,
+			 bool ahead)
 {
 	struct kdfs_inode *ki = KDFS_I(inode);
 	pgoff_t i = pos >> PAGE_SHIFT, end = (pos + n) >> PAGE_SHIFT;
@@ -259,9 +261,12 @@ static void write_behind(struct inode *inode, loff_t pos, size_t n)
 	 * The pages of the next two writes first, answered while these
 	 * cross: a request queues in the link behind the data sent before
 	 * it (a write's worth and more), so asking for the next write alone
-	 * came too late, and the writer waited for its grants.
+	 * came too late, and the writer waited for its grants. Not after a
+	 * push, nor where the next write of this length would push: the
+	 * home would have to take back the pages it granted.
 	 */
-	write_ahead(inode, pos + n, 2 * n);
+	if (ahead && !push_fits(inode, pos + n, n))
+		write_ahead(inode, pos + n, 2 * n);
 	for (; i < end; i++) {
 		if (homed_here(inode, i) ||
 		    xa_cmpxchg(&ki->dirty_pages, i, KDFS_WRITTEN, KDFS_PUSHED,
@@ -338,6 +343,143 @@ void kdfs_page_written(struct inode *inode, pgoff_t index)
 		ki->all_dirty = true;
 }
 
+/* Page @index was pushed home (write_push()): fsync has it stored there. */
+static void page_pushed(struct inode *inode, pgoff_t index)
+{
+	struct kdfs_inode *ki = KDFS_I(inode);
+
+	ki->dirty = true;
+	if (xa_is_err(xa_store(&ki->dirty_pages, index, KDFS_PUSHED,
+			       GFP_NOFS)))
+		ki->all_dirty = true;
+	else
+		wb_store_later(inode, index);
+}
+
+/* Push calls in flight at once: 1 MiB. */
+#define KDFS_PUSH_CALLS	16
+
+struct kdfs_push {
+	struct kddm_call call[KDFS_PUSH_CALLS];
+	pgoff_t first[KDFS_PUSH_CALLS];
+	unsigned int n[KDFS_PUSH_CALLS];
+	unsigned int sent, done;	/* calls started, ended */
+	size_t ok;			/* bytes of the calls ended so far,
+					 * up to the first that failed
+					 */
+	bool failed;
+};
+
+/* The oldest push call in flight, ended; its pages marked if it went. */
+static void push_end(struct inode *inode, struct kdfs_push *p)
+{
+	unsigned int k = p->done++ % KDFS_PUSH_CALLS, i;
+
+	if (kddm_call_home_end(&p->call[k])) {
+		p->failed = true;
+		return;
+	}
+	/* a call after a failed one went too: its pages are stored */
+	for (i = 0; i < p->n[k]; i++)
+		page_pushed(inode, p->first[k] + i);
+	if (!p->failed)
+		p->ok += (size_t)p->n[k] << PAGE_SHIFT;
+}
+
+/*
+ * The run of whole pages from @index (at most @max) that one push call
+ * takes: homed on one node, not this one. 0 if page @index is homed here.
+ */
+static unsigned int push_run(struct inode *inode, pgoff_t index,
+			     unsigned int max)
+{
+	const struct kdfs_layout *l = &KDFS_I(inode)->lay;
+	u32 home = kdfs_page_home(inode->i_ino, l, index);
+	unsigned int n;
+
+	if (home == kdfs_this->node)
+		return 0;
+	max = min_t(unsigned int, max, KDFS_PUSH_PAGES);
+	for (n = 1; n < max &&
+	     kdfs_page_home(inode->i_ino, l, index + n) == home; n++)
+		;
+	return n;
+}
+
+/* A write from @pos of @count bytes is pushed (see write_push()). */
+static bool push_fits(struct inode *inode, loff_t pos, size_t count)
+{
+	return !all_here(inode) && !offset_in_page(pos) &&
+	       count >= KDFS_PUSH_PAGES * PAGE_SIZE;
+}
+
+/*
+ * A write of whole pages into a file homed on another node sends their
+ * new bytes home in calls, as an NFS client sends its WRITEs: the home
+ * grabs each page, which invalidates every copy, and takes the bytes.
+ * Nothing is fetched here first, no copy stays here, and the bytes are
+ * copied once, from the writer's memory into the call. KDFS_PUSH_PAGES a
+ * call, KDFS_PUSH_CALLS in flight, so that the home takes a call's pages
+ * while the next ones cross. It returns once every call is answered: a
+ * read anywhere after the write sees its bytes. The bytes pushed from
+ * @pos (@from advanced by as many), up to the first page homed here, a
+ * fault the copy would need, or a call that failed; the caller writes
+ * the rest through the pages.
+ */
+static size_t write_push(struct inode *inode, loff_t pos,
+			 struct iov_iter *from)
+{
+	size_t len = iov_iter_count(from) & PAGE_MASK, want, got, ok = 0;
+	const struct kdfs_layout *l = &KDFS_I(inode)->lay;
+	struct kdfs_call c = { .op = cpu_to_le32(KDFS_CALL_WRITE) };
+	pgoff_t index = pos >> PAGE_SHIFT;
+	struct kdfs_push *p;
+	unsigned int k, n;
+	void *buf;
+
+	p = kzalloc(sizeof(*p), GFP_KERNEL);
+	buf = kvmalloc(KDDM_CALL_DATA_MAX, GFP_KERNEL);
+	if (!p || !buf)
+		goto out;
+	while (len && !p->failed) {
+		n = push_run(inode, index, len >> PAGE_SHIFT);
+		if (!n)
+			break;
+		want = (size_t)n << PAGE_SHIFT;
+		pagefault_disable();
+		got = copy_from_iter(buf, want, from);
+		pagefault_enable();
+		if (got < want) {
+			iov_iter_revert(from, got);
+			break;
+		}
+		if (p->sent - p->done == KDFS_PUSH_CALLS)
+			push_end(inode, p);
+		k = p->sent++ % KDFS_PUSH_CALLS;
+		p->first[k] = index;
+		p->n[k] = n;
+		c.count = cpu_to_le32(n);
+		c.arg = cpu_to_le64(index);
+		/* in spages, the first page's id; in pages, page 0's */
+		kddm_call_home_start(&p->call[k], pset(inode),
+				     kdfs_pid(inode->i_ino, l,
+					      l->nodes ? index : 0),
+				     &c, sizeof(c), buf, want);
+		index += n;
+		len -= want;
+	}
+	while (p->done < p->sent)
+		push_end(inode, p);
+	ok = p->ok;
+	/* what went after a failed call, the caller writes again */
+	iov_iter_revert(from, ((index - (pos >> PAGE_SHIFT)) << PAGE_SHIFT) -
+			ok);
+out:
+	kvfree(buf);
+	kfree(p);
+	return ok;
+}
+
 /*
  * Writes @from at @pos into the pages (see kdfs_read_iter()): the copy
  * from user memory, straight into the grabbed page, does not fault, as
@@ -369,6 +511,33 @@ static ssize_t write_pages(struct inode *inode, loff_t pos,
 		done += n;
 	}
 	return done;
+}
+
+/*
+ * Writes @from at @pos: its whole pages pushed home if it is long enough
+ * (write_push()), the rest through the pages. The bytes written, or
+ * -errno if none was.
+ */
+static ssize_t write_data(struct inode *inode, loff_t pos,
+			  struct iov_iter *from)
+{
+	size_t pushed = 0;
+	ssize_t ret;
+
+	if (push_fits(inode, pos, iov_iter_count(from))) {
+		pushed = write_push(inode, pos, from);
+		KDFS_I(inode)->wb_pos = pos + pushed;	/* for what follows */
+		if (!iov_iter_count(from))
+			return pushed;
+	}
+	if (!pushed)
+		write_ahead(inode, pos, iov_iter_count(from));
+	ret = write_pages(inode, pos + pushed, from);
+	if (ret > 0)
+		write_behind(inode, pos + pushed, ret, !pushed);
+	if (ret < 0)
+		return pushed ?: ret;
+	return pushed + ret;
 }
 
 /*
@@ -414,10 +583,8 @@ static ssize_t write_once(struct kiocb *iocb, struct iov_iter *from,
 	/* a write by others than root drops set-id bits, as file_remove_privs */
 	if (first && (io->mode & (S_ISUID | S_ISGID)) && !capable(CAP_FSETID))
 		io->mode &= ~(S_ISUID | ((io->mode & 0010) ? S_ISGID : 0));
-	write_ahead(inode, pos, iov_iter_count(from));
-	ret = write_pages(inode, pos, from);
+	ret = write_data(inode, pos, from);
 	if (ret > 0) {
-		write_behind(inode, pos, ret);
 		end = pos + ret;
 		if (end > io->size)
 			io->size = end;

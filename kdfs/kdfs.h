@@ -412,7 +412,13 @@ enum {
 	KDFS_CALL_CUT = 1,	/* cut the data file to @arg bytes */
 	KDFS_CALL_STORE,	/* store pages @arg..@arg+@count-1 */
 	KDFS_CALL_FORGET,	/* the file is freed: its data file goes */
+	KDFS_CALL_WRITE,	/* pages @arg..@arg+@count-1 take the data
+				 * that follows (a push: see write_push())
+				 */
 };
+
+/* Pages one push (a KDFS_CALL_WRITE) carries: one TIPC datagram. */
+#define KDFS_PUSH_PAGES	(KDDM_CALL_DATA_MAX / PAGE_SIZE)
 
 struct kdfs_call {
 	__le32 op;

@@ -231,6 +231,39 @@ static int call_store(struct kddm_set *set, u64 objid, u64 first, u32 n)
 	return ret;
 }
 
+/*
+ * At the home: pages @first..@first+@n-1 (homed here, all of them) take
+ * the @len bytes of @data, a page each, as a write here would put them
+ * (a kdfs_push on page object @objid of @set, the first of them in
+ * spages). Their copies elsewhere are invalidated first (the grab).
+ */
+static int call_write(struct kddm_set *set, u64 objid, u64 first, u32 n,
+		      const void *data, size_t len)
+{
+	u64 id = objid - kdfs_page_index(objid) + first;
+	void *page;
+	u32 i;
+
+	if (!n || n > KDFS_PUSH_PAGES || len != (size_t)n * PAGE_SIZE ||
+	    first >= 1ULL << KDFS_PAGE_BITS ||
+	    n > (1ULL << KDFS_PAGE_BITS) - first)
+		return -EINVAL;
+	if (kddm_set_uses(set, &kdfs_spage_linker) &&
+	    kdfs_page_index(objid) != first)
+		return -EINVAL;
+	for (i = 0; i < n; i++)
+		if (kdfs_page_obj_home(set, id + i) != kddm_node_id())
+			return -EINVAL;
+	for (i = 0; i < n; i++, data += PAGE_SIZE) {
+		page = kddm_grab_object(set, id + i);
+		if (IS_ERR(page))
+			return PTR_ERR(page);
+		memcpy(page, data, PAGE_SIZE);
+		kddm_put_object(set, id + i);
+	}
+	return 0;
+}
+
 /* At the home, for a kdfs_call from any node (check it: it may be hostile). */
 static int page_call(struct kddm_set *set, u64 objid, const void *arg,
 		     size_t len)
@@ -240,11 +273,17 @@ static int page_call(struct kddm_set *set, u64 objid, const void *arg,
 
 	bool striped = kddm_set_uses(set, &kdfs_spage_linker);
 
-	if (len != sizeof(c) || kdfs_page_obj_home(set, objid) != kddm_node_id())
+	if (len < sizeof(c) || kdfs_page_obj_home(set, objid) != kddm_node_id())
 		return -EINVAL;
 	if (!striped && kdfs_page_index(objid))
 		return -EINVAL;
 	memcpy(&c, arg, sizeof(c));
+	if (le32_to_cpu(c.op) == KDFS_CALL_WRITE)
+		return call_write(set, objid, le64_to_cpu(c.arg),
+				  le32_to_cpu(c.count), arg + sizeof(c),
+				  len - sizeof(c));
+	if (len != sizeof(c))
+		return -EINVAL;
 	ino = kdfs_page_ino(set, objid);
 	switch (le32_to_cpu(c.op)) {
 	case KDFS_CALL_CUT:

@@ -20,6 +20,7 @@
 
 struct module;
 struct kddm_set;
+struct kddm_rpc;
 
 /* Node ids are 1..KDDM_MAX_NODE; 0 means "none". */
 #define KDDM_MAX_NODE		65535U
@@ -27,6 +28,9 @@ struct kddm_set;
 
 /* Largest argument of kddm_call_home(). */
 #define KDDM_CALL_MAX		256U
+/* Largest data of kddm_call_home_start(): 16 pages, one TIPC datagram. */
+#define KDDM_CALL_DATA_MAX	65536U
+#define KDDM_CALL_LONG		(KDDM_CALL_MAX + KDDM_CALL_DATA_MAX)
 
 /* Largest object an io-linker may export (longer than one TIPC datagram). */
 #define KDDM_MAX_OBJ_SIZE	(1U << 20)
@@ -70,7 +74,8 @@ struct kddm_set;
  * @home_call: an operation of the client's on the object's backing store,
  *	run on its home, in process context, for kddm_call_home() from any
  *	node: @arg is the caller's @len bytes (validate them: they come
- *	from a peer). Nothing is frozen. Optional.
+ *	from a peer; with kddm_call_home_start()'s data after them, up to
+ *	KDDM_CALL_LONG). Nothing is frozen. Optional.
  */
 struct kddm_io_linker_ops {
 	const char *name;
@@ -209,6 +214,17 @@ static inline int kddm_flush_object(struct kddm_set *set, u64 objid)
 int kddm_sync_object(struct kddm_set *set, u64 objid);
 int kddm_call_home(struct kddm_set *set, u64 objid, const void *arg,
 		   size_t len);
+
+/* A kddm_call_home_start() until its kddm_call_home_end(). */
+struct kddm_call {
+	struct kddm_rpc *rpc;	/* NULL: done, @ret */
+	int ret;
+};
+
+void kddm_call_home_start(struct kddm_call *call, struct kddm_set *set,
+			  u64 objid, const void *arg, size_t len,
+			  const void *data, size_t dlen);
+int kddm_call_home_end(struct kddm_call *call);
 /* Bound on the copies this node keeps of @set's objects: see cache.c. */
 int kddm_set_cache_limit(struct kddm_set *set, unsigned long max);
 void kddm_object_stored(struct kddm_set *set, u64 objid);

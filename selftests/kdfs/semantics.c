@@ -81,6 +81,38 @@ TEST_F(kdfs, large_file)
 	EXPECT_STREQ("1310720", b);
 }
 
+/*
+ * Writes of whole pages into a file homed on another node (sent home in
+ * calls, not through the pages): read at once on the home and on a node
+ * that held copies of the old bytes; then writes that mix whole and
+ * partial pages, at an offset that is not a page's, checked against the
+ * same writes on a local file.
+ */
+TEST_F(kdfs, remote_bulk_write)
+{
+	char a[OUT_MAX], b[OUT_MAX], c[OUT_MAX];
+
+	ASSERT_EQ(0, node_run(1, a, "dd if=/dev/urandom of=/tmp/a bs=64k count=24 2>/dev/null && cp /tmp/a %s/bulk && md5sum < /tmp/a",
+			      self->dir)) TH_LOG("%s", a);
+	ASSERT_EQ(0, node_run(2, b, "md5sum < %s/bulk", self->dir));
+	ASSERT_STREQ(a, b);
+	ASSERT_EQ(0, node_run(3, a, "dd if=/dev/urandom of=/tmp/b bs=64k count=24 2>/dev/null && dd if=/tmp/b of=%s/bulk bs=1M conv=notrunc 2>/dev/null && md5sum < /tmp/b",
+			      self->dir)) TH_LOG("%s", a);
+	ASSERT_EQ(0, node_run(2, b, "md5sum < %s/bulk", self->dir));
+	EXPECT_STREQ(a, b);
+	ASSERT_EQ(0, node_run(1, b, "md5sum < %s/bulk", self->dir));
+	EXPECT_STREQ(a, b);
+	/* the same writes on node 3's copy of the bytes and on the file */
+	ASSERT_EQ(0, node_run(3, a, "dd if=/dev/urandom of=/tmp/c bs=65636 count=3 2>/dev/null && for f in /tmp/b %s/bulk; do dd if=/tmp/c of=$f bs=65636 conv=notrunc 2>/dev/null && dd if=/tmp/c of=$f bs=65536 seek=5 conv=notrunc 2>/dev/null && dd if=/tmp/c of=$f bs=70000 seek=3 conv=notrunc 2>/dev/null || exit 1; done; md5sum < /tmp/b",
+			      self->dir)) TH_LOG("%s", a);
+	ASSERT_EQ(0, node_run(2, b, "md5sum < %s/bulk", self->dir));
+	EXPECT_STREQ(a, b);
+	ASSERT_EQ(0, node_run(1, b, "md5sum < %s/bulk", self->dir));
+	EXPECT_STREQ(a, b);
+	ASSERT_EQ(0, node_run(1, c, "stat -c %%s %s/bulk", self->dir));
+	EXPECT_STREQ("1572864", c);
+}
+
 TEST_F(kdfs, append_from_three_nodes)
 {
 	char out[OUT_MAX], cmd[512], want[1024];
