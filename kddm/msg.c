@@ -36,6 +36,7 @@ static struct kddm_handler handlers[KDDM_MSG_NR];
 
 struct kddm_rpc {
 	struct completion done;
+	unsigned long sent;	/* jiffies: kddm_rpc_start()'s timeout runs from */
 	u32 id;
 	u32 dst;
 	void *reply;
@@ -588,6 +589,7 @@ struct kddm_rpc *kddm_rpc_start(u32 dst, u8 type, u64 set_id, u64 obj_id,
 	if (!rpc)
 		return ERR_PTR(-ENOMEM);
 	rpc->dst = dst;
+	rpc->sent = jiffies;
 	/* once sent, the reply may set the status at any time */
 	ret = rpc_send(rpc, type, set_id, obj_id, p1, l1, p2, l2);
 	if (ret) {
@@ -598,12 +600,18 @@ struct kddm_rpc *kddm_rpc_start(u32 dst, u8 type, u64 set_id, u64 obj_id,
 }
 
 /*
- * kddm_rpc_end - the reply to @rpc, waited for at most @timeout jiffies
- * (as kddm_rpc_call()); frees @rpc.
+ * kddm_rpc_end - the reply to @rpc, waited for until @timeout jiffies
+ * after its start (as kddm_rpc_call()): calls started together end
+ * within one timeout, whatever their number. Frees @rpc.
  */
 int kddm_rpc_end(struct kddm_rpc *rpc, unsigned long timeout)
 {
-	int ret = rpc->id ? rpc_wait(rpc, timeout) : rpc->status;
+	unsigned long end = rpc->sent + timeout;
+	int ret = rpc->status;
+
+	if (rpc->id)
+		ret = rpc_wait(rpc, time_before(jiffies, end) ?
+				    end - jiffies : 1);
 
 	kfree(rpc);
 	return ret;

@@ -781,8 +781,10 @@ static void sync_recv(struct kddm_msg *m)
 	}
 	if (sync_closing)
 		goto refuse;
+	/* calls with data (bulk writes) leave room for the others */
 	ret = -EBUSY;
-	if (atomic_inc_return(&syncs_queued) > SYNC_MAX)
+	if (atomic_inc_return(&syncs_queued) >
+	    (m->len > KDDM_CALL_MAX ? SYNC_MAX / 2 : SYNC_MAX))
 		goto undo;
 	ret = -ENOMEM;
 	/* m->len: at most the type's max_len (KDDM_CALL_LONG), checked */
@@ -1076,7 +1078,7 @@ int kddm_object_init(void)
 
 	if (ret)
 		return -EINVAL;
-	sync_wq = alloc_workqueue("kddm_sync", WQ_UNBOUND | WQ_HIGHPRI, 0);
+	sync_wq = alloc_workqueue("kddm_sync", WQ_UNBOUND, 0);
 	if (!sync_wq)
 		return -ENOMEM;
 	ret = kddm_cache_init();

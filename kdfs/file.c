@@ -424,10 +424,11 @@ static bool push_fits(struct inode *inode, loff_t pos, size_t count)
  * read anywhere after the write sees its bytes. The bytes pushed from
  * @pos (@from advanced by as many), up to the first page homed here, a
  * fault the copy would need, or a call that failed; the caller writes
- * the rest through the pages.
+ * the rest through the pages. @far: where the pages sent end (calls
+ * after a failed one may have gone through).
  */
 static size_t write_push(struct inode *inode, loff_t pos,
-			 struct iov_iter *from)
+			 struct iov_iter *from, loff_t *far)
 {
 	size_t len = iov_iter_count(from) & PAGE_MASK, want, got, ok = 0;
 	const struct kdfs_layout *l = &KDFS_I(inode)->lay;
@@ -437,6 +438,7 @@ static size_t write_push(struct inode *inode, loff_t pos,
 	unsigned int k, n;
 	void *buf;
 
+	BUILD_BUG_ON(KDFS_PUSH_PAGES < 1);
 	p = kzalloc(sizeof(*p), GFP_KERNEL);
 	buf = kvmalloc(KDDM_CALL_DATA_MAX, GFP_KERNEL);
 	if (!p || !buf)
@@ -470,6 +472,7 @@ static size_t write_push(struct inode *inode, loff_t pos,
 	}
 	while (p->done < p->sent)
 		push_end(inode, p);
+	*far = (loff_t)index << PAGE_SHIFT;
 	ok = p->ok;
 	/* what went after a failed call, the caller writes again */
 	iov_iter_revert(from, ((index - (pos >> PAGE_SHIFT)) << PAGE_SHIFT) -
@@ -515,18 +518,20 @@ static ssize_t write_pages(struct inode *inode, loff_t pos,
 
 /*
  * Writes @from at @pos: its whole pages pushed home if it is long enough
- * (write_push()), the rest through the pages. The bytes written, or
- * -errno if none was.
+ * (write_push(), which sets @far), the rest through the pages. The bytes
+ * written, or -errno if none was.
  */
 static ssize_t write_data(struct inode *inode, loff_t pos,
-			  struct iov_iter *from)
+			  struct iov_iter *from, loff_t *far)
 {
 	size_t pushed = 0;
 	ssize_t ret;
 
+	*far = 0;
 	if (push_fits(inode, pos, iov_iter_count(from))) {
-		pushed = write_push(inode, pos, from);
-		KDFS_I(inode)->wb_pos = pos + pushed;	/* for what follows */
+		pushed = write_push(inode, pos, from, far);
+		if (pushed)	/* what follows is sequential */
+			KDFS_I(inode)->wb_pos = pos + pushed;
 		if (!iov_iter_count(from))
 			return pushed;
 	}
@@ -561,13 +566,33 @@ static int write_limits(loff_t pos, loff_t *count)
 	return 0;
 }
 
+/*
+ * Pages pushed past the size and past what the write reports (a call
+ * failed, the calls after it went through, and the write through the
+ * pages that followed stopped short): dropped and cut from the data
+ * file, as a truncate does, so that the file never grows over them.
+ */
+static void drop_unwritten(struct inode *inode, struct kdfs_iobj *io,
+			   loff_t far)
+{
+	struct kdfs_layout l = kdfs_lay(inode->i_ino, io);
+	int ret;
+
+	ret = kdfs_truncate_pages(inode->i_ino, &l, io->size, far);
+	if (!ret)
+		ret = kdfs_cut_data(inode->i_ino, io, io->size);
+	if (ret)
+		pr_warn_ratelimited("inode %lx: bytes past the size after a failed write stay at its home (%d)\n",
+				    inode->i_ino, ret);
+}
+
 /* One pass of a write, the inode held; see kdfs_write_iter(). */
 static ssize_t write_once(struct kiocb *iocb, struct iov_iter *from,
 			  bool first)
 {
 	struct inode *inode = file_inode(iocb->ki_filp);
 	struct kdfs_iobj *io;
-	loff_t pos, end, count = iov_iter_count(from);
+	loff_t pos, end, far, count = iov_iter_count(from);
 	ssize_t ret;
 
 	io = kdfs_iobj_grab(inode->i_ino);
@@ -583,7 +608,7 @@ static ssize_t write_once(struct kiocb *iocb, struct iov_iter *from,
 	/* a write by others than root drops set-id bits, as file_remove_privs */
 	if (first && (io->mode & (S_ISUID | S_ISGID)) && !capable(CAP_FSETID))
 		io->mode &= ~(S_ISUID | ((io->mode & 0010) ? S_ISGID : 0));
-	ret = write_data(inode, pos, from);
+	ret = write_data(inode, pos, from, &far);
 	if (ret > 0) {
 		end = pos + ret;
 		if (end > io->size)
@@ -591,6 +616,8 @@ static ssize_t write_once(struct kiocb *iocb, struct iov_iter *from,
 		kdfs_touch(io, true);
 		iocb->ki_pos = end;
 	}
+	if (far > io->size)
+		drop_unwritten(inode, io, far);
 out:
 	kdfs_fill_inode(inode, io);
 	kdfs_iobj_put(inode->i_ino);

@@ -236,6 +236,10 @@ static int call_store(struct kddm_set *set, u64 objid, u64 first, u32 n)
  * the @len bytes of @data, a page each, as a write here would put them
  * (a kdfs_push on page object @objid of @set, the first of them in
  * spages). Their copies elsewhere are invalidated first (the grab).
+ * Like every call, one that waited 100 s in the home's queue is refused,
+ * before its caller gives up (120 s) and writes the pages through them;
+ * only one that started in time and then took 20 s more could land
+ * after that.
  */
 static int call_write(struct kddm_set *set, u64 objid, u64 first, u32 n,
 		      const void *data, size_t len)
