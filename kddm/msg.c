@@ -606,12 +606,11 @@ struct kddm_rpc *kddm_rpc_start(u32 dst, u8 type, u64 set_id, u64 obj_id,
  */
 int kddm_rpc_end(struct kddm_rpc *rpc, unsigned long timeout)
 {
-	unsigned long end = rpc->sent + timeout;
+	unsigned long now = jiffies, end = rpc->sent + timeout;
 	int ret = rpc->status;
 
 	if (rpc->id)
-		ret = rpc_wait(rpc, time_before(jiffies, end) ?
-				    end - jiffies : 1);
+		ret = rpc_wait(rpc, time_before(now, end) ? end - now : 1);
 
 	kfree(rpc);
 	return ret;

@@ -427,8 +427,8 @@ static bool push_fits(struct inode *inode, loff_t pos, size_t count)
  * read anywhere after the write sees its bytes. The bytes pushed from
  * @pos (@from advanced by as many), up to the first page homed here, a
  * fault the copy would need, or a call that failed; the caller writes
- * the rest through the pages. @far: where the pages sent end (calls
- * after a failed one may have gone through).
+ * the rest through the pages. @far: at least where the pages sent end
+ * if any was (calls after a failed one may have gone through).
  */
 static size_t write_push(struct inode *inode, loff_t pos,
 			 struct iov_iter *from, loff_t *far)
@@ -475,7 +475,8 @@ static size_t write_push(struct inode *inode, loff_t pos,
 	}
 	while (p->done < p->sent)
 		push_end(inode, p);
-	*far = (loff_t)index << PAGE_SHIFT;
+	if (p->sent)
+		*far = max_t(loff_t, *far, (loff_t)index << PAGE_SHIFT);
 	ok = p->ok;
 	/* what went after a failed call, the caller writes again */
 	iov_iter_revert(from, ((index - (pos >> PAGE_SHIFT)) << PAGE_SHIFT) -
@@ -519,33 +520,65 @@ static ssize_t write_pages(struct inode *inode, loff_t pos,
 	return done;
 }
 
+/* Bytes of the whole pages from @pos (at most @count) homed here. */
+static size_t local_run(struct inode *inode, loff_t pos, size_t count)
+{
+	pgoff_t i = pos >> PAGE_SHIFT, end = i + (count >> PAGE_SHIFT), j;
+
+	for (j = i; j < end && homed_here(inode, j); j++)
+		;
+	return (size_t)(j - i) << PAGE_SHIFT;
+}
+
+/* The next @n bytes of @from written through the pages at @pos. */
+static ssize_t write_some(struct inode *inode, loff_t pos,
+			  struct iov_iter *from, size_t n)
+{
+	size_t rest = iov_iter_count(from) - n;
+	ssize_t ret;
+
+	iov_iter_truncate(from, n);
+	ret = write_pages(inode, pos, from);
+	iov_iter_reexpand(from, iov_iter_count(from) + rest);
+	return ret;
+}
+
 /*
- * Writes @from at @pos: its whole pages pushed home if it is long enough
- * (write_push(), which sets @far), the rest through the pages. The bytes
- * written, or -errno if none was.
+ * Writes @from at @pos: its runs of whole pages homed elsewhere pushed
+ * home while it is long enough (write_push(), which sets @far), those
+ * homed here (a striped file) written here in between, the rest through
+ * the pages. The bytes written, or -errno if none was.
  */
 static ssize_t write_data(struct inode *inode, loff_t pos,
 			  struct iov_iter *from, loff_t *far)
 {
-	size_t pushed = 0;
+	size_t done = 0, n;
 	ssize_t ret;
 
 	*far = 0;
-	if (push_fits(inode, pos, iov_iter_count(from))) {
-		pushed = write_push(inode, pos, from, far);
-		if (pushed)	/* what follows is sequential */
-			KDFS_I(inode)->wb_pos = pos + pushed;
-		if (!iov_iter_count(from))
-			return pushed;
+	while (push_fits(inode, pos + done, iov_iter_count(from))) {
+		done += write_push(inode, pos + done, from, far);
+		n = local_run(inode, pos + done, iov_iter_count(from));
+		if (!n)
+			break;	/* short, a fault, or a call that failed */
+		ret = write_some(inode, pos + done, from, n);
+		if (ret <= 0)
+			return done ?: ret;
+		done += ret;
+		if (ret < n)
+			return done;
 	}
-	if (!pushed)
-		write_ahead(inode, pos, iov_iter_count(from));
-	ret = write_pages(inode, pos + pushed, from);
+	if (done)	/* what follows is sequential */
+		KDFS_I(inode)->wb_pos = pos + done;
+	if (!iov_iter_count(from))
+		return done;
+	write_ahead(inode, pos + done, iov_iter_count(from));
+	ret = write_pages(inode, pos + done, from);
 	if (ret > 0)
-		write_behind(inode, pos + pushed, ret, !pushed);
+		write_behind(inode, pos + done, ret, !done);
 	if (ret < 0)
-		return pushed ?: ret;
-	return pushed + ret;
+		return done ?: ret;
+	return done + ret;
 }
 
 /*
@@ -579,11 +612,18 @@ static void drop_unwritten(struct inode *inode, struct kdfs_iobj *io,
 			   loff_t far)
 {
 	struct kdfs_layout l = kdfs_lay(inode->i_ino, io);
-	int ret;
+	loff_t whole = round_up(io->size, PAGE_SIZE);
+	int ret = 0, err;
 
-	ret = kdfs_truncate_pages(inode->i_ino, &l, io->size, far);
-	if (!ret)
-		ret = kdfs_cut_data(inode->i_ino, io, io->size);
+	/* each step even if one before failed: the size is final */
+	if (whole > io->size)
+		ret = kdfs_truncate_pages(inode->i_ino, &l, io->size, whole);
+	if (far > whole) {
+		err = kdfs_truncate_pages(inode->i_ino, &l, whole, far);
+		ret = ret ?: err;
+	}
+	err = kdfs_cut_data(inode->i_ino, io, io->size);
+	ret = ret ?: err;
 	if (ret)
 		pr_warn_ratelimited("inode %lx: bytes past the size after a failed write stay at its home (%d)\n",
 				    inode->i_ino, ret);

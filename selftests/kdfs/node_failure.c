@@ -30,7 +30,7 @@ TEST_F_TIMEOUT(nodefail, node_killed_during_writes, 240)
 {
 	char out[OUT_MAX], cmd[512], ino[32], hex[32], uhex[32];
 	double t0;
-	FILE *writer, *holder, *locker;
+	FILE *writer, *bulk, *holder, *locker;
 
 	ASSERT_EQ(0, kdfs_mount_all(out)) TH_LOG("%s", out);
 	node_run(1, NULL, "rm -rf %s", dir);
@@ -80,6 +80,13 @@ TEST_F_TIMEOUT(nodefail, node_killed_during_writes, 240)
 		usleep(100000);
 	ASSERT_STREQ("held w 0 0 -1", out);
 
+	/* and one on node 1 in 1 MiB writes, which it sends home in calls */
+	ASSERT_EQ(0, node_run(3, out, "touch %s/f4", dir)) TH_LOG("%s", out);
+	snprintf(cmd, sizeof(cmd),
+		 "while dd if=/dev/zero of=%s/f4 bs=1M count=2 conv=notrunc 2>/tmp/dd.err; do :; done; cat /tmp/dd.err; echo stopped",
+		 dir);
+	bulk = bg_start(1, cmd);
+	ASSERT_NE(NULL, bulk);
 	snprintf(cmd, sizeof(cmd),
 		 "while echo more >> %s/f3; do :; done; echo stopped", dir);
 	writer = bg_start(2, cmd);
@@ -90,6 +97,11 @@ TEST_F_TIMEOUT(nodefail, node_killed_during_writes, 240)
 	t0 = now_s();
 	bg_wait(writer, out);
 	EXPECT_LT(now_s() - t0, 30.0) TH_LOG("the writer ran %.1f s more",
+					      now_s() - t0);
+	EXPECT_NE(NULL, strstr(out, "stopped")) TH_LOG("%s", out);
+	EXPECT_NE(NULL, strstr(out, "Input/output error")) TH_LOG("%s", out);
+	bg_wait(bulk, out);
+	EXPECT_LT(now_s() - t0, 30.0) TH_LOG("the bulk writer ran %.1f s more",
 					      now_s() - t0);
 	EXPECT_NE(NULL, strstr(out, "stopped")) TH_LOG("%s", out);
 	EXPECT_NE(NULL, strstr(out, "Input/output error")) TH_LOG("%s", out);

@@ -7,6 +7,7 @@
  * another node has it open, and its store goes at the last close; bad
  * mount input gets a clear error.
  */
+#include <kddm/kddm_wire.h>
 #include "kselftest_harness.h"
 #include "common.h"
 
@@ -81,36 +82,82 @@ TEST_F(kdfs, large_file)
 	EXPECT_STREQ("1310720", b);
 }
 
+/* @path reads as md5sum output @want on every node. */
+static void md5_everywhere(struct __test_metadata *_metadata,
+			   const char *path, const char *want)
+{
+	char out[OUT_MAX];
+	int n;
+
+	for (n = 1; n <= 3; n++) {
+		ASSERT_EQ(0, node_run(n, out, "md5sum < %s", path))
+			TH_LOG("%s", out);
+		EXPECT_STREQ(want, out) TH_LOG("node %d", n);
+	}
+}
+
+/*
+ * @cmd run on @node, with kDDM's trace of the calls it sends that carry
+ * a push's 16 pages (a kdfs write's bytes sent home) counted in @calls;
+ * @out: the command's output. The command's exit status.
+ */
+static int run_counting_pushes(int node, char *out, int *calls,
+			       const char *cmd)
+{
+	char line[OUT_MAX], *p;
+	int ret;
+
+	snprintf(line, sizeof(line),
+		 "T=/sys/kernel/tracing; E=$T/events/kddm/kddm_msg_send; (mount -t tracefs none $T 2>/dev/null; true) && echo \"type == %d && len > %u\" > $E/filter && echo > $T/trace && echo 1 > $E/enable && %s; r=$?; echo 0 > $E/enable; echo 0 > $E/filter; echo calls=$(grep -c kddm_msg_send $T/trace); exit $r",
+		 KDDM_MSG_CALL, 65536, cmd);
+	ret = node_run(node, out, "%s", line);
+	p = strstr(out, "calls=");
+	*calls = p ? atoi(p + 6) : -1;
+	if (p)
+		*(p > out ? p - 1 : p) = '\0';
+	return ret;
+}
+
 /*
  * Writes of whole pages into a file homed on another node (sent home in
- * calls, not through the pages): read at once on the home and on a node
- * that held copies of the old bytes; then writes that mix whole and
- * partial pages, at an offset that is not a page's, checked against the
- * same writes on a local file.
+ * calls, not through the pages): read at once on the home, on a node
+ * that held copies of the old bytes and on the writer; then writes that
+ * mix whole and partial pages, at offsets that are not a page's, checked
+ * against the same writes on a local file; then a file striped in 64 KiB
+ * units, the writer's own units written there.
  */
 TEST_F(kdfs, remote_bulk_write)
 {
-	char a[OUT_MAX], b[OUT_MAX], c[OUT_MAX];
+	char a[OUT_MAX], b[OUT_MAX], path[300];
+	int calls;
 
-	ASSERT_EQ(0, node_run(1, a, "dd if=/dev/urandom of=/tmp/a bs=64k count=24 2>/dev/null && cp /tmp/a %s/bulk && md5sum < /tmp/a",
-			      self->dir)) TH_LOG("%s", a);
-	ASSERT_EQ(0, node_run(2, b, "md5sum < %s/bulk", self->dir));
+	snprintf(path, sizeof(path), "%s/bulk", self->dir);
+	ASSERT_EQ(0, node_run(1, a, "dd if=/dev/urandom of=/tmp/a bs=64k count=24 2>/dev/null && cp /tmp/a %s && md5sum < /tmp/a",
+			      path)) TH_LOG("%s", a);
+	ASSERT_EQ(0, node_run(2, b, "md5sum < %s", path));
 	ASSERT_STREQ(a, b);
-	ASSERT_EQ(0, node_run(3, a, "dd if=/dev/urandom of=/tmp/b bs=64k count=24 2>/dev/null && dd if=/tmp/b of=%s/bulk bs=1M conv=notrunc 2>/dev/null && md5sum < /tmp/b",
-			      self->dir)) TH_LOG("%s", a);
-	ASSERT_EQ(0, node_run(2, b, "md5sum < %s/bulk", self->dir));
-	EXPECT_STREQ(a, b);
-	ASSERT_EQ(0, node_run(1, b, "md5sum < %s/bulk", self->dir));
-	EXPECT_STREQ(a, b);
+	ASSERT_EQ(0, node_run(3, a, "dd if=/dev/urandom of=/tmp/b bs=64k count=24 2>/dev/null"))
+		TH_LOG("%s", a);
+	snprintf(b, sizeof(b), "dd if=/tmp/b of=%s bs=1M conv=notrunc 2>/dev/null && md5sum < /tmp/b",
+		 path);
+	ASSERT_EQ(0, run_counting_pushes(3, a, &calls, b)) TH_LOG("%s", a);
+	EXPECT_EQ(24, calls) TH_LOG("1.5 MiB in 1 MiB writes: 24 calls");
+	md5_everywhere(_metadata, path, a);
 	/* the same writes on node 3's copy of the bytes and on the file */
-	ASSERT_EQ(0, node_run(3, a, "dd if=/dev/urandom of=/tmp/c bs=65636 count=3 2>/dev/null && for f in /tmp/b %s/bulk; do dd if=/tmp/c of=$f bs=65636 conv=notrunc 2>/dev/null && dd if=/tmp/c of=$f bs=65536 seek=5 conv=notrunc 2>/dev/null && dd if=/tmp/c of=$f bs=70000 seek=3 conv=notrunc 2>/dev/null || exit 1; done; md5sum < /tmp/b",
-			      self->dir)) TH_LOG("%s", a);
-	ASSERT_EQ(0, node_run(2, b, "md5sum < %s/bulk", self->dir));
-	EXPECT_STREQ(a, b);
-	ASSERT_EQ(0, node_run(1, b, "md5sum < %s/bulk", self->dir));
-	EXPECT_STREQ(a, b);
-	ASSERT_EQ(0, node_run(1, c, "stat -c %%s %s/bulk", self->dir));
-	EXPECT_STREQ("1572864", c);
+	ASSERT_EQ(0, node_run(3, a, "dd if=/dev/urandom of=/tmp/c bs=65636 count=3 2>/dev/null && for f in /tmp/b %s; do dd if=/tmp/c of=$f bs=65636 conv=notrunc 2>/dev/null && dd if=/tmp/c of=$f bs=70000 seek=3 conv=notrunc 2>/dev/null && dd if=/tmp/c of=$f bs=65536 seek=5 conv=notrunc 2>/dev/null || exit 1; done; md5sum < /tmp/b",
+			      path)) TH_LOG("%s", a);
+	md5_everywhere(_metadata, path, a);
+	ASSERT_EQ(0, node_run(1, b, "stat -c %%s %s", path));
+	EXPECT_STREQ("1572864", b);
+
+	snprintf(path, sizeof(path), "%s/st64/bulk", self->dir);
+	ASSERT_EQ(0, node_run(1, a, "mkdir %s/st64 && kdfs-xattr set %s/st64 kdfs.placement stripe:64k && touch %s",
+			      self->dir, self->dir, path)) TH_LOG("%s", a);
+	snprintf(b, sizeof(b), "dd if=/tmp/b of=%s bs=1M 2>/dev/null && md5sum < /tmp/b",
+		 path);
+	ASSERT_EQ(0, run_counting_pushes(3, a, &calls, b)) TH_LOG("%s", a);
+	EXPECT_EQ(16, calls) TH_LOG("the 16 units of nodes 1 and 2 of 24");
+	md5_everywhere(_metadata, path, a);
 }
 
 TEST_F(kdfs, append_from_three_nodes)
