@@ -409,11 +409,19 @@ static unsigned int push_run(struct inode *inode, pgoff_t index,
 	return n;
 }
 
+/*
+ * A write this long is pushed (see write_push()): each waits at its end
+ * for its data to cross, which a shorter one does not amortise (remote
+ * writes in 512 KiB blocks: 35 to 38 MiB/s pushed, 38 to 41 through the
+ * pages; in 1 MiB blocks 42 to 46 against 41; in 4 MiB blocks 44
+ * against 10).
+ */
+#define KDFS_PUSH_MIN	(1 << 20)
+
 /* A write from @pos of @count bytes is pushed (see write_push()). */
 static bool push_fits(struct inode *inode, loff_t pos, size_t count)
 {
-	return !all_here(inode) && !offset_in_page(pos) &&
-	       count >= KDFS_PUSH_PAGES * PAGE_SIZE;
+	return !all_here(inode) && count >= KDFS_PUSH_MIN;
 }
 
 /*
@@ -544,10 +552,11 @@ static ssize_t write_some(struct inode *inode, loff_t pos,
 }
 
 /*
- * Writes @from at @pos: its runs of whole pages homed elsewhere pushed
- * home while it is long enough (write_push(), which sets @far), those
- * homed here (a striped file) written here in between, the rest through
- * the pages. The bytes written, or -errno if none was.
+ * Writes @from at @pos: if it is long enough, its runs of whole pages
+ * homed elsewhere pushed home (write_push(), which sets @far), those
+ * homed here (a striped file) and the head of its first page written
+ * here in between; the rest through the pages. The bytes written, or
+ * -errno if none was.
  */
 static ssize_t write_data(struct inode *inode, loff_t pos,
 			  struct iov_iter *from, loff_t *far)
@@ -556,22 +565,29 @@ static ssize_t write_data(struct inode *inode, loff_t pos,
 	ssize_t ret;
 
 	*far = 0;
-	while (push_fits(inode, pos + done, iov_iter_count(from))) {
+	if (!push_fits(inode, pos, iov_iter_count(from)))
+		goto pages;
+	n = offset_in_page(pos) ? PAGE_SIZE - offset_in_page(pos) : 0;
+	for (;;) {
+		/* the head of a first page, runs homed here: here */
+		if (n) {
+			ret = write_some(inode, pos + done, from, n);
+			if (ret <= 0)
+				return done ?: ret;
+			done += ret;
+			if (ret < n)
+				return done;
+		}
 		done += write_push(inode, pos + done, from, far);
 		n = local_run(inode, pos + done, iov_iter_count(from));
 		if (!n)
-			break;	/* short, a fault, or a call that failed */
-		ret = write_some(inode, pos + done, from, n);
-		if (ret <= 0)
-			return done ?: ret;
-		done += ret;
-		if (ret < n)
-			return done;
+			break;	/* the tail, a fault, or a call that failed */
 	}
 	if (done)	/* what follows is sequential */
 		KDFS_I(inode)->wb_pos = pos + done;
 	if (!iov_iter_count(from))
 		return done;
+pages:
 	write_ahead(inode, pos + done, iov_iter_count(from));
 	ret = write_pages(inode, pos + done, from);
 	if (ret > 0)

@@ -119,10 +119,10 @@ static int run_counting_pushes(int node, char *out, int *calls,
 }
 
 /*
- * Writes of whole pages into a file homed on another node (sent home in
- * calls, not through the pages): read at once on the home, on a node
- * that held copies of the old bytes and on the writer; then writes that
- * mix whole and partial pages, at offsets that are not a page's, checked
+ * Writes of 1 MiB or more into a file homed on another node (their whole
+ * pages sent home in calls, not through the pages): read at once on the
+ * home, on a node that held copies of the old bytes and on the writer;
+ * writes that start or end inside a page, one growing the file, checked
  * against the same writes on a local file; then a file striped in 64 KiB
  * units, the writer's own units written there.
  */
@@ -138,22 +138,27 @@ TEST_F(kdfs, remote_bulk_write)
 	ASSERT_STREQ(a, b);
 	ASSERT_EQ(0, node_run(3, a, "dd if=/dev/urandom of=/tmp/b bs=64k count=24 2>/dev/null"))
 		TH_LOG("%s", a);
-	snprintf(b, sizeof(b), "dd if=/tmp/b of=%s bs=1M conv=notrunc 2>/dev/null && md5sum < /tmp/b",
+	snprintf(b, sizeof(b), "dd if=/tmp/b of=%s bs=1536k conv=notrunc 2>/dev/null && md5sum < /tmp/b",
 		 path);
 	ASSERT_EQ(0, run_counting_pushes(3, a, &calls, b)) TH_LOG("%s", a);
-	EXPECT_EQ(24, calls) TH_LOG("1.5 MiB in 1 MiB writes: 24 calls");
+	EXPECT_EQ(24, calls) TH_LOG("1.5 MiB in one write: 24 calls");
 	md5_everywhere(_metadata, path, a);
-	/* the same writes on node 3's copy of the bytes and on the file */
-	ASSERT_EQ(0, node_run(3, a, "dd if=/dev/urandom of=/tmp/c bs=65636 count=3 2>/dev/null && for f in /tmp/b %s; do dd if=/tmp/c of=$f bs=65636 conv=notrunc 2>/dev/null && dd if=/tmp/c of=$f bs=70000 seek=3 conv=notrunc 2>/dev/null && dd if=/tmp/c of=$f bs=65536 seek=5 conv=notrunc 2>/dev/null || exit 1; done; md5sum < /tmp/b",
-			      path)) TH_LOG("%s", a);
+	/*
+	 * The same writes on node 3's copy of the bytes and on the file:
+	 * 1100000 bytes at 0, then 1050000 at 1050000 (inside a page).
+	 */
+	snprintf(b, sizeof(b), "dd if=/dev/urandom of=/tmp/c bs=1100000 count=1 2>/dev/null && for f in /tmp/b %s; do dd if=/tmp/c of=$f bs=1100000 conv=notrunc 2>/dev/null && dd if=/tmp/c of=$f bs=1050000 count=1 seek=1 conv=notrunc 2>/dev/null || exit 1; done; md5sum < /tmp/b",
+		 path);
+	ASSERT_EQ(0, run_counting_pushes(3, a, &calls, b)) TH_LOG("%s", a);
+	EXPECT_EQ(31, calls) TH_LOG("calls of 16 pages: 16, then 15");
 	md5_everywhere(_metadata, path, a);
 	ASSERT_EQ(0, node_run(1, b, "stat -c %%s %s", path));
-	EXPECT_STREQ("1572864", b);
+	EXPECT_STREQ("2100000", b);
 
 	snprintf(path, sizeof(path), "%s/st64/bulk", self->dir);
 	ASSERT_EQ(0, node_run(1, a, "mkdir %s/st64 && kdfs-xattr set %s/st64 kdfs.placement stripe:64k && touch %s",
 			      self->dir, self->dir, path)) TH_LOG("%s", a);
-	snprintf(b, sizeof(b), "dd if=/tmp/b of=%s bs=1M 2>/dev/null && md5sum < /tmp/b",
+	snprintf(b, sizeof(b), "head -c 1572864 /tmp/b > /tmp/d && dd if=/tmp/d of=%s bs=1536k 2>/dev/null && md5sum < /tmp/d",
 		 path);
 	ASSERT_EQ(0, run_counting_pushes(3, a, &calls, b)) TH_LOG("%s", a);
 	EXPECT_EQ(16, calls) TH_LOG("the 16 units of nodes 1 and 2 of 24");
