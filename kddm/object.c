@@ -846,16 +846,10 @@ EXPORT_SYMBOL_GPL(kddm_sync_object);
 int kddm_call_home(struct kddm_set *set, u64 objid, const void *arg,
 		   size_t len)
 {
-	u32 home = home_of(set, objid);
+	struct kddm_call call;
 
-	if (!set->linker->home_call)
-		return -EOPNOTSUPP;
-	if (len > KDDM_CALL_MAX || home == KDDM_NODE_NONE)
-		return -EINVAL;
-	if (home == kddm_self())
-		return call_here(set, objid, arg, len);
-	return kddm_rpc_call(home, KDDM_MSG_CALL, set->id, objid, arg, len,
-			     NULL, 0, SYNC_TIMEOUT);
+	kddm_call_home_start(&call, set, objid, arg, len, NULL, 0);
+	return kddm_call_home_end(&call);
 }
 EXPORT_SYMBOL_GPL(kddm_call_home);
 
@@ -890,6 +884,10 @@ void kddm_call_home_start(struct kddm_call *call, struct kddm_set *set,
 			call->ret = PTR_ERR(call->rpc);
 			call->rpc = NULL;
 		}
+		return;
+	}
+	if (!dlen) {
+		call->ret = call_here(set, objid, arg, len);
 		return;
 	}
 	call->ret = -ENOMEM;

@@ -391,7 +391,8 @@ static void push_end(struct inode *inode, struct kdfs_push *p)
 
 /*
  * The run of whole pages from @index (at most @max) that one push call
- * takes: homed on one node, not this one. 0 if page @index is homed here.
+ * takes: homed on one node, not this one. 0 if page @index is homed here
+ * (or @max is 0).
  */
 static unsigned int push_run(struct inode *inode, pgoff_t index,
 			     unsigned int max)
@@ -400,7 +401,7 @@ static unsigned int push_run(struct inode *inode, pgoff_t index,
 	u32 home = kdfs_page_home(inode->i_ino, l, index);
 	unsigned int n;
 
-	if (home == kdfs_this->node)
+	if (!max || home == kdfs_this->node)
 		return 0;
 	max = min_t(unsigned int, max, KDFS_PUSH_PAGES);
 	for (n = 1; n < max &&
@@ -450,6 +451,8 @@ static size_t write_push(struct inode *inode, loff_t pos,
 	void *buf;
 
 	BUILD_BUG_ON(KDFS_PUSH_PAGES < 1);
+	if (!push_run(inode, index, len >> PAGE_SHIFT))
+		return 0;	/* nothing to push from here */
 	p = kzalloc(sizeof(*p), GFP_KERNEL);
 	buf = kvmalloc(KDDM_CALL_DATA_MAX, GFP_KERNEL);
 	if (!p || !buf)

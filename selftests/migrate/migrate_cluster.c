@@ -37,6 +37,17 @@ static int start(int node, const char *args)
 	return start_in(node, "/", args);
 }
 
+/* kipc on every node: 0, or the node that failed (its output in @out). */
+static int load_kipc(char *out)
+{
+	int n;
+
+	for (n = 1; n <= nodes(); n++)
+		if (node_run(n, out, "kddm-load kipc"))
+			return n;
+	return 0;
+}
+
 /*
  * The numbers in @path, read on @node ("COUNT PID ..."), into @v (@n of
  * them, the rest 0): how many were read, -1 after BAD.
@@ -498,11 +509,8 @@ TEST_F_TIMEOUT(mig, kipc_pingpong, 400)
 	int pid[2], at[2] = { 1, 2 }, key = 0x6b700000 | (getpid() & 0xffff);
 	long long t;
 	unsigned int i;
-	int n;
 
-	for (n = 1; n <= nodes(); n++)
-		ASSERT_EQ(0, node_run(n, self->out, "kddm-load kipc"))
-			TH_LOG("node %d: %s", n, self->out);
+	ASSERT_EQ(0, load_kipc(self->out)) TH_LOG("%s", self->out);
 	snprintf(a, sizeof(a), DIR "/ping-%d", getpid());
 	snprintf(b, sizeof(b), DIR "/pong-%d", getpid());
 	snprintf(args, sizeof(args), "pingpong %s %d 0", a, key);
@@ -571,9 +579,7 @@ TEST_F_TIMEOUT(mig, kipc_sem_undo_moves, 300)
 	char args[300];
 	long long before;
 
-	for (i = 1; i <= nodes(); i++)
-		ASSERT_EQ(0, node_run(i, self->out, "kddm-load kipc"))
-			TH_LOG("node %d: %s", i, self->out);
+	ASSERT_EQ(0, load_kipc(self->out)) TH_LOG("%s", self->out);
 	name_file("undo");
 	snprintf(args, sizeof(args), "undo %s %d", file, key);
 	pid = start(1, args);
@@ -606,9 +612,7 @@ TEST_F_TIMEOUT(mig, kipc_msg_receiver_moves, 300)
 	long long v[4];
 	char args[300], want[64];
 
-	for (i = 1; i <= nodes(); i++)
-		ASSERT_EQ(0, node_run(i, self->out, "kddm-load kipc"))
-			TH_LOG("node %d: %s", i, self->out);
+	ASSERT_EQ(0, load_kipc(self->out)) TH_LOG("%s", self->out);
 	name_file("msgq");
 	snprintf(args, sizeof(args), "msgecho %s %d", file, key);
 	pid = start(1, args);
